@@ -1,0 +1,115 @@
+using static PaperVec.NativeModels.OnnxGraph;
+
+namespace PaperVec.NativeModels;
+
+/// <summary>
+/// Builds the ONNX graph of a Hugging Face BertModel encoder (no pooler) from its config and
+/// safetensors weights: embeddings + LayerNorm, N layers of multi-head self-attention with the
+/// additive mask, exact (erf) GELU feed-forward, residual LayerNorms. Output: last_hidden_state.
+///
+/// The node patterns are the ones PyTorch's exporter emits for BERT, because those are what
+/// ONNX Runtime's graph optimizer recognizes and fuses (Attention, SkipLayerNormalization,
+/// BiasGelu, EmbedLayerNormalization): see native-models/README.md for what fuses.
+/// </summary>
+public static class BertOnnxBuilder
+{
+    public const long Opset = 17;
+
+    public static OnnxGraph Build(BertConfig config, Safetensors weights)
+    {
+        var g = new OnnxGraph("bert_encoder");
+        string prefix = weights.Contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+        string W(string name) => prefix + name;
+        float eps = (float)config.LayerNormEps;
+        int hidden = config.HiddenSize, heads = config.Heads, headSize = config.HeadSize;
+
+        g.AddInput("input_ids", OnnxType.Int64, "batch", "sequence");
+        g.AddInput("attention_mask", OnnxType.Int64, "batch", "sequence");
+        g.AddInput("token_type_ids", OnnxType.Int64, "batch", "sequence");
+
+        // Shared constants.
+        string zero = g.Scalar("const_zero_i64", 0L), one = g.Scalar("const_one_i64", 1L);
+        string oneF = g.Scalar("const_one_f", 1.0f);
+        string maskValue = g.Scalar("const_mask_value", -10000.0f);
+        string headShape = g.Initializer("const_head_shape", [0L, 0L, heads, headSize], 4);
+        string mergedShape = g.Initializer("const_merged_shape", [0L, 0L, hidden], 3);
+        string sqrtHeadSize = g.Scalar("const_sqrt_head_size", MathF.Sqrt(headSize));
+        string sqrt2 = g.Scalar("const_sqrt2", MathF.Sqrt(2f));
+        string half = g.Scalar("const_half", 0.5f);
+        string axes12 = g.Initializer("const_axes_1_2", [1L, 2L], 2);
+        string axes0 = g.Initializer("const_axes_0", [0L], 1);
+
+        // Embeddings: word + position + token type, then LayerNorm.
+        string wordTable = g.Initializer("word_embeddings", weights.ReadFloat32(W("embeddings.word_embeddings.weight")), config.VocabSize, hidden);
+        string positionTable = g.Initializer("position_embeddings", weights.ReadFloat32(W("embeddings.position_embeddings.weight")), config.MaxPositions, hidden);
+        string typeTable = g.Initializer("token_type_embeddings", weights.ReadFloat32(W("embeddings.token_type_embeddings.weight")), config.TypeVocabSize, hidden);
+
+        string words = g.Op("Gather", [wordTable, "input_ids"], new OnnxAttribute("axis", Int: 0));
+        string inputShape = g.Op("Shape", ["input_ids"]);
+        string sequenceLength = g.Op("Gather", [inputShape, one], new OnnxAttribute("axis", Int: 0));
+        string positionIds = g.Op("Unsqueeze", [g.Op("Range", [zero, sequenceLength, one]), axes0]);
+        string positions = g.Op("Gather", [positionTable, positionIds], new OnnxAttribute("axis", Int: 0));
+        string types = g.Op("Gather", [typeTable, "token_type_ids"], new OnnxAttribute("axis", Int: 0));
+        string embedded = g.Op("Add", [g.Op("Add", [words, positions]), types]);
+        string x = LayerNorm(g, embedded, weights, W("embeddings.LayerNorm"), "embeddings_ln", eps);
+
+        // Additive mask [batch, 1, 1, sequence]: 0 where attended, -10000 where padded.
+        string mask4d = g.Op("Cast", [g.Op("Unsqueeze", ["attention_mask", axes12])], new OnnxAttribute("to", Int: (long)OnnxType.Float));
+        string additiveMask = g.Op("Mul", [g.Op("Sub", [oneF, mask4d]), maskValue]);
+
+        for (int layer = 0; layer < config.Layers; layer++)
+        {
+            string L = W($"encoder.layer.{layer}.");
+            string n = $"layer{layer}_";
+
+            string Heads(string input, string projection, int[] perm) =>
+                g.Op("Transpose", [g.Op("Reshape", [Linear(g, input, weights, L + projection, n + projection.Replace('.', '_'), hidden, hidden), headShape])],
+                    new OnnxAttribute("perm", Ints: perm.Select(p => (long)p).ToArray()));
+
+            string q = Heads(x, "attention.self.query", [0, 2, 1, 3]);
+            string kT = Heads(x, "attention.self.key", [0, 2, 3, 1]);
+            string v = Heads(x, "attention.self.value", [0, 2, 1, 3]);
+
+            string scores = g.Op("Div", [g.Op("MatMul", [q, kT]), sqrtHeadSize]);
+            string probs = g.Op("Softmax", [g.Op("Add", [scores, additiveMask])], new OnnxAttribute("axis", Int: -1));
+            string context = g.Op("Transpose", [g.Op("MatMul", [probs, v])], new OnnxAttribute("perm", Ints: [0, 2, 1, 3]));
+            string merged = g.Op("Reshape", [context, mergedShape]);
+
+            string attentionOut = Linear(g, merged, weights, L + "attention.output.dense", n + "attention_output", hidden, hidden);
+            x = LayerNorm(g, g.Op("Add", [attentionOut, x]), weights, L + "attention.output.LayerNorm", n + "attention_ln", eps);
+
+            string intermediate = Linear(g, x, weights, L + "intermediate.dense", n + "intermediate", hidden, config.IntermediateSize);
+            // Exact GELU: 0.5 * x * (1 + erf(x / sqrt(2))).
+            string erf = g.Op("Erf", [g.Op("Div", [intermediate, sqrt2])]);
+            string gelu = g.Op("Mul", [g.Op("Mul", [intermediate, g.Op("Add", [erf, oneF])]), half]);
+
+            string output = Linear(g, gelu, weights, L + "output.dense", n + "output", config.IntermediateSize, hidden);
+            x = LayerNorm(g, g.Op("Add", [output, x]), weights, L + "output.LayerNorm", n + "output_ln", eps);
+        }
+
+        g.RenameOutput(x, "last_hidden_state");
+        g.AddOutput("last_hidden_state", OnnxType.Float, "batch", "sequence", (long)hidden);
+        return g;
+    }
+
+    /// <summary>x @ W^T + b for a torch Linear whose weight is [out, in].</summary>
+    static string Linear(OnnxGraph g, string input, Safetensors weights, string name, string nodeName, int inFeatures, int outFeatures)
+    {
+        var w = weights.ReadFloat32(name + ".weight");
+        if (w.Length != inFeatures * outFeatures) throw new InvalidDataException($"{name}.weight has {w.Length} values, expected {outFeatures}x{inFeatures}");
+        var transposed = new float[w.Length];
+        for (int o = 0; o < outFeatures; o++)
+            for (int i = 0; i < inFeatures; i++)
+                transposed[i * outFeatures + o] = w[o * inFeatures + i];
+        string weight = g.Initializer(nodeName + "_weight", transposed, inFeatures, outFeatures);
+        string bias = g.Initializer(nodeName + "_bias", weights.ReadFloat32(name + ".bias"), outFeatures);
+        return g.Op("Add", [g.Op("MatMul", [input, weight]), bias]);
+    }
+
+    static string LayerNorm(OnnxGraph g, string input, Safetensors weights, string name, string nodeName, float eps)
+    {
+        string gamma = g.Initializer(nodeName + "_gamma", weights.ReadFloat32(name + ".weight"), weights.Shape(name + ".weight"));
+        string beta = g.Initializer(nodeName + "_beta", weights.ReadFloat32(name + ".bias"), weights.Shape(name + ".bias"));
+        return g.Op("LayerNormalization", [input, gamma, beta], new OnnxAttribute("axis", Int: -1), new OnnxAttribute("epsilon", Float: eps));
+    }
+}

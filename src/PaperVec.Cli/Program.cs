@@ -1,0 +1,1 @@
+namespace PaperVec.Cli; static class Program { static int Main(string[] args) => 0; }
