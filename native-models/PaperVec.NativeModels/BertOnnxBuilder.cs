@@ -37,7 +37,6 @@ public static class BertOnnxBuilder
         string sqrt2 = g.Scalar("const_sqrt2", MathF.Sqrt(2f));
         string half = g.Scalar("const_half", 0.5f);
         string axes12 = g.Initializer("const_axes_1_2", [1L, 2L], 2);
-        string axes0 = g.Initializer("const_axes_0", [0L], 1);
 
         // Embeddings: word + position + token type, then LayerNorm.
         string wordTable = g.Initializer("word_embeddings", weights.ReadFloat32(W("embeddings.word_embeddings.weight")), config.VocabSize, hidden);
@@ -45,9 +44,11 @@ public static class BertOnnxBuilder
         string typeTable = g.Initializer("token_type_embeddings", weights.ReadFloat32(W("embeddings.token_type_embeddings.weight")), config.TypeVocabSize, hidden);
 
         string words = g.Op("Gather", [wordTable, "input_ids"], new OnnxAttribute("axis", Int: 0));
-        string inputShape = g.Op("Shape", ["input_ids"]);
-        string sequenceLength = g.Op("Gather", [inputShape, one], new OnnxAttribute("axis", Int: 0));
-        string positionIds = g.Op("Unsqueeze", [g.Op("Range", [zero, sequenceLength, one]), axes0]);
+        // Position ids 0..S-1 per row, computed elementwise from input_ids (a running count of ones)
+        // rather than Shape/Range/Expand: that keeps the symbolic [batch, sequence] shape visible to
+        // ONNX Runtime's shape inference, which SkipLayerNormalization fusion needs.
+        string ones = g.Op("Add", [g.Op("Mul", ["input_ids", zero]), one]);
+        string positionIds = g.Op("Sub", [g.Op("CumSum", [ones, one]), one]);
         string positions = g.Op("Gather", [positionTable, positionIds], new OnnxAttribute("axis", Int: 0));
         string types = g.Op("Gather", [typeTable, "token_type_ids"], new OnnxAttribute("axis", Int: 0));
         string embedded = g.Op("Add", [g.Op("Add", [words, positions]), types]);

@@ -1,1 +1,55 @@
-namespace PaperVec.Cli; static class Program { static int Main(string[] args) => 0; }
+using System.CommandLine;
+using PaperVec.Cli.Commands;
+
+namespace PaperVec.Cli;
+
+/// <summary>
+/// `papervec`: exit 0 on success, 1 on failure (one line on stderr, the stack trace only with
+/// --verbose), 2 on bad usage.
+/// </summary>
+public static class Program
+{
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "Show stack traces of errors", Recursive = true };
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("PaperVec: semantic search over research-paper abstracts")
+        {
+            ModelCommands.Create(),
+            EmbedCommand.Create(),
+            SearchCommand.Create(),
+            EvalCommands.Create(),
+            BenchCommands.Create(),
+        };
+        root.Options.Add(Verbose);
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) stderr.WriteLine($"papervec: {error.Message}");
+            stderr.WriteLine("Try 'papervec --help'.");
+            return 2;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            var reason = e is CliException or FileNotFoundException or InvalidDataException or IOException or UnauthorizedAccessException
+                or Embedding.EmbeddingDeviceException or ArgumentException
+                ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            stderr.WriteLine($"papervec: {reason.Split('\n')[0].Trim()}");
+            if (parsed.GetValue(Verbose)) stderr.WriteLine(e);
+            return e is UsageException ? 2 : 1;
+        }
+    }
+}
+
+/// <summary>A failure whose message is the whole story for the user (exit 1).</summary>
+public class CliException(string message) : Exception(message);
+
+/// <summary>The command line asked for something impossible (exit 2).</summary>
+public sealed class UsageException(string message) : CliException(message);

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using PaperVec.Digests;
+using PaperVec.Embedding;
+
+namespace PaperVec.Cli.Commands;
+
+/// <summary>`papervec bench ...`: speed measurements that print ratios against a baseline from the same run.</summary>
+static class BenchCommands
+{
+    public static Command Create() => new("bench", "Measure speed") { Embed() };
+
+    /// <summary>
+    /// Embeds the sample digests' papers (or --corpus records) twice through one session: with dynamic
+    /// padding (batches sorted by length, padded to their longest text) and with naive fixed padding
+    /// to 256 tokens; then the same for short queries (the titles). Prints texts/s, tokens/s and ratios.
+    /// </summary>
+    static Command Embed()
+    {
+        var corpus = new Option<FileInfo?>("--corpus") { Description = "JSON Lines records with title and abstract (default: the sample digests in data/digests)" };
+        var limit = new Option<int>("--limit") { Description = "Use at most this many records", DefaultValueFactory = _ => 256 };
+        var skipNaive = new Option<bool>("--no-naive") { Description = "Skip the fixed-padding baseline" };
+        var device = CommonOptions.Device();
+        var batch = CommonOptions.Batch();
+        var threads = CommonOptions.Threads();
+        var command = new Command("embed", "Embedding throughput, dynamic vs naive fixed-length padding") { corpus, limit, skipNaive, device, batch, threads };
+        command.SetAction(parse =>
+        {
+            var (titles, papers, source) = LoadTexts(parse.GetValue(corpus), parse.GetValue(limit));
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads);
+            Console.WriteLine($"bench embed: {papers.Count} papers from {source}; model {embedder.ModelId}; device {embedder.ActualDevice}; batch {embedder.Options.BatchSize}; threads {(embedder.Options.Threads == 0 ? Environment.ProcessorCount : embedder.Options.Threads)}");
+            embedder.Embed(papers.Take(Math.Min(8, papers.Count)).ToList()); // warm-up: first-run allocations and kernel selection
+
+            foreach (var (label, texts) in new[] { ("abstracts (title + abstract)", papers), ("short queries (titles)", titles) })
+            {
+                long tokens = texts.Sum(t => (long)embedder.Tokenizer.CountTokens(t, embedder.Options.MaxTokens));
+                var dynamic = Time(embedder, texts, fixedPadding: false);
+                Console.WriteLine($"{label}: {texts.Count} texts, mean {tokens / (double)texts.Count:0.0} tokens after truncation");
+                Console.WriteLine($"  dynamic padding  {texts.Count / dynamic:0.00} texts/s  {tokens / dynamic:0} tokens/s  ({dynamic:0.00}s)");
+                if (parse.GetValue(skipNaive)) continue;
+                var naive = Time(embedder, texts, fixedPadding: true);
+                Console.WriteLine($"  naive padding    {texts.Count / naive:0.00} texts/s  {tokens / naive:0} tokens/s  ({naive:0.00}s)");
+                Console.WriteLine($"  dynamic / naive  {naive / dynamic:0.00}x");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    static double Time(Embedder embedder, List<string> texts, bool fixedPadding)
+    {
+        var vectors = new float[texts.Count * embedder.Dimension];
+        var clock = Stopwatch.StartNew();
+        embedder.Embed(texts, vectors, null, fixedPadding);
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    static (List<string> Titles, List<string> Papers, string Source) LoadTexts(FileInfo? corpus, int limit)
+    {
+        var titles = new List<string>();
+        var papers = new List<string>();
+        if (corpus != null)
+        {
+            if (!corpus.Exists) throw new CliException($"no such file: {corpus.FullName}");
+            foreach (var line in File.ReadLines(corpus.FullName))
+            {
+                if (papers.Count >= limit) break;
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                using var doc = JsonDocument.Parse(line);
+                string title = doc.RootElement.GetProperty("title").GetString() ?? "";
+                string abstractText = doc.RootElement.TryGetProperty("abstract", out var a) ? a.GetString() ?? "" : "";
+                titles.Add(title);
+                papers.Add(PaperText.ForEmbedding(title, abstractText));
+            }
+            return (titles, papers, corpus.Name);
+        }
+        string digests = SearchCommand.DefaultDigestFolder();
+        foreach (var file in Directory.GetFiles(digests, "*.txt").Order())
+            foreach (var paper in DigestParser.Parse(File.ReadAllText(file)).Papers.Take(limit - papers.Count))
+            {
+                titles.Add(paper.Title);
+                papers.Add(PaperText.ForEmbedding(paper.Title, paper.Abstract));
+            }
+        return (titles, papers, digests);
+    }
+}

@@ -1,0 +1,233 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using Microsoft.ML.OnnxRuntime;
+
+namespace PaperVec.Embedding;
+
+/// <summary>
+/// Turns texts into 384-d unit vectors with all-MiniLM-L6-v2 on ONNX Runtime: tokenize, sort by
+/// length, batch with dynamic padding (each batch padded only to its longest text), run the encoder,
+/// mean-pool the token states over the attention mask, L2-normalize, and return the vectors in input
+/// order. Safe for concurrent callers: the tokenizer is stateless and InferenceSession.Run is
+/// thread-safe; every call uses its own pooled buffers.
+/// </summary>
+public sealed class Embedder : IDisposable
+{
+    static readonly string[] InputNames = ["input_ids", "attention_mask", "token_type_ids"];
+    static readonly string[] OutputNames = ["last_hidden_state"];
+
+    readonly InferenceSession _session;
+    readonly EmbedderOptions _options;
+
+    public BertTokenizer Tokenizer { get; }
+    public int Dimension { get; }
+    /// <summary>Names the model and its weights, so vectors from another model are never mixed with these.</summary>
+    public string ModelId { get; }
+    public EmbeddingDevice ActualDevice { get; }
+    /// <summary>Why the device differs from the one asked for (auto fell back to the CPU), else null.</summary>
+    public string? DeviceNote { get; }
+    public EmbedderOptions Options => _options;
+
+    Embedder(InferenceSession session, BertTokenizer tokenizer, EmbedderOptions options, EmbeddingDevice device, string? note)
+    {
+        _session = session;
+        _options = options;
+        Tokenizer = tokenizer;
+        ActualDevice = device;
+        DeviceNote = note;
+        var metadata = session.ModelMetadata.CustomMetadataMap;
+        Dimension = int.Parse(metadata.GetValueOrDefault("papervec.hidden_size", "384"));
+        string weights = metadata.GetValueOrDefault("papervec.weights_sha256", "unknown");
+        ModelId = $"{metadata.GetValueOrDefault("papervec.model", "model")}/{weights[..Math.Min(12, weights.Length)]}/b{metadata.GetValueOrDefault("papervec.builder_version", "?")}";
+    }
+
+    public static Embedder Load(EmbedderOptions? options = null)
+    {
+        options ??= new EmbedderOptions();
+        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "batch size must be at least 1");
+        if (options.MaxTokens is < 2 or > 512) throw new ArgumentOutOfRangeException(nameof(options), "max tokens must be within 2..512");
+        var files = ModelFiles.Locate(options.ModelDirectory);
+        var tokenizer = BertTokenizer.Load(files.TokenizerPath, options.MaxTokens);
+
+        var device = options.Device;
+        string? note = null;
+        SessionOptions sessionOptions;
+        try
+        {
+            sessionOptions = CreateSessionOptions(options, device);
+        }
+        catch (EmbeddingDeviceException e) when (device == EmbeddingDevice.Auto)
+        {
+            note = $"CUDA unavailable, using the CPU ({e.Message})";
+            device = EmbeddingDevice.Cpu;
+            sessionOptions = CreateSessionOptions(options, device);
+        }
+        if (device == EmbeddingDevice.Auto) device = EmbeddingDevice.Cuda;
+        try
+        {
+            using (sessionOptions)
+                return new Embedder(new InferenceSession(files.ModelPath, sessionOptions), tokenizer, options, device, note);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new EmbeddingDeviceException($"ONNX Runtime cannot load {files.ModelPath}: {FirstLine(e.Message)}", e);
+        }
+    }
+
+    static SessionOptions CreateSessionOptions(EmbedderOptions options, EmbeddingDevice device)
+    {
+        SessionOptions sessionOptions;
+        try
+        {
+            sessionOptions = new SessionOptions();
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            throw new EmbeddingDeviceException($"ONNX Runtime's native library could not be loaded ({FirstLine(e.InnerException?.Message ?? e.Message)}); run `node native-models/fetch.mjs` and rebuild", e);
+        }
+        sessionOptions.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
+        sessionOptions.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+        sessionOptions.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+        if (options.Threads > 0) sessionOptions.IntraOpNumThreads = options.Threads;
+        if (options.OptimizedModelPath != null) sessionOptions.OptimizedModelFilePath = options.OptimizedModelPath;
+        if (device is EmbeddingDevice.Cuda or EmbeddingDevice.Auto)
+        {
+            string provider = Path.Combine(AppContext.BaseDirectory, "libonnxruntime_providers_cuda.so");
+            if (!File.Exists(provider))
+            {
+                sessionOptions.Dispose();
+                throw new EmbeddingDeviceException($"CUDA execution provider not installed: {provider} is missing (run `node native-models/fetch.mjs --cuda` and rebuild)");
+            }
+            try
+            {
+                sessionOptions.AppendExecutionProvider_CUDA(0);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                sessionOptions.Dispose();
+                throw new EmbeddingDeviceException($"CUDA execution provider failed to load: {FirstLine(e.Message)} (needs an NVIDIA GPU with its driver, and CUDA 13 + cuDNN 9 libraries on LD_LIBRARY_PATH)", e);
+            }
+        }
+        return sessionOptions;
+    }
+
+    static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+
+    /// <summary>Embeds one text (a query, or a paper's <see cref="PaperText.ForEmbedding"/>).</summary>
+    public float[] Embed(string text)
+    {
+        var vector = new float[Dimension];
+        Embed([text], vector);
+        return vector;
+    }
+
+    public float[][] Embed(IReadOnlyList<string> texts, Action<int>? progress = null)
+    {
+        var flat = new float[texts.Count * Dimension];
+        Embed(texts, flat, progress);
+        var result = new float[texts.Count][];
+        for (int i = 0; i < result.Length; i++) result[i] = flat.AsSpan(i * Dimension, Dimension).ToArray();
+        return result;
+    }
+
+    /// <summary>
+    /// Writes texts.Count rows of <see cref="Dimension"/> floats into <paramref name="output"/>, in input
+    /// order. <paramref name="progress"/> is told how many texts are done after each batch.
+    /// <paramref name="fixedPadding"/> pads every batch to MaxTokens instead of its longest text: it
+    /// exists only to measure what dynamic padding gains.
+    /// </summary>
+    public void Embed(IReadOnlyList<string> texts, Span<float> output, Action<int>? progress = null, bool fixedPadding = false)
+    {
+        int n = texts.Count, maxTokens = _options.MaxTokens;
+        if (output.Length < n * Dimension) throw new ArgumentException($"output holds {output.Length} floats, {n * Dimension} needed", nameof(output));
+        if (n == 0) return;
+
+        // Tokenize everything first: the lengths decide the batches.
+        int[] tokens = ArrayPool<int>.Shared.Rent(n * maxTokens);
+        int[] lengths = ArrayPool<int>.Shared.Rent(n);
+        int[] order = ArrayPool<int>.Shared.Rent(n);
+        try
+        {
+            for (int i = 0; i < n; i++)
+            {
+                lengths[i] = Tokenizer.Encode(texts[i], tokens.AsSpan(i * maxTokens, maxTokens), maxTokens);
+                order[i] = i;
+            }
+            // Longest first: the first batch sizes the pooled buffers, later ones reuse them.
+            var lengthsRef = lengths;
+            Array.Sort(order, 0, n, Comparer<int>.Create((a, b) => lengthsRef[b] != lengthsRef[a] ? lengthsRef[b].CompareTo(lengthsRef[a]) : a.CompareTo(b)));
+
+            int done = 0;
+            for (int start = 0; start < n; start += _options.BatchSize)
+            {
+                int count = Math.Min(_options.BatchSize, n - start);
+                var batch = order.AsSpan(start, count);
+                int sequence = fixedPadding ? maxTokens : lengths[batch[0]];
+                RunBatch(batch, tokens, lengths, maxTokens, sequence, output);
+                done += count;
+                progress?.Invoke(done);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(tokens);
+            ArrayPool<int>.Shared.Return(lengths);
+            ArrayPool<int>.Shared.Return(order);
+        }
+    }
+
+    void RunBatch(ReadOnlySpan<int> batch, int[] tokens, int[] lengths, int stride, int sequence, Span<float> output)
+    {
+        int rows = batch.Length, cells = rows * sequence;
+        long[] ids = ArrayPool<long>.Shared.Rent(cells);
+        long[] mask = ArrayPool<long>.Shared.Rent(cells);
+        long[] types = ArrayPool<long>.Shared.Rent(cells);
+        try
+        {
+            Array.Clear(ids, 0, cells);
+            Array.Clear(mask, 0, cells);
+            Array.Clear(types, 0, cells);
+            for (int r = 0; r < rows; r++)
+            {
+                int text = batch[r], length = lengths[text];
+                var source = tokens.AsSpan(text * stride, length);
+                var idRow = ids.AsSpan(r * sequence, sequence);
+                for (int t = 0; t < length; t++) idRow[t] = source[t];
+                mask.AsSpan(r * sequence, length).Fill(1);
+            }
+
+            long[] shape = [rows, sequence];
+            var memory = OrtMemoryInfo.DefaultInstance;
+            using var idsValue = OrtValue.CreateTensorValueFromMemory(memory, ids.AsMemory(0, cells), shape);
+            using var maskValue = OrtValue.CreateTensorValueFromMemory(memory, mask.AsMemory(0, cells), shape);
+            using var typesValue = OrtValue.CreateTensorValueFromMemory(memory, types.AsMemory(0, cells), shape);
+            using var runOptions = new RunOptions();
+            using var results = _session.Run(runOptions, InputNames, [idsValue, maskValue, typesValue], OutputNames);
+            var hidden = results[0].GetTensorDataAsSpan<float>();
+
+            for (int r = 0; r < rows; r++)
+                MeanPoolAndNormalize(hidden.Slice(r * sequence * Dimension, sequence * Dimension), lengths[batch[r]],
+                    output.Slice(batch[r] * Dimension, Dimension));
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(ids);
+            ArrayPool<long>.Shared.Return(mask);
+            ArrayPool<long>.Shared.Return(types);
+        }
+    }
+
+    /// <summary>Mean of the first <paramref name="tokens"/> token states (the unmasked ones: padding is on the right), scaled to unit length.</summary>
+    internal static void MeanPoolAndNormalize(ReadOnlySpan<float> tokenStates, int tokens, Span<float> destination)
+    {
+        int dim = destination.Length;
+        destination.Clear();
+        for (int t = 0; t < tokens; t++)
+            TensorPrimitives.Add(destination, tokenStates.Slice(t * dim, dim), destination);
+        float norm = TensorPrimitives.Norm(destination);
+        // The mean's 1/tokens factor cancels in the normalization.
+        if (norm > 0) TensorPrimitives.Divide(destination, norm, destination);
+    }
+
+    public void Dispose() => _session.Dispose();
+}
