@@ -17,15 +17,17 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const manifest = JSON.parse(fs.readFileSync(path.join(here, "manifest.json"), "utf8"));
-const cacheRoot = path.join(here, ".cache");
+// Overridable so tests can point at a broken manifest or an empty cache.
+const manifestPath = process.env.PAPERVEC_FETCH_MANIFEST || path.join(here, "manifest.json");
+const cacheRoot = process.env.PAPERVEC_FETCH_CACHE || path.join(here, ".cache");
+
+class FetchError extends Error {}
 
 function fail(message) {
-  process.stderr.write(`fetch: ${message}\n`);
-  process.exit(1);
+  throw new FetchError(message);
 }
 
-export function cacheDirFor(pkg) {
+function cacheDirFor(pkg) {
   return path.join(cacheRoot, `${pkg.key}-${pkg.version}`);
 }
 
@@ -63,8 +65,13 @@ function fetchPackage(pkg) {
         { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
       packed = JSON.parse(out)[0];
     } catch (e) {
-      const why = String(e.stderr || e.message).split("\n").find(l => /ERR!|error/i.test(l)) || "npm pack failed";
-      fail(`cannot fetch ${spec} from the npm registry (${why.trim()})`);
+      // npm's own wording, minus its "npm error" prefixes and stack: e.g. "code ECONNREFUSED".
+      const errors = String(e.stderr || e.message).split("\n").filter(l => /^npm (error|ERR!)/.test(l))
+        .map(l => l.replace(/^npm (error|ERR!)\s*/, "").trim()).filter(l => l && !l.startsWith("at "));
+      const code = (errors.find(l => l.startsWith("code ")) || "").slice(5);
+      const detail = errors.find(l => !/^(code|errno|syscall) /.test(l)) || "npm pack failed";
+      const why = code ? `${code}: ${detail}` : detail;
+      fail(`cannot fetch ${spec} from the npm registry: ${why}`);
     }
     const tarball = path.join(work, packed.filename);
     const actual = "sha512-" + createHash("sha512").update(fs.readFileSync(tarball)).digest("base64");
@@ -102,12 +109,21 @@ function fetchPackage(pkg) {
   }
 }
 
-const args = process.argv.slice(2);
-const cuda = args.includes("--cuda");
-const keys = args.filter(a => !a.startsWith("--"));
-for (const key of keys)
-  if (!manifest.packages.some(p => p.key === key)) fail(`unknown package key '${key}' (see native-models/manifest.json)`);
-for (const pkg of manifest.packages) {
-  if (keys.length > 0 ? !keys.includes(pkg.key) : pkg.onlyWhen === "cuda" && !cuda) continue;
-  fetchPackage(pkg);
+try {
+  let manifest;
+  try { manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8")); }
+  catch (e) { fail(`cannot read ${manifestPath}: ${e.message}`); }
+  const args = process.argv.slice(2);
+  const cuda = args.includes("--cuda");
+  const keys = args.filter(a => !a.startsWith("--"));
+  for (const key of keys)
+    if (!manifest.packages.some(p => p.key === key)) fail(`unknown package key '${key}' (see native-models/manifest.json)`);
+  for (const pkg of manifest.packages) {
+    if (keys.length > 0 ? !keys.includes(pkg.key) : pkg.onlyWhen === "cuda" && !cuda) continue;
+    fetchPackage(pkg);
+  }
+} catch (e) {
+  if (!(e instanceof FetchError)) throw e;
+  process.stderr.write(`fetch: ${e.message}\n`);
+  process.exitCode = 1;
 }

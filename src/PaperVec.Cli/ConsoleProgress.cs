@@ -11,7 +11,7 @@ public sealed class ConsoleProgress(string label, long total, string unit, TextW
     readonly TextWriter _writer = writer ?? Console.Error;
     readonly bool _interactive = writer == null && !Console.IsErrorRedirected;
     readonly Stopwatch _clock = Stopwatch.StartNew();
-    TimeSpan _lastPrint = TimeSpan.MinValue;
+    double _lastPrintSeconds = double.NegativeInfinity;
     long _done;
 
     public bool Enabled { get; init; } = true;
@@ -19,11 +19,11 @@ public sealed class ConsoleProgress(string label, long total, string unit, TextW
     public void Report(long done)
     {
         _done = done;
-        var now = _clock.Elapsed;
-        if (!Enabled || (now - _lastPrint).TotalSeconds < (_interactive ? 0.2 : 5) && done < total) return;
-        _lastPrint = now;
-        double rate = done / Math.Max(now.TotalSeconds, 1e-9);
-        string eta = rate > 0 && done < total ? $", ETA {TimeSpan.FromSeconds((total - done) / rate):hh\\:mm\\:ss}" : "";
+        double now = _clock.Elapsed.TotalSeconds;
+        if (!Enabled || now - _lastPrintSeconds < (_interactive ? 0.2 : 5) && done < total) return;
+        _lastPrintSeconds = now;
+        double rate = done / Math.Max(now, 1e-9);
+        string eta = rate > 0 && done < total ? $", ETA {TimeSpan.FromSeconds(Math.Min((total - done) / rate, 359999)):hh\\:mm\\:ss}" : "";
         string line = $"{label}: {done}/{total} ({100.0 * done / Math.Max(total, 1):0}%), {rate:0.0} {unit}/s{eta}";
         if (_interactive) _writer.Write($"\r{Bar(done)} {line}\u001b[K");
         else _writer.WriteLine(line);

@@ -12,15 +12,23 @@ static class CommonOptions
         DefaultValueFactory = _ => EmbeddingDevice.Cpu,
     };
 
-    public static Option<int> Batch() => new("--batch") { Description = "Texts per forward pass", DefaultValueFactory = _ => new EmbedderOptions().BatchSize };
+    public static Option<int> Batch() => AtLeast(new("--batch") { Description = "Texts per forward pass", DefaultValueFactory = _ => new EmbedderOptions().BatchSize }, 1);
 
-    public static Option<int> Threads() => new("--threads") { Description = "ONNX Runtime threads (0: one per core)", DefaultValueFactory = _ => 0 };
+    public static Option<int> Threads() => AtLeast(new("--threads") { Description = "ONNX Runtime threads (0: one per core)", DefaultValueFactory = _ => 0 }, 0);
+
+    /// <summary>Rejects values below <paramref name="minimum"/> at parse time, so they exit with 2 before any work starts.</summary>
+    public static Option<int> AtLeast(Option<int> option, int minimum)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < minimum) result.AddError($"{option.Name} must be at least {minimum}");
+        });
+        return option;
+    }
 
     public static Embedder LoadEmbedder(ParseResult parse, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads)
     {
         int batchSize = parse.GetValue(batch), threadCount = parse.GetValue(threads);
-        if (batchSize < 1) throw new UsageException("--batch must be at least 1");
-        if (threadCount < 0) throw new UsageException("--threads must be 0 or more");
         var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), BatchSize = batchSize, Threads = threadCount });
         if (embedder.DeviceNote != null) Console.Error.WriteLine($"papervec: warning: {embedder.DeviceNote}");
         return embedder;

@@ -218,7 +218,7 @@ public sealed class Embedder : IDisposable
     }
 
     /// <summary>Mean of the first <paramref name="tokens"/> token states (the unmasked ones: padding is on the right), scaled to unit length.</summary>
-    internal static void MeanPoolAndNormalize(ReadOnlySpan<float> tokenStates, int tokens, Span<float> destination)
+    public static void MeanPoolAndNormalize(ReadOnlySpan<float> tokenStates, int tokens, Span<float> destination)
     {
         int dim = destination.Length;
         destination.Clear();

@@ -1,0 +1,54 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using PaperVec.Digests;
+using PaperVec.Embedding;
+
+namespace PaperVec.Benchmarks.Embedding;
+
+/// <summary>Tokenizer throughput on the sample digests' papers (title + abstract), in tokens/s.</summary>
+[MemoryDiagnoser]
+[Config(typeof(Config))]
+public class TokenizerBenchmarks
+{
+    static int _tokensPerOperation;
+
+    sealed class Config : ManualConfig
+    {
+        public Config()
+        {
+            AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10));
+            AddColumn(new ThroughputColumn("tokens", _ => _tokensPerOperation));
+        }
+    }
+
+    BertTokenizer _tokenizer = null!;
+    string[] _texts = [];
+    readonly int[] _ids = new int[BertTokenizer.DefaultMaxTokens];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _tokenizer = BertTokenizer.Load(ModelFiles.Locate().TokenizerPath);
+        _texts = BenchmarkData.SampleDigestPapers().Select(p => PaperText.ForEmbedding(p.Title, p.Abstract)).ToArray();
+        _tokensPerOperation = _texts.Sum(t => _tokenizer.Encode(t, _ids, _ids.Length));
+    }
+
+    /// <summary>All 75 papers, truncated to 256 tokens as the embedder does.</summary>
+    [Benchmark]
+    public int EncodeSampleDigests()
+    {
+        int total = 0;
+        foreach (var text in _texts) total += _tokenizer.Encode(text, _ids, _ids.Length);
+        return total;
+    }
+}
+
+static class BenchmarkData
+{
+    public static IEnumerable<DigestPaper> SampleDigestPapers()
+    {
+        string digests = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(ModelFiles.DefaultBuildDirectory())))!, "data", "digests");
+        return Directory.GetFiles(digests, "*.txt").Order().SelectMany(f => DigestParser.Parse(File.ReadAllText(f)).Papers);
+    }
+}
