@@ -1,0 +1,176 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace PaperVec.Storage;
+
+/// <summary>
+/// PaperVec's own compact binary layout for stored values (little-endian):
+///   byte kind ('P' paper, 'D' digest), byte version, then the fields in a fixed order; strings are
+///   a u32 byte count + UTF-8, optional strings use count 0xFFFFFFFF for null, the vector is a u16
+///   dimension + floats. A record from a newer layout version is rejected with a clear error rather
+///   than misread. No reflection: the hot path is spans in, spans out.
+/// </summary>
+public static class RecordCodec
+{
+    public const byte PaperKind = (byte)'P', DigestKind = (byte)'D';
+    public const byte CurrentVersion = 1;
+    const uint NullString = uint.MaxValue;
+
+    public static int PaperSize(PaperRecord p)
+    {
+        int size = 2 + 8 + 4 + 2 + 2 + p.Vector.Length * 4;
+        foreach (var s in new[] { p.Title, p.Abstract, p.SourceId, p.Authors, p.Url, p.Categories, p.ModelId }) size += 4 + (s == null ? 0 : Encoding.UTF8.GetByteCount(s));
+        foreach (var d in p.Digests) size += 4 + Encoding.UTF8.GetByteCount(d);
+        return size;
+    }
+
+    public static int WritePaper(PaperRecord p, Span<byte> destination)
+    {
+        var w = new Writer(destination);
+        w.Byte(PaperKind);
+        w.Byte(CurrentVersion);
+        w.Int64(p.Key);
+        w.Int32(p.FirstSeen.DayNumber);
+        w.String(p.Title); w.String(p.Abstract); w.String(p.SourceId); w.String(p.Authors); w.String(p.Url); w.String(p.Categories); w.String(p.ModelId);
+        w.UInt16((ushort)p.Digests.Count);
+        foreach (var d in p.Digests) w.String(d);
+        w.UInt16((ushort)p.Vector.Length);
+        w.Bytes(MemoryMarshal.AsBytes(p.Vector.AsSpan()));
+        return w.Position;
+    }
+
+    public static byte[] EncodePaper(PaperRecord p)
+    {
+        var bytes = new byte[PaperSize(p)];
+        int written = WritePaper(p, bytes);
+        return written == bytes.Length ? bytes : throw new InvalidOperationException("paper size mismatch");
+    }
+
+    public static PaperRecord ReadPaper(ReadOnlySpan<byte> source)
+    {
+        var r = new Reader(source);
+        r.Header(PaperKind, "paper");
+        long key = r.Int64();
+        var firstSeen = DateOnly.FromDayNumber(r.Int32());
+        string title = r.String()!, abstractText = r.String()!;
+        string? sourceId = r.String(), authors = r.String(), url = r.String(), categories = r.String();
+        string modelId = r.String()!;
+        int digestCount = r.UInt16();
+        var digests = new string[digestCount];
+        for (int i = 0; i < digestCount; i++) digests[i] = r.String()!;
+        var vector = new float[r.UInt16()];
+        r.Bytes(MemoryMarshal.AsBytes(vector.AsSpan()));
+        return new PaperRecord
+        {
+            Key = key, Title = title, Abstract = abstractText, SourceId = sourceId, Authors = authors, Url = url,
+            Categories = categories, FirstSeen = firstSeen, Digests = digests, ModelId = modelId, Vector = vector,
+        };
+    }
+
+    /// <summary>Copies just the vector of an encoded paper into <paramref name="destination"/>, allocating nothing.</summary>
+    public static int ReadPaperVector(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        var r = new Reader(source);
+        r.Header(PaperKind, "paper");
+        r.Skip(8 + 4);
+        for (int i = 0; i < 7; i++) r.SkipString();
+        int digestCount = r.UInt16();
+        for (int i = 0; i < digestCount; i++) r.SkipString();
+        int dim = r.UInt16();
+        if (destination.Length < dim) throw new ArgumentException($"destination holds {destination.Length} floats, the vector has {dim}");
+        r.Bytes(MemoryMarshal.AsBytes(destination[..dim]));
+        return dim;
+    }
+
+    public static byte[] EncodeDigest(DigestRecord d)
+    {
+        int size = 2 + 4 + 8 + 4 + 4 + Encoding.UTF8.GetByteCount(d.Id) + Encoding.UTF8.GetByteCount(d.Source) + 4 + d.PaperKeys.Count * 8;
+        var bytes = new byte[size];
+        var w = new Writer(bytes);
+        w.Byte(DigestKind);
+        w.Byte(CurrentVersion);
+        w.Int32(d.Date.DayNumber);
+        w.Int64(d.IngestedAt.ToUnixTimeMilliseconds());
+        w.String(d.Id);
+        w.String(d.Source);
+        w.Int32(d.PaperKeys.Count);
+        foreach (var k in d.PaperKeys) w.Int64(k);
+        return w.Position == size ? bytes : throw new InvalidOperationException("digest size mismatch");
+    }
+
+    public static DigestRecord ReadDigest(ReadOnlySpan<byte> source)
+    {
+        var r = new Reader(source);
+        r.Header(DigestKind, "digest");
+        var date = DateOnly.FromDayNumber(r.Int32());
+        var ingested = DateTimeOffset.FromUnixTimeMilliseconds(r.Int64());
+        string id = r.String()!, name = r.String()!;
+        int count = r.Int32();
+        if (count < 0 || count > source.Length / 8) throw new InvalidDataException("digest record: bad paper count");
+        var keys = new long[count];
+        for (int i = 0; i < count; i++) keys[i] = r.Int64();
+        return new DigestRecord(id, date, name, keys, ingested);
+    }
+
+    ref struct Writer(Span<byte> buffer)
+    {
+        readonly Span<byte> _buffer = buffer;
+        public int Position;
+
+        public void Byte(byte b) => _buffer[Position++] = b;
+        public void UInt16(ushort v) { BinaryPrimitives.WriteUInt16LittleEndian(_buffer[Position..], v); Position += 2; }
+        public void Int32(int v) { BinaryPrimitives.WriteInt32LittleEndian(_buffer[Position..], v); Position += 4; }
+        public void Int64(long v) { BinaryPrimitives.WriteInt64LittleEndian(_buffer[Position..], v); Position += 8; }
+        public void Bytes(ReadOnlySpan<byte> b) { b.CopyTo(_buffer[Position..]); Position += b.Length; }
+
+        public void String(string? s)
+        {
+            if (s == null) { BinaryPrimitives.WriteUInt32LittleEndian(_buffer[Position..], NullString); Position += 4; return; }
+            int n = Encoding.UTF8.GetBytes(s, _buffer[(Position + 4)..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(_buffer[Position..], (uint)n);
+            Position += 4 + n;
+        }
+    }
+
+    ref struct Reader(ReadOnlySpan<byte> buffer)
+    {
+        readonly ReadOnlySpan<byte> _buffer = buffer;
+        int _position;
+
+        public void Header(byte kind, string what)
+        {
+            if (_buffer.Length < 2 || _buffer[0] != kind) throw new InvalidDataException($"not a {what} record");
+            if (_buffer[1] > CurrentVersion)
+                throw new InvalidDataException($"{what} record has layout version {_buffer[1]}, newer than this PaperVec understands ({CurrentVersion}); upgrade PaperVec to read this data");
+            if (_buffer[1] == 0) throw new InvalidDataException($"{what} record has invalid layout version 0");
+            _position = 2;
+        }
+
+        ReadOnlySpan<byte> Take(int n)
+        {
+            if (n < 0 || _position + n > _buffer.Length) throw new InvalidDataException("record is truncated");
+            var s = _buffer.Slice(_position, n);
+            _position += n;
+            return s;
+        }
+
+        public void Skip(int n) => Take(n);
+        public int UInt16() => BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
+        public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
+        public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+        public void Bytes(Span<byte> destination) => Take(destination.Length).CopyTo(destination);
+
+        public string? String()
+        {
+            uint n = BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
+            return n == NullString ? null : Encoding.UTF8.GetString(Take(checked((int)n)));
+        }
+
+        public void SkipString()
+        {
+            uint n = BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
+            if (n != NullString) Take(checked((int)n));
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using PaperVec.Storage;
+
+namespace PaperVec.Tests.Storage;
+
+public class RecordCodecTests
+{
+    static PaperRecord Sample(string? sourceId = "2503.01234", int dim = 384) => new()
+    {
+        Key = PaperIdentity.KeyOfTitle("Grad-CAM: Visual Explanations"),
+        Title = "Grad-CAM: Visual Explanations",
+        Abstract = "We propose a technique… naïve ☃ 中文",
+        SourceId = sourceId,
+        Authors = null,
+        Url = "https://arxiv.org/abs/2503.01234",
+        Categories = "cs.CV cs.LG",
+        FirstSeen = new DateOnly(2025, 3, 11),
+        Digests = ["2025-03-11/daily-papers", "2025-03-12/daily-papers"],
+        ModelId = "all-MiniLM-L6-v2/6638f625a0a6/b1",
+        Vector = Enumerable.Range(0, dim).Select(i => MathF.Sin(i)).ToArray(),
+    };
+
+    [Fact]
+    public void PaperRoundTripsEveryField()
+    {
+        var paper = Sample();
+        var decoded = RecordCodec.ReadPaper(RecordCodec.EncodePaper(paper));
+        Assert.Equal(paper.Key, decoded.Key);
+        Assert.Equal(paper.Title, decoded.Title);
+        Assert.Equal(paper.Abstract, decoded.Abstract);
+        Assert.Equal(paper.SourceId, decoded.SourceId);
+        Assert.Null(decoded.Authors);
+        Assert.Equal(paper.Url, decoded.Url);
+        Assert.Equal(paper.Categories, decoded.Categories);
+        Assert.Equal(paper.FirstSeen, decoded.FirstSeen);
+        Assert.Equal(paper.Digests, decoded.Digests);
+        Assert.Equal(paper.ModelId, decoded.ModelId);
+        Assert.Equal(paper.Vector, decoded.Vector);
+    }
+
+    [Fact]
+    public void VectorIsReadWithoutDecodingTheRest()
+    {
+        var paper = Sample();
+        var vector = new float[384];
+        Assert.Equal(384, RecordCodec.ReadPaperVector(RecordCodec.EncodePaper(paper), vector));
+        Assert.Equal(paper.Vector, vector);
+    }
+
+    [Fact]
+    public void RecordFromAFutureVersionIsRejectedClearly()
+    {
+        var bytes = RecordCodec.EncodePaper(Sample());
+        bytes[1] = RecordCodec.CurrentVersion + 1;
+        var error = Assert.Throws<InvalidDataException>(() => RecordCodec.ReadPaper(bytes));
+        Assert.Contains("newer than this PaperVec", error.Message);
+    }
+
+    [Fact]
+    public void TruncatedRecordIsRejected()
+    {
+        var bytes = RecordCodec.EncodePaper(Sample());
+        for (int cut = 0; cut < bytes.Length; cut += 97)
+            Assert.Throws<InvalidDataException>(() => RecordCodec.ReadPaper(bytes.AsSpan(0, cut)));
+    }
+
+    [Fact]
+    public void DigestRoundTrips()
+    {
+        var digest = new DigestRecord("2025-03-11/daily-papers", new DateOnly(2025, 3, 11), "daily-papers", [5, 3, 9], DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123));
+        var decoded = RecordCodec.ReadDigest(RecordCodec.EncodeDigest(digest));
+        Assert.Equal(digest.Id, decoded.Id);
+        Assert.Equal(digest.Date, decoded.Date);
+        Assert.Equal(digest.Source, decoded.Source);
+        Assert.Equal(digest.PaperKeys, decoded.PaperKeys);
+        Assert.Equal(digest.IngestedAt, decoded.IngestedAt);
+    }
+
+    [Theory]
+    [InlineData("Grad-CAM: Visual Explanations", "grad cam visual explanations")]
+    [InlineData("  GRAD—CAM:   visual\texplanations!! ", "grad cam visual explanations")]
+    [InlineData("Ｆｕｌｌ-width Ｔｉｔｌｅ", "full width title")]
+    [InlineData("Straße der Modelle", "strasse der modelle")]
+    public void TitlesNormalizeToOneForm(string title, string expected)
+    {
+        Assert.Equal(expected, PaperIdentity.NormalizeTitle(title));
+        Assert.Equal(PaperIdentity.KeyOfTitle(expected), PaperIdentity.KeyOfTitle(title));
+    }
+
+    [Fact]
+    public void DifferentTitlesGetDifferentKeysThatFormatAndParse()
+    {
+        long a = PaperIdentity.KeyOfTitle("Grad-CAM"), b = PaperIdentity.KeyOfTitle("Smooth Grad-CAM++");
+        Assert.NotEqual(a, b);
+        Assert.True(PaperIdentity.TryParse(PaperIdentity.Format(a), out long parsed));
+        Assert.Equal(a, parsed);
+        Assert.False(PaperIdentity.TryParse("not-an-id", out _));
+        Assert.Throws<ArgumentException>(() => PaperIdentity.KeyOfTitle(" -- "));
+    }
+}
