@@ -29,6 +29,7 @@ public sealed unsafe partial class HnswIndex
                 int relinked = 0;
                 if (deleted.Count > 0)
                 {
+                    MoveEntryToLiveNode(); // first, so the searches below start from a live node
                     for (int node = 0; node < slots; node++)
                     {
                         if (_states[node] != StateLive) continue;
@@ -68,11 +69,17 @@ public sealed unsafe partial class HnswIndex
         if (!pointsAtDead) return false;
 
         // Candidates: live neighbours, and the live neighbours of each dead neighbour (two hops).
+        // When the dead are so dense that this leaves few, a layer search adds more, so no live
+        // node is left without a way out.
+        int searched = CountLiveWithinTwoHops(list, count, level, maxDegree) < Math.Max(2, maxDegree / 4)
+            ? SearchLiveNeighbors(node, level, scratch) : 0;
         var visited = scratch.Visited;
         visited.StartNewSearch();
         visited.TryVisit(node);
         int candidates = 0;
-        scratch.EnsurePrune(maxDegree * (maxDegree + 1) + 1);
+        scratch.EnsurePrune(maxDegree * (maxDegree + 1) + 1 + searched);
+        for (int i = 0; i < searched; i++)
+            if (visited.TryVisit(scratch.SortedNodes[i])) scratch.PruneNodes[candidates++] = scratch.SortedNodes[i];
         for (int i = 0; i < count; i++)
         {
             int neighbor = list[1 + i];
@@ -95,6 +102,33 @@ public sealed unsafe partial class HnswIndex
         int kept = SelectByHeuristic(scratch.PruneNodes, scratch.PruneDistances, candidates, maxDegree, scratch.PruneSelected, scratch.PruneSelectedDistances);
         WriteList(node, level, scratch.PruneSelected, kept);
         return true;
+    }
+
+    int CountLiveWithinTwoHops(int* list, int count, int level, int maxDegree)
+    {
+        int live = 0;
+        for (int i = 0; i < count; i++)
+        {
+            int neighbor = list[1 + i];
+            if (_states[neighbor] == StateLive) { live++; continue; }
+            int* second = ListPointer(neighbor, level, out _);
+            if (second == null) continue;
+            for (int j = 0; j < Math.Min(second[0], maxDegree); j++) if (_states[second[1 + j]] == StateLive) live++;
+        }
+        return live;
+    }
+
+    /// <summary>Live nodes near <paramref name="node"/> on <paramref name="level"/>, found by a search from the entry point, into scratch.SortedNodes.</summary>
+    int SearchLiveNeighbors(int node, int level, HnswScratch scratch)
+    {
+        long entry = Volatile.Read(ref _entry);
+        if (entry < 0 || (int)(entry >> 32) < level) return 0;
+        float* query = _vectors.RowPointer(node);
+        int current = (int)entry;
+        float currentDistance = Distance(query, current);
+        for (int l = (int)(entry >> 32); l > level; l--) GreedyClosest(query, ref current, ref currentDistance, l, scratch);
+        SearchLayer(query, current, currentDistance, _efConstruction, level, scratch, constructing: false, filter: null);
+        return DrainNearestFirst(scratch.Results, scratch, node);
     }
 
     void MoveEntryToLiveNode()
