@@ -1,0 +1,354 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using PaperVec.Index;
+
+namespace PaperVec.Cli.Commands;
+
+/// <summary>
+/// `papervec bench index`: builds the HNSW index over synthetic clustered vectors (or raw float32
+/// files), then reports build speed, memory and, per efSearch, recall@k against exact search with
+/// single-thread QPS and latency percentiles.
+/// </summary>
+public static class BenchIndexCommand
+{
+    const int GroundTruthDepth = 100;
+
+    public static Command Create()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "Synthetic data set to generate (clustered)", DefaultValueFactory = _ => "clustered" };
+        var count = new Option<int>("--n") { Description = "Base vectors to generate", DefaultValueFactory = _ => 200_000 };
+        var dimension = new Option<int>("--dim") { Description = "Dimension (also the row width of --base/--queries)", DefaultValueFactory = _ => 384 };
+        var clusters = new Option<int>("--clusters") { Description = "Cluster centres of the generated data", DefaultValueFactory = _ => 20_000 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the generated data and of the level draws", DefaultValueFactory = _ => 1 };
+        var queryCount = new Option<int>("--query-count") { Description = "Queries to generate", DefaultValueFactory = _ => 1_000 };
+        var baseFile = new Option<string?>("--base") { Description = "Base vectors as raw little-endian float32 rows (FILE.f32)" };
+        var queriesFile = new Option<string?>("--queries") { Description = "Query vectors as raw little-endian float32 rows (FILE.f32)" };
+        var dump = new Option<string?>("--dump") { Description = "Write base.f32, queries.f32 and groundtruth.i32 (top-100 exact ids per query) to DIR" };
+        var m = new Option<int>("--m") { Description = "HNSW M (links per node; 2M on level 0)", DefaultValueFactory = _ => 16 };
+        var efConstruction = new Option<int>("--ef-construction") { Description = "Candidate list size while building", DefaultValueFactory = _ => 200 };
+        var efList = new Option<string>("--ef") { Description = "Comma-separated efSearch values to measure", DefaultValueFactory = _ => "10,20,40,80,160,320" };
+        var k = new Option<int>("--k") { Description = "Neighbours per query (recall@k)", DefaultValueFactory = _ => 10 };
+        var threads = new Option<int>("--threads") { Description = "Threads building the index (searches are timed on one thread)", DefaultValueFactory = _ => 1 };
+        var json = new Option<string?>("--json") { Description = "Write the results as JSON to FILE" };
+        var plot = new Option<string?>("--plot") { Description = "Write a recall-vs-QPS plot to FILE.svg" };
+        var crossover = new Option<bool>("--crossover") { Description = "Also time exact vs HNSW search on growing prefixes of the base set" };
+
+        var command = new Command("index", "Benchmark the HNSW index: build speed, memory, recall and QPS per efSearch");
+        foreach (var option in new Option[] { dataset, count, dimension, clusters, seed, queryCount, baseFile, queriesFile, dump, m, efConstruction, efList, k, threads, json, plot, crossover })
+            command.Options.Add(option);
+
+        command.SetAction(parse =>
+        {
+            var settings = new Settings(
+                parse.GetValue(dataset)!, parse.GetValue(count), parse.GetValue(dimension), parse.GetValue(clusters),
+                parse.GetValue(seed), parse.GetValue(queryCount), parse.GetValue(baseFile), parse.GetValue(queriesFile),
+                parse.GetValue(dump), parse.GetValue(m), parse.GetValue(efConstruction), ParseEfList(parse.GetValue(efList)!),
+                parse.GetValue(k), parse.GetValue(threads), parse.GetValue(json), parse.GetValue(plot), parse.GetValue(crossover));
+            try
+            {
+                return Run(settings, Console.Out);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+            {
+                Console.Error.WriteLine("bench index: " + e.Message);
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    record Settings(string Dataset, int Count, int Dimension, int Clusters, int Seed, int QueryCount,
+        string? BaseFile, string? QueriesFile, string? DumpDir, int M, int EfConstruction, int[] EfValues,
+        int K, int Threads, string? JsonFile, string? PlotFile, bool Crossover);
+
+    record BuildResult(double Seconds, double InsertsPerSecond, double BytesPerVector, int Threads);
+
+    record EfRun(int Ef, double Recall, double Qps, double P50Us, double P99Us);
+
+    static int[] ParseEfList(string text)
+    {
+        var values = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int ef) && ef > 0
+                ? ef : throw new ArgumentException($"--ef value '{v}' is not a positive integer."))
+            .ToArray();
+        return values.Length > 0 ? values : throw new ArgumentException("--ef needs at least one value.");
+    }
+
+    static int Run(Settings s, TextWriter output)
+    {
+        if (s.K <= 0 || s.K > GroundTruthDepth) throw new ArgumentException($"--k must be in 1..{GroundTruthDepth}.");
+        if (s.Threads <= 0) throw new ArgumentException("--threads must be positive.");
+        var (data, queries, dimension, source) = LoadData(s);
+        int n = data.Length / dimension, queryCount = queries.Length / dimension;
+        output.WriteLine($"data: {source}; {n:N0} base, {queryCount:N0} queries, dim {dimension}");
+
+        var (groundTruth, exactRowsPerSecond) = ComputeGroundTruth(data, queries, dimension);
+        output.WriteLine($"exact scan: {exactRowsPerSecond / 1e6:F2} M rows/s on one thread ({exactRowsPerSecond * dimension * 4 / 1e9:F1} GB/s)");
+        if (s.DumpDir != null) Dump(s.DumpDir, data, queries, groundTruth, output);
+
+        var options = new HnswOptions { M = s.M, EfConstruction = s.EfConstruction, Seed = (ulong)s.Seed, InitialCapacity = Math.Max(1, n) };
+        using var index = new HnswIndex(dimension, options);
+        var build = Build(index, data, dimension, s.Threads);
+        output.WriteLine($"build: {build.Seconds:F1} s, {build.InsertsPerSecond:F0} inserts/s on {build.Threads} thread(s), {build.BytesPerVector:F0} bytes/vector (M={s.M}, efConstruction={s.EfConstruction})");
+
+        var runs = MeasureSearches(index, queries, dimension, groundTruth, s.K, s.EfValues);
+        WriteTable(output, s.K, runs, build);
+        if (s.JsonFile != null) WriteJson(s.JsonFile, build, runs, exactRowsPerSecond);
+        if (s.PlotFile != null) File.WriteAllText(s.PlotFile, RecallQpsPlot.Render(runs.Select(r => (r.Ef, r.Recall, r.Qps)).ToList(), s.K, $"{source}, M={s.M}, efC={s.EfConstruction}"));
+        if (s.Crossover) MeasureCrossover(data, queries, dimension, options, output);
+        return 0;
+    }
+
+    static (float[] Data, float[] Queries, int Dimension, string Source) LoadData(Settings s)
+    {
+        if (s.BaseFile != null || s.QueriesFile != null)
+        {
+            if (s.BaseFile == null || s.QueriesFile == null) throw new ArgumentException("--base and --queries go together.");
+            return (ReadRows(s.BaseFile, s.Dimension), ReadRows(s.QueriesFile, s.Dimension), s.Dimension, $"{Path.GetFileName(s.BaseFile)} + {Path.GetFileName(s.QueriesFile)}");
+        }
+        if (s.Dataset != "clustered") throw new ArgumentException($"--dataset '{s.Dataset}' is unknown; the only one is 'clustered'.");
+        var generated = ClusteredDataset.Generate(s.Count, s.QueryCount, s.Dimension, s.Clusters, s.Seed);
+        return (generated.Base, generated.Queries, s.Dimension, $"clustered n={s.Count} clusters={s.Clusters} seed={s.Seed}");
+    }
+
+    /// <summary>Raw float32 rows; normalised on load so scores stay cosine similarities (a no-op for unit rows).</summary>
+    static float[] ReadRows(string path, int dimension)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length % (dimension * sizeof(float)) != 0)
+            throw new InvalidDataException($"{path}: {bytes.Length} bytes is not a whole number of {dimension}-float rows.");
+        var rows = MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Raw rows are little-endian.");
+        for (int r = 0; r < rows.Length / dimension; r++) VectorKernels.Normalize(rows.AsSpan(r * dimension, dimension));
+        return rows;
+    }
+
+    static (int[] GroundTruth, double RowsPerSecond) ComputeGroundTruth(float[] data, float[] queries, int dimension)
+    {
+        int n = data.Length / dimension, queryCount = queries.Length / dimension;
+        using var exact = new ExactIndex(dimension, Math.Max(1, n));
+        for (int i = 0; i < n; i++) exact.Add(i, data.AsSpan(i * dimension, dimension));
+        int depth = Math.Min(GroundTruthDepth, n);
+        var truth = new int[queryCount * GroundTruthDepth];
+        truth.AsSpan().Fill(-1);
+
+        // One thread on the first queries gives the per-core scan rate; the rest run on all cores.
+        int timed = Math.Min(queryCount, 20);
+        var hits = new SearchHit[depth];
+        var watch = Stopwatch.StartNew();
+        for (int q = 0; q < timed; q++) SearchAndStore(q, hits);
+        double rowsPerSecond = timed == 0 ? 0 : (double)timed * n / watch.Elapsed.TotalSeconds;
+        Parallel.For(timed, queryCount, () => new SearchHit[depth], (q, _, local) => { SearchAndStore(q, local); return local; }, _ => { });
+        return (truth, rowsPerSecond);
+
+        void SearchAndStore(int q, SearchHit[] buffer)
+        {
+            int found = exact.Search(queries.AsSpan(q * dimension, dimension), buffer);
+            for (int i = 0; i < found; i++) truth[q * GroundTruthDepth + i] = (int)buffer[i].Id;
+        }
+    }
+
+    static void Dump(string directory, float[] data, float[] queries, int[] groundTruth, TextWriter output)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllBytes(Path.Combine(directory, "base.f32"), MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
+        File.WriteAllBytes(Path.Combine(directory, "queries.f32"), MemoryMarshal.AsBytes(queries.AsSpan()).ToArray());
+        File.WriteAllBytes(Path.Combine(directory, "groundtruth.i32"), MemoryMarshal.AsBytes(groundTruth.AsSpan()).ToArray());
+        output.WriteLine($"dumped base.f32, queries.f32, groundtruth.i32 ({GroundTruthDepth} ids per query, -1 past the base size) to {directory}");
+    }
+
+    static BuildResult Build(HnswIndex index, float[] data, int dimension, int threads)
+    {
+        int n = data.Length / dimension;
+        int next = -1;
+        var watch = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < n)
+            {
+                index.Add(i, data.AsSpan(i * dimension, dimension));
+                if (i > 0 && i % Math.Max(1, n / 10) == 0)
+                    Console.Error.WriteLine($"  built {i:N0}/{n:N0} after {watch.Elapsed.TotalSeconds:F0} s");
+            }
+        }) { IsBackground = true }).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+        double seconds = watch.Elapsed.TotalSeconds;
+        return new BuildResult(seconds, n / seconds, index.MemoryUsage().BytesPerVector, threads);
+    }
+
+    static List<EfRun> MeasureSearches(HnswIndex index, float[] queries, int dimension, int[] groundTruth, int k, int[] efValues)
+    {
+        int queryCount = queries.Length / dimension;
+        var hits = new SearchHit[k];
+        // Warm-up: get the search path to its optimised tier before anything is timed.
+        int warm = Math.Min(queryCount, 300);
+        for (int round = 0; round < 3; round++)
+            for (int q = 0; q < warm; q++) index.Search(queries.AsSpan(q * dimension, dimension), hits, efValues.Max());
+
+        var runs = new List<EfRun>();
+        var latencies = new double[queryCount];
+        var truth = new HashSet<long>();
+        foreach (int ef in efValues)
+        {
+            long found = 0;
+            long start = Stopwatch.GetTimestamp();
+            for (int q = 0; q < queryCount; q++)
+            {
+                long before = Stopwatch.GetTimestamp();
+                int count = index.Search(queries.AsSpan(q * dimension, dimension), hits, ef);
+                latencies[q] = Stopwatch.GetElapsedTime(before).TotalMicroseconds;
+                truth.Clear();
+                for (int i = 0; i < k; i++) truth.Add(groundTruth[q * GroundTruthDepth + i]);
+                for (int i = 0; i < count; i++) if (truth.Contains(hits[i].Id)) found++;
+            }
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            Array.Sort(latencies);
+            runs.Add(new EfRun(ef, (double)found / ((long)queryCount * k), queryCount / seconds,
+                Percentile(latencies, 0.50), Percentile(latencies, 0.99)));
+        }
+        return runs;
+    }
+
+    static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    static void WriteTable(TextWriter output, int k, List<EfRun> runs, BuildResult build)
+    {
+        output.WriteLine();
+        output.WriteLine($"| ef  | recall@{k} |   QPS  | p50 µs | p99 µs |");
+        output.WriteLine("|----:|----------:|-------:|-------:|-------:|");
+        foreach (var r in runs)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Ef,3} | {r.Recall,9:F4} | {r.Qps,6:F0} | {r.P50Us,6:F0} | {r.P99Us,6:F0} |"));
+        output.WriteLine();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"build {build.Seconds:F1} s, {build.InsertsPerSecond:F0} inserts/s, {build.Threads} thread(s), {build.BytesPerVector:F0} bytes/vector"));
+    }
+
+    static void WriteJson(string path, BuildResult build, List<EfRun> runs, double exactRowsPerSecond)
+    {
+        using var stream = File.Create(path);
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteStartObject("build");
+        json.WriteNumber("seconds", Math.Round(build.Seconds, 3));
+        json.WriteNumber("insertsPerSecond", Math.Round(build.InsertsPerSecond, 1));
+        json.WriteNumber("bytesPerVector", Math.Round(build.BytesPerVector, 1));
+        json.WriteNumber("threads", build.Threads);
+        json.WriteEndObject();
+        json.WriteStartArray("runs");
+        foreach (var r in runs)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("ef", r.Ef);
+            json.WriteNumber("recall", Math.Round(r.Recall, 5));
+            json.WriteNumber("qps", Math.Round(r.Qps, 1));
+            json.WriteNumber("p50Us", Math.Round(r.P50Us, 1));
+            json.WriteNumber("p99Us", Math.Round(r.P99Us, 1));
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartObject("exactScan");
+        json.WriteNumber("rowsPerSecondOneThread", Math.Round(exactRowsPerSecond));
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>Mean single-query latency of exact search and of HNSW (ef=64, k=10) on growing prefixes: where HNSW starts to pay.</summary>
+    static void MeasureCrossover(float[] data, float[] queries, int dimension, HnswOptions options, TextWriter output)
+    {
+        int n = data.Length / dimension;
+        int queryCount = Math.Min(200, queries.Length / dimension);
+        output.WriteLine();
+        output.WriteLine("| rows   | exact µs | hnsw µs (ef=64) | hnsw recall@10 |");
+        output.WriteLine("|-------:|---------:|----------------:|---------------:|");
+        var hits = new SearchHit[10];
+        var exactHits = new SearchHit[10];
+        foreach (int size in new[] { 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000 })
+        {
+            if (size > n) break;
+            using var exact = new ExactIndex(dimension, size);
+            using var hnsw = new HnswIndex(dimension, options with { InitialCapacity = size });
+            for (int i = 0; i < size; i++)
+            {
+                exact.Add(i, data.AsSpan(i * dimension, dimension));
+                hnsw.Add(i, data.AsSpan(i * dimension, dimension));
+            }
+            double exactUs = TimePerQuery(q => exact.Search(queries.AsSpan(q * dimension, dimension), exactHits));
+            double hnswUs = TimePerQuery(q => hnsw.Search(queries.AsSpan(q * dimension, dimension), hits, 64));
+            long agree = 0;
+            for (int q = 0; q < queryCount; q++)
+            {
+                int e = exact.Search(queries.AsSpan(q * dimension, dimension), exactHits);
+                int h = hnsw.Search(queries.AsSpan(q * dimension, dimension), hits, 64);
+                var truth = exactHits.Take(e).Select(x => x.Id).ToHashSet();
+                agree += hits.Take(h).Count(x => truth.Contains(x.Id));
+            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {size,6} | {exactUs,8:F1} | {hnswUs,15:F1} | {agree / (10.0 * queryCount),14:F4} |"));
+        }
+
+        double TimePerQuery(Func<int, int> search)
+        {
+            for (int q = 0; q < queryCount; q++) search(q);
+            long start = Stopwatch.GetTimestamp();
+            for (int round = 0; round < 3; round++)
+                for (int q = 0; q < queryCount; q++) search(q);
+            return Stopwatch.GetElapsedTime(start).TotalMicroseconds / (3 * queryCount);
+        }
+    }
+
+    /// <summary>A hand-written SVG: recall on x, QPS on a log y axis, one labelled point per ef.</summary>
+    static class RecallQpsPlot
+    {
+        const int Width = 720, Height = 460, Left = 80, Right = 30, Top = 50, Bottom = 60;
+
+        public static string Render(IReadOnlyList<(int Ef, double Recall, double Qps)> points, int k, string title)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            double minRecall = Math.Floor(Math.Min(points.Min(p => p.Recall), 0.9) * 20) / 20;
+            double logMin = Math.Floor(Math.Log10(Math.Max(1, points.Min(p => p.Qps))));
+            double logMax = Math.Ceiling(Math.Log10(Math.Max(10, points.Max(p => p.Qps))));
+            if (logMax <= logMin) logMax = logMin + 1;
+            double X(double recall) => Left + (recall - minRecall) / (1 - minRecall) * (Width - Left - Right);
+            double Y(double qps) => Top + (logMax - Math.Log10(Math.Max(1, qps))) / (logMax - logMin) * (Height - Top - Bottom);
+
+            var svg = new StringBuilder();
+            svg.Append(inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
+            svg.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+            svg.Append(inv, $"<text x=\"{Width / 2}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">HNSW recall@{k} vs single-thread QPS</text>\n");
+            svg.Append(inv, $"<text x=\"{Width / 2}\" y=\"40\" text-anchor=\"middle\" fill=\"#555\">{Escape(title)}</text>\n");
+            for (double r = minRecall; r <= 1.0001; r += 0.05)
+            {
+                svg.Append(inv, $"<line x1=\"{X(r):F1}\" y1=\"{Top}\" x2=\"{X(r):F1}\" y2=\"{Height - Bottom}\" stroke=\"#e5e5e5\"/>\n");
+                svg.Append(inv, $"<text x=\"{X(r):F1}\" y=\"{Height - Bottom + 18}\" text-anchor=\"middle\">{r:F2}</text>\n");
+            }
+            for (double e = logMin; e <= logMax; e++)
+            {
+                double qps = Math.Pow(10, e);
+                svg.Append(inv, $"<line x1=\"{Left}\" y1=\"{Y(qps):F1}\" x2=\"{Width - Right}\" y2=\"{Y(qps):F1}\" stroke=\"#e5e5e5\"/>\n");
+                svg.Append(inv, $"<text x=\"{Left - 8}\" y=\"{Y(qps) + 4:F1}\" text-anchor=\"end\">{qps:N0}</text>\n");
+            }
+            svg.Append(inv, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{Width - Left - Right}\" height=\"{Height - Top - Bottom}\" fill=\"none\" stroke=\"#333\"/>\n");
+            svg.Append(inv, $"<text x=\"{(Left + Width - Right) / 2}\" y=\"{Height - 18}\" text-anchor=\"middle\">recall@{k}</text>\n");
+            svg.Append(inv, $"<text transform=\"translate(20 {(Top + Height - Bottom) / 2}) rotate(-90)\" text-anchor=\"middle\">queries per second (log)</text>\n");
+            var ordered = points.OrderBy(p => p.Recall).ToList();
+            svg.Append("<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
+            svg.AppendJoin(' ', ordered.Select(p => string.Create(inv, $"{X(p.Recall):F1},{Y(p.Qps):F1}")));
+            svg.Append("\"/>\n");
+            foreach (var p in ordered)
+            {
+                svg.Append(inv, $"<circle cx=\"{X(p.Recall):F1}\" cy=\"{Y(p.Qps):F1}\" r=\"4\" fill=\"#1f77b4\"/>\n");
+                svg.Append(inv, $"<text x=\"{X(p.Recall) + 6:F1}\" y=\"{Y(p.Qps) - 6:F1}\" fill=\"#333\">ef={p.Ef}</text>\n");
+            }
+            svg.Append("</svg>\n");
+            return svg.ToString();
+        }
+
+        static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+    }
+}

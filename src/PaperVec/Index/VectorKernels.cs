@@ -1,0 +1,273 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace PaperVec.Index;
+
+/// <summary>Which implementation <see cref="VectorKernels"/> dispatches to.</summary>
+public enum KernelPath
+{
+    /// <summary>Portable loop accumulating in float64; the reference every other path is tested against.</summary>
+    Scalar,
+    /// <summary><see cref="Vector{T}"/> of whatever width the JIT picked.</summary>
+    VectorT,
+    /// <summary>Vector256 with fused multiply-add and four independent accumulators.</summary>
+    Avx2Fma,
+}
+
+/// <summary>
+/// Dot product and squared L2 distance over float32 rows. The path is chosen once, when the type
+/// initialises, from what the CPU supports; the field is static readonly so the tiered JIT folds
+/// the dispatch away. Every path is public so tests and benchmarks can compare them.
+/// </summary>
+public static unsafe class VectorKernels
+{
+    static readonly KernelPath Selected = SelectPath();
+
+    /// <summary>The path the dispatching methods use on this machine.</summary>
+    public static KernelPath ActivePath => Selected;
+
+    /// <summary>The best path this CPU supports.</summary>
+    public static KernelPath SelectPath() =>
+        Avx2.IsSupported && Fma.IsSupported ? KernelPath.Avx2Fma
+        : Vector.IsHardwareAccelerated ? KernelPath.VectorT
+        : KernelPath.Scalar;
+
+    /// <summary>Whether <paramref name="path"/> can run on this CPU.</summary>
+    public static bool IsSupported(KernelPath path) => path switch
+    {
+        KernelPath.Avx2Fma => Avx2.IsSupported && Fma.IsSupported,
+        KernelPath.VectorT => Vector.IsHardwareAccelerated,
+        _ => true,
+    };
+
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => Dot(a, b, Selected);
+
+    public static float SquaredL2(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => SquaredL2(a, b, Selected);
+
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, KernelPath path)
+    {
+        if (a.Length != b.Length) throw new ArgumentException("Spans differ in length.", nameof(b));
+        fixed (float* pa = a, pb = b) return Dot(pa, pb, a.Length, path);
+    }
+
+    public static float SquaredL2(ReadOnlySpan<float> a, ReadOnlySpan<float> b, KernelPath path)
+    {
+        if (a.Length != b.Length) throw new ArgumentException("Spans differ in length.", nameof(b));
+        fixed (float* pa = a, pb = b) return SquaredL2(pa, pb, a.Length, path);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* a, float* b, int length) => Dot(a, b, length, Selected);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Dot(float* a, float* b, int length, KernelPath path) => path switch
+    {
+        KernelPath.Avx2Fma => DotAvx2Fma(a, b, length),
+        KernelPath.VectorT => DotVectorT(a, b, length),
+        _ => DotScalar(a, b, length),
+    };
+
+    static float SquaredL2(float* a, float* b, int length, KernelPath path) => path switch
+    {
+        KernelPath.Avx2Fma => SquaredL2Avx2Fma(a, b, length),
+        KernelPath.VectorT => SquaredL2VectorT(a, b, length),
+        _ => SquaredL2Scalar(a, b, length),
+    };
+
+    /// <summary>
+    /// Scores one query against <c>scores.Length</c> consecutive rows that start
+    /// <paramref name="rowStride"/> floats apart: the scan kernel of the exact index.
+    /// </summary>
+    public static void DotMany(ReadOnlySpan<float> query, ReadOnlySpan<float> rows, int rowStride, Span<float> scores)
+    {
+        if (rowStride < query.Length) throw new ArgumentOutOfRangeException(nameof(rowStride));
+        if (scores.Length > 0 && (long)(scores.Length - 1) * rowStride + query.Length > rows.Length)
+            throw new ArgumentException("Rows span too short for the requested scores.", nameof(rows));
+        fixed (float* q = query, r = rows, s = scores) DotMany(q, query.Length, r, rowStride, scores.Length, s);
+    }
+
+    public static void DotMany(float* query, int dimension, float* rows, int rowStride, int rowCount, float* scores)
+    {
+        if (Selected == KernelPath.Avx2Fma)
+        {
+            // Two rows per pass share each query load, and the next rows are prefetched so the
+            // stream stays ahead of the FMAs instead of waiting on DRAM.
+            int r = 0;
+            for (; r + 1 < rowCount; r += 2)
+            {
+                float* row0 = rows + (nint)r * rowStride;
+                Prefetch(row0 + 4 * rowStride, dimension);
+                DotTwoAvx2Fma(query, row0, row0 + rowStride, dimension, out scores[r], out scores[r + 1]);
+            }
+            if (r < rowCount) scores[r] = DotAvx2Fma(query, rows + (nint)r * rowStride, dimension);
+            return;
+        }
+        for (int r = 0; r < rowCount; r++) scores[r] = Dot(query, rows + (nint)r * rowStride, dimension);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Prefetch(float* row, int dimension)
+    {
+        if (!Sse.IsSupported) return;
+        byte* p = (byte*)row;
+        for (int offset = 0; offset < dimension * sizeof(float); offset += 64 * 2) Sse.Prefetch0(p + offset);
+    }
+
+    // Lanes 0..n-1 set for a tail of n floats: load from offset 8 - n.
+    static ReadOnlySpan<int> TailMasks => [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> TailMask(int remaining) =>
+        Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(TailMasks), (nuint)(8 - remaining)).AsSingle();
+
+    public static float DotAvx2Fma(float* a, float* b, int length)
+    {
+        // Four accumulators hide the FMA latency (4 cycles, 2 ports) that one chain would expose.
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var acc2 = Vector256<float>.Zero;
+        var acc3 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i <= length - 32; i += 32)
+        {
+            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(a + i), Avx.LoadVector256(b + i), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.LoadVector256(a + i + 8), Avx.LoadVector256(b + i + 8), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.LoadVector256(a + i + 16), Avx.LoadVector256(b + i + 16), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.LoadVector256(a + i + 24), Avx.LoadVector256(b + i + 24), acc3);
+        }
+        for (; i <= length - 8; i += 8)
+            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(a + i), Avx.LoadVector256(b + i), acc0);
+        if (i < length)
+        {
+            // A masked load never touches memory past the end, so the tail needs no scalar loop.
+            var mask = TailMask(length - i);
+            acc1 = Fma.MultiplyAdd(Avx.MaskLoad(a + i, mask), Avx.MaskLoad(b + i, mask), acc1);
+        }
+        return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void DotTwoAvx2Fma(float* q, float* row0, float* row1, int length, out float score0, out float score1)
+    {
+        var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
+        var b0 = Vector256<float>.Zero; var b1 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i <= length - 16; i += 16)
+        {
+            var q0 = Avx.LoadVector256(q + i);
+            var q1 = Avx.LoadVector256(q + i + 8);
+            a0 = Fma.MultiplyAdd(q0, Avx.LoadVector256(row0 + i), a0);
+            a1 = Fma.MultiplyAdd(q1, Avx.LoadVector256(row0 + i + 8), a1);
+            b0 = Fma.MultiplyAdd(q0, Avx.LoadVector256(row1 + i), b0);
+            b1 = Fma.MultiplyAdd(q1, Avx.LoadVector256(row1 + i + 8), b1);
+        }
+        for (; i < length; i += 8)
+        {
+            var mask = TailMask(Math.Min(8, length - i));
+            var qv = Avx.MaskLoad(q + i, mask);
+            a0 = Fma.MultiplyAdd(qv, Avx.MaskLoad(row0 + i, mask), a0);
+            b0 = Fma.MultiplyAdd(qv, Avx.MaskLoad(row1 + i, mask), b0);
+        }
+        score0 = Vector256.Sum(a0 + a1);
+        score1 = Vector256.Sum(b0 + b1);
+    }
+
+    public static float SquaredL2Avx2Fma(float* a, float* b, int length)
+    {
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var acc2 = Vector256<float>.Zero;
+        var acc3 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i <= length - 32; i += 32)
+        {
+            var d0 = Avx.LoadVector256(a + i) - Avx.LoadVector256(b + i);
+            var d1 = Avx.LoadVector256(a + i + 8) - Avx.LoadVector256(b + i + 8);
+            var d2 = Avx.LoadVector256(a + i + 16) - Avx.LoadVector256(b + i + 16);
+            var d3 = Avx.LoadVector256(a + i + 24) - Avx.LoadVector256(b + i + 24);
+            acc0 = Fma.MultiplyAdd(d0, d0, acc0);
+            acc1 = Fma.MultiplyAdd(d1, d1, acc1);
+            acc2 = Fma.MultiplyAdd(d2, d2, acc2);
+            acc3 = Fma.MultiplyAdd(d3, d3, acc3);
+        }
+        for (; i <= length - 8; i += 8)
+        {
+            var d = Avx.LoadVector256(a + i) - Avx.LoadVector256(b + i);
+            acc0 = Fma.MultiplyAdd(d, d, acc0);
+        }
+        if (i < length)
+        {
+            var mask = TailMask(length - i);
+            var d = Avx.MaskLoad(a + i, mask) - Avx.MaskLoad(b + i, mask);
+            acc1 = Fma.MultiplyAdd(d, d, acc1);
+        }
+        return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+
+    public static float DotVectorT(float* a, float* b, int length)
+    {
+        int width = Vector<float>.Count;
+        var acc0 = Vector<float>.Zero;
+        var acc1 = Vector<float>.Zero;
+        int i = 0;
+        for (; i <= length - 2 * width; i += 2 * width)
+        {
+            acc0 += Vector.Load(a + i) * Vector.Load(b + i);
+            acc1 += Vector.Load(a + i + width) * Vector.Load(b + i + width);
+        }
+        for (; i <= length - width; i += width) acc0 += Vector.Load(a + i) * Vector.Load(b + i);
+        float sum = Vector.Sum(acc0 + acc1);
+        for (; i < length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    public static float SquaredL2VectorT(float* a, float* b, int length)
+    {
+        int width = Vector<float>.Count;
+        var acc0 = Vector<float>.Zero;
+        var acc1 = Vector<float>.Zero;
+        int i = 0;
+        for (; i <= length - 2 * width; i += 2 * width)
+        {
+            var d0 = Vector.Load(a + i) - Vector.Load(b + i);
+            var d1 = Vector.Load(a + i + width) - Vector.Load(b + i + width);
+            acc0 += d0 * d0;
+            acc1 += d1 * d1;
+        }
+        for (; i <= length - width; i += width)
+        {
+            var d = Vector.Load(a + i) - Vector.Load(b + i);
+            acc0 += d * d;
+        }
+        float sum = Vector.Sum(acc0 + acc1);
+        for (; i < length; i++) { float d = a[i] - b[i]; sum += d * d; }
+        return sum;
+    }
+
+    public static float DotScalar(float* a, float* b, int length)
+    {
+        double sum = 0;
+        for (int i = 0; i < length; i++) sum += (double)a[i] * b[i];
+        return (float)sum;
+    }
+
+    public static float SquaredL2Scalar(float* a, float* b, int length)
+    {
+        double sum = 0;
+        for (int i = 0; i < length; i++) { double d = (double)a[i] - b[i]; sum += d * d; }
+        return (float)sum;
+    }
+
+    /// <summary>Scales <paramref name="vector"/> to unit length in place (a zero vector stays zero).</summary>
+    public static void Normalize(Span<float> vector)
+    {
+        double sumSquares = 0;
+        foreach (float x in vector) sumSquares += (double)x * x;
+        if (sumSquares == 0) return;
+        float scale = (float)(1.0 / Math.Sqrt(sumSquares));
+        for (int i = 0; i < vector.Length; i++) vector[i] *= scale;
+    }
+}
