@@ -31,12 +31,22 @@ public sealed class RecordStore : IDisposable
             MemorySize = memoryBytes,
             PageSize = 1L << 22,    // a record must fit in one page: papers are capped far below 4 MB
             SegmentSize = 1L << 26, // compaction frees disk in whole segments
-            RemoveOutdatedCheckpoints = true,
+            // Old checkpoints are purged by PaperVec only after checkpoint.json names the new one, so a
+            // crash between the two still finds the checkpoint the manifest points at.
+            RemoveOutdatedCheckpoints = false,
         });
     }
 
     /// <summary>Restores the store to checkpoint <paramref name="token"/>.</summary>
     public void Recover(Guid token) => _store.Recover(token);
+
+    /// <summary>Deletes every checkpoint but <paramref name="keep"/>.</summary>
+    public void PurgeCheckpointsExcept(Guid keep)
+    {
+        var manager = _store.CheckpointManager;
+        foreach (var token in manager.GetLogCheckpointTokens().Concat(manager.GetIndexCheckpointTokens()).Distinct().ToList())
+            if (token != keep) manager.Purge(token);
+    }
 
     /// <summary>A full fold-over checkpoint: everything written so far is on disk when this returns.</summary>
     public Guid Checkpoint()

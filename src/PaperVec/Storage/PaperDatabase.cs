@@ -1,0 +1,435 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using PaperVec.Index;
+
+namespace PaperVec.Storage;
+
+/// <summary>Settings of a <see cref="PaperDatabase"/>.</summary>
+public sealed record PaperDatabaseOptions
+{
+    public int Dimension { get; init; } = 384;
+    public HnswOptions Index { get; init; } = new();
+    /// <summary>Checkpoint once the write-ahead log holds this many bytes past the last checkpoint.</summary>
+    public long CheckpointAfterWalBytes { get; init; } = 256L << 20;
+    public long StoreMemoryBytes { get; init; } = 1L << 28;
+    /// <summary>Recovery notes (what was replayed, rebuilt or found damaged).</summary>
+    public Action<string>? Log { get; init; }
+    /// <summary>Progress of an index rebuild: (done, total).</summary>
+    public Action<long, long>? RebuildProgress { get; init; }
+    /// <summary>Test hook: die abruptly at a named point of a checkpoint ("after-store-checkpoint", "during-index-snapshot").</summary>
+    public string? CrashAt { get; init; }
+}
+
+/// <summary>What opening the database found and did.</summary>
+public sealed record RecoveryReport(bool FromCheckpoint, int ReplayedBatches, bool IndexRebuilt, string? IndexRebuildReason,
+    IReadOnlyList<string> Damage, int Papers, TimeSpan Elapsed);
+
+/// <summary>
+/// Papers, their vectors and digests, durable on local disk, with the HNSW index kept in step.
+///
+/// Durability design: FASTER checkpoints alone lose everything since the last checkpoint, and a
+/// checkpoint per commit would rewrite the hash index each time; so every write is first a
+/// <see cref="WriteAheadLog"/> entry (one <see cref="WriteBatch"/>), and a write is acknowledged
+/// only when that entry is committed (group commit: concurrent writers share one flush). The batch
+/// is applied to the FASTER store and the index under the write lock. A checkpoint (every
+/// <see cref="PaperDatabaseOptions.CheckpointAfterWalBytes"/>, and on close) takes a FASTER
+/// fold-over checkpoint and an index snapshot at the same log address, names both in
+/// checkpoint.json, then truncates the log before that address.
+///
+/// Recovery: recover the store to the manifest's checkpoint, load the matching index snapshot,
+/// replay the log from the manifest's address (sequence numbers catch holes; a damaged tail is
+/// reported and cut), then check that the store's papers and the index's live ids are the same
+/// set. A missing, corrupt or mismatched snapshot means a rebuild from the stored vectors.
+/// </summary>
+public sealed class PaperDatabase : IDisposable
+{
+    public const byte PaperPrefix = (byte)'P', AliasPrefix = (byte)'S', DigestPrefix = (byte)'D';
+
+    readonly DataDirectory _directory;
+    readonly RecordStore _store;
+    WriteAheadLog _wal;
+    HnswIndex _index;
+    readonly PaperDatabaseOptions _options;
+    readonly Lock _writeLock = new();
+    CheckpointManifest? _manifest;
+    int _papers;
+    bool _disposed;
+
+    public RecoveryReport Recovery { get; }
+    public string Root => _directory.Root;
+    public int PaperCount => Volatile.Read(ref _papers);
+    public HnswIndex Index => _index;
+    public int Dimension => _options.Dimension;
+
+    PaperDatabase(DataDirectory directory, PaperDatabaseOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        _directory = directory;
+        _options = options;
+        var damage = new List<string>();
+        _manifest = CheckpointManifest.TryLoad(directory.ManifestPath);
+        _store = new RecordStore(directory.StorePath, options.StoreMemoryBytes);
+        if (_manifest != null) _store.Recover(_manifest.StoreToken);
+        _wal = new WriteAheadLog(directory.WalPath);
+
+        // The index snapshot that belongs to the checkpoint, if it is there and sound.
+        HnswIndex? index = null;
+        string? rebuildReason = _manifest == null ? null : "no index snapshot";
+        if (_manifest != null)
+        {
+            string snapshot = Path.Combine(directory.IndexPath, _manifest.IndexFile);
+            try
+            {
+                if (File.Exists(snapshot)) index = HnswIndex.Load(snapshot);
+                if (index != null && index.Dimension != options.Dimension) { index.Dispose(); index = null; rebuildReason = "index snapshot has another dimension"; }
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or EndOfStreamException)
+            {
+                rebuildReason = $"index snapshot unusable ({e.Message})";
+                damage.Add(rebuildReason);
+            }
+        }
+
+        // Replay what was acknowledged after the checkpoint.
+        long expected = _manifest?.NextSequence ?? 0;
+        int replayed = 0;
+        bool walDamaged = false;
+        foreach (var entry in _wal.Replay(_manifest?.WalAddress ?? 0, d => { damage.Add(d); walDamaged = true; }))
+        {
+            if (entry.Sequence < expected) continue; // before the checkpoint: already in the store
+            if (entry.Sequence > expected)
+            {
+                damage.Add($"write-ahead log skips entries {expected}..{entry.Sequence - 1}; replay stopped there");
+                walDamaged = true;
+                break;
+            }
+            WriteBatch batch;
+            try { batch = WriteBatch.Decode(entry.Payload); }
+            catch (InvalidDataException e) { damage.Add($"write-ahead log entry {entry.Sequence}: {e.Message}"); walDamaged = true; break; }
+            if (index != null) ApplyToIndex(index, batch);
+            ApplyToStore(batch);
+            expected++;
+            replayed++;
+        }
+        _wal.ResumeAt(expected);
+
+        // The store is the truth: the index must hold exactly its papers.
+        var storeKeys = PaperKeys();
+        _papers = storeKeys.Count;
+        if (index != null && !SameLiveIds(index, storeKeys))
+        {
+            rebuildReason = $"index snapshot does not match the store ({index.LiveCount} vs {storeKeys.Count} papers)";
+            damage.Add(rebuildReason);
+            index.Dispose();
+            index = null;
+        }
+        _index = index ?? Rebuild(storeKeys.Count);
+        Recovery = new RecoveryReport(_manifest != null, replayed, index == null && storeKeys.Count > 0, index == null ? rebuildReason : null,
+            damage, storeKeys.Count, clock.Elapsed);
+        foreach (var d in damage) options.Log?.Invoke(d);
+
+        if (walDamaged)
+        {
+            // Everything readable is applied; checkpoint it and start a fresh log past the damage.
+            Checkpoint();
+            ResetWal();
+        }
+        else if (replayed > 0 || Recovery.IndexRebuilt) Checkpoint();
+    }
+
+    public static PaperDatabase Open(string? path, PaperDatabaseOptions? options = null)
+    {
+        var directory = DataDirectory.Open(path);
+        try { return new PaperDatabase(directory, options ?? new PaperDatabaseOptions()); }
+        catch
+        {
+            directory.Dispose();
+            throw;
+        }
+    }
+
+    // ---- reads ------------------------------------------------------------------------------
+
+    public PaperRecord? GetPaper(long key)
+    {
+        Span<byte> k = stackalloc byte[9];
+        PaperKeyBytes(key, k);
+        if (!_store.TryRead(k, out var value)) return null;
+        using (value) return RecordCodec.ReadPaper(value.Span);
+    }
+
+    /// <summary>By PaperVec id (16 hex digits) or by a record's own source id (an arXiv id, say).</summary>
+    public PaperRecord? FindPaper(string id)
+    {
+        if (PaperIdentity.TryParse(id, out long key) && GetPaper(key) is { } paper) return paper;
+        return KeyOfSourceId(id) is long aliased ? GetPaper(aliased) : null;
+    }
+
+    public long? KeyOfSourceId(string sourceId)
+    {
+        var k = AliasKeyBytes(sourceId);
+        if (!_store.TryRead(k, out var value)) return null;
+        using (value) return BinaryPrimitives.ReadInt64LittleEndian(value.Span);
+    }
+
+    public bool TryReadVector(long key, Span<float> destination)
+    {
+        Span<byte> k = stackalloc byte[9];
+        PaperKeyBytes(key, k);
+        if (!_store.TryRead(k, out var value)) return false;
+        using (value) RecordCodec.ReadPaperVector(value.Span, destination);
+        return true;
+    }
+
+    public DigestRecord? GetDigest(string id)
+    {
+        var k = DigestKeyBytes(id);
+        if (!_store.TryRead(k, out var value)) return null;
+        using (value) return RecordCodec.ReadDigest(value.Span);
+    }
+
+    public List<DigestRecord> Digests()
+    {
+        var digests = new List<DigestRecord>();
+        _store.ScanLatest(DigestPrefix, (_, value) => digests.Add(RecordCodec.ReadDigest(value)));
+        return digests.OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Every stored paper, in log order (a full scan: for exports, stats and duplicate checks).</summary>
+    public List<PaperRecord> Papers()
+    {
+        var papers = new List<PaperRecord>();
+        _store.ScanLatest(PaperPrefix, (_, value) => papers.Add(RecordCodec.ReadPaper(value)));
+        return papers;
+    }
+
+    /// <summary>Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.</summary>
+    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
+        _index.Search(query, k, ef ?? Math.Max(k, _index.Options.DefaultEfSearch), filter);
+
+    // ---- writes -----------------------------------------------------------------------------
+
+    /// <summary>
+    /// Applies a batch and returns once it is durable: after this returns, the batch survives any
+    /// crash. Concurrent callers share log flushes.
+    /// </summary>
+    public void Commit(WriteBatch batch) => CommitAsync(batch).AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask CommitAsync(WriteBatch batch)
+    {
+        if (batch.IsEmpty) return;
+        foreach (var change in batch.Changes)
+            if (change.Paper is { } p && p.Vector.Length != _options.Dimension)
+                throw new ArgumentException($"paper {p.Id} has a {p.Vector.Length}-d vector; this database holds {_options.Dimension}-d vectors");
+        byte[] encoded = batch.Encode();
+        long durableAt;
+        bool checkpointDue;
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            durableAt = _wal.Append(encoded);
+            ApplyToIndex(_index, batch);
+            ApplyToStore(batch);
+            checkpointDue = _wal.TailAddress - (_manifest?.WalAddress ?? 0) > _options.CheckpointAfterWalBytes;
+        }
+        await _wal.WaitDurableAsync(durableAt).ConfigureAwait(false);
+        if (checkpointDue) Checkpoint();
+    }
+
+    /// <summary>
+    /// Makes the store and the index durable at one log position and drops the log before it.
+    /// Writers wait while it runs; searches do not.
+    /// </summary>
+    public void Checkpoint()
+    {
+        lock (_writeLock)
+        {
+            long walAddress = _wal.TailAddress;
+            long nextSequence = _wal.NextSequence;
+            _wal.WaitDurable(walAddress); // the manifest must never point past what the log holds
+            Guid token = _store.Checkpoint();
+            MaybeCrash("after-store-checkpoint");
+            string indexFile = $"hnsw-{token:N}.bin";
+            string indexPath = Path.Combine(_directory.IndexPath, indexFile);
+            _index.Save(indexPath);
+            if (_options.CrashAt == "during-index-snapshot")
+            {
+                // Simulates dying halfway through writing the snapshot: a torn file that no manifest names yet.
+                using (var torn = new FileStream(indexPath, FileMode.Open)) torn.SetLength(torn.Length / 2);
+                Environment.FailFast("papervec test hook: crash during index snapshot");
+            }
+            CheckpointManifest.FsyncDirectory(_directory.IndexPath);
+            var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _papers);
+            manifest.Save(_directory.ManifestPath);
+            _manifest = manifest;
+            _wal.TruncateUntil(walAddress);
+            _store.PurgeCheckpointsExcept(token);
+            foreach (var old in Directory.GetFiles(_directory.IndexPath))
+                if (Path.GetFileName(old) != indexFile) File.Delete(old);
+        }
+    }
+
+    /// <summary>Reclaims disk from overwritten and deleted records, then checkpoints.</summary>
+    public long Compact()
+    {
+        lock (_writeLock)
+        {
+            long before = _store.LogBytes;
+            _store.Compact();
+            Checkpoint();
+            return before - _store.LogBytes;
+        }
+    }
+
+    public DatabaseStats Stats()
+    {
+        long bytes = _directory.BytesOnDisk();
+        int papers = PaperCount;
+        return new DatabaseStats(papers, Digests().Count, bytes, papers == 0 ? 0 : (double)bytes / papers, _store.LogBytes,
+            _wal.TailAddress - _wal.BeginAddress, _index.LiveCount, _index.MemoryUsage().BytesPerVector);
+    }
+
+    /// <summary>Store papers and index live ids are one set (each store key is in the index, counts agree).</summary>
+    public bool IndexMatchesStore(out string problem)
+    {
+        var keys = PaperKeys();
+        problem = SameLiveIds(_index, keys) ? "" : $"index holds {_index.LiveCount} live ids, store {keys.Count} papers";
+        return problem.Length == 0;
+    }
+
+    // ---- internals --------------------------------------------------------------------------
+
+    void ApplyToStore(WriteBatch batch)
+    {
+        Span<byte> paperKey = stackalloc byte[9];
+        foreach (var change in batch.Changes)
+        {
+            switch (change.Kind)
+            {
+                case WriteBatch.Kind.PutPaper:
+                    PaperKeyBytes(change.Key, paperKey);
+                    if (!_store.TryRead(paperKey, out var existing)) Interlocked.Increment(ref _papers);
+                    else existing.Dispose();
+                    _store.Upsert(paperKey, RecordCodec.EncodePaper(change.Paper!));
+                    break;
+                case WriteBatch.Kind.DeletePaper:
+                    PaperKeyBytes(change.Key, paperKey);
+                    if (_store.TryRead(paperKey, out var old)) { old.Dispose(); Interlocked.Decrement(ref _papers); _store.Delete(paperKey); }
+                    break;
+                case WriteBatch.Kind.PutAlias:
+                    _store.Upsert(AliasKeyBytes(change.Alias!), BitConverter.GetBytes(change.Key));
+                    break;
+                case WriteBatch.Kind.DeleteAlias:
+                    _store.Delete(AliasKeyBytes(change.Alias!));
+                    break;
+                case WriteBatch.Kind.PutDigest:
+                    _store.Upsert(DigestKeyBytes(change.Digest!.Id), RecordCodec.EncodeDigest(change.Digest));
+                    break;
+            }
+        }
+    }
+
+    // Runs before ApplyToStore, so the store still has the previous vector to compare with.
+    void ApplyToIndex(HnswIndex index, WriteBatch batch)
+    {
+        var previous = new float[_options.Dimension];
+        foreach (var change in batch.Changes)
+        {
+            if (change.Kind == WriteBatch.Kind.DeletePaper) index.Remove(change.Key);
+            if (change.Kind != WriteBatch.Kind.PutPaper) continue;
+            var vector = change.Paper!.Vector;
+            if (!index.Contains(change.Key)) index.Add(change.Key, vector);
+            else if (!TryReadVector(change.Key, previous) || !previous.AsSpan().SequenceEqual(vector)) index.Update(change.Key, vector);
+        }
+    }
+
+    HashSet<long> PaperKeys()
+    {
+        var keys = new HashSet<long>();
+        _store.ScanLatest(PaperPrefix, (key, _) => keys.Add(BinaryPrimitives.ReadInt64LittleEndian(key[1..])));
+        return keys;
+    }
+
+    static bool SameLiveIds(HnswIndex index, HashSet<long> keys) => index.LiveCount == keys.Count && keys.All(index.Contains);
+
+    HnswIndex Rebuild(int papers)
+    {
+        var index = new HnswIndex(_options.Dimension, _options.Index with { InitialCapacity = Math.Max(1024, papers + papers / 4) });
+        if (papers == 0) return index;
+        var vector = new float[_options.Dimension];
+        long done = 0;
+        var work = new List<(long Key, float[] Vector)>(papers);
+        _store.ScanLatest(PaperPrefix, (key, value) =>
+        {
+            RecordCodec.ReadPaperVector(value, vector);
+            work.Add((BinaryPrimitives.ReadInt64LittleEndian(key[1..]), vector.ToArray()));
+        });
+        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, item =>
+        {
+            index.Add(item.Key, item.Vector);
+            long n = Interlocked.Increment(ref done);
+            if (n % 1000 == 0 || n == papers) _options.RebuildProgress?.Invoke(n, papers);
+        });
+        return index;
+    }
+
+    void ResetWal()
+    {
+        lock (_writeLock)
+        {
+            long next = _wal.NextSequence;
+            _wal.Dispose();
+            foreach (var file in Directory.GetFiles(_directory.WalPath, "*", SearchOption.AllDirectories)) File.Delete(file);
+            _wal = new WriteAheadLog(_directory.WalPath);
+            _wal.ResumeAt(next);
+            // The fresh log starts at its own begin address: point the manifest there.
+            var manifest = _manifest! with { WalAddress = _wal.TailAddress, NextSequence = next };
+            manifest.Save(_directory.ManifestPath);
+            _manifest = manifest;
+        }
+    }
+
+    void MaybeCrash(string point)
+    {
+        if (_options.CrashAt == point) Environment.FailFast($"papervec test hook: crash at {point}");
+    }
+
+    static void PaperKeyBytes(long key, Span<byte> destination)
+    {
+        destination[0] = PaperPrefix;
+        BinaryPrimitives.WriteInt64LittleEndian(destination[1..], key);
+    }
+
+    static byte[] AliasKeyBytes(string sourceId) => [AliasPrefix, .. Encoding.UTF8.GetBytes(sourceId)];
+
+    static byte[] DigestKeyBytes(string digestId) => [DigestPrefix, .. Encoding.UTF8.GetBytes(digestId)];
+
+    /// <summary>Closes everything without the final checkpoint, as if the process had died (tests only).</summary>
+    internal void AbandonForTests()
+    {
+        lock (_writeLock) _disposed = true;
+        _wal.Dispose();
+        _store.Dispose();
+        _index.Dispose();
+        _directory.Dispose();
+    }
+
+    /// <summary>Checkpoints (so the next start is quick), then closes the store, the log and the directory lock.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        try { Checkpoint(); }
+        finally
+        {
+            lock (_writeLock) _disposed = true;
+            _wal.Dispose();
+            _store.Dispose();
+            _index.Dispose();
+            _directory.Dispose();
+        }
+    }
+}
+
+public sealed record DatabaseStats(int Papers, int Digests, long BytesOnDisk, double BytesOnDiskPerPaper, long StoreLogBytes, long WalBytes,
+    int IndexLiveCount, double IndexBytesPerVector);

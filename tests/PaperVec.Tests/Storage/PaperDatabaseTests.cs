@@ -1,0 +1,170 @@
+using PaperVec.Storage;
+
+namespace PaperVec.Tests.Storage;
+
+public class PaperDatabaseTests
+{
+    [Fact]
+    public void WriteReadUpdateDeleteIterateAndReopen()
+    {
+        string dir = StoreTestData.TempDir();
+        var random = new Random(1);
+        var papers = Enumerable.Range(0, 200).Select(i => StoreTestData.Paper(i, random, "2025-03-11/test")).ToList();
+        try
+        {
+            using (var db = PaperDatabase.Open(dir))
+            {
+                var batch = new WriteBatch();
+                foreach (var p in papers) batch.PutPaper(p).PutAlias(p.SourceId!, p.Key);
+                batch.PutDigest(new DigestRecord("2025-03-11/test", new DateOnly(2025, 3, 11), "test", papers.Select(p => p.Key).ToList(), DateTimeOffset.UtcNow));
+                db.Commit(batch);
+                Assert.Equal(200, db.PaperCount);
+                Assert.Equal(papers[7].Title, db.GetPaper(papers[7].Key)!.Title);
+                Assert.Equal(papers[7].Key, db.FindPaper("2503.00007")!.Key);
+                Assert.Equal(papers[7].Key, db.FindPaper(papers[7].Id)!.Key);
+
+                // Update: a changed abstract and vector reach the index.
+                var revised = papers[3] with { Abstract = "A revised abstract.", Vector = StoreTestData.UnitVector(random) };
+                db.Commit(new WriteBatch().PutPaper(revised));
+                Assert.Equal("A revised abstract.", db.GetPaper(revised.Key)!.Abstract);
+                Assert.Equal(revised.Key, db.Search(revised.Vector, 1)[0].Id);
+
+                db.Commit(new WriteBatch().DeletePaper(papers[5].Key).DeleteAlias(papers[5].SourceId!));
+                Assert.Null(db.GetPaper(papers[5].Key));
+                Assert.Null(db.FindPaper("2503.00005"));
+                Assert.DoesNotContain(db.Search(papers[5].Vector, 10), h => h.Id == papers[5].Key);
+                Assert.Equal(199, db.Papers().Count);
+                Assert.True(db.IndexMatchesStore(out var problem), problem);
+            }
+            using (var db = PaperDatabase.Open(dir))
+            {
+                Assert.True(db.Recovery.FromCheckpoint);
+                Assert.False(db.Recovery.IndexRebuilt);
+                Assert.Equal(199, db.PaperCount);
+                Assert.Equal("A revised abstract.", db.GetPaper(papers[3].Key)!.Abstract);
+                Assert.Null(db.GetPaper(papers[5].Key));
+                Assert.Single(db.Digests());
+                foreach (var p in papers.Where((_, i) => i is not (3 or 5)))
+                    Assert.Equal(p.Key, db.Search(p.Vector, 1)[0].Id);
+                Assert.True(db.IndexMatchesStore(out var problem), problem);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void SecondOpenOfTheSameDirectoryFailsClearly()
+    {
+        string dir = StoreTestData.TempDir();
+        try
+        {
+            using var first = PaperDatabase.Open(dir);
+            var error = Assert.Throws<DataDirectoryInUseException>(() => PaperDatabase.Open(dir));
+            Assert.Contains("in use by another papervec process", error.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void CorruptIndexSnapshotMeansARebuildNotARefusal()
+    {
+        string dir = StoreTestData.TempDir();
+        var random = new Random(2);
+        var papers = Enumerable.Range(0, 300).Select(i => StoreTestData.Paper(i, random)).ToList();
+        try
+        {
+            using (var db = PaperDatabase.Open(dir))
+            {
+                var batch = new WriteBatch();
+                foreach (var p in papers) batch.PutPaper(p);
+                db.Commit(batch);
+            }
+            string snapshot = Directory.GetFiles(Path.Combine(dir, "index")).Single();
+            var bytes = File.ReadAllBytes(snapshot);
+            bytes[bytes.Length / 2] ^= 0x5A;
+            File.WriteAllBytes(snapshot, bytes);
+
+            long progressCalls = 0;
+            using (var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { RebuildProgress = (_, _) => progressCalls++ }))
+            {
+                Assert.True(db.Recovery.IndexRebuilt);
+                Assert.Contains("index snapshot unusable", db.Recovery.IndexRebuildReason);
+                Assert.True(progressCalls > 0);
+                Assert.Equal(300, db.PaperCount);
+                foreach (var p in papers) Assert.Equal(p.Key, db.Search(p.Vector, 1)[0].Id);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void MissingSnapshotIsRebuiltFromTheStore()
+    {
+        string dir = StoreTestData.TempDir();
+        var random = new Random(3);
+        try
+        {
+            using (var db = PaperDatabase.Open(dir))
+                db.Commit(new WriteBatch().PutPaper(StoreTestData.Paper(1, random)).PutPaper(StoreTestData.Paper(2, random)));
+            foreach (var f in Directory.GetFiles(Path.Combine(dir, "index"))) File.Delete(f);
+            using var reopened = PaperDatabase.Open(dir);
+            Assert.True(reopened.Recovery.IndexRebuilt);
+            Assert.Equal(2, reopened.Index.LiveCount);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void WritesAfterTheLastCheckpointAreReplayedFromTheLog()
+    {
+        string dir = StoreTestData.TempDir();
+        var random = new Random(4);
+        var papers = Enumerable.Range(0, 50).Select(i => StoreTestData.Paper(i, random)).ToList();
+        try
+        {
+            // A child would be killed here; in-process, skipping Dispose (no final checkpoint) and
+            // releasing only the lock leaves the same files a kill -9 leaves.
+            var db = PaperDatabase.Open(dir);
+            db.Checkpoint();
+            foreach (var p in papers) db.Commit(new WriteBatch().PutPaper(p));
+            AbandonWithoutCheckpoint(db);
+
+            using var reopened = PaperDatabase.Open(dir);
+            Assert.Equal(50, reopened.Recovery.ReplayedBatches);
+            Assert.Equal(50, reopened.PaperCount);
+            foreach (var p in papers) Assert.Equal(p.Key, reopened.Search(p.Vector, 1)[0].Id);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void BytesOnDiskShrinkAfterCompaction()
+    {
+        string dir = StoreTestData.TempDir();
+        var random = new Random(5);
+        try
+        {
+            using var db = PaperDatabase.Open(dir);
+            var papers = Enumerable.Range(0, 400).Select(i => StoreTestData.Paper(i, random)).ToList();
+            for (int round = 0; round < 4; round++)
+            {
+                var batch = new WriteBatch();
+                foreach (var p in papers) batch.PutPaper(p with { Abstract = p.Abstract + $" round {round}" });
+                db.Commit(batch);
+                db.Checkpoint();
+            }
+            long logBefore = db.Stats().StoreLogBytes;
+            long reclaimed = db.Compact();
+            Assert.True(reclaimed > 0, $"log {logBefore} bytes, reclaimed {reclaimed}");
+            Assert.Equal(400, db.PaperCount);
+            Assert.EndsWith("round 3", db.GetPaper(papers[10].Key)!.Abstract);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    internal static void AbandonWithoutCheckpoint(PaperDatabase db)
+    {
+        // Release file handles the way process death does, without the closing checkpoint.
+        db.AbandonForTests();
+    }
+}
