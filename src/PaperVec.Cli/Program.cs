@@ -19,7 +19,10 @@ public static class Program
         {
             ModelCommands.Create(),
             EmbedCommand.Create(),
+            IngestCommand.Create(),
             SearchCommand.Create(),
+            SearchCommand.CreateSimilar(),
+            StatsCommand.Create(),
             EvalCommands.Create(),
             BenchCommands.Create(),
         };
@@ -39,7 +42,7 @@ public static class Program
         catch (Exception e)
         {
             var reason = e is CliException or FileNotFoundException or InvalidDataException or IOException or UnauthorizedAccessException
-                or Embedding.EmbeddingDeviceException or ArgumentException
+                or Embedding.EmbeddingDeviceException or ArgumentException or InvalidOperationException
                 ? e.Message : $"{e.GetType().Name}: {e.Message}";
             stderr.WriteLine($"papervec: {reason.Split('\n')[0].Trim()}");
             if (parsed.GetValue(Verbose)) stderr.WriteLine(e);

@@ -107,6 +107,13 @@ public sealed class PaperDatabase : IDisposable
             WriteBatch batch;
             try { batch = WriteBatch.Decode(entry.Payload); }
             catch (InvalidDataException e) { damage.Add($"write-ahead log entry {entry.Sequence}: {e.Message}"); walDamaged = true; break; }
+            if (batch.Changes.FirstOrDefault(c => c.Paper is { } p && (p.Vector.Length != options.Dimension || p.Key <= 0)) is { Paper: { } bad })
+            {
+                // Damaged bytes can pass the log's checks and still decode; never apply nonsense.
+                damage.Add($"write-ahead log entry {entry.Sequence} holds an invalid paper ({bad.Vector.Length}-d vector); replay stopped there");
+                walDamaged = true;
+                break;
+            }
             if (index != null) ApplyToIndex(index, batch);
             ApplyToStore(batch);
             expected++;

@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Text;
+using PaperVec.Digests;
+using PaperVec.Embedding;
+using PaperVec.Storage;
+
+namespace PaperVec.Cli.Commands;
+
+/// <summary>
+/// `papervec ingest FILES...`: digests (.txt) and paper records (.json, .jsonl, or - for JSON Lines
+/// on stdin). Each digest is one durable write; a records stream is committed every --batch
+/// records, and --ack prints "ack N ID,ID,..." once a batch is durable.
+/// </summary>
+static class IngestCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("FILES") { Description = "Digest .txt files, .json/.jsonl record files, or - for JSON Lines on stdin", Arity = ArgumentArity.OneOrMore };
+        var data = DataOptions.Data();
+        var date = new Option<DateOnly?>("--date") { Description = "The digest's date (YYYY-MM-DD)" };
+        var year = new Option<int?>("--year") { Description = "Year of a bare date line such as 'Mar 11'" };
+        var name = new Option<string?>("--name") { Description = "Source name of the digests (default: the file name)" };
+        var batch = CommonOptions.AtLeast(new Option<int>("--batch") { Description = "Records per durable write when streaming", DefaultValueFactory = _ => 100 }, 1);
+        var ack = new Option<bool>("--ack") { Description = "Print 'ack N IDS' when each batch is durable" };
+        var checkpoint = DataOptions.CheckpointMegabytes();
+        var device = CommonOptions.Device();
+        var command = new Command("ingest", "Ingest digests and paper records") { files, data, date, year, name, batch, ack, checkpoint, device };
+        command.SetAction(parse =>
+        {
+            var paths = parse.GetValue(files)!;
+            foreach (var path in paths)
+                if (path != "-" && !File.Exists(path)) throw new CliException($"no such file: {path}");
+            using var db = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint));
+            Embedder? embedder = null;
+            Embedder EmbedderNeeded() => embedder ??= Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
+            try
+            {
+                foreach (var path in paths)
+                {
+                    if (path == "-") { StreamRecords(db, Console.In, parse.GetValue(batch), parse.GetValue(ack), EmbedderNeeded); continue; }
+                    var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
+                    if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+                    {
+                        var records = PaperRecordReader.ReadAll(text, path);
+                        var ingestor = new PaperIngestor(db, records.All(r => r.Vector != null) ? null : EmbedderNeeded());
+                        var result = ingestor.Ingest(records);
+                        Console.WriteLine($"{Path.GetFileName(path)}: {records.Count} records; {result.Summary}");
+                        continue;
+                    }
+                    var digest = DigestParser.Parse(text, new DigestParseOptions { Date = parse.GetValue(date), Year = parse.GetValue(year), FileName = path });
+                    foreach (var problem in digest.Problems) Console.Error.WriteLine($"{path}: {problem}");
+                    if (digest.Papers.Count == 0) throw new CliException($"{path}: no papers found");
+                    string source = parse.GetValue(name) ?? Path.GetFileNameWithoutExtension(path);
+                    var info = new PaperIngestor.DigestInfo($"{digest.Date:yyyy-MM-dd}/{source}", digest.Date, source);
+                    var ingested = new PaperIngestor(db, EmbedderNeeded()).Ingest(
+                        digest.Papers.Select(p => new IncomingPaper(p.Title, p.Abstract) { Date = digest.Date }).ToList(), info);
+                    Console.WriteLine($"{Path.GetFileName(path)}: {digest.Papers.Count} papers, dated {digest.Date:yyyy-MM-dd} ({Describe(digest.DateRule)}); {ingested.Summary}");
+                }
+                Console.WriteLine($"{db.PaperCount} papers in {db.Root}");
+            }
+            finally { embedder?.Dispose(); }
+            return 0;
+        });
+        return command;
+    }
+
+    static string Describe(DateRule rule) => rule switch
+    {
+        DateRule.DateLineWithYear => "from the date line",
+        DateRule.GivenDate => "from --date",
+        DateRule.GivenYear => "year from --year",
+        DateRule.FileName => "year from the file name",
+        _ => "year of the ingest date",
+    };
+
+    static void StreamRecords(PaperDatabase db, TextReader input, int batchSize, bool ack, Func<Embedder> embedder)
+    {
+        var pending = new List<IncomingPaper>();
+        int line = 0, batches = 0;
+        void Flush()
+        {
+            if (pending.Count == 0) return;
+            var ingestor = new PaperIngestor(db, pending.All(p => p.Vector != null) ? null : embedder());
+            var result = ingestor.Ingest(pending);
+            batches++;
+            if (ack) Console.Out.WriteLine($"ack {batches} {string.Join(',', result.Listings.Select(l => PaperIdentity.Format(l.Key)))}");
+            Console.Out.Flush();
+            pending.Clear();
+        }
+        while (input.ReadLine() is { } text)
+        {
+            line++;
+            if (text.Trim().Length == 0) continue;
+            pending.Add(PaperRecordReader.ReadLine(text, $"stdin:{line}"));
+            if (pending.Count >= batchSize) Flush();
+        }
+        Flush();
+    }
+}

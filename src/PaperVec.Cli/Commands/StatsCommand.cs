@@ -1,0 +1,44 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace PaperVec.Cli.Commands;
+
+/// <summary>`papervec stats`: what the data directory holds and what it costs on disk.</summary>
+static class StatsCommand
+{
+    public static Command Create()
+    {
+        var data = DataOptions.Data();
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var compact = new Option<bool>("--compact") { Description = "Reclaim disk from overwritten and deleted records first" };
+        var command = new Command("stats", "Papers, digests, bytes on disk and index size") { data, json, compact };
+        command.SetAction(parse =>
+        {
+            using var db = DataOptions.Open(parse.GetValue(data));
+            if (parse.GetValue(compact)) Console.Error.WriteLine($"compaction reclaimed {db.Compact() / 1e6:0.0} MB of log");
+            var stats = db.Stats();
+            bool consistent = db.IndexMatchesStore(out string problem);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    papers = stats.Papers, digests = stats.Digests, bytesOnDisk = stats.BytesOnDisk, bytesOnDiskPerPaper = Math.Round(stats.BytesOnDiskPerPaper),
+                    storeLogBytes = stats.StoreLogBytes, walBytes = stats.WalBytes, indexLive = stats.IndexLiveCount,
+                    indexBytesPerVector = Math.Round(stats.IndexBytesPerVector), indexMatchesStore = consistent,
+                    recovery = new { db.Recovery.FromCheckpoint, db.Recovery.ReplayedBatches, db.Recovery.IndexRebuilt, seconds = db.Recovery.Elapsed.TotalSeconds },
+                }));
+                return consistent ? 0 : 1;
+            }
+            Console.WriteLine($"data directory   {db.Root}");
+            Console.WriteLine($"papers           {stats.Papers}");
+            Console.WriteLine($"digests          {stats.Digests}");
+            Console.WriteLine($"bytes on disk    {stats.BytesOnDisk / 1e6:0.0} MB ({stats.BytesOnDiskPerPaper:0} per paper)");
+            Console.WriteLine($"store log        {stats.StoreLogBytes / 1e6:0.0} MB; write-ahead log {stats.WalBytes / 1e3:0.0} KB");
+            Console.WriteLine($"index            {stats.IndexLiveCount} live vectors, {stats.IndexBytesPerVector:0} bytes per vector in memory");
+            Console.WriteLine($"recovery         {(db.Recovery.FromCheckpoint ? "from checkpoint" : "empty start")}, {db.Recovery.ReplayedBatches} batches replayed, {(db.Recovery.IndexRebuilt ? "index rebuilt" : "index snapshot loaded")}, {db.Recovery.Elapsed.TotalSeconds:0.00}s");
+            Console.WriteLine($"index vs store   {(consistent ? "same live ids" : problem)}");
+            return consistent ? 0 : 1;
+        });
+        return command;
+    }
+}

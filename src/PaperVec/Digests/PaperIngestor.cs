@@ -1,0 +1,110 @@
+using PaperVec.Embedding;
+using PaperVec.Storage;
+
+namespace PaperVec.Digests;
+
+/// <summary>How an incoming listing relates to what was already stored.</summary>
+public enum ListingStatus { New, SeenExact, Revised }
+
+public sealed record IngestedListing(long Key, string Title, ListingStatus Status);
+
+public sealed record IngestResult(IReadOnlyList<IngestedListing> Listings, string? DigestId)
+{
+    public int New => Listings.Count(l => l.Status == ListingStatus.New);
+    public int SeenExact => Listings.Count(l => l.Status == ListingStatus.SeenExact);
+    public int Revised => Listings.Count(l => l.Status == ListingStatus.Revised);
+    public int AlreadySeen => SeenExact + Revised;
+
+    /// <summary>"12 of 44 papers already seen (9 exact, 3 revised)".</summary>
+    public string Summary => $"{AlreadySeen} of {Listings.Count} papers already seen ({SeenExact} exact, {Revised} revised)";
+}
+
+/// <summary>
+/// Turns incoming papers into stored ones: identity (a record's source id if it is already known,
+/// else the normalized title), embedding of new or changed text (supplied vectors are used as
+/// they are), digest membership, and one durable write per call, so a call is ingested whole or
+/// not at all. Re-ingesting the same digest changes nothing.
+/// </summary>
+public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, string suppliedVectorsModelId = "supplied")
+{
+    public sealed record DigestInfo(string Id, DateOnly Date, string Source);
+
+    public IngestResult Ingest(IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest = null, DateOnly? defaultDate = null)
+    {
+        var today = defaultDate ?? digest?.Date ?? DateOnly.FromDateTime(DateTime.UtcNow);
+        var planned = new Dictionary<long, PaperRecord>();
+        var listings = new List<IngestedListing>();
+        var toEmbed = new List<(long Key, string Text)>();
+        var batch = new WriteBatch();
+
+        foreach (var paper in incoming)
+        {
+            long key = (paper.SourceId != null ? database.KeyOfSourceId(paper.SourceId) : null) ?? PaperIdentity.KeyOfTitle(paper.Title);
+            var existing = planned.TryGetValue(key, out var p) ? p : database.GetPaper(key);
+            var digests = existing?.Digests.ToList() ?? [];
+            if (digest != null && !digests.Contains(digest.Id)) digests.Add(digest.Id);
+
+            ListingStatus status;
+            PaperRecord record;
+            string modelId = paper.Vector != null ? suppliedVectorsModelId : embedder?.ModelId ?? throw new InvalidOperationException("no embedder: records must carry vectors");
+            if (existing == null)
+            {
+                status = ListingStatus.New;
+                record = NewRecord(key, paper, digests, paper.Date ?? today, modelId);
+            }
+            else if (SameText(existing, paper) && (paper.Vector == null || existing.Vector.AsSpan().SequenceEqual(paper.Vector)))
+            {
+                status = ListingStatus.SeenExact;
+                record = existing with
+                {
+                    Digests = digests,
+                    SourceId = existing.SourceId ?? paper.SourceId,
+                    FirstSeen = paper.Date is DateOnly d && d < existing.FirstSeen ? d : existing.FirstSeen,
+                };
+            }
+            else
+            {
+                status = ListingStatus.Revised;
+                record = NewRecord(key, paper, digests, existing.FirstSeen, modelId) with
+                {
+                    SourceId = paper.SourceId ?? existing.SourceId,
+                    Authors = paper.Authors ?? existing.Authors,
+                    Url = paper.Url ?? existing.Url,
+                    Categories = paper.Categories ?? existing.Categories,
+                };
+            }
+            if (record.Vector.Length == 0) toEmbed.Add((key, PaperText.ForEmbedding(record.Title, record.Abstract)));
+            planned[key] = record;
+            if (listings.All(l => l.Key != key) || digest == null) listings.Add(new IngestedListing(key, record.Title, status));
+        }
+
+        if (toEmbed.Count > 0)
+        {
+            if (embedder == null) throw new InvalidOperationException("no embedder: records must carry vectors");
+            var vectors = embedder.Embed(toEmbed.Select(t => t.Text).ToList());
+            for (int i = 0; i < toEmbed.Count; i++) planned[toEmbed[i].Key] = planned[toEmbed[i].Key] with { Vector = vectors[i] };
+        }
+        foreach (var record in planned.Values)
+        {
+            batch.PutPaper(record);
+            if (record.SourceId != null) batch.PutAlias(record.SourceId, record.Key);
+        }
+        if (digest != null)
+            batch.PutDigest(new DigestRecord(digest.Id, digest.Date, digest.Source, listings.Select(l => l.Key).Distinct().ToList(), DateTimeOffset.UtcNow));
+        database.Commit(batch);
+        return new IngestResult(listings, digest?.Id);
+    }
+
+    static bool SameText(PaperRecord existing, IncomingPaper paper) =>
+        PaperIdentity.NormalizeTitle(existing.Title) == PaperIdentity.NormalizeTitle(paper.Title)
+        && Collapse(existing.Abstract) == Collapse(paper.Abstract);
+
+    static string Collapse(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    static PaperRecord NewRecord(long key, IncomingPaper paper, List<string> digests, DateOnly firstSeen, string modelId) => new()
+    {
+        Key = key, Title = paper.Title, Abstract = paper.Abstract, SourceId = paper.SourceId, Authors = paper.Authors,
+        Url = paper.Url, Categories = paper.Categories, FirstSeen = firstSeen, Digests = digests, ModelId = modelId,
+        Vector = paper.Vector ?? [],
+    };
+}

@@ -1,0 +1,97 @@
+using System.Text.Json;
+
+namespace PaperVec.Digests;
+
+/// <summary>
+/// Reads paper records from JSON (an array of objects) or JSON Lines (one object a line):
+/// `id`, `title`, `abstract`, optional `authors` (string or array), `url`, `date` (YYYY-MM-DD or
+/// listing_date), `categories` (string or array) and `vector` (numbers, to skip embedding).
+/// </summary>
+public static class PaperRecordReader
+{
+    public const int MaxTitleChars = 2_000, MaxAbstractChars = 100_000;
+
+    public static List<IncomingPaper> ReadAll(string text, string source)
+    {
+        var trimmed = text.TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
+        var papers = new List<IncomingPaper>();
+        if (trimmed.StartsWith('['))
+        {
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(trimmed); }
+            catch (JsonException e) { throw new InvalidDataException($"{source}: invalid JSON ({e.Message})"); }
+            using (doc)
+            {
+                int i = 0;
+                foreach (var element in doc.RootElement.EnumerateArray()) papers.Add(Read(element, $"{source} record {++i}"));
+            }
+            return papers;
+        }
+        int line = 0;
+        foreach (var raw in text.Split('\n'))
+        {
+            line++;
+            if (raw.Trim().Length == 0) continue;
+            papers.Add(ReadLine(raw, $"{source}:{line}"));
+        }
+        return papers;
+    }
+
+    public static IncomingPaper ReadLine(string json, string where)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return Read(doc.RootElement, where);
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{where}: invalid JSON ({e.Message})"); }
+    }
+
+    public static IncomingPaper Read(JsonElement e, string where)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: expected a JSON object");
+        string title = Text(e, "title", where)?.Trim() ?? "";
+        string abstractText = Text(e, "abstract", where)?.Trim() ?? "";
+        if (title.Length == 0) throw new InvalidDataException($"{where}: record has no title");
+        if (title.Length > MaxTitleChars) throw new InvalidDataException($"{where}: title longer than {MaxTitleChars} characters");
+        if (abstractText.Length > MaxAbstractChars) throw new InvalidDataException($"{where}: abstract longer than {MaxAbstractChars} characters");
+        DateOnly? date = null;
+        string? dateText = Text(e, "date", where) ?? Text(e, "listing_date", where);
+        if (dateText != null)
+        {
+            if (!DateOnly.TryParse(dateText.Length >= 10 ? dateText[..10] : dateText, System.Globalization.CultureInfo.InvariantCulture, out var d))
+                throw new InvalidDataException($"{where}: date '{dateText}' is not YYYY-MM-DD");
+            date = d;
+        }
+        float[]? vector = null;
+        if (e.TryGetProperty("vector", out var v) && v.ValueKind == JsonValueKind.Array)
+        {
+            vector = new float[v.GetArrayLength()];
+            int i = 0;
+            foreach (var x in v.EnumerateArray())
+            {
+                if (x.ValueKind != JsonValueKind.Number) throw new InvalidDataException($"{where}: vector holds a non-number");
+                vector[i++] = x.GetSingle();
+            }
+            double norm = Math.Sqrt(vector.Sum(x => (double)x * x));
+            if (norm == 0 || double.IsNaN(norm) || double.IsInfinity(norm)) throw new InvalidDataException($"{where}: vector has zero or non-finite length");
+            for (i = 0; i < vector.Length; i++) vector[i] = (float)(vector[i] / norm);
+        }
+        return new IncomingPaper(title, abstractText)
+        {
+            SourceId = Text(e, "id", where), Authors = ListOrText(e, "authors", where), Url = Text(e, "url", where),
+            Categories = ListOrText(e, "categories", where), Date = date, Vector = vector,
+        };
+    }
+
+    static string? Text(JsonElement e, string name, string where) =>
+        !e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
+        : v.ValueKind is JsonValueKind.String ? v.GetString()
+        : v.ValueKind is JsonValueKind.Number ? v.GetRawText()
+        : throw new InvalidDataException($"{where}: '{name}' must be a string");
+
+    static string? ListOrText(JsonElement e, string name, string where) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array
+            ? string.Join(", ", v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString() : x.GetRawText()))
+            : Text(e, name, where);
+}
