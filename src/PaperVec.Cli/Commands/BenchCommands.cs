@@ -9,7 +9,7 @@ namespace PaperVec.Cli.Commands;
 /// <summary>`papervec bench ...`: speed measurements that print ratios against a baseline from the same run.</summary>
 static class BenchCommands
 {
-    public static Command Create() => new("bench", "Measure speed") { Embed() };
+    public static Command Create() => new("bench", "Measure speed") { Embed(), BenchIndexCommand.Create(), BenchStoreCommand.Create() };
 
     /// <summary>
     /// Embeds the sample digests' papers (or --corpus records) twice through one session: with dynamic
@@ -24,12 +24,13 @@ static class BenchCommands
         var device = CommonOptions.Device();
         var batch = CommonOptions.Batch();
         var threads = CommonOptions.Threads();
-        var command = new Command("embed", "Embedding throughput, dynamic vs naive fixed-length padding") { corpus, limit, skipNaive, device, batch, threads };
+        var workers = CommonOptions.Workers();
+        var command = new Command("embed", "Embedding throughput, dynamic vs naive fixed-length padding") { corpus, limit, skipNaive, device, batch, threads, workers };
         command.SetAction(parse =>
         {
             var (titles, papers, source) = LoadTexts(parse.GetValue(corpus), parse.GetValue(limit));
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads);
-            Console.WriteLine($"bench embed: {papers.Count} papers from {source}; model {embedder.ModelId}; device {embedder.ActualDevice}; batch {embedder.Options.BatchSize}; threads {(embedder.Options.Threads == 0 ? Environment.ProcessorCount : embedder.Options.Threads)}");
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers);
+            Console.WriteLine($"bench embed: {papers.Count} papers from {source}; model {embedder.ModelId}; device {embedder.ActualDevice}; batch {embedder.Options.BatchSize}; {embedder.Options.EffectiveWorkers} workers x {embedder.Options.EffectiveThreads} threads");
             embedder.Embed(papers.Take(Math.Min(8, papers.Count)).ToList()); // warm-up: first-run allocations and kernel selection
 
             foreach (var (label, texts) in new[] { ("abstracts (title + abstract)", papers), ("short queries (titles)", titles) })

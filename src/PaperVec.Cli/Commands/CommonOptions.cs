@@ -14,7 +14,9 @@ static class CommonOptions
 
     public static Option<int> Batch() => AtLeast(new("--batch") { Description = "Texts per forward pass", DefaultValueFactory = _ => new EmbedderOptions().BatchSize }, 1);
 
-    public static Option<int> Threads() => AtLeast(new("--threads") { Description = "ONNX Runtime threads (0: one per core)", DefaultValueFactory = _ => 0 }, 0);
+    public static Option<int> Threads() => AtLeast(new("--threads") { Description = "ONNX Runtime threads per forward pass (0: cores / workers)", DefaultValueFactory = _ => 0 }, 0);
+
+    public static Option<int> Workers() => AtLeast(new("--workers") { Description = "Forward passes run at once (0: one per core)", DefaultValueFactory = _ => 0 }, 0);
 
     /// <summary>Rejects values below <paramref name="minimum"/> at parse time, so they exit with 2 before any work starts.</summary>
     public static Option<int> AtLeast(Option<int> option, int minimum)
@@ -26,10 +28,11 @@ static class CommonOptions
         return option;
     }
 
-    public static Embedder LoadEmbedder(ParseResult parse, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads)
+    public static Embedder LoadEmbedder(ParseResult parse, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads, Option<int>? workers = null)
     {
         int batchSize = parse.GetValue(batch), threadCount = parse.GetValue(threads);
-        var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), BatchSize = batchSize, Threads = threadCount });
+        int workerCount = workers == null ? 0 : parse.GetValue(workers);
+        var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), BatchSize = batchSize, Threads = threadCount, Workers = workerCount });
         if (embedder.DeviceNote != null) Console.Error.WriteLine($"papervec: warning: {embedder.DeviceNote}");
         return embedder;
     }

@@ -11,6 +11,20 @@ static class DataOptions
     public static Option<int> CheckpointMegabytes() =>
         CommonOptions.AtLeast(new("--checkpoint-mb") { Description = "Checkpoint after this many MB of write-ahead log", DefaultValueFactory = _ => 256 }, 0);
 
+    /// <summary>Re-embeds papers made by another model before this embedder's vectors meet them.</summary>
+    public static void EnsureSameModel(PaperDatabase db, Embedding.Embedder embedder)
+    {
+        if (db.ModelId == embedder.ModelId || db.PaperCount == 0) return;
+        ConsoleProgress? progress = null;
+        try
+        {
+            int count = Digests.ModelChangeReembedder.Reembed(db, embedder, (done, total) =>
+                (progress ??= new ConsoleProgress($"re-embedding (model is now {embedder.ModelId})", total, "papers")).Report(done));
+            if (count > 0) Console.Error.WriteLine($"papervec: re-embedded {count} papers made by another model");
+        }
+        finally { progress?.Dispose(); }
+    }
+
     public static PaperDatabase Open(string? data, int checkpointMegabytes = 256)
     {
         ConsoleProgress? rebuild = null;

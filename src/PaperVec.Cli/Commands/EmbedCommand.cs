@@ -17,14 +17,15 @@ static class EmbedCommand
         var device = CommonOptions.Device();
         var batch = CommonOptions.Batch();
         var threads = CommonOptions.Threads();
-        var command = new Command("embed", "Embed one text per line into raw float32 vectors") { input, output, device, batch, threads };
+        var workers = CommonOptions.Workers();
+        var command = new Command("embed", "Embed one text per line into raw float32 vectors") { input, output, device, batch, threads, workers };
         command.SetAction(parse =>
         {
             var inFile = parse.GetValue(input)!;
             var outFile = parse.GetValue(output)!;
             if (!inFile.Exists) throw new CliException($"no such file: {inFile.FullName}");
             var texts = ReadLines(inFile.FullName);
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads);
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers);
             var vectors = new float[texts.Count * embedder.Dimension];
             using (var progress = new ConsoleProgress("embed", texts.Count, "texts"))
                 embedder.Embed(texts, vectors, done => progress.Report(done));

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using PaperVec.Embedding;
 using PaperVec.Evaluation;
+using PaperVec.Index;
 
 namespace PaperVec.Cli.Commands;
 
@@ -19,16 +20,19 @@ static class EvalCommands
         var directory = new Argument<DirectoryInfo>("DIR") { Description = "BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv" };
         var cache = new Option<DirectoryInfo?>("--cache") { Description = "Keep the corpus vectors in this folder and reuse them when the model and corpus are unchanged" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var indexKind = new Option<string>("--index") { Description = "Rank with: exact (cosine against every document) or hnsw (PaperVec's HNSW index, default settings)", DefaultValueFactory = _ => "exact" };
+        indexKind.AcceptOnlyFromAmong("exact", "hnsw");
         var device = CommonOptions.Device();
         var batch = CommonOptions.Batch();
         var threads = CommonOptions.Threads();
-        var command = new Command("beir", "Embed a BEIR set, rank by exact cosine, print nDCG@10 and recall@100") { directory, cache, json, device, batch, threads };
+        var workers = CommonOptions.Workers();
+        var command = new Command("beir", "Embed a BEIR set, rank by exact cosine, print nDCG@10 and recall@100") { directory, cache, json, indexKind, device, batch, threads, workers };
         command.SetAction(parse =>
         {
             var dir = parse.GetValue(directory)!;
             if (!dir.Exists) throw new CliException($"no such folder: {dir.FullName}");
             var data = BeirDataset.Load(dir.FullName);
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads);
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers);
             int dim = embedder.Dimension;
             var clock = Stopwatch.StartNew();
 
@@ -40,20 +44,42 @@ static class EvalCommands
                 embedder.Embed(queryIds.Select(q => data.Queries[q]).ToList(), queryVectors, d => progress.Report(d));
 
             var rankings = new Dictionary<string, IReadOnlyList<string>>();
-            var scores = new float[data.Corpus.Count];
-            for (int q = 0; q < queryIds.Count; q++)
+            string kind = parse.GetValue(indexKind)!;
+            if (kind == "hnsw")
             {
-                var query = queryVectors.AsSpan(q * dim, dim);
-                for (int d = 0; d < scores.Length; d++) scores[d] = TensorPrimitives.Dot(query, docs.AsSpan(d * dim, dim));
-                rankings[queryIds[q]] = Enumerable.Range(0, scores.Length).OrderByDescending(d => scores[d]).Take(101)
-                    .Select(d => data.Corpus[d].Id).ToList();
+                using var index = new HnswIndex(dim, new HnswOptions { InitialCapacity = data.Corpus.Count });
+                using (var progress = new ConsoleProgress("indexing", data.Corpus.Count, "docs"))
+                {
+                    int added = 0;
+                    Parallel.For(0, data.Corpus.Count, d =>
+                    {
+                        index.Add(d, docs.AsSpan(d * dim, dim));
+                        int n = Interlocked.Increment(ref added);
+                        if (n % 500 == 0) lock (progress) progress.Report(n);
+                    });
+                    progress.Report(data.Corpus.Count);
+                }
+                for (int q = 0; q < queryIds.Count; q++)
+                    rankings[queryIds[q]] = index.Search(queryVectors.AsSpan(q * dim, dim), 101, Math.Max(101, index.Options.DefaultEfSearch))
+                        .Select(h => data.Corpus[(int)h.Id].Id).ToList();
+            }
+            else
+            {
+                var scores = new float[data.Corpus.Count];
+                for (int q = 0; q < queryIds.Count; q++)
+                {
+                    var query = queryVectors.AsSpan(q * dim, dim);
+                    for (int d = 0; d < scores.Length; d++) scores[d] = TensorPrimitives.Dot(query, docs.AsSpan(d * dim, dim));
+                    rankings[queryIds[q]] = Enumerable.Range(0, scores.Length).OrderByDescending(d => scores[d]).Take(101)
+                        .Select(d => data.Corpus[d].Id).ToList();
+                }
             }
             var (ndcg, recall) = RetrievalMetrics.Evaluate(data, q => rankings.TryGetValue(q, out var r) ? r : []);
             if (parse.GetValue(json))
-                Console.WriteLine($"{{\"dataset\":\"{dir.Name}\",\"model\":\"{embedder.ModelId}\",\"index\":\"exact\",\"queries\":{queryIds.Count},\"documents\":{data.Corpus.Count},\"ndcg10\":{ndcg * 100:0.00},\"recall100\":{recall * 100:0.00}}}");
+                Console.WriteLine($"{{\"dataset\":\"{dir.Name}\",\"model\":\"{embedder.ModelId}\",\"index\":\"{kind}\",\"queries\":{queryIds.Count},\"documents\":{data.Corpus.Count},\"ndcg10\":{ndcg * 100:0.00},\"recall100\":{recall * 100:0.00}}}");
             else
             {
-                Console.WriteLine($"{dir.Name}: {data.Corpus.Count} documents, {queryIds.Count} judged queries, model {embedder.ModelId}, exact cosine");
+                Console.WriteLine($"{dir.Name}: {data.Corpus.Count} documents, {queryIds.Count} judged queries, model {embedder.ModelId}, {(kind == "hnsw" ? "HNSW index (M=16, efConstruction=200, ef=101)" : "exact cosine")}");
                 Console.WriteLine($"nDCG@10    {ndcg * 100:0.00}");
                 Console.WriteLine($"recall@100 {recall * 100:0.00}");
                 Console.WriteLine($"({clock.Elapsed.TotalSeconds:0}s)");

@@ -32,7 +32,13 @@ static class IngestCommand
                 if (path != "-" && !File.Exists(path)) throw new CliException($"no such file: {path}");
             using var db = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint));
             Embedder? embedder = null;
-            Embedder EmbedderNeeded() => embedder ??= Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
+            Embedder EmbedderNeeded()
+            {
+                if (embedder != null) return embedder;
+                embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
+                DataOptions.EnsureSameModel(db, embedder);
+                return embedder;
+            }
             try
             {
                 foreach (var path in paths)

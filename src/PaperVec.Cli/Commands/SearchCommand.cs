@@ -24,6 +24,7 @@ static class SearchCommand
             using var db = DataOptions.Open(parse.GetValue(options.Data));
             if (db.PaperCount == 0) throw new CliException($"no papers in {db.Root} yet: run `papervec ingest` first");
             using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
+            DataOptions.EnsureSameModel(db, embedder);
             var vector = embedder.Embed(text);
             Print(db, options.Run(parse, db, vector, exclude: null), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
             return 0;

@@ -25,7 +25,7 @@ public sealed record IngestResult(IReadOnlyList<IngestedListing> Listings, strin
 /// they are), digest membership, and one durable write per call, so a call is ingested whole or
 /// not at all. Re-ingesting the same digest changes nothing.
 /// </summary>
-public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, string suppliedVectorsModelId = "supplied")
+public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, string suppliedVectorsModelId = ModelChangeReembedder.SuppliedModelId)
 {
     public sealed record DigestInfo(string Id, DateOnly Date, string Source);
 
@@ -89,6 +89,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
             batch.PutPaper(record);
             if (record.SourceId != null) batch.PutAlias(record.SourceId, record.Key);
         }
+        if (embedder != null && toEmbed.Count > 0 && database.ModelId == null) batch.PutModelId(embedder.ModelId);
         if (digest != null)
             batch.PutDigest(new DigestRecord(digest.Id, digest.Date, digest.Source, listings.Select(l => l.Key).Distinct().ToList(), DateTimeOffset.UtcNow));
         database.Commit(batch);

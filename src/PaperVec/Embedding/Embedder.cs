@@ -88,7 +88,7 @@ public sealed class Embedder : IDisposable
         sessionOptions.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
         sessionOptions.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
         sessionOptions.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
-        if (options.Threads > 0) sessionOptions.IntraOpNumThreads = options.Threads;
+        sessionOptions.IntraOpNumThreads = options.EffectiveThreads;
         if (options.OptimizedModelPath != null) sessionOptions.OptimizedModelFilePath = options.OptimizedModelPath;
         if (device is EmbeddingDevice.Cuda or EmbeddingDevice.Auto)
         {
@@ -157,15 +157,26 @@ public sealed class Embedder : IDisposable
             var lengthsRef = lengths;
             Array.Sort(order, 0, n, Comparer<int>.Create((a, b) => lengthsRef[b] != lengthsRef[a] ? lengthsRef[b].CompareTo(lengthsRef[a]) : a.CompareTo(b)));
 
+            int batches = (n + _options.BatchSize - 1) / _options.BatchSize;
             int done = 0;
-            for (int start = 0; start < n; start += _options.BatchSize)
+            var progressLock = new Lock();
+            unsafe
             {
-                int count = Math.Min(_options.BatchSize, n - start);
-                var batch = order.AsSpan(start, count);
-                int sequence = fixedPadding ? maxTokens : lengths[batch[0]];
-                RunBatch(batch, tokens, lengths, maxTokens, sequence, output);
-                done += count;
-                progress?.Invoke(done);
+                fixed (float* outputPointer = output)
+                {
+                    nint outputAddress = (nint)outputPointer;
+                    int outputLength = output.Length;
+                    // Batches go to workers longest first; each writes only its own texts' rows.
+                    Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(_options.EffectiveWorkers, batches) }, b =>
+                    {
+                        int start = b * _options.BatchSize, count = Math.Min(_options.BatchSize, n - start);
+                        var batch = order.AsSpan(start, count);
+                        int sequence = fixedPadding ? maxTokens : lengths[batch[0]];
+                        RunBatch(batch, tokens, lengths, maxTokens, sequence, new Span<float>((float*)outputAddress, outputLength));
+                        int finished = Interlocked.Add(ref done, count);
+                        if (progress != null) lock (progressLock) progress(finished);
+                    });
+                }
             }
         }
         finally

@@ -44,7 +44,8 @@ public sealed record RecoveryReport(bool FromCheckpoint, int ReplayedBatches, bo
 /// </summary>
 public sealed class PaperDatabase : IDisposable
 {
-    public const byte PaperPrefix = (byte)'P', AliasPrefix = (byte)'S', DigestPrefix = (byte)'D';
+    public const byte PaperPrefix = (byte)'P', AliasPrefix = (byte)'S', DigestPrefix = (byte)'D', MetaPrefix = (byte)'M';
+    static readonly byte[] ModelIdKey = [MetaPrefix, .. Encoding.ASCII.GetBytes("model")];
 
     readonly DataDirectory _directory;
     readonly RecordStore _store;
@@ -189,6 +190,16 @@ public sealed class PaperDatabase : IDisposable
         return true;
     }
 
+    /// <summary>The model whose vectors this database holds (null until something was embedded).</summary>
+    public string? ModelId
+    {
+        get
+        {
+            if (!_store.TryRead(ModelIdKey, out var value)) return null;
+            using (value) return Encoding.UTF8.GetString(value.Span);
+        }
+    }
+
     public DigestRecord? GetDigest(string id)
     {
         var k = DigestKeyBytes(id);
@@ -259,6 +270,7 @@ public sealed class PaperDatabase : IDisposable
             MaybeCrash("after-store-checkpoint");
             string indexFile = $"hnsw-{token:N}.bin";
             string indexPath = Path.Combine(_directory.IndexPath, indexFile);
+            _index.Repair(); // the snapshot keeps no deleted or stranded nodes
             _index.Save(indexPath);
             if (_options.CrashAt == "during-index-snapshot")
             {
@@ -333,22 +345,40 @@ public sealed class PaperDatabase : IDisposable
                 case WriteBatch.Kind.PutDigest:
                     _store.Upsert(DigestKeyBytes(change.Digest!.Id), RecordCodec.EncodeDigest(change.Digest));
                     break;
+                case WriteBatch.Kind.PutModelId:
+                    _store.Upsert(ModelIdKey, Encoding.UTF8.GetBytes(change.Alias!));
+                    break;
             }
         }
     }
 
     // Runs before ApplyToStore, so the store still has the previous vector to compare with.
+    // New papers of a large batch are inserted in parallel: the graph takes concurrent inserts.
     void ApplyToIndex(HnswIndex index, WriteBatch batch)
     {
         var previous = new float[_options.Dimension];
+        var added = new List<PaperRecord>();
         foreach (var change in batch.Changes)
         {
             if (change.Kind == WriteBatch.Kind.DeletePaper) index.Remove(change.Key);
             if (change.Kind != WriteBatch.Kind.PutPaper) continue;
-            var vector = change.Paper!.Vector;
-            if (!index.Contains(change.Key)) index.Add(change.Key, vector);
-            else if (!TryReadVector(change.Key, previous) || !previous.AsSpan().SequenceEqual(vector)) index.Update(change.Key, vector);
+            var paper = change.Paper!;
+            if (!index.Contains(paper.Key)) added.Add(paper);
+            else if (!TryReadVector(paper.Key, previous) || !previous.AsSpan().SequenceEqual(paper.Vector)) index.Update(paper.Key, paper.Vector);
         }
+        if (added.Count < 64) { foreach (var p in added) AddOrUpdate(index, p); return; }
+        // A batch may list one key twice; the last version wins, as in the store.
+        var latest = added.GroupBy(p => p.Key).Select(g => g.Last()).ToList();
+        Parallel.ForEach(latest, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, p => index.Add(p.Key, p.Vector));
+        // Concurrent inserts can leave a node whose in-links were all pruned; relink such nodes now
+        // so every stored paper stays findable (a level-0 walk: cheap next to the inserts).
+        index.Repair();
+    }
+
+    static void AddOrUpdate(HnswIndex index, PaperRecord paper)
+    {
+        if (index.Contains(paper.Key)) index.Update(paper.Key, paper.Vector);
+        else index.Add(paper.Key, paper.Vector);
     }
 
     HashSet<long> PaperKeys()
@@ -378,6 +408,7 @@ public sealed class PaperDatabase : IDisposable
             long n = Interlocked.Increment(ref done);
             if (n % 1000 == 0 || n == papers) _options.RebuildProgress?.Invoke(n, papers);
         });
+        index.Repair();
         return index;
     }
 

@@ -9,7 +9,7 @@ namespace PaperVec.Storage;
 /// </summary>
 public sealed class WriteBatch
 {
-    public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5 }
+    public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5, PutModelId = 6 }
 
     public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null);
 
@@ -24,6 +24,8 @@ public sealed class WriteBatch
     public WriteBatch PutAlias(string sourceId, long key) { _changes.Add(new(Kind.PutAlias, Key: key, Alias: sourceId)); return this; }
     public WriteBatch DeleteAlias(string sourceId) { _changes.Add(new(Kind.DeleteAlias, Alias: sourceId)); return this; }
     public WriteBatch PutDigest(DigestRecord digest) { _changes.Add(new(Kind.PutDigest, Digest: digest)); return this; }
+    /// <summary>Records which model made the database's vectors (see ModelChangeReembedder).</summary>
+    public WriteBatch PutModelId(string modelId) { _changes.Add(new(Kind.PutModelId, Alias: modelId)); return this; }
 
     public byte[] Encode()
     {
@@ -34,6 +36,7 @@ public sealed class WriteBatch
             Kind.PutAlias => [.. BitConverter.GetBytes(c.Key), .. Encoding.UTF8.GetBytes(c.Alias!)],
             Kind.DeleteAlias => Encoding.UTF8.GetBytes(c.Alias!),
             Kind.PutDigest => RecordCodec.EncodeDigest(c.Digest!),
+            Kind.PutModelId => Encoding.UTF8.GetBytes(c.Alias!),
             _ => throw new InvalidOperationException(),
         })).ToList();
         var bytes = new byte[5 + parts.Sum(p => 5 + p.Payload.Length)];
@@ -71,6 +74,7 @@ public sealed class WriteBatch
                 Kind.PutAlias => batch.PutAlias(Encoding.UTF8.GetString(payload[8..]), BinaryPrimitives.ReadInt64LittleEndian(payload)),
                 Kind.DeleteAlias => batch.DeleteAlias(Encoding.UTF8.GetString(payload)),
                 Kind.PutDigest => batch.PutDigest(RecordCodec.ReadDigest(payload)),
+                Kind.PutModelId => batch.PutModelId(Encoding.UTF8.GetString(payload)),
                 _ => throw new InvalidDataException($"unknown write batch change kind {(byte)kind}"),
             };
             at += 5 + length;

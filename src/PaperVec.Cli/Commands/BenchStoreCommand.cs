@@ -1,0 +1,130 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using PaperVec.Index;
+using PaperVec.Storage;
+
+namespace PaperVec.Cli.Commands;
+
+/// <summary>
+/// `papervec bench store`: durable ingest of synthetic papers (text + random unit vectors, no model)
+/// in batches of 1, 10 and 1000 — papers/s and commit latency p50/p99, with concurrent writers for
+/// the small batches so group commit shows — bytes on disk per paper, then the time to reopen a
+/// store of --recovery-papers papers (store recovery, index snapshot load and the index/store check).
+/// </summary>
+static class BenchStoreCommand
+{
+    public static Command Create()
+    {
+        var papers = CommonOptions.AtLeast(new Option<int>("--papers") { Description = "Papers ingested for each batch size", DefaultValueFactory = _ => 3000 }, 1);
+        var writers = CommonOptions.AtLeast(new Option<int>("--writers") { Description = "Concurrent writers for batches of 1 and 10", DefaultValueFactory = _ => 16 }, 1);
+        var recovery = CommonOptions.AtLeast(new Option<int>("--recovery-papers") { Description = "Size of the store whose reopening is timed (0 skips it)", DefaultValueFactory = _ => 200_000 }, 0);
+        var data = new Option<string?>("--data") { Description = "Scratch folder (default: a temporary one, deleted afterwards)" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON" };
+        var command = new Command("store", "Durable ingest throughput, commit latency, bytes per paper and recovery time") { papers, writers, recovery, data, json };
+        command.SetAction(parse =>
+        {
+            string root = parse.GetValue(data) ?? Directory.CreateTempSubdirectory("papervec-bench-store-").FullName;
+            var results = new List<object>();
+            try
+            {
+                int n = parse.GetValue(papers);
+                Console.WriteLine($"bench store: {n} synthetic papers per batch size, 384-d vectors, {parse.GetValue(writers)} writers for small batches");
+                Console.WriteLine($"{"batch",6} {"writers",8} {"papers/s",10} {"commit p50 ms",14} {"commit p99 ms",14} {"bytes/paper",12}");
+                int offset = 0;
+                foreach (int batchSize in new[] { 1, 10, 1000 })
+                {
+                    string dir = Path.Combine(root, $"batch-{batchSize}");
+                    int writerCount = batchSize >= 1000 ? 1 : parse.GetValue(writers);
+                    var (rate, p50, p99, bytesPerPaper) = Ingest(dir, offset, n, batchSize, writerCount);
+                    offset += n;
+                    Console.WriteLine($"{batchSize,6} {writerCount,8} {rate,10:0} {p50,14:0.00} {p99,14:0.00} {bytesPerPaper,12:0}");
+                    results.Add(new { batch = batchSize, writers = writerCount, papersPerSecond = Math.Round(rate), commitP50Ms = Math.Round(p50, 3), commitP99Ms = Math.Round(p99, 3), bytesPerPaper = Math.Round(bytesPerPaper) });
+                }
+
+                object? recoveryResult = null;
+                int recoveryPapers = parse.GetValue(recovery);
+                if (recoveryPapers > 0)
+                {
+                    string dir = Path.Combine(root, "recovery");
+                    var clock = Stopwatch.StartNew();
+                    using (var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = recoveryPapers } }))
+                    {
+                        for (int start = 0; start < recoveryPapers; start += 5000)
+                        {
+                            var batch = new WriteBatch();
+                            for (int i = start; i < Math.Min(recoveryPapers, start + 5000); i++) batch.PutPaper(SyntheticPaper(1_000_000 + i));
+                            db.Commit(batch);
+                            Console.Error.Write($"\rloading {Math.Min(recoveryPapers, start + 5000)}/{recoveryPapers} papers ({clock.Elapsed.TotalSeconds:0}s)");
+                        }
+                    }
+                    Console.Error.WriteLine();
+                    clock.Restart();
+                    using (var db = PaperDatabase.Open(dir))
+                    {
+                        double seconds = clock.Elapsed.TotalSeconds;
+                        long bytes = new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+                        Console.WriteLine($"recovery of {db.PaperCount} papers (store + index snapshot + index/store check): {seconds:0.00} s; {(double)bytes / db.PaperCount:0} bytes on disk per paper; index {(db.Recovery.IndexRebuilt ? "rebuilt" : "loaded")}");
+                        recoveryResult = new { papers = db.PaperCount, seconds = Math.Round(seconds, 3), bytesPerPaper = Math.Round((double)bytes / db.PaperCount), indexRebuilt = db.Recovery.IndexRebuilt };
+                    }
+                }
+                if (parse.GetValue(json) is { } file)
+                    File.WriteAllText(file, JsonSerializer.Serialize(new { ingest = results, recovery = recoveryResult }, new JsonSerializerOptions { WriteIndented = true }));
+            }
+            finally
+            {
+                if (parse.GetValue(data) == null) Directory.Delete(root, true);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    static (double Rate, double P50, double P99, double BytesPerPaper) Ingest(string dir, int offset, int count, int batchSize, int writers)
+    {
+        using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = count } });
+        var latencies = new List<double>();
+        int next = 0;
+        var clock = Stopwatch.StartNew();
+        var threads = Enumerable.Range(0, writers).Select(_ => new Thread(() =>
+        {
+            var mine = new List<double>();
+            while (true)
+            {
+                int start = Interlocked.Add(ref next, batchSize) - batchSize;
+                if (start >= count) break;
+                var batch = new WriteBatch();
+                for (int i = start; i < Math.Min(count, start + batchSize); i++) batch.PutPaper(SyntheticPaper(offset + i));
+                long t0 = Stopwatch.GetTimestamp();
+                db.Commit(batch);
+                mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+            lock (latencies) latencies.AddRange(mine);
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        double seconds = clock.Elapsed.TotalSeconds;
+        db.Checkpoint();
+        long bytes = new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        latencies.Sort();
+        return (count / seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), (double)bytes / count);
+    }
+
+    static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+
+    /// <summary>A paper with a realistic amount of text (about 1,350 characters of abstract) and a random unit vector.</summary>
+    internal static PaperRecord SyntheticPaper(int n)
+    {
+        var random = new Random(n);
+        var vector = new float[384];
+        for (int i = 0; i < vector.Length; i++) vector[i] = (float)(random.NextDouble() * 2 - 1);
+        VectorKernels.Normalize(vector);
+        string title = $"Synthetic paper {n} on retrieval, storage and durable indexing";
+        return new PaperRecord
+        {
+            Key = PaperIdentity.KeyOfTitle(title), Title = title,
+            Abstract = string.Join(" ", Enumerable.Repeat($"Sentence of abstract {n} describing a method, its evaluation and results.", 19)),
+            SourceId = $"synthetic.{n}", FirstSeen = new DateOnly(2025, 3, 11), ModelId = "supplied", Vector = vector,
+        };
+    }
+}

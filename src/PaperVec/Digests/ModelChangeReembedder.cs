@@ -1,0 +1,36 @@
+using PaperVec.Embedding;
+using PaperVec.Storage;
+
+namespace PaperVec.Digests;
+
+/// <summary>
+/// Keeps one model's vectors in a database: papers embedded by another model (the model was
+/// rebuilt from other weights, or upgraded) are re-embedded before they are searched with this
+/// model's queries, never silently mixed. Vectors supplied with records ("supplied") are left alone.
+/// </summary>
+public static class ModelChangeReembedder
+{
+    public const string SuppliedModelId = "supplied";
+
+    /// <summary>Papers whose vectors came from a model other than <paramref name="modelId"/>.</summary>
+    public static List<PaperRecord> Stale(PaperDatabase database, string modelId) =>
+        database.Papers().Where(p => p.ModelId != modelId && p.ModelId != SuppliedModelId).ToList();
+
+    /// <summary>Re-embeds the stale papers in durable batches; returns how many.</summary>
+    public static int Reembed(PaperDatabase database, Embedder embedder, Action<int, int>? progress = null, int batchSize = 256)
+    {
+        if (database.ModelId == embedder.ModelId) return 0;
+        var stale = Stale(database, embedder.ModelId);
+        for (int start = 0; start < stale.Count; start += batchSize)
+        {
+            var chunk = stale.Skip(start).Take(batchSize).ToList();
+            var vectors = embedder.Embed(chunk.Select(p => PaperText.ForEmbedding(p.Title, p.Abstract)).ToList());
+            var batch = new WriteBatch();
+            for (int i = 0; i < chunk.Count; i++) batch.PutPaper(chunk[i] with { Vector = vectors[i], ModelId = embedder.ModelId });
+            database.Commit(batch);
+            progress?.Invoke(start + chunk.Count, stale.Count);
+        }
+        database.Commit(new WriteBatch().PutModelId(embedder.ModelId));
+        return stale.Count;
+    }
+}
