@@ -50,12 +50,12 @@ static class BenchStoreCommand
                     var clock = Stopwatch.StartNew();
                     using (var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = recoveryPapers } }))
                     {
-                        for (int start = 0; start < recoveryPapers; start += 5000)
+                        for (int start = 0; start < recoveryPapers; start += 2000)
                         {
                             var batch = new WriteBatch();
-                            for (int i = start; i < Math.Min(recoveryPapers, start + 5000); i++) batch.PutPaper(SyntheticPaper(1_000_000 + i));
+                            for (int i = start; i < Math.Min(recoveryPapers, start + 2000); i++) batch.PutPaper(SyntheticPaper(1_000_000 + i));
                             db.Commit(batch);
-                            Console.Error.Write($"\rloading {Math.Min(recoveryPapers, start + 5000)}/{recoveryPapers} papers ({clock.Elapsed.TotalSeconds:0}s)");
+                            Console.Error.Write($"\rloading {Math.Min(recoveryPapers, start + 2000)}/{recoveryPapers} papers ({clock.Elapsed.TotalSeconds:0}s)");
                         }
                     }
                     Console.Error.WriteLine();

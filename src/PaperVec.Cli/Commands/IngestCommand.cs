@@ -47,10 +47,18 @@ static class IngestCommand
                     var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
                     if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
                     {
+                        // Every record is validated before anything is written; then durable writes of 1,000 records.
                         var records = PaperRecordReader.ReadAll(text, path);
                         var ingestor = new PaperIngestor(db, records.All(r => r.Vector != null) ? null : EmbedderNeeded());
-                        var result = ingestor.Ingest(records);
-                        Console.WriteLine($"{Path.GetFileName(path)}: {records.Count} records; {result.Summary}");
+                        int newCount = 0, exact = 0, revised = 0;
+                        using (var progress = new ConsoleProgress($"ingest {Path.GetFileName(path)}", records.Count, "records") { Enabled = records.Count > 1000 })
+                            for (int start = 0; start < records.Count; start += 1000)
+                            {
+                                var result = ingestor.Ingest(records.Skip(start).Take(1000).ToList());
+                                (newCount, exact, revised) = (newCount + result.New, exact + result.SeenExact, revised + result.Revised);
+                                progress.Report(Math.Min(records.Count, start + 1000));
+                            }
+                        Console.WriteLine($"{Path.GetFileName(path)}: {records.Count} records; {exact + revised} of {records.Count} papers already seen ({exact} exact, {revised} revised)");
                         continue;
                     }
                     var digest = DigestParser.Parse(text, new DigestParseOptions { Date = parse.GetValue(date), Year = parse.GetValue(year), FileName = path });

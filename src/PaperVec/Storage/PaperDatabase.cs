@@ -241,6 +241,8 @@ public sealed class PaperDatabase : IDisposable
             if (change.Paper is { } p && p.Vector.Length != _options.Dimension)
                 throw new ArgumentException($"paper {p.Id} has a {p.Vector.Length}-d vector; this database holds {_options.Dimension}-d vectors");
         byte[] encoded = batch.Encode();
+        if (encoded.Length > WriteAheadLog.MaxEntryBytes)
+            throw new ArgumentException($"write batch is {encoded.Length / 1e6:0.0} MB; one durable write holds at most {WriteAheadLog.MaxEntryBytes / 1e6:0} MB, so commit it in parts");
         long durableAt;
         bool checkpointDue;
         lock (_writeLock)

@@ -29,8 +29,8 @@ public sealed class WriteAheadLog : IDisposable
         {
             LogDevice = _device,
             LogCommitDir = Path.Combine(directory, "commits"),
-            PageSize = 1L << 22,
-            MemorySize = 1L << 24,
+            PageSize = 1L << 25,   // an entry must fit in one page: batches up to MaxEntryBytes
+            MemorySize = 1L << 26,
             SegmentSize = 1L << 26,
             LogChecksum = LogChecksumType.PerEntry,
             RemoveOutdatedCommits = true,
@@ -38,6 +38,9 @@ public sealed class WriteAheadLog : IDisposable
         _committer = new Thread(CommitLoop) { IsBackground = true, Name = "papervec-wal-commit" };
         _committer.Start();
     }
+
+    /// <summary>The largest batch one entry can hold (a FasterLog entry must fit in one page).</summary>
+    public const int MaxEntryBytes = (1 << 25) - 4096;
 
     public long BeginAddress => _log.BeginAddress;
     public long CommittedUntilAddress => _log.CommittedUntilAddress;
