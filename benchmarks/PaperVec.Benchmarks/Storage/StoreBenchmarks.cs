@@ -62,18 +62,5 @@ public class StoreBenchmarks
         Directory.Delete(_dir, true);
     }
 
-    static PaperRecord Synthetic(int n)
-    {
-        var random = new Random(n);
-        var vector = new float[384];
-        for (int i = 0; i < vector.Length; i++) vector[i] = (float)(random.NextDouble() * 2 - 1);
-        VectorKernels.Normalize(vector);
-        string title = $"Benchmark paper {n}";
-        return new PaperRecord
-        {
-            Key = PaperIdentity.KeyOfTitle(title), Title = title,
-            Abstract = string.Join(" ", Enumerable.Repeat($"Abstract sentence {n} about methods and results.", 25)),
-            FirstSeen = new DateOnly(2025, 3, 11), ModelId = "supplied", Vector = vector,
-        };
-    }
+    static PaperRecord Synthetic(int n) => SyntheticPapers.Create(n);
 }

@@ -112,19 +112,5 @@ static class BenchStoreCommand
 
     static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
 
-    /// <summary>A paper with a realistic amount of text (about 1,350 characters of abstract) and a random unit vector.</summary>
-    internal static PaperRecord SyntheticPaper(int n)
-    {
-        var random = new Random(n);
-        var vector = new float[384];
-        for (int i = 0; i < vector.Length; i++) vector[i] = (float)(random.NextDouble() * 2 - 1);
-        VectorKernels.Normalize(vector);
-        string title = $"Synthetic paper {n} on retrieval, storage and durable indexing";
-        return new PaperRecord
-        {
-            Key = PaperIdentity.KeyOfTitle(title), Title = title,
-            Abstract = string.Join(" ", Enumerable.Repeat($"Sentence of abstract {n} describing a method, its evaluation and results.", 19)),
-            SourceId = $"synthetic.{n}", FirstSeen = new DateOnly(2025, 3, 11), ModelId = "supplied", Vector = vector,
-        };
-    }
+    static PaperRecord SyntheticPaper(int n) => SyntheticPapers.Create(n);
 }

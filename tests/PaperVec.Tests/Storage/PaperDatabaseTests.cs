@@ -206,3 +206,34 @@ public class WriteAheadLogDamageTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+public class ReadAllocationTests
+{
+    /// <summary>
+    /// Reading a paper by id allocates its strings, its vector and the record objects, nothing
+    /// more: the value is read into a pooled buffer and decoded from the span.
+    /// </summary>
+    [Fact]
+    public void ReadingAPaperAllocatesOnlyWhatItReturns()
+    {
+        string dir = StoreTestData.TempDir();
+        try
+        {
+            using var db = PaperDatabase.Open(dir);
+            var paper = SyntheticPapers.Create(7);
+            db.Commit(new WriteBatch().PutPaper(paper));
+            for (int i = 0; i < 5; i++) db.GetPaper(paper.Key); // warm pools and sessions
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var read = db.GetPaper(paper.Key)!;
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+            static long StringBytes(string? s) => s == null ? 0 : 22 + 2L * s.Length;
+            long strings = StringBytes(read.Title) + StringBytes(read.Abstract) + StringBytes(read.SourceId) + StringBytes(read.Url)
+                + StringBytes(read.Authors) + StringBytes(read.Categories) + StringBytes(read.ModelId) + read.Digests.Sum(StringBytes);
+            long vector = 24 + 4L * read.Vector.Length;
+            const long recordObjects = 256; // the PaperRecord and its digest array
+            Assert.True(allocated <= strings + vector + recordObjects, $"allocated {allocated} bytes; strings {strings}, vector {vector}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
