@@ -31,7 +31,7 @@ public class CrashRecoveryTests(ITestOutputHelper output)
     static string CliDll => Path.Combine(AppContext.BaseDirectory, "PaperVec.Cli.dll");
 
     [Fact]
-    public void AcknowledgedPapersSurviveSigkillAndCrashesInsideCheckpoints()
+    public async Task AcknowledgedPapersSurviveSigkillAndCrashesInsideCheckpoints()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(20261122);
@@ -79,8 +79,7 @@ public class CrashRecoveryTests(ITestOutputHelper output)
                 bool exited = child.WaitForExit(crashAt != null ? 30_000 : random.Next(1200, 3500));
                 if (!exited) child.Kill(entireProcessTree: true); // SIGKILL
                 child.WaitForExit();
-                writer.Wait(10_000);
-                reader.Wait(10_000);
+                await Task.WhenAny(Task.WhenAll(writer, reader), Task.Delay(10_000));
                 lock (acksThisRound) acked.UnionWith(acksThisRound);
                 if (crashAt != null) Assert.True(child.ExitCode != 0, $"round {round}: expected the {crashAt} hook to crash the child; stderr: {stderr}");
                 output.WriteLine($"round {round}: {(crashAt ?? (exited ? "exited" : "SIGKILL"))}, {acksThisRound.Count} acked this round, {acked.Count} in all, exit {child.ExitCode}");
