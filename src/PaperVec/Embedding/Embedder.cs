@@ -17,6 +17,11 @@ public sealed class Embedder : IDisposable
     static readonly string[] OutputNames = ["last_hidden_state"];
 
     readonly InferenceSession _session;
+    // Same model with intra-op threads on every core, for a call that makes one large batch:
+    // parallel single-threaded batches would leave the other cores idle there. Made on first use,
+    // since building a session costs more than a short query saves (measured: see README).
+    readonly Lazy<InferenceSession>? _singleBatchSession;
+    const int SingleBatchSessionMinTokens = 512;
     readonly EmbedderOptions _options;
 
     public BertTokenizer Tokenizer { get; }
@@ -28,9 +33,10 @@ public sealed class Embedder : IDisposable
     public string? DeviceNote { get; }
     public EmbedderOptions Options => _options;
 
-    Embedder(InferenceSession session, BertTokenizer tokenizer, EmbedderOptions options, EmbeddingDevice device, string? note)
+    Embedder(InferenceSession session, Lazy<InferenceSession>? singleBatchSession, BertTokenizer tokenizer, EmbedderOptions options, EmbeddingDevice device, string? note)
     {
         _session = session;
+        _singleBatchSession = singleBatchSession;
         _options = options;
         Tokenizer = tokenizer;
         ActualDevice = device;
@@ -65,8 +71,15 @@ public sealed class Embedder : IDisposable
         if (device == EmbeddingDevice.Auto) device = EmbeddingDevice.Cuda;
         try
         {
+            Lazy<InferenceSession>? single = null;
+            if (device == EmbeddingDevice.Cpu && options.EffectiveWorkers > 1 && options.EffectiveThreads < Environment.ProcessorCount && options.OptimizedModelPath == null)
+                single = new(() =>
+                {
+                    using var singleOptions = CreateSessionOptions(options with { Workers = 1, Threads = options.Threads > 0 ? options.Threads * options.EffectiveWorkers : 0 }, device);
+                    return new InferenceSession(files.ModelPath, singleOptions);
+                });
             using (sessionOptions)
-                return new Embedder(new InferenceSession(files.ModelPath, sessionOptions), tokenizer, options, device, note);
+                return new Embedder(new InferenceSession(files.ModelPath, sessionOptions), single, tokenizer, options, device, note);
         }
         catch (OnnxRuntimeException e)
         {
@@ -172,7 +185,8 @@ public sealed class Embedder : IDisposable
                         int start = b * _options.BatchSize, count = Math.Min(_options.BatchSize, n - start);
                         var batch = order.AsSpan(start, count);
                         int sequence = fixedPadding ? maxTokens : lengths[batch[0]];
-                        RunBatch(batch, tokens, lengths, maxTokens, sequence, new Span<float>((float*)outputAddress, outputLength));
+                        var session = batches == 1 && _singleBatchSession != null && count * sequence >= SingleBatchSessionMinTokens ? _singleBatchSession.Value : _session;
+                        RunBatch(session, batch, tokens, lengths, maxTokens, sequence, new Span<float>((float*)outputAddress, outputLength));
                         int finished = Interlocked.Add(ref done, count);
                         if (progress != null) lock (progressLock) progress(finished);
                     });
@@ -187,7 +201,7 @@ public sealed class Embedder : IDisposable
         }
     }
 
-    void RunBatch(ReadOnlySpan<int> batch, int[] tokens, int[] lengths, int stride, int sequence, Span<float> output)
+    void RunBatch(InferenceSession session, ReadOnlySpan<int> batch, int[] tokens, int[] lengths, int stride, int sequence, Span<float> output)
     {
         int rows = batch.Length, cells = rows * sequence;
         long[] ids = ArrayPool<long>.Shared.Rent(cells);
@@ -213,7 +227,7 @@ public sealed class Embedder : IDisposable
             using var maskValue = OrtValue.CreateTensorValueFromMemory(memory, mask.AsMemory(0, cells), shape);
             using var typesValue = OrtValue.CreateTensorValueFromMemory(memory, types.AsMemory(0, cells), shape);
             using var runOptions = new RunOptions();
-            using var results = _session.Run(runOptions, InputNames, [idsValue, maskValue, typesValue], OutputNames);
+            using var results = session.Run(runOptions, InputNames, [idsValue, maskValue, typesValue], OutputNames);
             var hidden = results[0].GetTensorDataAsSpan<float>();
 
             for (int r = 0; r < rows; r++)
@@ -240,5 +254,9 @@ public sealed class Embedder : IDisposable
         if (norm > 0) TensorPrimitives.Divide(destination, norm, destination);
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        if (_singleBatchSession is { IsValueCreated: true } single) single.Value.Dispose();
+    }
 }
