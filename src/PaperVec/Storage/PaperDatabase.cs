@@ -222,9 +222,21 @@ public sealed class PaperDatabase : IDisposable
         return papers;
     }
 
+    /// <summary>
+    /// Below this many papers every search is exact: exact search is as fast as HNSW up to about
+    /// 5,000 vectors (measured, src/PaperVec/Index/README.md), so the graph search is widened to
+    /// ef >= n, which visits every node (Repair keeps them all reachable).
+    /// </summary>
+    public const int ExactSearchBelow = 5000;
+
     /// <summary>Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.</summary>
-    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
-        _index.Search(query, k, ef ?? Math.Max(k, _index.Options.DefaultEfSearch), filter);
+    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null)
+    {
+        int width = ef ?? Math.Max(k, _index.Options.DefaultEfSearch);
+        int live = _index.LiveCount;
+        if (live <= ExactSearchBelow) width = Math.Max(width, live);
+        return _index.Search(query, k, width, filter);
+    }
 
     // ---- writes -----------------------------------------------------------------------------
 
