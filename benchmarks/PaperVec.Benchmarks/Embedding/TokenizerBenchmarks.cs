@@ -53,7 +53,7 @@ static class BenchmarkData
 {
     public static IEnumerable<DigestPaper> SampleDigestPapers()
     {
-        string digests = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(ModelFiles.DefaultBuildDirectory())))!, "data", "digests");
+        string digests = Path.Combine(ModelFiles.RepositoryRoot(), "data", "digests");
         return Directory.GetFiles(digests, "*.txt").Order().SelectMany(f => DigestParser.Parse(File.ReadAllText(f)).Papers);
     }
 }

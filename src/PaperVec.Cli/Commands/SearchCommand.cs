@@ -71,13 +71,13 @@ static class SearchCommand
             Func<long, bool>? filter = null;
             if (from != null || to != null || exclude != null)
             {
-                // First-seen dates live in the store; the filter reads them per candidate.
+                // First-seen dates live in the store; the filter reads just the date per candidate.
                 filter = key =>
                 {
                     if (key == exclude) return false;
                     if (from == null && to == null) return true;
-                    var p = db.GetPaper(key);
-                    return p != null && (from == null || p.FirstSeen >= from) && (to == null || p.FirstSeen <= to);
+                    var seen = db.FirstSeen(key);
+                    return seen != null && (from == null || seen >= from) && (to == null || seen <= to);
                 };
             }
             return db.Search(vector, k, filter: filter)
@@ -102,6 +102,5 @@ static class SearchCommand
 
     internal static string Snippet(string text) => text.Length <= 240 ? text : text[..text.LastIndexOf(' ', 239)] + "…";
 
-    internal static string DefaultDigestFolder() =>
-        Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(ModelFiles.DefaultBuildDirectory())))!, "data", "digests");
+    internal static string DefaultDigestFolder() => Path.Combine(ModelFiles.RepositoryRoot(), "data", "digests");
 }

@@ -34,6 +34,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         var today = defaultDate ?? digest?.Date ?? DateOnly.FromDateTime(DateTime.UtcNow);
         var planned = new Dictionary<long, PaperRecord>();
         var listings = new List<IngestedListing>();
+        var listed = new HashSet<long>();
         var toEmbed = new List<(long Key, string Text)>();
         var batch = new WriteBatch();
 
@@ -75,7 +76,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
             }
             if (record.Vector.Length == 0) toEmbed.Add((key, PaperText.ForEmbedding(record.Title, record.Abstract)));
             planned[key] = record;
-            if (listings.All(l => l.Key != key) || digest == null) listings.Add(new IngestedListing(key, record.Title, status));
+            if (listed.Add(key) || digest == null) listings.Add(new IngestedListing(key, record.Title, status));
         }
 
         if (toEmbed.Count > 0)

@@ -21,13 +21,19 @@ public sealed record ModelFiles(string Directory)
         return files;
     }
 
-    /// <summary>native-models/out/all-MiniLM-L6-v2 of the repository this program runs from (or the current folder's).</summary>
-    public static string DefaultBuildDirectory()
+    /// <summary>native-models/out/all-MiniLM-L6-v2 of the repository this program runs from.</summary>
+    public static string DefaultBuildDirectory() => Path.Combine(RepositoryRoot(), "native-models", "out", DefaultModelName);
+
+    /// <summary>
+    /// The PaperVec checkout this program runs from (the first folder above it, or above the current
+    /// folder, holding PaperVec.sln and native-models/), else the current folder.
+    /// </summary>
+    public static string RepositoryRoot()
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
             for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
                 if (System.IO.Directory.Exists(Path.Combine(dir.FullName, "native-models")) && File.Exists(Path.Combine(dir.FullName, "PaperVec.sln")))
-                    return Path.Combine(dir.FullName, "native-models", "out", DefaultModelName);
-        return Path.Combine(Environment.CurrentDirectory, "native-models", "out", DefaultModelName);
+                    return dir.FullName;
+        return Environment.CurrentDirectory;
     }
 }

@@ -54,12 +54,12 @@ public sealed class PaperDatabase : IDisposable
     readonly PaperDatabaseOptions _options;
     readonly Lock _writeLock = new();
     CheckpointManifest? _manifest;
-    int _papers;
     bool _disposed;
 
     public RecoveryReport Recovery { get; }
     public string Root => _directory.Root;
-    public int PaperCount => Volatile.Read(ref _papers);
+    /// <summary>Papers stored: the index's live count, which recovery verifies equals the store's.</summary>
+    public int PaperCount => _index.LiveCount;
     public HnswIndex Index => _index;
     public int Dimension => _options.Dimension;
 
@@ -124,7 +124,6 @@ public sealed class PaperDatabase : IDisposable
 
         // The store is the truth: the index must hold exactly its papers.
         var storeKeys = PaperKeys();
-        _papers = storeKeys.Count;
         if (index != null && !SameLiveIds(index, storeKeys))
         {
             rebuildReason = $"index snapshot does not match the store ({index.LiveCount} vs {storeKeys.Count} papers)";
@@ -179,6 +178,15 @@ public sealed class PaperDatabase : IDisposable
         var k = AliasKeyBytes(sourceId);
         if (!_store.TryRead(k, out var value)) return null;
         using (value) return BinaryPrimitives.ReadInt64LittleEndian(value.Span);
+    }
+
+    /// <summary>When a paper was first seen, read without decoding its text (for date filters on the search path).</summary>
+    public DateOnly? FirstSeen(long key)
+    {
+        Span<byte> k = stackalloc byte[9];
+        PaperKeyBytes(key, k);
+        if (!_store.TryRead(k, out var value)) return null;
+        using (value) return RecordCodec.ReadPaperFirstSeen(value.Span);
     }
 
     public bool TryReadVector(long key, Span<float> destination)
@@ -292,8 +300,8 @@ public sealed class PaperDatabase : IDisposable
                 using (var torn = new FileStream(indexPath, FileMode.Open)) torn.SetLength(torn.Length / 2);
                 Environment.FailFast("papervec test hook: crash during index snapshot");
             }
-            CheckpointManifest.FsyncDirectory(_directory.IndexPath);
-            var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _papers);
+            AtomicFile.FlushDirectory(_directory.IndexPath);
+            var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount);
             manifest.Save(_directory.ManifestPath);
             _manifest = manifest;
             _wal.TruncateUntil(walAddress);
@@ -342,13 +350,11 @@ public sealed class PaperDatabase : IDisposable
             {
                 case WriteBatch.Kind.PutPaper:
                     PaperKeyBytes(change.Key, paperKey);
-                    if (!_store.TryRead(paperKey, out var existing)) Interlocked.Increment(ref _papers);
-                    else existing.Dispose();
                     _store.Upsert(paperKey, RecordCodec.EncodePaper(change.Paper!));
                     break;
                 case WriteBatch.Kind.DeletePaper:
                     PaperKeyBytes(change.Key, paperKey);
-                    if (_store.TryRead(paperKey, out var old)) { old.Dispose(); Interlocked.Decrement(ref _papers); _store.Delete(paperKey); }
+                    _store.Delete(paperKey);
                     break;
                 case WriteBatch.Kind.PutAlias:
                     _store.Upsert(AliasKeyBytes(change.Alias!), BitConverter.GetBytes(change.Key));

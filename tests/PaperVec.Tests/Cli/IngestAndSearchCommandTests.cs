@@ -32,6 +32,15 @@ public class IngestAndSearchCommandTests
             Assert.Equal("2025-03-11", first.GetProperty("date").GetString());
             string id = first.GetProperty("id").GetString()!;
 
+            (exit, output, err) = CliRunner.Run("search", "visual explanations of CNN decisions", "--data", data, "--k", "5", "--from", "2025-03-12", "--json");
+            Assert.True(exit == 0, err);
+            using (var later = JsonDocument.Parse(output))
+            {
+                var dates = later.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("date").GetString()).ToList();
+                Assert.Equal(5, dates.Count);
+                Assert.All(dates, d => Assert.Equal("2025-03-12", d));
+            }
+
             (exit, output, err) = CliRunner.Run("similar", id, "--data", data, "--k", "5", "--json");
             Assert.True(exit == 0, err);
             using var similar = JsonDocument.Parse(output);
