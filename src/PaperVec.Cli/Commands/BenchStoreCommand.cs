@@ -63,7 +63,7 @@ static class BenchStoreCommand
                     using (var db = PaperDatabase.Open(dir))
                     {
                         double seconds = clock.Elapsed.TotalSeconds;
-                        long bytes = new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+                        long bytes = db.Stats().BytesOnDisk;
                         Console.WriteLine($"recovery of {db.PaperCount} papers (store + index snapshot + index/store check): {seconds:0.00} s; {(double)bytes / db.PaperCount:0} bytes on disk per paper; index {(db.Recovery.IndexRebuilt ? "rebuilt" : "loaded")}");
                         recoveryResult = new { papers = db.PaperCount, seconds = Math.Round(seconds, 3), bytesPerPaper = Math.Round((double)bytes / db.PaperCount), indexRebuilt = db.Recovery.IndexRebuilt };
                     }
@@ -105,7 +105,7 @@ static class BenchStoreCommand
         threads.ForEach(t => t.Join());
         double seconds = clock.Elapsed.TotalSeconds;
         db.Checkpoint();
-        long bytes = new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        long bytes = db.Stats().BytesOnDisk;
         latencies.Sort();
         return (count / seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), (double)bytes / count);
     }

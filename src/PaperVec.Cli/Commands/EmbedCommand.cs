@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using System.Text;
+using PaperVec.Digests;
+using PaperVec.Storage;
 
 namespace PaperVec.Cli.Commands;
 
@@ -29,7 +30,8 @@ static class EmbedCommand
             var vectors = new float[texts.Count * embedder.Dimension];
             using (var progress = new ConsoleProgress("embed", texts.Count, "texts"))
                 embedder.Embed(texts, vectors, done => progress.Report(done));
-            WriteAtomically(outFile.FullName, MemoryMarshal.AsBytes(vectors.AsSpan()));
+            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the .f32 format is little-endian");
+            AtomicFile.Write(outFile.FullName, MemoryMarshal.AsBytes(vectors.AsSpan()));
             Console.Error.WriteLine($"wrote {texts.Count} x {embedder.Dimension} float32 to {outFile.FullName}");
             return 0;
         });
@@ -39,24 +41,9 @@ static class EmbedCommand
     /// <summary>Lines of a UTF-8 file (LF or CRLF); a final newline does not start another text. Invalid UTF-8 is an error.</summary>
     internal static List<string> ReadLines(string path)
     {
-        string text;
-        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path)); }
-        catch (DecoderFallbackException) { throw new CliException($"{path} is not valid UTF-8"); }
-        if (text.StartsWith('\uFEFF')) text = text[1..];
+        string text = DigestParser.DecodeUtf8(File.ReadAllBytes(path), path);
         var lines = text.Split('\n').Select(l => l.EndsWith('\r') ? l[..^1] : l).ToList();
         if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
         return lines;
-    }
-
-    internal static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
-    {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the .f32 format is little-endian");
-        string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
-        {
-            stream.Write(bytes);
-            stream.Flush(true);
-        }
-        File.Move(temp, path, overwrite: true);
     }
 }

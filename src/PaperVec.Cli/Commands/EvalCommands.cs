@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using PaperVec.Embedding;
 using PaperVec.Evaluation;
 using PaperVec.Index;
+using PaperVec.Storage;
 
 namespace PaperVec.Cli.Commands;
 
@@ -65,14 +65,11 @@ static class EvalCommands
             }
             else
             {
-                var scores = new float[data.Corpus.Count];
+                using var exact = new ExactIndex(dim, data.Corpus.Count);
+                for (int d = 0; d < data.Corpus.Count; d++) exact.Add(d, docs.AsSpan(d * dim, dim));
                 for (int q = 0; q < queryIds.Count; q++)
-                {
-                    var query = queryVectors.AsSpan(q * dim, dim);
-                    for (int d = 0; d < scores.Length; d++) scores[d] = TensorPrimitives.Dot(query, docs.AsSpan(d * dim, dim));
-                    rankings[queryIds[q]] = Enumerable.Range(0, scores.Length).OrderByDescending(d => scores[d]).Take(101)
-                        .Select(d => data.Corpus[d].Id).ToList();
-                }
+                    rankings[queryIds[q]] = exact.Search(queryVectors.AsSpan(q * dim, dim), 101)
+                        .Select(h => data.Corpus[(int)h.Id].Id).ToList();
             }
             var (ndcg, recall) = RetrievalMetrics.Evaluate(data, q => rankings.TryGetValue(q, out var r) ? r : []);
             if (parse.GetValue(json))
@@ -108,7 +105,7 @@ static class EvalCommands
         if (cachePath != null)
         {
             Directory.CreateDirectory(cacheDir!.FullName);
-            EmbedCommand.WriteAtomically(cachePath, MemoryMarshal.AsBytes(vectors.AsSpan()));
+            AtomicFile.Write(cachePath, MemoryMarshal.AsBytes(vectors.AsSpan()));
         }
         return vectors;
     }

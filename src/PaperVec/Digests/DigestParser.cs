@@ -37,12 +37,19 @@ public static class DigestParser
 
     static readonly string[] Months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
-    /// <summary>Decodes UTF-8 strictly: invalid UTF-8 or binary content is an error, never silently mangled.</summary>
-    public static string DecodeText(ReadOnlySpan<byte> bytes, string what)
+    /// <summary>Decodes UTF-8 strictly: invalid UTF-8 is an error, never silently mangled. A leading BOM is dropped.</summary>
+    public static string DecodeUtf8(ReadOnlySpan<byte> bytes, string what)
     {
         string text;
         try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
         catch (DecoderFallbackException e) { throw new InvalidDataException($"{what} is not valid UTF-8 (byte offset {e.Index})"); }
+        return text.StartsWith('\uFEFF') ? text[1..] : text;
+    }
+
+    /// <summary><see cref="DecodeUtf8"/>, and binary content is rejected too.</summary>
+    public static string DecodeText(ReadOnlySpan<byte> bytes, string what)
+    {
+        string text = DecodeUtf8(bytes, what);
         int controls = text.Count(c => c < ' ' && c is not ('\n' or '\r' or '\t' or '\f'));
         if (text.Contains('\0') || controls > 8 && controls > text.Length / 100)
             throw new InvalidDataException($"{what} looks like binary data, not a text digest");

@@ -5,7 +5,7 @@ namespace PaperVec.Storage;
 /// <summary>
 /// checkpoint.json: which FASTER checkpoint and which index snapshot belong together, and where the
 /// write-ahead log must be replayed from to reach the last acknowledged write. Written atomically
-/// (temp file, fsync, rename) only after both the store checkpoint and the snapshot are durable.
+/// (<see cref="AtomicFile"/>) only after both the store checkpoint and the snapshot are durable.
 /// </summary>
 public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAddress, long NextSequence, string IndexFile, int Papers, DateTimeOffset CreatedAt)
 {
@@ -25,27 +25,5 @@ public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAd
         return manifest;
     }
 
-    public void Save(string path)
-    {
-        string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
-        {
-            JsonSerializer.Serialize(stream, this);
-            stream.Flush(true);
-        }
-        File.Move(temp, path, overwrite: true);
-        FsyncDirectory(Path.GetDirectoryName(path)!);
-    }
-
-    /// <summary>Makes a rename durable: on Linux the directory entry is persisted by fsync of the directory.</summary>
-    internal static void FsyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        try
-        {
-            using var handle = File.OpenHandle(directory, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
-            RandomAccess.FlushToDisk(handle);
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException) { /* best effort where directories cannot be opened */ }
-    }
+    public void Save(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this));
 }
