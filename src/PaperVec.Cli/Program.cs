@@ -22,6 +22,7 @@ public static class Program
             IngestCommand.Create(),
             SearchCommand.Create(),
             SearchCommand.CreateSimilar(),
+            DupesCommand.Create(),
             StatsCommand.Create(),
             EvalCommands.Create(),
             BenchCommands.Create(),

@@ -13,7 +13,7 @@ namespace PaperVec.Cli.Commands;
 /// <summary>`papervec eval beir DIR`: retrieval quality (nDCG@10, recall@100) on a BEIR-format set.</summary>
 static class EvalCommands
 {
-    public static Command Create() => new("eval", "Measure search quality") { Beir() };
+    public static Command Create() => new("eval", "Measure search and duplicate-detection quality") { Beir(), DupesEvaluationCommands.Eval() };
 
     static Command Beir()
     {
@@ -86,13 +86,13 @@ static class EvalCommands
         return command;
     }
 
-    static float[] CachedOrEmbed(Embedder embedder, List<string> texts, DirectoryInfo? cacheDir)
+    internal static float[] CachedOrEmbed(Embedder embedder, List<string> texts, DirectoryInfo? cacheDir, string name = "beir")
     {
         string? cachePath = null;
         if (cacheDir != null)
         {
             var hash = SHA256.HashData(Encoding.UTF8.GetBytes(embedder.ModelId + "\n" + string.Join("\n", texts)));
-            cachePath = Path.Combine(cacheDir.FullName, $"beir-{Convert.ToHexStringLower(hash)[..16]}.f32");
+            cachePath = Path.Combine(cacheDir.FullName, $"{name}-{Convert.ToHexStringLower(hash)[..16]}.f32");
             if (File.Exists(cachePath) && new FileInfo(cachePath).Length == (long)texts.Count * embedder.Dimension * 4)
             {
                 Console.Error.WriteLine($"corpus vectors from {cachePath}");
@@ -100,7 +100,7 @@ static class EvalCommands
             }
         }
         var vectors = new float[texts.Count * embedder.Dimension];
-        using (var progress = new ConsoleProgress("corpus", texts.Count, "texts"))
+        using (var progress = new ConsoleProgress($"embedding {name} texts", texts.Count, "texts"))
             embedder.Embed(texts, vectors, d => progress.Report(d));
         if (cachePath != null)
         {

@@ -122,8 +122,10 @@ public static class DigestParser
     }
 
     // Titles are one line, short, and not a run of sentences; abstracts are long or several sentences.
+    // A short line that does not end like a sentence is a title even with full stops inside
+    // ("See it. Say it. Sorted: ...").
     static bool LooksLikeTitle(Paragraph p) =>
-        p.LineCount <= 2 && p.Text.Length <= 300 && SentenceEnds(p.Text) <= 1;
+        p.LineCount <= 2 && p.Text.Length <= 300 && (SentenceEnds(p.Text) <= 1 || p.Text.Length <= 160 && !EndsLikeSentence(p.Text));
 
     static bool EndsLikeSentence(string text) => text.EndsWith('.') && !text.EndsWith("et al.", StringComparison.Ordinal);
 

@@ -24,9 +24,17 @@ public static class ModelChangeReembedder
         for (int start = 0; start < stale.Count; start += batchSize)
         {
             var chunk = stale.Skip(start).Take(batchSize).ToList();
-            var vectors = embedder.Embed(chunk.Select(p => PaperText.ForEmbedding(p.Title, p.Abstract)).ToList());
+            // A paper's earlier versions are re-embedded too: duplicate reports compare them with the current one.
+            var texts = chunk.SelectMany(p => p.PreviousVersions.Select(v => PaperText.ForEmbedding(v.Title, v.Abstract))
+                .Append(PaperText.ForEmbedding(p.Title, p.Abstract))).ToList();
+            var vectors = embedder.Embed(texts);
             var batch = new WriteBatch();
-            for (int i = 0; i < chunk.Count; i++) batch.PutPaper(chunk[i] with { Vector = vectors[i], ModelId = embedder.ModelId });
+            int next = 0;
+            foreach (var paper in chunk)
+            {
+                var versions = paper.PreviousVersions.Select(v => v with { Vector = vectors[next++] }).ToList();
+                batch.PutPaper(paper with { PreviousVersions = versions, Vector = vectors[next++], ModelId = embedder.ModelId });
+            }
             database.Commit(batch);
             progress?.Invoke(start + chunk.Count, stale.Count);
         }

@@ -1,10 +1,11 @@
+using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Storage;
 
 namespace PaperVec.Digests;
 
 /// <summary>How an incoming listing relates to what was already stored.</summary>
-public enum ListingStatus { New, SeenExact, Revised }
+public enum ListingStatus { New, SeenExact, Revised, Retitled }
 
 public sealed record IngestedListing(long Key, string Title, ListingStatus Status);
 
@@ -13,10 +14,12 @@ public sealed record IngestResult(IReadOnlyList<IngestedListing> Listings, strin
     public int New => Listings.Count(l => l.Status == ListingStatus.New);
     public int SeenExact => Listings.Count(l => l.Status == ListingStatus.SeenExact);
     public int Revised => Listings.Count(l => l.Status == ListingStatus.Revised);
-    public int AlreadySeen => SeenExact + Revised;
+    /// <summary>New paper records that are a reworded copy of a stored paper (see DuplicateFinder).</summary>
+    public int Retitled => Listings.Count(l => l.Status == ListingStatus.Retitled);
+    public int AlreadySeen => SeenExact + Revised + Retitled;
 
-    /// <summary>"12 of 44 papers already seen (9 exact, 3 revised)".</summary>
-    public string Summary => $"{AlreadySeen} of {Listings.Count} papers already seen ({SeenExact} exact, {Revised} revised)";
+    /// <summary>"12 of 44 papers already seen (9 exact, 3 revised)", and ", 1 retitled" when there are such.</summary>
+    public string Summary => $"{AlreadySeen} of {Listings.Count} papers already seen ({SeenExact} exact, {Revised} revised{(Retitled > 0 ? $", {Retitled} retitled" : "")})";
 }
 
 /// <summary>
@@ -72,6 +75,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
                     Authors = paper.Authors ?? existing.Authors,
                     Url = paper.Url ?? existing.Url,
                     Categories = paper.Categories ?? existing.Categories,
+                    PreviousVersions = WithPreviousVersion(existing, PaperIdentity.TextHash(paper.Title, paper.Abstract)),
                 };
             }
             if (record.Vector.Length == 0) toEmbed.Add((key, PaperText.ForEmbedding(record.Title, record.Abstract)));
@@ -85,6 +89,13 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
             var vectors = embedder.Embed(toEmbed.Select(t => t.Text).ToList());
             for (int i = 0; i < toEmbed.Count; i++) planned[toEmbed[i].Key] = planned[toEmbed[i].Key] with { Vector = vectors[i] };
         }
+        // A digest's new record may still be a stored paper under a reworded title: say so (it stays its own
+        // record). Record files (bulk loads with their own ids) skip this search.
+        var finder = new DuplicateFinder(database);
+        for (int i = 0; i < listings.Count && digest != null; i++)
+            if (listings[i].Status == ListingStatus.New && planned[listings[i].Key] is var fresh
+                && finder.StoredCopyOf(fresh.Vector, fresh.Title, fresh.Abstract, fresh.Key) != null)
+                listings[i] = listings[i] with { Status = ListingStatus.Retitled };
         foreach (var record in planned.Values)
         {
             batch.PutPaper(record);
@@ -92,16 +103,28 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         }
         if (embedder != null && toEmbed.Count > 0 && database.ModelId == null) batch.PutModelId(embedder.ModelId);
         if (digest != null)
-            batch.PutDigest(new DigestRecord(digest.Id, digest.Date, digest.Source, listings.Select(l => l.Key).Distinct().ToList(), DateTimeOffset.UtcNow));
+        {
+            var keys = listings.Select(l => l.Key).Distinct().ToList();
+            batch.PutDigest(new DigestRecord(digest.Id, digest.Date, digest.Source, keys, DateTimeOffset.UtcNow)
+            {
+                ListingHashes = keys.Select(k => planned[k].TextHash).ToList(),
+            });
+        }
         database.Commit(batch);
         return new IngestResult(listings, digest?.Id);
     }
 
-    static bool SameText(PaperRecord existing, IncomingPaper paper) =>
-        PaperIdentity.NormalizeTitle(existing.Title) == PaperIdentity.NormalizeTitle(paper.Title)
-        && Collapse(existing.Abstract) == Collapse(paper.Abstract);
+    static bool SameText(PaperRecord existing, IncomingPaper paper) => existing.TextHash == PaperIdentity.TextHash(paper.Title, paper.Abstract);
 
-    static string Collapse(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    /// <summary>The existing record's versions plus its current text, without the incoming text, newest kept.</summary>
+    static List<PaperVersion> WithPreviousVersion(PaperRecord existing, ulong incomingHash)
+    {
+        var versions = existing.PreviousVersions.Append(new PaperVersion(existing.Title, existing.Abstract, existing.Vector))
+            .Where(v => v.TextHash != incomingHash)
+            .DistinctBy(v => v.TextHash)
+            .ToList();
+        return versions.Skip(Math.Max(0, versions.Count - PaperRecord.MaxPreviousVersions)).ToList();
+    }
 
     static PaperRecord NewRecord(long key, IncomingPaper paper, List<string> digests, DateOnly firstSeen, string modelId) => new()
     {

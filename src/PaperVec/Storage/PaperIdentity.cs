@@ -41,6 +41,21 @@ public static class PaperIdentity
         return key == 0 ? 1 : key;
     }
 
+    /// <summary>
+    /// A listing's text fingerprint: normalized title and whitespace-collapsed abstract, so re-wrapping
+    /// or re-spacing a digest does not count as a revision. Never 0 (0 means unknown).
+    /// </summary>
+    public static ulong TextHash(string title, string abstractText)
+    {
+        string text = NormalizeTitle(title) + "\n" + CollapseWhitespace(abstractText);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), hash);
+        ulong value = BinaryPrimitives.ReadUInt64BigEndian(hash);
+        return value == 0 ? 1 : value;
+    }
+
+    public static string CollapseWhitespace(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
     public static string Format(long key) => key.ToString("x16");
 
     public static bool TryParse(string text, out long key)

@@ -18,9 +18,41 @@ public sealed record PaperRecord
     public IReadOnlyList<string> Digests { get; init; } = [];
     public required string ModelId { get; init; }
     public required float[] Vector { get; init; }
+    /// <summary>
+    /// Earlier texts of this paper as digests listed them (oldest first, at most
+    /// <see cref="MaxPreviousVersions"/>), kept so duplicate reports can show what changed.
+    /// </summary>
+    public IReadOnlyList<PaperVersion> PreviousVersions { get; init; } = [];
+
+    public const int MaxPreviousVersions = 8;
 
     public string Id => PaperIdentity.Format(Key);
+    public ulong TextHash => PaperIdentity.TextHash(Title, Abstract);
+
+    /// <summary>The version whose text hashes to <paramref name="textHash"/> (0, unknown, means the current one).</summary>
+    public PaperVersion VersionOf(ulong textHash)
+    {
+        if (textHash != 0 && textHash != TextHash)
+            foreach (var v in PreviousVersions)
+                if (v.TextHash == textHash) return v;
+        return new PaperVersion(Title, Abstract, Vector);
+    }
+}
+
+/// <summary>One text of a paper and its embedding.</summary>
+public sealed record PaperVersion(string Title, string Abstract, float[] Vector)
+{
+    public ulong TextHash => PaperIdentity.TextHash(Title, Abstract);
 }
 
 /// <summary>One ingested digest: its id (date + source name), the ordered paper keys it listed, when it was ingested.</summary>
-public sealed record DigestRecord(string Id, DateOnly Date, string Source, IReadOnlyList<long> PaperKeys, DateTimeOffset IngestedAt);
+public sealed record DigestRecord(string Id, DateOnly Date, string Source, IReadOnlyList<long> PaperKeys, DateTimeOffset IngestedAt)
+{
+    /// <summary>
+    /// Per listing, the hash of the text the digest listed (<see cref="PaperIdentity.TextHash"/>), so a
+    /// later revision of the paper does not hide what this digest said; 0 where unknown (older layout).
+    /// </summary>
+    public IReadOnlyList<ulong> ListingHashes { get; init; } = [];
+
+    public ulong ListingHash(int index) => index < ListingHashes.Count ? ListingHashes[index] : 0;
+}

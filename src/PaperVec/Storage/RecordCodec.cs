@@ -10,11 +10,13 @@ namespace PaperVec.Storage;
 ///   a u32 byte count + UTF-8, optional strings use count 0xFFFFFFFF for null, the vector is a u16
 ///   dimension + floats. A record from a newer layout version is rejected with a clear error rather
 ///   than misread. No reflection: the hot path is spans in, spans out.
+/// Version 2 appended fields at the end (a paper's previous versions, a digest's listing hashes), so
+/// fixed-offset readers are unchanged and version-1 records read with those fields empty.
 /// </summary>
 public static class RecordCodec
 {
     public const byte PaperKind = (byte)'P', DigestKind = (byte)'D';
-    public const byte CurrentVersion = 1;
+    public const byte CurrentVersion = 2;
     const uint NullString = uint.MaxValue;
 
     public static int PaperSize(PaperRecord p)
@@ -22,6 +24,9 @@ public static class RecordCodec
         int size = 2 + 8 + 4 + 2 + 2 + p.Vector.Length * 4;
         foreach (var s in new[] { p.Title, p.Abstract, p.SourceId, p.Authors, p.Url, p.Categories, p.ModelId }) size += 4 + (s == null ? 0 : Encoding.UTF8.GetByteCount(s));
         foreach (var d in p.Digests) size += 4 + Encoding.UTF8.GetByteCount(d);
+        size += 2;
+        foreach (var v in p.PreviousVersions)
+            size += 8 + Encoding.UTF8.GetByteCount(v.Title) + Encoding.UTF8.GetByteCount(v.Abstract) + 2 + v.Vector.Length * 4;
         return size;
     }
 
@@ -37,6 +42,13 @@ public static class RecordCodec
         foreach (var d in p.Digests) w.String(d);
         w.UInt16((ushort)p.Vector.Length);
         w.Bytes(MemoryMarshal.AsBytes(p.Vector.AsSpan()));
+        w.UInt16((ushort)p.PreviousVersions.Count);
+        foreach (var v in p.PreviousVersions)
+        {
+            w.String(v.Title); w.String(v.Abstract);
+            w.UInt16((ushort)v.Vector.Length);
+            w.Bytes(MemoryMarshal.AsBytes(v.Vector.AsSpan()));
+        }
         return w.Position;
     }
 
@@ -61,10 +73,19 @@ public static class RecordCodec
         for (int i = 0; i < digestCount; i++) digests[i] = r.String()!;
         var vector = new float[r.UInt16()];
         r.Bytes(MemoryMarshal.AsBytes(vector.AsSpan()));
+        var versions = new PaperVersion[r.Version >= 2 ? r.UInt16() : 0];
+        for (int i = 0; i < versions.Length; i++)
+        {
+            string vTitle = r.String()!, vAbstract = r.String()!;
+            var vVector = new float[r.UInt16()];
+            r.Bytes(MemoryMarshal.AsBytes(vVector.AsSpan()));
+            versions[i] = new PaperVersion(vTitle, vAbstract, vVector);
+        }
         return new PaperRecord
         {
             Key = key, Title = title, Abstract = abstractText, SourceId = sourceId, Authors = authors, Url = url,
             Categories = categories, FirstSeen = firstSeen, Digests = digests, ModelId = modelId, Vector = vector,
+            PreviousVersions = versions,
         };
     }
 
@@ -94,7 +115,7 @@ public static class RecordCodec
 
     public static byte[] EncodeDigest(DigestRecord d)
     {
-        int size = 2 + 4 + 8 + 4 + 4 + Encoding.UTF8.GetByteCount(d.Id) + Encoding.UTF8.GetByteCount(d.Source) + 4 + d.PaperKeys.Count * 8;
+        int size = 2 + 4 + 8 + 4 + 4 + Encoding.UTF8.GetByteCount(d.Id) + Encoding.UTF8.GetByteCount(d.Source) + 4 + d.PaperKeys.Count * 16;
         var bytes = new byte[size];
         var w = new Writer(bytes);
         w.Byte(DigestKind);
@@ -105,6 +126,7 @@ public static class RecordCodec
         w.String(d.Source);
         w.Int32(d.PaperKeys.Count);
         foreach (var k in d.PaperKeys) w.Int64(k);
+        for (int i = 0; i < d.PaperKeys.Count; i++) w.Int64((long)d.ListingHash(i));
         return w.Position == size ? bytes : throw new InvalidOperationException("digest size mismatch");
     }
 
@@ -119,7 +141,9 @@ public static class RecordCodec
         if (count < 0 || count > source.Length / 8) throw new InvalidDataException("digest record: bad paper count");
         var keys = new long[count];
         for (int i = 0; i < count; i++) keys[i] = r.Int64();
-        return new DigestRecord(id, date, name, keys, ingested);
+        var hashes = new ulong[r.Version >= 2 ? count : 0];
+        for (int i = 0; i < hashes.Length; i++) hashes[i] = (ulong)r.Int64();
+        return new DigestRecord(id, date, name, keys, ingested) { ListingHashes = hashes };
     }
 
     ref struct Writer(Span<byte> buffer)
@@ -146,6 +170,8 @@ public static class RecordCodec
     {
         readonly ReadOnlySpan<byte> _buffer = buffer;
         int _position;
+
+        public readonly byte Version => _buffer[1];
 
         public void Header(byte kind, string what)
         {

@@ -51,6 +51,26 @@ public class IngestAndSearchCommandTests
 
             Assert.Equal(1, CliRunner.Run("similar", "0123456789abcdef", "--data", data).Exit);
             Assert.Equal(2, CliRunner.Run("search", "x", "--data", data, "--k", "0").Exit);
+
+            (exit, output, err) = CliRunner.Run("dupes", "--data", data);
+            Assert.True(exit == 0, err);
+            Assert.Contains("3 groups (3 exact)", output);
+            (exit, output, err) = CliRunner.Run("dupes", "--data", data, "--json");
+            Assert.True(exit == 0, err);
+            using (var dupes = JsonDocument.Parse(output))
+            {
+                var groups = dupes.RootElement.GetProperty("groups").EnumerateArray().ToList();
+                Assert.Equal(3, groups.Count);
+                Assert.All(groups, g => Assert.Equal("exact", g.GetProperty("kind").GetString()));
+                Assert.All(groups, g => Assert.Equal(["2025-03-11", "2025-03-12"], g.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("date").GetString())));
+            }
+            (exit, output, err) = CliRunner.Run("dupes", "--data", data, "--from", "2025-03-12");
+            Assert.True(exit == 0, err);
+            Assert.Contains("no duplicates", output);
+            Assert.Equal(2, CliRunner.Run("dupes", "--data", data, "--min-cosine", "2").Exit);
+            (exit, _, err) = CliRunner.Run("dupes", "--data", data, "--digest", "2025-01-01/nope");
+            Assert.Equal(1, exit);
+            Assert.Contains("no digest '2025-01-01/nope'", err);
         }
         finally { Directory.Delete(data, true); }
     }

@@ -48,6 +48,16 @@ public class DigestParserTests
     }
 
     [Fact]
+    public void TitlesWithFullStopsInsideAreTitles()
+    {
+        // A real arXiv title; a short line that does not end like a sentence.
+        string text = "Mar 11\n\nSee it. Say it. Sorted: Agentic System for Compositional Diagram Generation\n\n" + LongAbstract + "\n";
+        var digest = DigestParser.Parse(text, new DigestParseOptions { Year = 2025 });
+        Assert.Empty(digest.Problems);
+        Assert.Equal("See it. Say it. Sorted: Agentic System for Compositional Diagram Generation", digest.Papers.Single().Title);
+    }
+
+    [Fact]
     public void AbstractWithoutTitleIsReported()
     {
         string text = "Mar 11\n\n" + LongAbstract + "\n\nA Title\n\n" + LongAbstract + "\n";

@@ -38,6 +38,42 @@ public class RecordCodecTests
     }
 
     [Fact]
+    public void PreviousVersionsRoundTripAndDoNotMoveTheVector()
+    {
+        var paper = Sample() with { PreviousVersions = [new PaperVersion("Old title", "Old abstract ☃", [1f, 2f, 3f]), new PaperVersion("Grad-CAM", "", [])] };
+        var bytes = RecordCodec.EncodePaper(paper);
+        var decoded = RecordCodec.ReadPaper(bytes);
+        Assert.Equal(2, decoded.PreviousVersions.Count);
+        Assert.Equal("Old abstract ☃", decoded.PreviousVersions[0].Abstract);
+        Assert.Equal([1f, 2f, 3f], decoded.PreviousVersions[0].Vector);
+        Assert.Equal(paper.PreviousVersions[1].TextHash, decoded.PreviousVersions[1].TextHash);
+        var vector = new float[384];
+        RecordCodec.ReadPaperVector(bytes, vector);
+        Assert.Equal(paper.Vector, vector);
+        Assert.Equal(paper.PreviousVersions[0], decoded.VersionOf(paper.PreviousVersions[0].TextHash) with { Vector = paper.PreviousVersions[0].Vector });
+        Assert.Equal(paper.Title, decoded.VersionOf(0).Title);
+    }
+
+    [Fact]
+    public void Version1RecordsStillRead()
+    {
+        // Layout 1 is layout 2 without the appended fields: previous versions of papers, listing hashes of digests.
+        var paper = RecordCodec.EncodePaper(Sample());
+        var v1Paper = paper[..^2];
+        v1Paper[1] = 1;
+        var decodedPaper = RecordCodec.ReadPaper(v1Paper);
+        Assert.Equal(Sample().Vector, decodedPaper.Vector);
+        Assert.Empty(decodedPaper.PreviousVersions);
+
+        var digest = RecordCodec.EncodeDigest(new DigestRecord("2025-03-11/d", new DateOnly(2025, 3, 11), "d", [5, 3], DateTimeOffset.UnixEpoch) { ListingHashes = [7, 8] });
+        var v1Digest = digest[..^16];
+        v1Digest[1] = 1;
+        var decodedDigest = RecordCodec.ReadDigest(v1Digest);
+        Assert.Equal([5L, 3L], decodedDigest.PaperKeys);
+        Assert.Equal(0UL, decodedDigest.ListingHash(1));
+    }
+
+    [Fact]
     public void VectorIsReadWithoutDecodingTheRest()
     {
         var paper = Sample();
@@ -66,13 +102,15 @@ public class RecordCodecTests
     [Fact]
     public void DigestRoundTrips()
     {
-        var digest = new DigestRecord("2025-03-11/daily-papers", new DateOnly(2025, 3, 11), "daily-papers", [5, 3, 9], DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123));
+        var digest = new DigestRecord("2025-03-11/daily-papers", new DateOnly(2025, 3, 11), "daily-papers", [5, 3, 9], DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123))
+            { ListingHashes = [11, ulong.MaxValue, 1] };
         var decoded = RecordCodec.ReadDigest(RecordCodec.EncodeDigest(digest));
         Assert.Equal(digest.Id, decoded.Id);
         Assert.Equal(digest.Date, decoded.Date);
         Assert.Equal(digest.Source, decoded.Source);
         Assert.Equal(digest.PaperKeys, decoded.PaperKeys);
         Assert.Equal(digest.IngestedAt, decoded.IngestedAt);
+        Assert.Equal(digest.ListingHashes, decoded.ListingHashes);
     }
 
     [Theory]

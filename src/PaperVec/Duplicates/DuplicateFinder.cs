@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using PaperVec.Index;
+using PaperVec.Storage;
+
+namespace PaperVec.Duplicates;
+
+/// <summary>
+/// Finds the listings across digests that are the same paper. Two ways join listings:
+/// - identity: digests listing the same paper record (same normalized title or source id); the listed
+///   texts (kept per listing as a hash, earlier texts kept on the record) tell exact from revised from
+///   retitled;
+/// - similarity: for each listed paper, its nearest neighbours in the HNSW index (so the cost grows with
+///   the number of papers times k, not with its square) whose cosine passes a low bar are confirmed by
+///   word-shingle overlap, which tells a reworded copy from a different paper on the same topic.
+/// Joined pairs are merged with union-find into groups.
+/// </summary>
+public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? settings = null)
+{
+    public DuplicateSettings Settings { get; } = settings ?? new DuplicateSettings();
+
+    readonly record struct Listing(DigestRecord Digest, ulong Hash);
+    readonly record struct Edge(long A, long B, double Cosine, double Lexical);
+
+    public List<DuplicateGroup> Find(DuplicateScope? scope = null, int threads = 0)
+    {
+        scope ??= DuplicateScope.All;
+        var listings = new Dictionary<long, List<Listing>>();
+        foreach (var digest in database.Digests().Where(scope.Includes))
+            for (int i = 0; i < digest.PaperKeys.Count; i++)
+            {
+                if (!listings.TryGetValue(digest.PaperKeys[i], out var list)) listings[digest.PaperKeys[i]] = list = [];
+                list.Add(new Listing(digest, digest.ListingHash(i)));
+            }
+
+        var papers = new ConcurrentDictionary<long, PaperRecord?>();
+        PaperRecord? Paper(long key) => papers.GetOrAdd(key, database.GetPaper);
+        var edges = SimilarPairs(listings, Paper, threads <= 0 ? Environment.ProcessorCount : threads);
+
+        // Union-find over paper keys: similarity edges join records; identity already joins a record's listings.
+        var keys = listings.Keys.ToArray();
+        var slot = new Dictionary<long, int>(keys.Length);
+        for (int i = 0; i < keys.Length; i++) slot[keys[i]] = i;
+        var parent = Enumerable.Range(0, keys.Length).ToArray();
+        int Root(int i) { while (parent[i] != i) i = parent[i] = parent[parent[i]]; return i; }
+        foreach (var e in edges) parent[Root(slot[e.A])] = Root(slot[e.B]);
+
+        var groups = new List<DuplicateGroup>();
+        var components = keys.GroupBy(k => Root(slot[k]));
+        var edgesByRoot = edges.ToLookup(e => Root(slot[e.A]));
+        foreach (var component in components)
+        {
+            var members = component.SelectMany(k => listings[k].Select(l => (Key: k, l.Digest, l.Hash))).ToList();
+            if (members.Count < 2) continue;
+            var records = component.Select(k => Paper(k)).OfType<PaperRecord>().ToDictionary(p => p.Key);
+            if (records.Count != component.Count()) continue; // a paper deleted since its digest was listed
+            var listed = members
+                .Select(m => new DuplicateListing(m.Digest.Id, m.Digest.Date, PaperIdentity.Format(m.Key), records[m.Key].VersionOf(m.Hash).Title))
+                .OrderBy(l => l.Date).ThenBy(l => l.Digest, StringComparer.Ordinal).ToList();
+            groups.Add(Describe(records, members.Select(m => (m.Key, m.Hash)).ToList(), edgesByRoot[component.Key].ToList(), listed));
+        }
+        return groups.OrderBy(g => g.Members[0].Date).ThenBy(g => g.Members[0].Title, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// A stored paper (other than <paramref name="self"/>) that the given text is a reworded copy of, by
+    /// the same rule as <see cref="Find"/>: for reporting at ingest time, before the new paper is stored.
+    /// </summary>
+    public (PaperRecord Paper, double Cosine, double Lexical)? StoredCopyOf(ReadOnlySpan<float> vector, string title, string abstractText, long self)
+    {
+        ulong[]? shingles = null;
+        foreach (var hit in database.Index.Search(vector, Settings.Neighbours, Math.Max(Settings.Neighbours, Settings.SearchWidth)))
+        {
+            if (hit.Id == self || hit.Score < Settings.CandidateCosine || database.GetPaper(hit.Id) is not { } candidate) continue;
+            shingles ??= LexicalSimilarity.ShinglesOf(title, abstractText);
+            double lexical = LexicalSimilarity.Jaccard(shingles, LexicalSimilarity.ShinglesOf(candidate.Title, candidate.Abstract));
+            if (lexical >= Settings.LexicalThreshold) return (candidate, hit.Score, lexical);
+        }
+        return null;
+    }
+
+    /// <summary>Pairs of different listed papers whose embeddings are close and whose wording overlaps.</summary>
+    List<Edge> SimilarPairs(Dictionary<long, List<Listing>> listings, Func<long, PaperRecord?> paper, int threads)
+    {
+        var shingles = new ConcurrentDictionary<long, ulong[]>();
+        ulong[] ShinglesOf(long key) => shingles.GetOrAdd(key, k => paper(k) is { } p ? LexicalSimilarity.ShinglesOf(p.Title, p.Abstract) : []);
+        var keys = listings.Keys.ToArray();
+        var edges = new ConcurrentBag<Edge>();
+        var seen = new ConcurrentDictionary<(long, long), byte>();
+        Func<long, bool> listed = listings.ContainsKey;
+        Parallel.For(0, keys.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new float[database.Dimension], (i, _, vector) =>
+        {
+            long key = keys[i];
+            if (!database.TryReadVector(key, vector)) return vector;
+            // The graph search at a fixed width, not PaperDatabase.Search's exact rule for small collections:
+            // near-copies are each other's closest neighbours, which HNSW finds at any size.
+            foreach (var hit in database.Index.Search(vector, Settings.Neighbours + 1, Math.Max(Settings.Neighbours + 1, Settings.SearchWidth), listed))
+            {
+                if (hit.Id == key || hit.Score < Settings.CandidateCosine) continue;
+                var pair = key < hit.Id ? (key, hit.Id) : (hit.Id, key);
+                if (!seen.TryAdd(pair, 0)) continue;
+                double lexical = LexicalSimilarity.Jaccard(ShinglesOf(key), ShinglesOf(hit.Id));
+                if (lexical >= Settings.LexicalThreshold) edges.Add(new Edge(pair.Item1, pair.Item2, hit.Score, lexical));
+            }
+            return vector;
+        }, _ => { });
+        return edges.ToList();
+    }
+
+    DuplicateGroup Describe(Dictionary<long, PaperRecord> records, List<(long Key, ulong Hash)> members, List<Edge> edges, List<DuplicateListing> listed)
+    {
+        double cosine = 1, lexical = 1;
+        foreach (var e in edges) { cosine = Math.Min(cosine, e.Cosine); lexical = Math.Min(lexical, e.Lexical); }
+
+        // Within one record, compare each listed text with the first one listed.
+        bool titleChanged = false, textChanged = false;
+        foreach (var group in members.GroupBy(m => m.Key))
+        {
+            var record = records[group.Key];
+            var versions = group.Select(m => record.VersionOf(m.Hash)).DistinctBy(v => v.TextHash).ToList();
+            for (int i = 1; i < versions.Count; i++)
+            {
+                textChanged = true;
+                titleChanged |= PaperIdentity.NormalizeTitle(versions[i].Title) != PaperIdentity.NormalizeTitle(versions[0].Title);
+                if (Cosine(versions[0].Vector, versions[i].Vector) is var c && !double.IsNaN(c)) cosine = Math.Min(cosine, c);
+                lexical = Math.Min(lexical, LexicalSimilarity.Jaccard(
+                    LexicalSimilarity.ShinglesOf(versions[0].Title, versions[0].Abstract), LexicalSimilarity.ShinglesOf(versions[i].Title, versions[i].Abstract)));
+            }
+        }
+
+        (cosine, lexical) = (Math.Round(cosine, 4), Math.Round(lexical, 4));
+        if (records.Count > 1)
+            return new DuplicateGroup(DuplicateKind.Retitled, listed, cosine, lexical,
+                $"different titles; cosine >= {Settings.CandidateCosine:0.00} and word-shingle Jaccard >= {Settings.LexicalThreshold:0.00}");
+        if (titleChanged)
+            return new DuplicateGroup(DuplicateKind.Retitled, listed, cosine, lexical, "same source id, title changed");
+        if (textChanged)
+            return new DuplicateGroup(DuplicateKind.Revised, listed, cosine, lexical, "same normalized title, abstract changed");
+        return new DuplicateGroup(DuplicateKind.Exact, listed, 1, 1, "same normalized title and abstract");
+    }
+
+    static double Cosine(float[] a, float[] b) =>
+        a.Length == b.Length && a.Length > 0 ? VectorKernels.Dot(a, b) : double.NaN;
+}
