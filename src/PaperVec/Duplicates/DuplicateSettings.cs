@@ -14,5 +14,5 @@ public sealed record DuplicateSettings
     /// <summary>A candidate below this cosine is not looked at further.</summary>
     public double CandidateCosine { get; init; } = 0.80;
     /// <summary>Word 3-shingle Jaccard of title + abstract at or above which a candidate is the same paper.</summary>
-    public double LexicalThreshold { get; init; } = 0.45;
+    public double LexicalThreshold { get; init; } = 0.30;
 }
