@@ -59,7 +59,7 @@ public static class PaperVecServer
             _ = app.Services.GetRequiredService<PaperLibrary>(); // resolve now, so the container disposes it even if no request came
             app.UseRequestMetrics(metrics);
             app.UseMiddleware<ProblemMiddleware>();
-            app.UseStatusCodePages(); // unknown routes and methods get problem details too
+            app.UseStatusCodePages(ProblemMiddleware.WriteStatusProblemAsync); // unknown routes and methods get problem details too
 
             PageRoutes.Map(app);
             SearchRoutes.Map(app);

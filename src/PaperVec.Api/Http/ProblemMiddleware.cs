@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace PaperVec.Api.Http;
 
@@ -34,5 +35,23 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
                 Exception = e,
             });
         }
+    }
+
+    /// <summary>For UseStatusCodePages: an empty error answer (no route, method not allowed) becomes problem details saying what was asked.</summary>
+    public static Task WriteStatusProblemAsync(Microsoft.AspNetCore.Diagnostics.StatusCodeContext status)
+    {
+        var context = status.HttpContext;
+        int code = context.Response.StatusCode;
+        string detail = code switch
+        {
+            StatusCodes.Status404NotFound => $"no route {context.Request.Method} {context.Request.Path}",
+            StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}",
+            _ => ReasonPhrases.GetReasonPhrase(code),
+        };
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = code, Detail = detail },
+        }).AsTask();
     }
 }

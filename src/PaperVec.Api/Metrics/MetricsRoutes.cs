@@ -3,7 +3,7 @@ using PaperVec.Api.Library;
 
 namespace PaperVec.Api.Metrics;
 
-/// <summary>GET /metrics, and the middleware that counts and times every request by its route pattern.</summary>
+/// <summary>GET /metrics, and the middleware that counts and times every request by its route pattern and counts those in flight.</summary>
 public static class MetricsRoutes
 {
     public static void Map(IEndpointRouteBuilder app) =>
@@ -19,6 +19,7 @@ public static class MetricsRoutes
         app.Use(async (context, next) =>
         {
             long start = Stopwatch.GetTimestamp();
+            metrics.RequestStarted();
             try { await next(context); }
             finally
             {

@@ -20,12 +20,16 @@ public sealed class ServerMetrics
     readonly ConcurrentDictionary<string, Histogram> _latency = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, StrongBox<long>> _ingested = new(StringComparer.Ordinal);
     long _digestsIngested;
+    long _inFlight;
 
     public Histogram EmbedBatchSize { get; } = new(BatchBounds);
     public Histogram EmbedQueueSeconds { get; } = new(QueueBounds);
 
+    public void RequestStarted() => Interlocked.Increment(ref _inFlight);
+
     public void RecordRequest(string route, string method, int status, double seconds)
     {
+        Interlocked.Decrement(ref _inFlight);
         Interlocked.Increment(ref _requests.GetOrAdd((route, method, status), _ => new StrongBox<long>()).Value);
         _latency.GetOrAdd(route, _ => new Histogram(LatencyBounds)).Observe(seconds);
     }
@@ -48,6 +52,9 @@ public sealed class ServerMetrics
         PrometheusText.Header(text, "papervec_http_request_duration_seconds", "histogram", "Time to answer an HTTP request, by route pattern.");
         foreach (var (route, histogram) in _latency.OrderBy(r => r.Key, StringComparer.Ordinal))
             histogram.WriteTo(text, "papervec_http_request_duration_seconds", PrometheusText.Label("route", route));
+
+        PrometheusText.Header(text, "papervec_http_requests_in_flight", "gauge", "HTTP requests being answered now (this one included).");
+        PrometheusText.Sample(text, "papervec_http_requests_in_flight", "", Interlocked.Read(ref _inFlight));
 
         PrometheusText.Header(text, "papervec_embed_batch_size", "histogram", "Search queries embedded together in one call of the model.");
         EmbedBatchSize.WriteTo(text, "papervec_embed_batch_size", "");
