@@ -17,6 +17,7 @@ public static class Program
     {
         var root = new RootCommand("PaperVec: semantic search over research-paper abstracts")
         {
+            ServeCommand.Create(),
             ModelCommands.Create(),
             EmbedCommand.Create(),
             IngestCommand.Create(),

@@ -65,9 +65,7 @@ static class IngestCommand
                     foreach (var problem in digest.Problems) Console.Error.WriteLine($"{path}: {problem}");
                     if (digest.Papers.Count == 0) throw new CliException($"{path}: no papers found");
                     string source = parse.GetValue(name) ?? Path.GetFileNameWithoutExtension(path);
-                    var info = new PaperIngestor.DigestInfo($"{digest.Date:yyyy-MM-dd}/{source}", digest.Date, source);
-                    var ingested = new PaperIngestor(db, EmbedderNeeded()).Ingest(
-                        digest.Papers.Select(p => new IncomingPaper(p.Title, p.Abstract) { Date = digest.Date }).ToList(), info);
+                    var ingested = new PaperIngestor(db, EmbedderNeeded()).Ingest(PaperIngestor.PapersOf(digest), PaperIngestor.DigestInfo.Of(digest, source));
                     Console.WriteLine($"{Path.GetFileName(path)}: {digest.Papers.Count} papers, dated {digest.Date:yyyy-MM-dd} ({Describe(digest.DateRule)}); {ingested.Summary}");
                 }
                 Console.WriteLine($"{db.PaperCount} papers in {db.Root}");

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using PaperVec.Embedding;
-using PaperVec.Index;
+using PaperVec.Search;
 using PaperVec.Storage;
 
 namespace PaperVec.Cli.Commands;
@@ -64,43 +64,25 @@ static class SearchCommand
             command.Options.Add(Data); command.Options.Add(K); command.Options.Add(From); command.Options.Add(To); command.Options.Add(Json);
         }
 
-        public List<(PaperRecord Paper, float Score)> Run(ParseResult parse, PaperDatabase db, float[] vector, long? exclude)
-        {
-            int k = parse.GetValue(K);
-            DateOnly? from = parse.GetValue(From), to = parse.GetValue(To);
-            Func<long, bool>? filter = null;
-            if (from != null || to != null || exclude != null)
+        public List<SearchResult> Run(ParseResult parse, PaperDatabase db, float[] vector, long? exclude) =>
+            PaperSearch.Run(db, vector, new SearchScope
             {
-                // First-seen dates live in the store; the filter reads just the date per candidate.
-                filter = key =>
-                {
-                    if (key == exclude) return false;
-                    if (from == null && to == null) return true;
-                    var seen = db.FirstSeen(key);
-                    return seen != null && (from == null || seen >= from) && (to == null || seen <= to);
-                };
-            }
-            return db.Search(vector, k, filter: filter)
-                .Select(hit => (db.GetPaper(hit.Id), hit.Score)).Where(r => r.Item1 != null).Select(r => (r.Item1!, r.Score)).ToList();
-        }
+                K = parse.GetValue(K), From = parse.GetValue(From), To = parse.GetValue(To),
+                Exclude = exclude is long key ? new HashSet<long> { key } : new HashSet<long>(),
+            });
     }
 
-    static void Print(PaperDatabase db, List<(PaperRecord Paper, float Score)> results, string heading, bool json)
+    static void Print(PaperDatabase db, List<SearchResult> results, string heading, bool json)
     {
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new
-            {
-                results = results.Select(r => new { id = r.Paper.Id, title = r.Paper.Title, date = r.Paper.FirstSeen.ToString("yyyy-MM-dd"), score = Math.Round(r.Score, 4), snippet = Snippet(r.Paper.Abstract) }),
-            }));
+            Console.WriteLine(JsonSerializer.Serialize(new { results }, JsonSerializerOptions.Web));
             return;
         }
         Console.WriteLine($"{db.PaperCount} papers; {heading}:");
-        foreach (var (paper, score) in results)
-            Console.WriteLine($"  {score:0.000}  {paper.FirstSeen:yyyy-MM-dd}  {paper.Id}  {paper.Title}");
+        foreach (var r in results)
+            Console.WriteLine($"  {r.Score:0.000}  {r.Date}  {r.Id}  {r.Title}");
     }
-
-    internal static string Snippet(string text) => text.Length <= 240 ? text : text[..text.LastIndexOf(' ', 239)] + "…";
 
     internal static string DefaultDigestFolder() => Path.Combine(ModelFiles.RepositoryRoot(), "data", "digests");
 }

@@ -30,9 +30,33 @@ public sealed record IngestResult(IReadOnlyList<IngestedListing> Listings, strin
 /// </summary>
 public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, string suppliedVectorsModelId = ModelChangeReembedder.SuppliedModelId)
 {
-    public sealed record DigestInfo(string Id, DateOnly Date, string Source);
+    public sealed record DigestInfo(string Id, DateOnly Date, string Source)
+    {
+        /// <summary>A parsed digest's identity: its date and source name ("2025-03-11/daily-papers").</summary>
+        public static DigestInfo Of(ParsedDigest digest, string source) => new($"{digest.Date:yyyy-MM-dd}/{source}", digest.Date, source);
+    }
+
+    /// <summary>The papers of a parsed digest, each dated by the digest.</summary>
+    public static List<IncomingPaper> PapersOf(ParsedDigest digest) =>
+        digest.Papers.Select(p => new IncomingPaper(p.Title, p.Abstract) { Date = digest.Date }).ToList();
 
     public IngestResult Ingest(IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest = null, DateOnly? defaultDate = null)
+    {
+        var (batch, result) = Plan(incoming, digest, defaultDate);
+        database.Commit(batch);
+        return result;
+    }
+
+    /// <summary><see cref="Ingest"/> that waits for the durable write without blocking a thread (the server's path).</summary>
+    public async Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest = null, DateOnly? defaultDate = null)
+    {
+        var (batch, result) = Plan(incoming, digest, defaultDate);
+        await database.CommitAsync(batch).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Identity, embedding and the one write batch of an ingest; nothing is written yet.</summary>
+    (WriteBatch Batch, IngestResult Result) Plan(IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest, DateOnly? defaultDate)
     {
         var today = defaultDate ?? digest?.Date ?? DateOnly.FromDateTime(DateTime.UtcNow);
         var planned = new Dictionary<long, PaperRecord>();
@@ -110,8 +134,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
                 ListingHashes = keys.Select(k => planned[k].TextHash).ToList(),
             });
         }
-        database.Commit(batch);
-        return new IngestResult(listings, digest?.Id);
+        return (batch, new IngestResult(listings, digest?.Id));
     }
 
     static bool SameText(PaperRecord existing, IncomingPaper paper) => existing.TextHash == PaperIdentity.TextHash(paper.Title, paper.Abstract);

@@ -278,6 +278,21 @@ public sealed class PaperDatabase : IDisposable
     }
 
     /// <summary>
+    /// Removes a paper and its source-id alias in one durable write (logged like every write, so
+    /// recovery replays it); returns the removed paper, or null when there was none. Digests keep
+    /// listing the key as history; readers skip keys with no paper. Callers that also write the
+    /// same paper concurrently must order those writes themselves (the server runs one write at a time).
+    /// </summary>
+    public async ValueTask<PaperRecord?> DeletePaperAsync(long key)
+    {
+        if (GetPaper(key) is not { } paper) return null;
+        var batch = new WriteBatch().DeletePaper(key);
+        if (paper.SourceId != null && KeyOfSourceId(paper.SourceId) == key) batch.DeleteAlias(paper.SourceId);
+        await CommitAsync(batch).ConfigureAwait(false);
+        return paper;
+    }
+
+    /// <summary>
     /// Makes the store and the index durable at one log position and drops the log before it.
     /// Writers wait while it runs; searches do not.
     /// </summary>
@@ -322,6 +337,9 @@ public sealed class PaperDatabase : IDisposable
             return before - _store.LogBytes;
         }
     }
+
+    /// <summary>Bytes of every file in the data directory (cheap next to <see cref="Stats"/>, which also scans the digests).</summary>
+    public long BytesOnDisk() => _directory.BytesOnDisk();
 
     public DatabaseStats Stats()
     {

@@ -53,6 +53,39 @@ public class PaperDatabaseTests
     }
 
     [Fact]
+    public async Task ADeleteIsReplayedFromTheLogAfterACrash()
+    {
+        string dir = StoreTestData.TempDir();
+        var random = new Random(3);
+        var papers = Enumerable.Range(0, 30).Select(i => StoreTestData.Paper(i, random)).ToList();
+        try
+        {
+            using (var db = PaperDatabase.Open(dir))
+            {
+                var batch = new WriteBatch();
+                foreach (var p in papers) batch.PutPaper(p).PutAlias(p.SourceId!, p.Key);
+                await db.CommitAsync(batch);
+                db.Checkpoint(); // the delete below lives only in the write-ahead log
+                Assert.Equal(papers[4].Key, (await db.DeletePaperAsync(papers[4].Key))?.Key);
+                Assert.Null(await db.DeletePaperAsync(papers[4].Key));
+                Assert.Null(db.FindPaper("2503.00004"));
+                db.AbandonForTests(); // dies without the closing checkpoint
+            }
+            using (var db = PaperDatabase.Open(dir))
+            {
+                Assert.Equal(1, db.Recovery.ReplayedBatches);
+                Assert.False(db.Recovery.IndexRebuilt);
+                Assert.Equal(29, db.PaperCount);
+                Assert.Null(db.GetPaper(papers[4].Key));
+                Assert.Null(db.FindPaper("2503.00004"));
+                Assert.DoesNotContain(db.Search(papers[4].Vector, 5), h => h.Id == papers[4].Key);
+                Assert.True(db.IndexMatchesStore(out var problem), problem);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void SecondOpenOfTheSameDirectoryFailsClearly()
     {
         string dir = StoreTestData.TempDir();

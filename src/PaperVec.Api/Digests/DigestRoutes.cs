@@ -1,0 +1,78 @@
+using PaperVec.Api.Hosting;
+using PaperVec.Api.Http;
+using PaperVec.Api.Library;
+using PaperVec.Api.Security;
+using PaperVec.Digests;
+using PaperVec.Storage;
+
+namespace PaperVec.Api.Digests;
+
+/// <summary>An ingested digest in the list of GET /digests.</summary>
+public sealed record DigestSummary(string Id, string Date, string Source, int Papers, DateTimeOffset IngestedAt);
+
+/// <summary>A paper of a digest, and the earlier digests that listed it too (it was seen before).</summary>
+public sealed record DigestPaperView(string Id, string Title, string Date, bool SeenBefore, IReadOnlyList<string> SeenIn, string Snippet);
+
+/// <summary>GET /digests/{id}: the digest and its papers in listing order.</summary>
+public sealed record DigestView(string Id, string Date, string Source, DateTimeOffset IngestedAt, int SeenBefore, IReadOnlyList<DigestPaperView> Papers);
+
+/// <summary>POST /digests (the digest's text), GET /digests, GET /digests/{id}.</summary>
+public static class DigestRoutes
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var digests = app.MapGroup("/digests").WithTags("Digests");
+
+        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, PaperLibrary library, ServerLimits limits) =>
+            {
+                var given = QueryParameters.Date(date, "date");
+                int? givenYear = QueryParameters.Year(year);
+                string source = string.IsNullOrWhiteSpace(name) ? "digest" : name.Trim();
+                if (source.Length > 200 || source.Any(char.IsControl)) throw ApiProblemException.BadRequest("name must be at most 200 characters, without control characters");
+                string text = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the digest");
+                var digest = DigestParser.Parse(text, new DigestParseOptions { Date = given, Year = givenYear });
+                if (digest.Papers.Count == 0)
+                    throw ApiProblemException.BadRequest($"no papers found in the digest (a title paragraph, a blank line, then its abstract){(digest.Problems.Count > 0 ? ": " + digest.Problems[0] : "")}");
+                if (digest.Papers.Count > limits.MaxPapersPerRequest)
+                    throw ApiProblemException.BadRequest($"the digest lists {digest.Papers.Count} papers; send at most {limits.MaxPapersPerRequest} per request");
+                var embedder = library.Embedder ?? throw ApiProblemException.Unavailable(library.NotReadyReason ?? "the model is not loaded");
+                var info = PaperIngestor.DigestInfo.Of(digest, source);
+                var result = await library.WriteAsync(() => new PaperIngestor(library.Database, embedder).IngestAsync(PaperIngestor.PapersOf(digest), info));
+                library.Metrics.RecordIngest(result);
+                return TypedResults.Created($"/digests/{info.Id}", IngestResponse.From(result, digest.Date, digest.Problems));
+            })
+            .RequireApiKey()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithSummary("Ingest a daily digest's text; ?date=YYYY-MM-DD dates it (or ?year= completes a bare 'Mar 11'), ?name= names its source");
+
+        digests.MapGet("", (PaperLibrary library) =>
+                TypedResults.Ok(library.Database.Digests()
+                    .Select(d => new DigestSummary(d.Id, d.Date.ToString("yyyy-MM-dd"), d.Source, d.PaperKeys.Count, d.IngestedAt)).ToList()))
+            .WithSummary("Every ingested digest, oldest first");
+
+        // A digest id holds a slash ("2025-03-11/daily-papers"), hence the catch-all.
+        digests.MapGet("/{**id}", (string id, PaperLibrary library) =>
+            {
+                var digest = library.Database.GetDigest(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
+                return TypedResults.Ok(View(library.Database, digest));
+            })
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("One digest's papers, each marked when an earlier digest listed it too");
+    }
+
+    static DigestView View(PaperDatabase db, DigestRecord digest)
+    {
+        var dates = new Dictionary<string, DateOnly?>(StringComparer.Ordinal);
+        DateOnly? DateOf(string id) => dates.TryGetValue(id, out var d) ? d : dates[id] = db.GetDigest(id)?.Date;
+        var papers = new List<DigestPaperView>();
+        foreach (long key in digest.PaperKeys)
+        {
+            if (db.GetPaper(key) is not { } paper) continue; // deleted since: the digest keeps its history, the view shows what is there
+            var earlier = paper.Digests.Where(d => d != digest.Id && DateOf(d) is DateOnly date && date < digest.Date).ToList();
+            papers.Add(new DigestPaperView(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), earlier.Count > 0, earlier,
+                PaperVec.Search.PaperSearch.Snippet(paper.Abstract)));
+        }
+        return new DigestView(digest.Id, digest.Date.ToString("yyyy-MM-dd"), digest.Source, digest.IngestedAt, papers.Count(p => p.SeenBefore), papers);
+    }
+}

@@ -1,0 +1,27 @@
+using PaperVec.Api.Http;
+using PaperVec.Api.Library;
+using PaperVec.Duplicates;
+
+namespace PaperVec.Api.Duplicates;
+
+/// <summary>GET /duplicates: the listings across digests that are the same paper (as `papervec dupes --json`).</summary>
+public static class DuplicateRoutes
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/duplicates", (string? from, string? to, string[]? digest, PaperLibrary library) =>
+            {
+                DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
+                QueryParameters.CheckRange(fromDate, toDate);
+                HashSet<string>? chosen = digest is { Length: > 0 } ? digest.ToHashSet(StringComparer.Ordinal) : null;
+                if (chosen?.FirstOrDefault(id => library.Database.GetDigest(id) == null) is { } unknown)
+                    throw ApiProblemException.NotFound($"no digest with id '{unknown}'");
+                var groups = new DuplicateFinder(library.Database).Find(new DuplicateScope(fromDate, toDate, chosen));
+                return TypedResults.Ok(new DuplicateReport(groups));
+            })
+            .WithTags("Duplicates")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Groups of listings that are the same paper (exact, revised or retitled), with cosine and word-shingle evidence; ?from=&to= dates, ?digest= ids (repeatable) choose the digests");
+    }
+}

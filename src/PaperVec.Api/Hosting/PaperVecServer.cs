@@ -1,0 +1,90 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using PaperVec.Api.Digests;
+using PaperVec.Api.Health;
+using PaperVec.Api.Http;
+using PaperVec.Api.Library;
+using PaperVec.Api.Metrics;
+using PaperVec.Api.Page;
+using PaperVec.Api.Papers;
+using PaperVec.Api.Search;
+using PaperVec.Api.Security;
+
+namespace PaperVec.Api.Hosting;
+
+/// <summary>
+/// Builds the `papervec serve` application: Kestrel on loopback by default, the routes, problem
+/// details for every error, metrics, OpenAPI and the search page. The data directory is opened
+/// (and recovered) here, before anything listens; it is checkpointed and closed when the host is
+/// disposed, after Kestrel has finished the requests in flight (SIGTERM and Ctrl+C both get there).
+/// </summary>
+public static class PaperVecServer
+{
+    /// <param name="configure">Changes to the builder before it is built (tests put a TestServer in Kestrel's place).</param>
+    public static WebApplication Create(ServerOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder();
+        configure?.Invoke(builder);
+
+        string? key = options.ApiKey ?? Environment.GetEnvironmentVariable(ServerOptions.ApiKeyVariable) ?? builder.Configuration[ServerOptions.ApiKeyConfigKey];
+        if (ListenAddresses.NonLoopback(options.Urls) is [var open, ..] && string.IsNullOrEmpty(key))
+            throw new ServerStartException($"refusing to listen on {open} without an API key: set {ServerOptions.ApiKeyVariable} (or {ServerOptions.ApiKeyConfigKey} in configuration), or listen on 127.0.0.1");
+
+        builder.WebHost.UseUrls([.. options.Urls]);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "PaperVec";
+            document.Info.Description = "Semantic search over research-paper abstracts. Errors are RFC 7807 problem details.";
+            return Task.CompletedTask;
+        }));
+
+        var metrics = new ServerMetrics();
+        var library = PaperLibrary.Open(options, metrics);
+        try
+        {
+            // Registered through a factory so the container owns it: disposing the host checkpoints and closes the store.
+            builder.Services.AddSingleton(_ => library);
+            builder.Services.AddSingleton(metrics);
+            builder.Services.AddSingleton(new ServerLimits(options.MaxBodyBytes, options.MaxQueryChars, options.MaxPapersPerRequest));
+            builder.Services.AddSingleton(new ApiKey(key));
+
+            var app = builder.Build();
+            _ = app.Services.GetRequiredService<PaperLibrary>(); // resolve now, so the container disposes it even if no request came
+            app.UseRequestMetrics(metrics);
+            app.UseMiddleware<ProblemMiddleware>();
+            app.UseStatusCodePages(ProblemMiddleware.WriteStatusProblemAsync); // unknown routes and methods get problem details too
+
+            PageRoutes.Map(app);
+            SearchRoutes.Map(app);
+            PaperRoutes.Map(app);
+            DigestRoutes.Map(app);
+            Duplicates.DuplicateRoutes.Map(app);
+            HealthRoutes.Map(app);
+            MetricsRoutes.Map(app);
+            app.MapOpenApi(); // /openapi/v1.json
+
+            if (options.Log is { } log)
+            {
+                app.Lifetime.ApplicationStarted.Register(() =>
+                {
+                    var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+                    log($"serving {library.Database.PaperCount} papers from {library.Database.Root} on {string.Join(", ", addresses)}{(string.IsNullOrEmpty(key) ? "" : " (writes need X-Api-Key)")}");
+                });
+                library.WhenModelLoaded.ContinueWith(t => log(t.IsCompletedSuccessfully ? "model loaded; ready" : $"not ready: {library.NotReadyReason}"), TaskScheduler.Default);
+            }
+            return app;
+        }
+        catch
+        {
+            library.Dispose();
+            throw;
+        }
+    }
+}

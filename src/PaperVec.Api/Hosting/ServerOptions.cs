@@ -1,0 +1,30 @@
+namespace PaperVec.Api.Hosting;
+
+/// <summary>What `papervec serve` is told: where the data is, where to listen, and the limits it enforces.</summary>
+public sealed record ServerOptions
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+    public const string ApiKeyVariable = "PAPERVEC_API_KEY";
+    /// <summary>The configuration key of the API key (appsettings.json, or the variable PaperVec__ApiKey).</summary>
+    public const string ApiKeyConfigKey = "PaperVec:ApiKey";
+
+    /// <summary>Data directory (null: $PAPERVEC_DATA, else ./papervec-data).</summary>
+    public string? DataPath { get; init; }
+    public IReadOnlyList<string> Urls { get; init; } = [DefaultUrl];
+    /// <summary>Required on write endpoints when set; null means $PAPERVEC_API_KEY, else configuration.</summary>
+    public string? ApiKey { get; init; }
+    /// <summary>Where the model lives (null: the checkout's native-models/out, or $PAPERVEC_MODEL_DIR).</summary>
+    public string? ModelDirectory { get; init; }
+    public long MaxBodyBytes { get; init; } = 10L << 20;
+    /// <summary>Longest search text, in characters: a whole abstract fits (the record reader's own limit).</summary>
+    public int MaxQueryChars { get; init; } = PaperVec.Digests.PaperRecordReader.MaxAbstractChars;
+    /// <summary>Most papers one POST /papers or POST /digests may carry: one durable write, embedded in one go.</summary>
+    public int MaxPapersPerRequest { get; init; } = 1000;
+    /// <summary>Query embeddings wait at most this long for others to share their forward pass.</summary>
+    public TimeSpan QueryBatchWindow { get; init; } = TimeSpan.FromMilliseconds(2);
+    /// <summary>Queries embedded together at most (1 turns batching off, for comparison).</summary>
+    public int MaxQueryBatch { get; init; } = 32;
+    public int CheckpointAfterWalMegabytes { get; init; } = 256;
+    /// <summary>Start-up and shutdown notes (the command line prints them).</summary>
+    public Action<string>? Log { get; init; }
+}

@@ -1,0 +1,40 @@
+using System.Globalization;
+using PaperVec.Search;
+
+namespace PaperVec.Api.Http;
+
+/// <summary>
+/// Query-string values parsed by hand, so a bad one is a 400 whose detail names the parameter and
+/// what it must be (the framework's binding failures carry no such detail).
+/// </summary>
+public static class QueryParameters
+{
+    public static int K(string? text)
+    {
+        if (text == null) return 10;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k is < 1 or > SearchScope.MaxK)
+            throw ApiProblemException.BadRequest($"k must be a whole number within 1..{SearchScope.MaxK} (got '{text}')");
+        return k;
+    }
+
+    public static DateOnly? Date(string? text, string name)
+    {
+        if (string.IsNullOrEmpty(text)) return null;
+        if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            throw ApiProblemException.BadRequest($"{name} must be a date YYYY-MM-DD (got '{text}')");
+        return date;
+    }
+
+    public static int? Year(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return null;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int year) || year is < 1900 or > 9999)
+            throw ApiProblemException.BadRequest($"year must be a year such as 2025 (got '{text}')");
+        return year;
+    }
+
+    public static void CheckRange(DateOnly? from, DateOnly? to)
+    {
+        if (from > to) throw ApiProblemException.BadRequest($"from ({from:yyyy-MM-dd}) is after to ({to:yyyy-MM-dd})");
+    }
+}

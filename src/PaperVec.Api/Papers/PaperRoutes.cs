@@ -1,0 +1,84 @@
+using PaperVec.Api.Digests;
+using PaperVec.Api.Hosting;
+using PaperVec.Api.Http;
+using PaperVec.Api.Library;
+using PaperVec.Api.Search;
+using PaperVec.Api.Security;
+using PaperVec.Digests;
+using PaperVec.Search;
+using PaperVec.Storage;
+
+namespace PaperVec.Api.Papers;
+
+/// <summary>A stored paper as GET /papers/{id} shows it (the vector is left out).</summary>
+public sealed record PaperView(string Id, string? SourceId, string Title, string Abstract, string? Authors, string? Url, string? Categories,
+    string Date, IReadOnlyList<string> Digests, string Model)
+{
+    public static PaperView Of(PaperRecord p) =>
+        new(p.Id, p.SourceId, p.Title, p.Abstract, p.Authors, p.Url, p.Categories, p.FirstSeen.ToString("yyyy-MM-dd"), p.Digests, p.ModelId);
+}
+
+/// <summary>
+/// POST /papers (records), GET and DELETE /papers/{id}, GET /papers/{id}/similar. An id is a
+/// PaperVec id (16 hex digits) or a record's own id (an arXiv id, say).
+/// </summary>
+public static class PaperRoutes
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var papers = app.MapGroup("/papers").WithTags("Papers");
+
+        papers.MapPost("", async (HttpRequest request, PaperLibrary library, ServerLimits limits) =>
+            {
+                string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
+                var records = PaperRecordReader.ReadAll(body, "request body");
+                if (records.Count == 0) throw ApiProblemException.BadRequest("the request body holds no records");
+                if (records.Count > limits.MaxPapersPerRequest)
+                    throw ApiProblemException.BadRequest($"{records.Count} records in one request; send at most {limits.MaxPapersPerRequest} per request");
+                if (records.FirstOrDefault(r => r.Vector != null && r.Vector.Length != library.Database.Dimension) is { } wrong)
+                    throw ApiProblemException.BadRequest($"record '{wrong.Title}' has a {wrong.Vector!.Length}-d vector; this database holds {library.Database.Dimension}-d vectors");
+                var embedder = records.All(r => r.Vector != null) ? null
+                    : library.Embedder ?? throw ApiProblemException.Unavailable(library.NotReadyReason ?? "the model is not loaded");
+                var result = await library.WriteAsync(() => new PaperIngestor(library.Database, embedder).IngestAsync(records));
+                library.Metrics.RecordIngest(result);
+                return TypedResults.Created((string?)null, IngestResponse.From(result, null, []));
+            })
+            .RequireApiKey()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithSummary("Ingest paper records: a JSON array or JSON Lines of {id, title, abstract, authors, url, date, categories, vector}");
+
+        papers.MapGet("/{id}", (string id, PaperLibrary library) => TypedResults.Ok(PaperView.Of(Find(library, id))))
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("One stored paper");
+
+        papers.MapDelete("/{id}", async (string id, PaperLibrary library) =>
+            {
+                var deleted = await library.WriteAsync(async () => await library.Database.DeletePaperAsync(Find(library, id).Key));
+                return deleted == null ? throw NoSuchPaper(id) : TypedResults.NoContent();
+            })
+            .RequireApiKey()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Delete a paper (durably; its own id stops resolving)");
+
+        papers.MapGet("/{id}/similar", (string id, string? k, string? from, string? to, string? excludeDigest, PaperLibrary library) =>
+            {
+                var paper = Find(library, id);
+                int count = QueryParameters.K(k);
+                DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
+                QueryParameters.CheckRange(fromDate, toDate);
+                var exclude = new HashSet<long> { paper.Key };
+                if (!string.IsNullOrEmpty(excludeDigest))
+                    exclude.UnionWith((library.Database.GetDigest(excludeDigest) ?? throw ApiProblemException.NotFound($"no digest with id '{excludeDigest}'")).PaperKeys);
+                var results = PaperSearch.Run(library.Database, paper.Vector, new SearchScope { K = count, From = fromDate, To = toDate, Exclude = exclude });
+                return TypedResults.Ok(new SearchResponse(results, count, from, to, library.Database.PaperCount));
+            })
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Papers like this one (itself excluded), best first, with cosine scores");
+    }
+
+    static PaperRecord Find(PaperLibrary library, string id) => library.Database.FindPaper(id) ?? throw NoSuchPaper(id);
+
+    static ApiProblemException NoSuchPaper(string id) => ApiProblemException.NotFound($"no paper with id '{id}' (a 16-hex-digit PaperVec id or a record's own id)");
+}

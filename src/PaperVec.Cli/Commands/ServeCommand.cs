@@ -1,0 +1,43 @@
+using System.CommandLine;
+using PaperVec.Api.Hosting;
+using PaperVec.Api.Library;
+
+namespace PaperVec.Cli.Commands;
+
+/// <summary>
+/// `papervec serve`: the HTTP API and search page over the data directory, on loopback unless told
+/// otherwise. Runs until SIGTERM or Ctrl+C, then finishes the requests in flight, checkpoints and exits 0.
+/// </summary>
+static class ServeCommand
+{
+    public static Command Create()
+    {
+        var data = DataOptions.Data();
+        var urls = new Option<string[]>("--urls")
+        {
+            Description = $"Where to listen (default {ServerOptions.DefaultUrl}); any address other than loopback needs ${ServerOptions.ApiKeyVariable}",
+            DefaultValueFactory = _ => [ServerOptions.DefaultUrl],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var batch = CommonOptions.AtLeast(new Option<int>("--query-batch") { Description = "Search queries embedded together at most (1: no batching)", DefaultValueFactory = _ => new ServerOptions().MaxQueryBatch }, 1);
+        var checkpoint = DataOptions.CheckpointMegabytes();
+        var command = new Command("serve", "Serve the HTTP API and the search page") { data, urls, batch, checkpoint };
+        command.SetAction(parse =>
+        {
+            var options = new ServerOptions
+            {
+                DataPath = parse.GetValue(data),
+                Urls = parse.GetValue(urls)!.SelectMany(u => u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
+                MaxQueryBatch = parse.GetValue(batch),
+                CheckpointAfterWalMegabytes = parse.GetValue(checkpoint),
+                Log = message => Console.Out.WriteLine($"papervec: {message}"),
+            };
+            using var app = PaperVecServer.Create(options);
+            var library = app.Services.GetService(typeof(PaperLibrary)) as PaperLibrary;
+            app.Run(); // returns after SIGTERM or Ctrl+C once the requests in flight are done; disposing the host checkpoints
+            if (library?.WhenModelLoaded.IsFaulted == true) throw new CliException(library.NotReadyReason!);
+            return 0;
+        });
+        return command;
+    }
+}

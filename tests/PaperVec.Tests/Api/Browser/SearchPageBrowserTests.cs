@@ -1,0 +1,85 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using PaperVec.Api.Hosting;
+using PaperVec.Api.Library;
+using PaperVec.Digests;
+
+namespace PaperVec.Tests.Api.Browser;
+
+/// <summary>Runs only where chromium is installed, or always under CI (CI set): there a missing browser fails the test.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(Chromium.ExecutablePath) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
+            Skip = $"{Chromium.ExecutablePath} is not installed (./run-tests installs it; under CI this test always runs)";
+    }
+}
+
+/// <summary>The search page in a real (headless) browser against a real Kestrel server.</summary>
+public class SearchPageBrowserTests
+{
+    [ChromiumFact]
+    public async Task SearchMoreLikeThisAndTheDigestViewWorkInABrowser()
+    {
+        string data = Directory.CreateTempSubdirectory("pv-browser-").FullName;
+        var app = PaperVecServer.Create(new ServerOptions { DataPath = data, Urls = ["http://127.0.0.1:0"], ModelDirectory = RepoPaths.ModelDir });
+        try
+        {
+            await app.StartAsync();
+            string baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            await app.Services.GetRequiredService<PaperLibrary>().WhenModelLoaded;
+            using (var http = new HttpClient { BaseAddress = new Uri(baseUrl) })
+            {
+                string mar11 = File.ReadAllText(Path.Combine(RepoPaths.Digests, "daily-papers-mar-11.txt"));
+                Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/digests?year=2025&name=mar-11", new StringContent(mar11))).StatusCode);
+                // A small later digest that lists one of those papers again (so the digest view has one paper seen before) and a new one.
+                var first = DigestParser.Parse(mar11, new DigestParseOptions { Year = 2025 }).Papers[0];
+                string later = $"Mar 12\n\n{first.Title}\n\n{first.Abstract}\n\nTactile sensing for robot grasping of soft objects\n\nWe grasp deformable objects using touch.\n";
+                Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/digests?year=2025&name=mar-12", new StringContent(later))).StatusCode);
+            }
+
+            await using var browser = await Chromium.LaunchAsync();
+            await browser.NavigateAsync(baseUrl);
+            await browser.WaitForAsync("document.querySelectorAll('#digests a').length === 2", "the digest list");
+
+            // Type a query and press Enter.
+            await browser.EvaluateAsync("document.querySelector('#q').focus()");
+            await browser.TypeAndPressEnterAsync("visual explanations of CNN decisions with class activation maps");
+            await browser.WaitForAsync("document.querySelectorAll('li.result').length === 10", "search results");
+            Assert.StartsWith("Grad-CAM", (await browser.EvaluateAsync("document.querySelector('li.result .title').textContent")).GetString());
+            Assert.Matches(@"^0\.\d{3}$", (await browser.EvaluateAsync("document.querySelector('li.result .score').textContent")).GetString());
+            string firstId = (await browser.EvaluateAsync("document.querySelector('li.result').dataset.id")).GetString()!;
+
+            // "more like this" on the first result.
+            await browser.ClickAsync("li.result a.more");
+            await browser.WaitForAsync("document.querySelector('#heading').textContent.startsWith('Papers like')", "the similar papers");
+            await browser.WaitForAsync("document.querySelectorAll('li.result').length > 0", "similar results");
+            Assert.False((await browser.EvaluateAsync($"[...document.querySelectorAll('li.result')].some(e => e.dataset.id === '{firstId}')")).GetBoolean(),
+                "the paper itself is listed as similar to itself");
+            Assert.Contains("Grad-CAM++", (await browser.EvaluateAsync("document.querySelector('#results').textContent")).GetString());
+
+            // The later digest marks the paper listed the day before.
+            await browser.ClickAsync("#digests a:last-child");
+            await browser.WaitForAsync("document.querySelectorAll('li.result').length === 2", "the digest view");
+            Assert.Equal(1, (await browser.EvaluateAsync("document.querySelectorAll('li.seen-before .seen').length")).GetInt32());
+
+            var png = await browser.ScreenshotPngAsync();
+            File.WriteAllBytes(Path.Combine(Path.GetTempPath(), "papervec-search-page.png"), png);
+            var (width, height, pixels) = PngImage.Decode(png);
+            Assert.True(width >= 800 && height >= 600, $"screenshot is {width}x{height}");
+            var colours = pixels.GroupBy(p => p).Select(g => g.Count()).OrderDescending().ToList();
+            // A blank page is one colour; a rendered one has text (anti-aliased: many colours) and the header bar.
+            Assert.True(colours.Count > 50, $"the screenshot has only {colours.Count} colours");
+            Assert.True(colours[0] < pixels.Length * 0.95, "one colour covers 95% of the screenshot");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Directory.Delete(data, true);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace PaperVec.Tests.Api;
+
+/// <summary>`papervec serve` as a real child process (the built CLI run with dotnet) on a free loopback port.</summary>
+sealed partial class ServeProcess : IDisposable
+{
+    readonly Process _process;
+    readonly StringBuilder _output = new();
+
+    public string BaseUrl { get; }
+    public HttpClient Client { get; }
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    ServeProcess(Process process, string baseUrl)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+        Client = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public static ServeProcess Start(string dataPath)
+    {
+        string url = $"http://127.0.0.1:{FreePort()}";
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "PaperVec.Cli.dll"), "serve", "--data", dataPath, "--urls", url])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["PAPERVEC_MODEL_DIR"] = RepoPaths.ModelDir;
+        start.Environment.Remove("PAPERVEC_API_KEY");
+        var serve = new ServeProcess(Process.Start(start)!, url);
+        serve._process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (serve._output) serve._output.AppendLine(e.Data); };
+        serve._process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (serve._output) serve._output.AppendLine(e.Data); };
+        serve._process.BeginOutputReadLine();
+        serve._process.BeginErrorReadLine();
+        return serve;
+    }
+
+    static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <summary>Polls GET /ready until it answers 200; fails with the server's output if the process exits or a minute passes.</summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(_process.HasExited, $"papervec serve exited with {(_process.HasExited ? _process.ExitCode : 0)}: {Output}");
+            try
+            {
+                if ((await Client.GetAsync("/ready")).StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { } // not listening yet
+            await Task.Delay(100);
+        }
+        Assert.Fail($"papervec serve was not ready within a minute: {Output}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    public void SendSigterm() => Assert.Equal(0, Kill(_process.Id, 15));
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        Assert.True(_process.WaitForExit(timeout), $"papervec serve did not exit: {Output}");
+        _process.WaitForExit(); // drains the output readers
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.Dispose();
+    }
+}
