@@ -58,7 +58,9 @@ public static class DuplicateDigestSet
     public static List<GeneratedDigest> Generate(IReadOnlyList<IncomingPaper> corpus, DuplicateDigestSetOptions options)
     {
         var random = new Random(options.Seed);
-        var pool = corpus.Where(p => p.Abstract.Length > 200 && PaperIdentity.NormalizeTitle(p.Title).Length > 0)
+        // Texts as a digest shows them: whitespace collapsed (the parser trims and joins lines).
+        var pool = corpus.Select(p => p with { Title = PaperIdentity.CollapseWhitespace(p.Title), Abstract = PaperIdentity.CollapseWhitespace(p.Abstract) })
+            .Where(p => p.Abstract.Length > 200 && PaperIdentity.NormalizeTitle(p.Title).Length > 0)
             .DistinctBy(p => PaperIdentity.NormalizeTitle(p.Title)).ToList();
         Shuffle(pool, random);
         var topics = new TopicNeighbours(pool);
@@ -179,7 +181,7 @@ public static class DuplicateDigestSet
                     break;
             }
         }
-        string revised = string.Join(' ', sentences);
+        string revised = PaperIdentity.CollapseWhitespace(string.Join(' ', sentences));
         return revised == before ? revised + " " + AddedSentences[0] : revised;
     }
 
@@ -228,7 +230,7 @@ public static class DuplicateDigestSet
         }
         if (PaperIdentity.NormalizeTitle(result) == PaperIdentity.NormalizeTitle(title) || random.Next(4) == 0)
             result = Prefixes[random.Next(Prefixes.Length)] + char.ToLowerInvariant(result[0]) + result[1..];
-        return result;
+        return PaperIdentity.CollapseWhitespace(result);
     }
 
     static void Shuffle<T>(List<T> list, Random random)
