@@ -15,8 +15,12 @@ public static class Program
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("PaperVec: semantic search over research-paper abstracts")
+        // A plain command named "papervec" (what users type; the assembly is PaperVec.Cli), with the
+        // help and version options a RootCommand would add.
+        var root = new Command("papervec", "PaperVec: semantic search over research-paper abstracts")
         {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
             ServeCommand.Create(),
             ModelCommands.Create(),
             EmbedCommand.Create(),
