@@ -3,6 +3,7 @@ using PaperVec.Api.Http;
 using PaperVec.Api.Library;
 using PaperVec.Api.Security;
 using PaperVec.Digests;
+using PaperVec.Duplicates;
 using PaperVec.Storage;
 
 namespace PaperVec.Api.Digests;
@@ -10,8 +11,11 @@ namespace PaperVec.Api.Digests;
 /// <summary>An ingested digest in the list of GET /digests.</summary>
 public sealed record DigestSummary(string Id, string Date, string Source, int Papers, DateTimeOffset IngestedAt);
 
-/// <summary>A paper of a digest, and the earlier digests that listed it too (it was seen before).</summary>
-public sealed record DigestPaperView(string Id, string Title, string Date, bool SeenBefore, IReadOnlyList<string> SeenIn, string Snippet);
+/// <summary>
+/// A paper of a digest, and the earlier digests that listed it too (it was seen before), either as
+/// this record or, under another title, as the record <c>SameAs</c> names (a retitled copy).
+/// </summary>
+public sealed record DigestPaperView(string Id, string Title, string Date, bool SeenBefore, IReadOnlyList<string> SeenIn, string Snippet, string? SameAs = null);
 
 /// <summary>GET /digests/{id}: the digest and its papers in listing order.</summary>
 public sealed record DigestView(string Id, string Date, string Source, DateTimeOffset IngestedAt, int SeenBefore, IReadOnlyList<DigestPaperView> Papers);
@@ -65,13 +69,18 @@ public static class DigestRoutes
     {
         var dates = new Dictionary<string, DateOnly?>(StringComparer.Ordinal);
         DateOnly? DateOf(string id) => dates.TryGetValue(id, out var d) ? d : dates[id] = db.GetDigest(id)?.Date;
+        List<string> Earlier(PaperRecord paper) => paper.Digests.Where(d => d != digest.Id && DateOf(d) is DateOnly date && date < digest.Date).ToList();
+        var finder = new DuplicateFinder(db);
         var papers = new List<DigestPaperView>();
         foreach (long key in digest.PaperKeys)
         {
             if (db.GetPaper(key) is not { } paper) continue; // deleted since: the digest keeps its history, the view shows what is there
-            var earlier = paper.Digests.Where(d => d != digest.Id && DateOf(d) is DateOnly date && date < digest.Date).ToList();
+            var earlier = Earlier(paper);
+            string? sameAs = null;
+            if (earlier.Count == 0 && finder.StoredCopyOf(paper.Vector, paper.Title, paper.Abstract, paper.Key) is { } copy && Earlier(copy.Paper) is { Count: > 0 } copyEarlier)
+                (earlier, sameAs) = (copyEarlier, copy.Paper.Id);
             papers.Add(new DigestPaperView(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), earlier.Count > 0, earlier,
-                PaperVec.Search.PaperSearch.Snippet(paper.Abstract)));
+                PaperVec.Search.PaperSearch.Snippet(paper.Abstract), sameAs));
         }
         return new DigestView(digest.Id, digest.Date.ToString("yyyy-MM-dd"), digest.Source, digest.IngestedAt, papers.Count(p => p.SeenBefore), papers);
     }

@@ -36,7 +36,7 @@ public sealed class ServerMetrics
 
     public void RecordIngest(IngestResult result)
     {
-        foreach (var (status, count) in new[] { ("new", result.New), ("exact", result.SeenExact), ("revised", result.Revised) })
+        foreach (var (status, count) in new[] { ("new", result.New), ("exact", result.SeenExact), ("revised", result.Revised), ("retitled", result.Retitled) })
             Interlocked.Add(ref _ingested.GetOrAdd(status, _ => new StrongBox<long>()).Value, count);
         if (result.DigestId != null) Interlocked.Increment(ref _digestsIngested);
     }
@@ -61,8 +61,8 @@ public sealed class ServerMetrics
         PrometheusText.Header(text, "papervec_embed_queue_seconds", "histogram", "Time a search query waited for its embedding batch to start.");
         EmbedQueueSeconds.WriteTo(text, "papervec_embed_queue_seconds", "");
 
-        PrometheusText.Header(text, "papervec_ingested_papers_total", "counter", "Papers ingested since start, by what they were: new, seen exactly, or revised.");
-        foreach (var status in new[] { "new", "exact", "revised" })
+        PrometheusText.Header(text, "papervec_ingested_papers_total", "counter", "Papers ingested since start, by what they were: new, seen exactly, revised, or a retitled copy of a stored paper.");
+        foreach (var status in new[] { "new", "exact", "revised", "retitled" })
             PrometheusText.Sample(text, "papervec_ingested_papers_total", PrometheusText.Label("status", status),
                 _ingested.TryGetValue(status, out var n) ? Interlocked.Read(ref n.Value) : 0);
         PrometheusText.Header(text, "papervec_digests_ingested_total", "counter", "Digests ingested since start.");
