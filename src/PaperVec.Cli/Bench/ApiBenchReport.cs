@@ -9,6 +9,7 @@ namespace PaperVec.Cli.Bench;
 public sealed record RouteSummary(long Count, long Errors, double P50Ms, double P90Ms, double P99Ms, double P999Ms, double MaxMs,
     IReadOnlyDictionary<string, long> ErrorsByStatus, double RequestsPerSecond, double? PapersPerSecond)
 {
+    /// <param name="seconds">The run's throughput time (see <see cref="LoadResult.ThroughputSeconds"/>).</param>
     public static RouteSummary Of(RouteRecorder recorder, double seconds, int papersPerRequest)
     {
         var h = recorder.Latency;
@@ -16,7 +17,7 @@ public sealed record RouteSummary(long Count, long Errors, double P50Ms, double 
         return new RouteSummary(h.Count, recorder.Errors, Ms(h.PercentileMilliseconds(0.50)), Ms(h.PercentileMilliseconds(0.90)),
             Ms(h.PercentileMilliseconds(0.99)), Ms(h.PercentileMilliseconds(0.999)), Ms(h.MaxMilliseconds),
             recorder.ErrorsByStatus.ToDictionary(e => e.Key == 0 ? "none" : e.Key.ToString(CultureInfo.InvariantCulture), e => e.Value),
-            Math.Round(h.Count / seconds, 2), papersPerRequest > 0 ? Math.Round(ok * papersPerRequest / seconds, 2) : null);
+            Math.Round(recorder.Answered / seconds, 2), papersPerRequest > 0 ? Math.Round(ok * papersPerRequest / seconds, 2) : null);
     }
 
     internal static double Ms(double v) => Math.Round(v, 4);
@@ -35,6 +36,8 @@ public sealed record RunSummary
     public required string Mix { get; init; }
     public required double WarmupSeconds { get; init; }
     public required double DurationSeconds { get; init; }
+    /// <summary>Until the last answer of a request sent in the window; longer than the window when the server fell behind.</summary>
+    public required double ThroughputSeconds { get; init; }
     public required IReadOnlyDictionary<string, RouteSummary> Routes { get; init; }
     public required double RequestsPerSecond { get; init; }
     /// <summary>How late the open-loop sender handed requests over (already inside the latencies).</summary>
@@ -51,8 +54,8 @@ public sealed record RunSummary
             Mode = s.Mode == LoadMode.Open ? "open" : "closed",
             TargetRate = s.Mode == LoadMode.Open ? s.Rate : null,
             Connections = s.Connections, Mix = s.Mix.ToString(),
-            WarmupSeconds = s.Warmup.TotalSeconds, DurationSeconds = result.MeasuredSeconds,
-            Routes = result.Routes.ToDictionary(r => RouteMix.NameOf(r.Key), r => RouteSummary.Of(r.Value, result.MeasuredSeconds, requests.PapersPerRequest(r.Key))),
+            WarmupSeconds = s.Warmup.TotalSeconds, DurationSeconds = result.MeasuredSeconds, ThroughputSeconds = Math.Round(result.ThroughputSeconds, 3),
+            Routes = result.Routes.ToDictionary(r => RouteMix.NameOf(r.Key), r => RouteSummary.Of(r.Value, result.ThroughputSeconds, requests.PapersPerRequest(r.Key))),
             RequestsPerSecond = Math.Round(result.RequestsPerSecond, 2),
             SendLagP99Ms = s.Mode == LoadMode.Open ? RouteSummary.Ms(result.SendLag.PercentileMilliseconds(0.99)) : null,
             Unfinished = result.Unfinished,
@@ -108,7 +111,7 @@ public sealed record ApiBenchReport
         md.AppendLine($"## bench api: {r.Mode} loop, {(r.TargetRate is { } rate ? $"{rate:0.#} requests/s" : $"{r.Connections} connections")}, mix `{r.Mix}`");
         md.AppendLine();
         md.AppendLine($"Server {Server}{(Papers is { } p ? $", {p:N0} papers" : "")}, query batch {QueryBatch}; warm-up {r.WarmupSeconds:0.#} s, measured {r.DurationSeconds:0.#} s. " +
-            $"Throughput **{r.RequestsPerSecond:0.#} requests/s**{(r.SendLagP99Ms is { } lag ? $"; sender lag p99 {lag:0.###} ms (included in the latencies)" : "")}" +
+            $"Throughput **{r.RequestsPerSecond:0.#} requests/s** answered{(r.ThroughputSeconds > r.DurationSeconds * 1.01 ? $" (the last answer came {r.ThroughputSeconds:0.#} s after the window opened)" : "")}{(r.SendLagP99Ms is { } lag ? $"; sender lag p99 {lag:0.###} ms (included in the latencies)" : "")}" +
             $"{(r.Unfinished > 0 ? $"; {r.Unfinished} requests unanswered at the end (counted as errors)" : "")}.");
         if (Machine != null) md.AppendLine().AppendLine(Machine);
         md.AppendLine();

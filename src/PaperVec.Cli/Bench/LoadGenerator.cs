@@ -46,6 +46,7 @@ public sealed class LoadGenerator : IDisposable
         {
             Settings = settings, Routes = routes, Timeline = run.Timeline, SendLag = run.SendLag,
             MeasuredSeconds = settings.Duration.TotalSeconds, Unfinished = run.Unfinished,
+            ThroughputSeconds = Math.Max(settings.Duration.TotalSeconds, run.LastAnswerSeconds),
         };
     }
 
@@ -55,11 +56,13 @@ public sealed class LoadGenerator : IDisposable
         readonly CancellationTokenSource _abort = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
         long _inFlight = 1; // the sender holds one until it is done sending
-        long _measureStart, _measureEnd;
+        long _measureStart, _measureEnd, _lastAnswer;
 
         public Timeline Timeline { get; } = new((int)Math.Ceiling(settings.Duration.TotalSeconds) + 1);
         public LatencyHistogram SendLag { get; } = new();
         public long Unfinished { get; private set; }
+        /// <summary>When the last measured request was answered, in seconds after the window opened.</summary>
+        public double LastAnswerSeconds => (double)(Interlocked.Read(ref _lastAnswer) - _measureStart) / Frequency;
 
         public async Task ExecuteAsync()
         {
@@ -136,6 +139,8 @@ public sealed class LoadGenerator : IDisposable
                 {
                     routes[route].Record(status, end - from);
                     Timeline.Record((int)((end - _measureStart) / Frequency), end - from);
+                    long seen;
+                    while (status != 0 && end > (seen = Interlocked.Read(ref _lastAnswer)) && Interlocked.CompareExchange(ref _lastAnswer, end, seen) != seen) { }
                 }
                 if (Interlocked.Decrement(ref _inFlight) == 0) _drained.TrySetResult();
             }

@@ -12,6 +12,9 @@ public sealed class RouteRecorder
         Interlocked.Increment(ref _byStatus[status is > 0 and < 600 ? status : 0]);
     }
 
+    /// <summary>Requests that got a response, whatever its status.</summary>
+    public long Answered => Latency.Count - Interlocked.Read(ref _byStatus[0]);
+
     /// <summary>Responses that were not 2xx (status 0: the request failed or timed out without one).</summary>
     public long Errors => ErrorsByStatus.Values.Sum();
 
@@ -47,11 +50,18 @@ public sealed class LoadResult
     /// <summary>Open loop: how far after its scheduled time each request was handed to HttpClient (included in its latency).</summary>
     public required LatencyHistogram SendLag { get; init; }
     public required double MeasuredSeconds { get; init; }
+    /// <summary>
+    /// From the start of the measured window to the last answer of a request sent in it (at least
+    /// the window): a server that falls behind answers the window's requests later, and its
+    /// throughput is what it answered over that longer time, not the rate it was sent.
+    /// </summary>
+    public required double ThroughputSeconds { get; init; }
     /// <summary>Requests still unanswered when the run gave up waiting (counted as status 0 errors).</summary>
     public long Unfinished { get; init; }
 
     public long Count => Routes.Values.Sum(r => r.Latency.Count);
-    public double RequestsPerSecond => Count / MeasuredSeconds;
+    /// <summary>Answered requests (any status; not those that failed or were abandoned) per second of <see cref="ThroughputSeconds"/>.</summary>
+    public double RequestsPerSecond => Routes.Values.Sum(r => r.Answered) / ThroughputSeconds;
 
     public LatencyHistogram AllRoutes()
     {

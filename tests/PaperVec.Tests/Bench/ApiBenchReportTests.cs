@@ -22,7 +22,7 @@ public class ApiBenchReportTests
         var result = new LoadResult
         {
             Settings = new LoadSettings { Mix = mix, Rate = 1000, Duration = TimeSpan.FromSeconds(3) },
-            Routes = routes, Timeline = timeline, SendLag = new LatencyHistogram(), MeasuredSeconds = 3,
+            Routes = routes, Timeline = timeline, SendLag = new LatencyHistogram(), MeasuredSeconds = 3, ThroughputSeconds = 3,
         };
         var requests = new BenchRequests(new Uri("http://127.0.0.1:1/"), ["a"], ["q"], 10, 0);
         return new ApiBenchReport { Server = "test", QueryBatch = 32, Run = RunSummary.Of(result, requests) };
