@@ -74,9 +74,9 @@ public sealed record SweepStep(double TargetRate, double RequestsPerSecond, doub
 /// <summary>Throughput of the same closed-loop load on GET /papers/{id}/similar from wrk and from this generator.</summary>
 public sealed record CrossCheckSummary(int Connections, double Seconds, double WrkRequestsPerSecond, double PaperVecRequestsPerSecond, double? WrkP99Ms)
 {
-    /// <summary>PaperVec's figure over wrk's.</summary>
-    public double Ratio => Math.Round(PaperVecRequestsPerSecond / WrkRequestsPerSecond, 3);
-    public bool WithinTenPercent => Math.Abs(Ratio - 1) <= 0.10;
+    /// <summary>PaperVec's figure over wrk's; null when wrk got no answers (a stalled server), which gives nothing to compare.</summary>
+    public double? Ratio => WrkRequestsPerSecond > 0 ? Math.Round(PaperVecRequestsPerSecond / WrkRequestsPerSecond, 3) : null;
+    public bool WithinTenPercent => Ratio is { } r && Math.Abs(r - 1) <= 0.10;
 }
 
 /// <summary>
@@ -136,7 +136,7 @@ public sealed record ApiBenchReport
             md.AppendLine();
             md.AppendLine($"Cross-check on `GET /papers/{{id}}/similar`, closed loop, {c.Connections} connections, {c.Seconds:0.#} s each: " +
                 $"wrk **{c.WrkRequestsPerSecond:0.#} requests/s**{(c.WrkP99Ms is { } w ? $" (p99 {w:0.###} ms)" : "")}, papervec **{c.PaperVecRequestsPerSecond:0.#} requests/s**; " +
-                $"ratio {c.Ratio:0.000} ({(c.WithinTenPercent ? "within" : "NOT within")} 10%).");
+                (c.Ratio is { } ratio ? $"ratio {ratio:0.000} ({(c.WithinTenPercent ? "within" : "NOT within")} 10%)." : "no ratio: wrk got no answers."));
         }
         if (svgPrefix != null)
         {

@@ -153,7 +153,7 @@ static class BenchApiCommand
             Warmup = TimeSpan.FromSeconds(1), Duration = TimeSpan.FromSeconds(seconds), Seed = seed,
         }), requests);
         var check = new CrossCheckSummary(connections, seconds, Math.Round(wrkRate, 2), ours.RequestsPerSecond, wrkP99);
-        Console.WriteLine($"  cross-check, similar, {connections} connections: wrk {check.WrkRequestsPerSecond:0.0} req/s, papervec {check.PaperVecRequestsPerSecond:0.0} req/s, ratio {check.Ratio:0.000} ({(check.WithinTenPercent ? "within" : "NOT within")} 10%)");
+        Console.WriteLine($"  cross-check, similar, {connections} connections: wrk {check.WrkRequestsPerSecond:0.0} req/s, papervec {check.PaperVecRequestsPerSecond:0.0} req/s, {(check.Ratio is { } ratio ? $"ratio {ratio:0.000} ({(check.WithinTenPercent ? "within" : "NOT within")} 10%)" : "no ratio: wrk got no answers")}");
         return check;
     }
 
