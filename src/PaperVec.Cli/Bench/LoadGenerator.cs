@@ -66,7 +66,8 @@ public sealed class LoadGenerator : IDisposable
 
         public async Task ExecuteAsync()
         {
-            long start = Stopwatch.GetTimestamp() + Frequency / 100;
+            // Open loop: 10 ms of lead so the sender thread is running before the first request is due.
+            long start = Stopwatch.GetTimestamp() + (settings.Mode == LoadMode.Open ? Frequency / 100 : 0);
             _measureStart = start + (long)(settings.Warmup.TotalSeconds * Frequency);
             _measureEnd = _measureStart + (long)(settings.Duration.TotalSeconds * Frequency);
             if (settings.Mode == LoadMode.Open)

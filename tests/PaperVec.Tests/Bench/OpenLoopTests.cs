@@ -27,11 +27,11 @@ public class OpenLoopTests
         builder.Logging.ClearProviders();
         await using var app = builder.Build();
         var oneAtATime = new SemaphoreSlim(1, 1);
-        int served = 0;
+        int served = 0, stallAt = 40;
         app.MapGet("/papers/{id}/similar", async (string id) =>
         {
             await oneAtATime.WaitAsync();
-            try { if (Interlocked.Increment(ref served) == 40) await Task.Delay(500); }
+            try { if (Interlocked.Increment(ref served) == Volatile.Read(ref stallAt)) await Task.Delay(500); }
             finally { oneAtATime.Release(); }
             return Results.Ok(new { id });
         });
@@ -56,6 +56,7 @@ public class OpenLoopTests
         // The same stall under closed-loop load on one connection: only the stalled request is slow,
         // the queue never forms (what an open-loop generator measuring this way would hide).
         Interlocked.Exchange(ref served, 0);
+        Volatile.Write(ref stallAt, 5); // early, so even a slow machine reaches it within the run
         var closed = await generator.RunAsync(new LoadSettings
         {
             Mode = LoadMode.Closed, Connections = 1, Mix = RouteMix.Parse("similar"), Warmup = TimeSpan.Zero, Duration = TimeSpan.FromSeconds(1.5),
