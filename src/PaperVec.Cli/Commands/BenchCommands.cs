@@ -9,7 +9,7 @@ namespace PaperVec.Cli.Commands;
 /// <summary>`papervec bench ...`: speed measurements that print ratios against a baseline from the same run.</summary>
 static class BenchCommands
 {
-    public static Command Create() => new("bench", "Measure speed") { Embed(), BenchIndexCommand.Create(), BenchStoreCommand.Create(), BenchQueriesCommand.Create(), DupesEvaluationCommands.Bench() };
+    public static Command Create() => new("bench", "Measure speed") { Embed(), BenchIndexCommand.Create(), BenchStoreCommand.Create(), BenchQueriesCommand.Create(), BenchApiCommand.Create(), DupesEvaluationCommands.Bench() };
 
     /// <summary>
     /// Embeds the sample digests' papers (or --corpus records) twice through one session: with dynamic

@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text;
+using PaperVec.Storage;
+
+namespace PaperVec.Cli.Bench;
+
+/// <summary>
+/// Makes the HTTP request of each route. Reads pick from precomputed URIs, so sending one costs
+/// only the HttpRequestMessage; ingest bodies are built per request, since each must carry papers
+/// the server has not seen (else nothing is embedded or stored).
+/// </summary>
+public sealed class BenchRequests
+{
+    readonly Uri[] _similar, _paper, _search;
+    readonly int _ingestBatch;
+    long _nextNewPaper;
+
+    /// <param name="paperIds">Ids of stored papers (similar and paper pick among them).</param>
+    /// <param name="queries">Short search texts.</param>
+    /// <param name="ingestBatch">Papers per ingest request.</param>
+    /// <param name="firstNewPaper">Synthetic paper number of the first new paper ingested (after the stored ones).</param>
+    public BenchRequests(Uri baseUri, IReadOnlyList<string> paperIds, IReadOnlyList<string> queries, int ingestBatch, long firstNewPaper)
+    {
+        if (paperIds.Count == 0) throw new ArgumentException("no stored papers to ask for", nameof(paperIds));
+        _similar = paperIds.Select(id => new Uri(baseUri, $"papers/{Uri.EscapeDataString(id)}/similar?k=10")).ToArray();
+        _paper = paperIds.Select(id => new Uri(baseUri, $"papers/{Uri.EscapeDataString(id)}")).ToArray();
+        _search = queries.Select(q => new Uri(baseUri, $"search?k=10&q={Uri.EscapeDataString(q)}")).ToArray();
+        if (_search.Length == 0) throw new ArgumentException("no search queries", nameof(queries));
+        _ingestBatch = ingestBatch;
+        _nextNewPaper = firstNewPaper;
+        BaseUri = baseUri;
+    }
+
+    public Uri BaseUri { get; }
+    public int IngestBatch => _ingestBatch;
+    public IReadOnlyList<Uri> SimilarUris => _similar;
+
+    /// <param name="pick">A uniform random integer choosing the paper or query.</param>
+    public HttpRequestMessage Create(BenchRoute route, int pick) => route switch
+    {
+        BenchRoute.Similar => new HttpRequestMessage(HttpMethod.Get, _similar[(int)((uint)pick % _similar.Length)]),
+        BenchRoute.Paper => new HttpRequestMessage(HttpMethod.Get, _paper[(int)((uint)pick % _paper.Length)]),
+        BenchRoute.Search => new HttpRequestMessage(HttpMethod.Get, _search[(int)((uint)pick % _search.Length)]),
+        BenchRoute.Ingest => IngestDigest(),
+        BenchRoute.IngestVectors => IngestRecords(),
+        _ => throw new ArgumentOutOfRangeException(nameof(route)),
+    };
+
+    long[] NewPapers()
+    {
+        long first = Interlocked.Add(ref _nextNewPaper, _ingestBatch) - _ingestBatch;
+        return Enumerable.Range(0, _ingestBatch).Select(i => first + i).ToArray();
+    }
+
+    /// <summary>A digest in the daily format with new synthetic papers (realistic abstract length, so embedding costs what a real one does).</summary>
+    HttpRequestMessage IngestDigest()
+    {
+        var papers = NewPapers();
+        var text = new StringBuilder("new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\nMar 11, 2025\n\n");
+        foreach (long n in papers)
+        {
+            var paper = SyntheticPapers.Create((int)n);
+            text.Append(paper.Title).Append("\n\n").Append(paper.Abstract).Append("\n\n");
+        }
+        return new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, $"digests?date=2025-03-11&name=bench-{papers[0]}"))
+        {
+            Content = new StringContent(text.ToString(), Encoding.UTF8, "text/plain"),
+        };
+    }
+
+    /// <summary>JSON Lines records with their vectors, as `papervec ingest` and POST /papers accept them.</summary>
+    HttpRequestMessage IngestRecords()
+    {
+        var lines = new StringBuilder();
+        foreach (long n in NewPapers())
+        {
+            var paper = SyntheticPapers.Create((int)n);
+            lines.Append("{\"id\":\"").Append(paper.SourceId).Append("\",\"title\":\"").Append(paper.Title)
+                .Append("\",\"abstract\":\"").Append(paper.Abstract).Append("\",\"date\":\"2025-03-11\",\"vector\":[");
+            for (int i = 0; i < paper.Vector.Length; i++)
+                lines.Append(i == 0 ? "" : ",").Append(paper.Vector[i].ToString("R", CultureInfo.InvariantCulture));
+            lines.Append("]}\n");
+        }
+        return new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, "papers"))
+        {
+            Content = new StringContent(lines.ToString(), Encoding.UTF8, "application/x-ndjson"),
+        };
+    }
+
+    /// <summary>Papers each request of this route adds (for papers/s).</summary>
+    public int PapersPerRequest(BenchRoute route) => route is BenchRoute.Ingest or BenchRoute.IngestVectors ? _ingestBatch : 0;
+}

@@ -1,0 +1,72 @@
+namespace PaperVec.Cli.Bench;
+
+/// <summary>What one route saw during the measured window: latencies, and responses by status (0: no response).</summary>
+public sealed class RouteRecorder
+{
+    public LatencyHistogram Latency { get; } = new();
+    readonly long[] _byStatus = new long[600];
+
+    public void Record(int status, long latencyTicks)
+    {
+        Latency.RecordTicks(latencyTicks);
+        Interlocked.Increment(ref _byStatus[status is > 0 and < 600 ? status : 0]);
+    }
+
+    /// <summary>Requests that got a response, whatever its status.</summary>
+    public long Answered => Latency.Count - Interlocked.Read(ref _byStatus[0]);
+
+    /// <summary>Responses that were not 2xx (status 0: the request failed or timed out without one).</summary>
+    public long Errors => ErrorsByStatus.Values.Sum();
+
+    public IReadOnlyDictionary<int, long> ErrorsByStatus =>
+        Enumerable.Range(0, _byStatus.Length).Where(s => s is < 200 or > 299 && Interlocked.Read(ref _byStatus[s]) > 0).ToDictionary(s => s, s => Interlocked.Read(ref _byStatus[s]));
+}
+
+/// <summary>Completions and latencies of all routes per second of the measured window (for the over-time plot).</summary>
+public sealed class Timeline(int seconds)
+{
+    readonly long[] _completed = new long[seconds];
+    readonly LatencyHistogram[] _latency = Enumerable.Range(0, seconds).Select(_ => new LatencyHistogram()).ToArray();
+
+    public int Seconds => _completed.Length;
+
+    public void Record(int second, long latencyTicks)
+    {
+        if (second < 0 || second >= _completed.Length) return;
+        Interlocked.Increment(ref _completed[second]);
+        _latency[second].RecordTicks(latencyTicks);
+    }
+
+    public long Completed(int second) => Interlocked.Read(ref _completed[second]);
+    public LatencyHistogram Latency(int second) => _latency[second];
+}
+
+/// <summary>One load run: per-route recorders, how long the measured window lasted, and how late the generator sent.</summary>
+public sealed class LoadResult
+{
+    public required LoadSettings Settings { get; init; }
+    public required IReadOnlyDictionary<BenchRoute, RouteRecorder> Routes { get; init; }
+    public required Timeline Timeline { get; init; }
+    /// <summary>Open loop: how far after its scheduled time each request was handed to HttpClient (included in its latency).</summary>
+    public required LatencyHistogram SendLag { get; init; }
+    public required double MeasuredSeconds { get; init; }
+    /// <summary>
+    /// From the start of the measured window to the last answer of a request sent in it (at least
+    /// the window): a server that falls behind answers the window's requests later, and its
+    /// throughput is what it answered over that longer time, not the rate it was sent.
+    /// </summary>
+    public required double ThroughputSeconds { get; init; }
+    /// <summary>Requests still unanswered when the run gave up waiting (counted as status 0 errors).</summary>
+    public long Unfinished { get; init; }
+
+    public long Count => Routes.Values.Sum(r => r.Latency.Count);
+    /// <summary>Answered requests (any status; not those that failed or were abandoned) per second of <see cref="ThroughputSeconds"/>.</summary>
+    public double RequestsPerSecond => Routes.Values.Sum(r => r.Answered) / ThroughputSeconds;
+
+    public LatencyHistogram AllRoutes()
+    {
+        var all = new LatencyHistogram();
+        foreach (var r in Routes.Values) all.Add(r.Latency);
+        return all;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using PaperVec.Cli.Bench;
+
+namespace PaperVec.Tests.Bench;
+
+public class ApiBenchReportTests
+{
+    static ApiBenchReport Report()
+    {
+        var mix = RouteMix.Parse("similar:70,search:25,ingest:5");
+        var routes = mix.Entries.ToDictionary(e => e.Route, _ => new RouteRecorder());
+        var timeline = new Timeline(3);
+        var random = new Random(3);
+        for (int i = 0; i < 3000; i++)
+        {
+            var route = mix.Pick(random.NextDouble());
+            long ticks = (long)(System.Diagnostics.Stopwatch.Frequency * (0.001 + random.NextDouble() * 0.01));
+            routes[route].Record(i % 500 == 0 ? 503 : 200, ticks);
+            timeline.Record(i / 1000, ticks);
+        }
+        var result = new LoadResult
+        {
+            Settings = new LoadSettings { Mix = mix, Rate = 1000, Duration = TimeSpan.FromSeconds(3) },
+            Routes = routes, Timeline = timeline, SendLag = new LatencyHistogram(), MeasuredSeconds = 3, ThroughputSeconds = 3,
+        };
+        var requests = new BenchRequests(new Uri("http://127.0.0.1:1/"), ["a"], ["q"], 10, 0);
+        return new ApiBenchReport { Server = "test", QueryBatch = 32, Run = RunSummary.Of(result, requests) };
+    }
+
+    [Fact]
+    public void JsonHasTheDocumentedNamesPerRouteAndTheOverallRate()
+    {
+        using var json = JsonDocument.Parse(Report().ToJson());
+        var routes = json.RootElement.GetProperty("routes");
+        Assert.Equal(["similar", "search", "ingest"], routes.EnumerateObject().Select(p => p.Name));
+        long total = 0, errors = 0;
+        foreach (var route in routes.EnumerateObject())
+        {
+            foreach (var name in new[] { "count", "errors", "p50Ms", "p90Ms", "p99Ms", "p999Ms", "maxMs" })
+                Assert.Equal(JsonValueKind.Number, route.Value.GetProperty(name).ValueKind);
+            var v = route.Value;
+            Assert.True(v.GetProperty("p50Ms").GetDouble() <= v.GetProperty("p90Ms").GetDouble());
+            Assert.True(v.GetProperty("p90Ms").GetDouble() <= v.GetProperty("p99Ms").GetDouble());
+            Assert.True(v.GetProperty("p99Ms").GetDouble() <= v.GetProperty("p999Ms").GetDouble());
+            Assert.True(v.GetProperty("p999Ms").GetDouble() <= v.GetProperty("maxMs").GetDouble());
+            Assert.InRange(v.GetProperty("p50Ms").GetDouble(), 1, 11);
+            total += v.GetProperty("count").GetInt64();
+            errors += v.GetProperty("errors").GetInt64();
+        }
+        Assert.Equal(3000, total);
+        Assert.Equal(6, errors); // every 500th answered 503
+        Assert.Equal(1000, json.RootElement.GetProperty("requestsPerSecond").GetDouble());
+        Assert.True(routes.GetProperty("ingest").TryGetProperty("papersPerSecond", out _));
+    }
+
+    [Fact]
+    public void SvgPlotsAreWellFormedAndDrawEveryRoute()
+    {
+        var report = Report();
+        foreach (var svg in new[] { report.PercentileSvg(), report.ThroughputSvg(), report.P99Svg(5) })
+        {
+            var doc = XDocument.Parse(svg);
+            XNamespace ns = "http://www.w3.org/2000/svg";
+            Assert.Equal(ns + "svg", doc.Root!.Name);
+            var lines = doc.Descendants(ns + "polyline").ToList();
+            Assert.NotEmpty(lines);
+            Assert.All(lines, l => Assert.True(l.Attribute("points")!.Value.Split(' ').Length >= 2));
+        }
+        Assert.Equal(3, XDocument.Parse(report.PercentileSvg()).Descendants("{http://www.w3.org/2000/svg}polyline").Count());
+    }
+
+    [Fact]
+    public void MarkdownTabulatesEveryRoute()
+    {
+        string md = Report().ToMarkdown("plots/run");
+        Assert.Contains("| similar |", md);
+        Assert.Contains("| ingest |", md);
+        Assert.Contains("503: ", md);
+        Assert.Contains("plots/run-percentiles.svg", md);
+    }
+
+    [Fact]
+    public void MixesParseByWeightAndRejectUnknownRoutes()
+    {
+        var mix = RouteMix.Parse("similar:70, search:25 ,ingest:5");
+        Assert.Equal(BenchRoute.Similar, mix.Pick(0.0));
+        Assert.Equal(BenchRoute.Similar, mix.Pick(0.69));
+        Assert.Equal(BenchRoute.Search, mix.Pick(0.71));
+        Assert.Equal(BenchRoute.Ingest, mix.Pick(0.99));
+        Assert.True(mix.Writes);
+        Assert.Throws<PaperVec.Cli.UsageException>(() => RouteMix.Parse("similar:70,nearest:30"));
+        Assert.Throws<PaperVec.Cli.UsageException>(() => RouteMix.Parse("similar:0"));
+        Assert.Throws<PaperVec.Cli.UsageException>(() => RouteMix.Parse("similar,similar"));
+    }
+
+    [Fact]
+    public void WrkOutputIsReadForRateAndP99()
+    {
+        const string output = """
+            Running 10s test @ http://127.0.0.1:5080/
+              2 threads and 8 connections
+              Thread Stats   Avg      Stdev     Max   +/- Stdev
+                Latency     1.20ms  300.00us   9.00ms   90.00%
+              Latency Distribution
+                 50%    1.10ms
+                 75%    1.30ms
+                 90%    1.60ms
+                 99%  850.00us
+              65432 requests in 10.00s, 50.00MB read
+            Requests/sec:   6543.21
+            Transfer/sec:      5.00MB
+            """;
+        var (rate, p99) = WrkCrossCheck.Parse(output);
+        Assert.Equal(6543.21, rate);
+        Assert.Equal(0.85, p99!.Value, 6);
+    }
+}
