@@ -63,14 +63,18 @@ public static class PaperRoutes
 
         papers.MapGet("/{id}/similar", (string id, string? k, string? from, string? to, string? excludeDigest, PaperLibrary library) =>
             {
-                var paper = Find(library, id);
+                // Everything here comes from memory (id map, index vectors, summaries): no store read can stall it.
+                var db = library.Database;
+                long key = db.ResolveId(id) ?? throw NoSuchPaper(id);
+                var vector = new float[db.Dimension];
+                if (!db.TryReadVector(key, vector)) throw NoSuchPaper(id);
                 int count = QueryParameters.K(k);
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
-                var exclude = new HashSet<long> { paper.Key };
+                var exclude = new HashSet<long> { key };
                 if (!string.IsNullOrEmpty(excludeDigest))
-                    exclude.UnionWith((library.Database.GetDigest(excludeDigest) ?? throw ApiProblemException.NotFound($"no digest with id '{excludeDigest}'")).PaperKeys);
-                var results = PaperSearch.Run(library.Database, paper.Vector, new SearchScope { K = count, From = fromDate, To = toDate, Exclude = exclude });
+                    exclude.UnionWith((db.GetDigest(excludeDigest) ?? throw ApiProblemException.NotFound($"no digest with id '{excludeDigest}'")).PaperKeys);
+                var results = PaperSearch.Run(db, vector, new SearchScope { K = count, From = fromDate, To = toDate, Exclude = exclude });
                 return TypedResults.Ok(new SearchResponse(results, count, from, to, library.Database.PaperCount));
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)

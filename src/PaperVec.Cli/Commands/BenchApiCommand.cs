@@ -14,7 +14,8 @@ static class BenchApiCommand
 {
     public static Command Create()
     {
-        var url = new Option<Uri?>("--url") { Description = "A running server to load (default: start one over a prepared data directory)" };
+        // A string, parsed here: System.CommandLine 2.0.0 has no parser for Uri.
+        var url = new Option<string?>("--url") { Description = "A running server to load, e.g. http://127.0.0.1:5080 (default: start one over a prepared data directory)" };
         var ids = new Option<FileInfo?>("--ids") { Description = "With --url: paper ids to ask for, one per line (e.g. a prepared directory's ids.txt)" };
         var papers = CommonOptions.AtLeast(new Option<int>("--papers") { Description = "Papers in the prepared data directory", DefaultValueFactory = _ => 200_000 }, 1);
         var synthetic = new Option<bool>("--synthetic-vectors") { Description = "Prepare synthetic papers with clustered random unit vectors (no embedding)" };
@@ -65,7 +66,9 @@ static class BenchApiCommand
                 Uri baseUri;
                 if (parse.GetValue(url) is { } given)
                 {
-                    baseUri = new Uri(given.ToString().TrimEnd('/') + "/");
+                    if (!Uri.TryCreate(given.TrimEnd('/') + "/", UriKind.Absolute, out var parsedUri) || parsedUri.Scheme is not ("http" or "https"))
+                        throw new UsageException($"--url must be an http(s) address such as http://127.0.0.1:5080 (got '{given}')");
+                    baseUri = parsedUri;
                     paperIds = parse.GetValue(ids) is { } file ? File.ReadAllLines(file.FullName).Where(l => l.Length > 0).ToList()
                         : throw new UsageException("with --url, give --ids FILE (paper ids to ask for, e.g. a prepared directory's ids.txt)");
                 }

@@ -182,6 +182,28 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         lock (_idLock) return _slotById.ContainsKey(id);
     }
 
+    /// <summary>
+    /// Copies the indexed vector of <paramref name="id"/> (false when it is not indexed), so callers
+    /// that hold only an id need no store read. Re-checked after the copy: a slot freed and reused
+    /// meanwhile is copied again.
+    /// </summary>
+    public bool TryCopyVector(long id, Span<float> destination)
+    {
+        if (destination.Length < _dimension) throw new ArgumentException($"destination holds {destination.Length} floats, vectors have {_dimension}");
+        _resizeGate.EnterReadLock();
+        try
+        {
+            while (true)
+            {
+                int slot;
+                lock (_idLock) if (!_slotById.TryGetValue(id, out slot)) return false;
+                new ReadOnlySpan<float>(_vectors.RowPointer(slot), _dimension).CopyTo(destination);
+                lock (_idLock) if (_slotById.TryGetValue(id, out int now) && now == slot) return true;
+            }
+        }
+        finally { _resizeGate.ExitReadLock(); }
+    }
+
     public SearchHit[] Search(ReadOnlySpan<float> query, int k, Func<long, bool>? filter = null) =>
         Search(query, k, Options.DefaultEfSearch, filter);
 

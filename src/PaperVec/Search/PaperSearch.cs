@@ -33,7 +33,7 @@ public static class PaperSearch
         Func<long, bool>? filter = null;
         if (from != null || to != null || exclude.Count > 0)
         {
-            // First-seen dates live in the store; the filter reads just the date per candidate.
+            // First-seen dates are in memory (PaperDatabase's summaries): the filter reads no store.
             filter = key =>
             {
                 if (exclude.Contains(key)) return false;
@@ -44,16 +44,11 @@ public static class PaperSearch
         }
         var results = new List<SearchResult>();
         foreach (var hit in db.Search(vector, scope.K, filter: filter))
-            if (db.GetPaper(hit.Id) is { } paper) // deleted between the index hit and the read
-                results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(hit.Score, 4), Snippet(paper.Abstract)));
+            if (db.Summary(hit.Id) is { } paper) // deleted between the index hit and the read
+                results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(hit.Score, 4), paper.Snippet));
         return results;
     }
 
     /// <summary>The first lines of an abstract: up to 240 characters, cut at a word.</summary>
-    public static string Snippet(string text)
-    {
-        if (text.Length <= 240) return text;
-        int cut = text.LastIndexOf(' ', 239);
-        return text[..(cut > 0 ? cut : 239)] + "…";
-    }
+    public static string Snippet(string text) => PaperSummary.SnippetOf(text);
 }

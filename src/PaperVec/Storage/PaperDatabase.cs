@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
@@ -49,6 +50,10 @@ public sealed class PaperDatabase : IDisposable
 
     readonly DataDirectory _directory;
     readonly RecordStore _store;
+    // What the query path needs, in memory (see PaperSummary for why): a summary per paper and the
+    // source-id aliases. Kept in step by ApplyToStore; rebuilt from the store on open.
+    readonly ConcurrentDictionary<long, PaperSummary> _summaries = new();
+    readonly ConcurrentDictionary<string, long> _aliases = new(StringComparer.Ordinal);
     WriteAheadLog _wal;
     HnswIndex _index;
     readonly PaperDatabaseOptions _options;
@@ -123,7 +128,7 @@ public sealed class PaperDatabase : IDisposable
         _wal.ResumeAt(expected);
 
         // The store is the truth: the index must hold exactly its papers.
-        var storeKeys = PaperKeys();
+        var storeKeys = LoadMemoryTables();
         if (index != null && !SameLiveIds(index, storeKeys))
         {
             rebuildReason = $"index snapshot does not match the store ({index.LiveCount} vs {storeKeys.Count} papers)";
@@ -173,24 +178,25 @@ public sealed class PaperDatabase : IDisposable
         return KeyOfSourceId(id) is long aliased ? GetPaper(aliased) : null;
     }
 
-    public long? KeyOfSourceId(string sourceId)
+    public long? KeyOfSourceId(string sourceId) => _aliases.TryGetValue(sourceId, out long key) ? key : null;
+
+    /// <summary>The paper's key by PaperVec id or source id, from memory (null when no such paper is stored).</summary>
+    public long? ResolveId(string id)
     {
-        var k = AliasKeyBytes(sourceId);
-        if (!_store.TryRead(k, out var value)) return null;
-        using (value) return BinaryPrimitives.ReadInt64LittleEndian(value.Span);
+        if (PaperIdentity.TryParse(id, out long key) && _summaries.ContainsKey(key)) return key;
+        return KeyOfSourceId(id) is long aliased && _summaries.ContainsKey(aliased) ? aliased : null;
     }
 
-    /// <summary>When a paper was first seen, read without decoding its text (for date filters on the search path).</summary>
-    public DateOnly? FirstSeen(long key)
-    {
-        Span<byte> k = stackalloc byte[9];
-        PaperKeyBytes(key, k);
-        if (!_store.TryRead(k, out var value)) return null;
-        using (value) return RecordCodec.ReadPaperFirstSeen(value.Span);
-    }
+    /// <summary>Title, first-seen date and snippet of a stored paper, from memory: what search results show.</summary>
+    public PaperSummary? Summary(long key) => _summaries.TryGetValue(key, out var summary) ? summary : null;
 
+    /// <summary>When a paper was first seen (for date filters on the search path), from memory.</summary>
+    public DateOnly? FirstSeen(long key) => _summaries.TryGetValue(key, out var summary) ? summary.FirstSeen : null;
+
+    /// <summary>The paper's vector: from the index when it is there (no store read), else from the store.</summary>
     public bool TryReadVector(long key, Span<float> destination)
     {
+        if (_index is { } index && index.TryCopyVector(key, destination)) return true;
         Span<byte> k = stackalloc byte[9];
         PaperKeyBytes(key, k);
         if (!_store.TryRead(k, out var value)) return false;
@@ -369,16 +375,20 @@ public sealed class PaperDatabase : IDisposable
                 case WriteBatch.Kind.PutPaper:
                     PaperKeyBytes(change.Key, paperKey);
                     _store.Upsert(paperKey, RecordCodec.EncodePaper(change.Paper!));
+                    _summaries[change.Key] = PaperSummary.Of(change.Paper!);
                     break;
                 case WriteBatch.Kind.DeletePaper:
                     PaperKeyBytes(change.Key, paperKey);
                     _store.Delete(paperKey);
+                    _summaries.TryRemove(change.Key, out _);
                     break;
                 case WriteBatch.Kind.PutAlias:
                     _store.Upsert(AliasKeyBytes(change.Alias!), BitConverter.GetBytes(change.Key));
+                    _aliases[change.Alias!] = change.Key;
                     break;
                 case WriteBatch.Kind.DeleteAlias:
                     _store.Delete(AliasKeyBytes(change.Alias!));
+                    _aliases.TryRemove(change.Alias!, out _);
                     break;
                 case WriteBatch.Kind.PutDigest:
                     _store.Upsert(DigestKeyBytes(change.Digest!.Id), RecordCodec.EncodeDigest(change.Digest));
@@ -417,6 +427,20 @@ public sealed class PaperDatabase : IDisposable
     {
         if (index.Contains(paper.Key)) index.Update(paper.Key, paper.Vector);
         else index.Add(paper.Key, paper.Vector);
+    }
+
+    /// <summary>Fills the in-memory summaries and aliases from the store (one scan each); returns the paper keys.</summary>
+    HashSet<long> LoadMemoryTables()
+    {
+        _summaries.Clear();
+        _aliases.Clear();
+        _store.ScanLatest(PaperPrefix, (_, value) =>
+        {
+            var summary = RecordCodec.ReadPaperSummary(value);
+            _summaries[summary.Key] = summary;
+        });
+        _store.ScanLatest(AliasPrefix, (key, value) => _aliases[Encoding.UTF8.GetString(key[1..])] = BinaryPrimitives.ReadInt64LittleEndian(value));
+        return [.. _summaries.Keys];
     }
 
     HashSet<long> PaperKeys()

@@ -89,6 +89,17 @@ public static class RecordCodec
         };
     }
 
+    /// <summary>Key, title, abstract and first-seen date of an encoded paper (the vector and the rest are not decoded).</summary>
+    public static PaperSummary ReadPaperSummary(ReadOnlySpan<byte> source)
+    {
+        var r = new Reader(source);
+        r.Header(PaperKind, "paper");
+        long key = r.Int64();
+        var firstSeen = DateOnly.FromDayNumber(r.Int32());
+        string title = r.String()!, abstractText = r.String()!;
+        return new PaperSummary(key, title, abstractText, firstSeen);
+    }
+
     /// <summary>The first-seen date of an encoded paper (a fixed offset: nothing else is decoded).</summary>
     public static DateOnly ReadPaperFirstSeen(ReadOnlySpan<byte> source)
     {

@@ -5,6 +5,51 @@ namespace PaperVec.Tests.Storage;
 public class PaperDatabaseTests
 {
     [Fact]
+    public void SearchSideTablesInMemoryFollowWritesDeletesAndReopening()
+    {
+        // Summaries, aliases and first-seen dates serve searches without store reads; they must
+        // agree with the stored records after commits, deletes, and a reopen (replay or checkpoint).
+        string dir = StoreTestData.TempDir();
+        var random = new Random(4);
+        var papers = Enumerable.Range(0, 50).Select(i => StoreTestData.Paper(i, random) with { Abstract = new string('w', 300) + $" paper {i}" }).ToList();
+        try
+        {
+            void Check(PaperDatabase db)
+            {
+                foreach (var p in papers.Where(p => p.Key != papers[9].Key))
+                {
+                    var summary = db.Summary(p.Key)!;
+                    Assert.Equal(p.Title, summary.Title);
+                    Assert.Equal(p.FirstSeen, summary.FirstSeen);
+                    Assert.Equal(PaperSummary.SnippetOf(p.Abstract), summary.Snippet);
+                    Assert.Equal(p.Key, db.ResolveId(p.SourceId!));
+                    Assert.Equal(p.Key, db.ResolveId(p.Id));
+                    var vector = new float[384];
+                    Assert.True(db.TryReadVector(p.Key, vector));
+                    Assert.Equal(p.Vector, vector);
+                }
+                Assert.Null(db.Summary(papers[9].Key));
+                Assert.Null(db.ResolveId(papers[9].SourceId!));
+                Assert.Null(db.FirstSeen(papers[9].Key));
+            }
+            using (var db = PaperDatabase.Open(dir))
+            {
+                var batch = new WriteBatch();
+                foreach (var p in papers) batch.PutPaper(p).PutAlias(p.SourceId!, p.Key);
+                db.Commit(batch);
+                papers[3] = papers[3] with { Title = "Synthetic paper number 3, retitled", FirstSeen = new DateOnly(2024, 1, 2) };
+                db.Commit(new WriteBatch().PutPaper(papers[3]));
+                db.Commit(new WriteBatch().DeletePaper(papers[9].Key).DeleteAlias(papers[9].SourceId!));
+                Check(db);
+                db.AbandonForTests(); // reopen by replaying the log
+            }
+            using (var db = PaperDatabase.Open(dir)) Check(db); // closes with a checkpoint
+            using (var db = PaperDatabase.Open(dir)) Check(db); // opens from it
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void WriteReadUpdateDeleteIterateAndReopen()
     {
         string dir = StoreTestData.TempDir();
