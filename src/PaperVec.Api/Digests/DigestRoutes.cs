@@ -80,7 +80,7 @@ public static class DigestRoutes
             if (earlier.Count == 0 && finder.StoredCopyOf(paper.Vector, paper.Title, paper.Abstract, paper.Key) is { } copy && Earlier(copy.Paper) is { Count: > 0 } copyEarlier)
                 (earlier, sameAs) = (copyEarlier, copy.Paper.Id);
             papers.Add(new DigestPaperView(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), earlier.Count > 0, earlier,
-                PaperVec.Search.PaperSearch.Snippet(paper.Abstract), sameAs));
+                PaperSummary.SnippetOf(paper.Abstract), sameAs));
         }
         return new DigestView(digest.Id, digest.Date.ToString("yyyy-MM-dd"), digest.Source, digest.IngestedAt, papers.Count(p => p.SeenBefore), papers);
     }

@@ -25,15 +25,12 @@ public sealed class PaperLibrary : IDisposable
 
     public PaperDatabase Database { get; }
     public ServerMetrics Metrics { get; }
-    /// <summary>Whether the index held exactly the stored papers after recovery (writes keep them in step).</summary>
-    public string? IndexProblem { get; }
 
     PaperLibrary(PaperDatabase database, ServerOptions options, ServerMetrics metrics)
     {
         Database = database;
         Metrics = metrics;
         _log = options.Log;
-        IndexProblem = database.IndexMatchesStore(out var problem) ? null : problem;
         _model = Task.Run(() => LoadModel(options));
     }
 
@@ -77,11 +74,14 @@ public sealed class PaperLibrary : IDisposable
 
     public QueryEmbeddingBatcher? Queries => _model.IsCompletedSuccessfully ? _model.Result.Queries : null;
 
-    /// <summary>Null when the model is loaded, the store recovered and the index in step with it; else what is missing.</summary>
+    /// <summary>
+    /// Null when the model is loaded; else why not. The store is recovered and the index in step with
+    /// it once the database is open: recovery checks the index against the store and rebuilds it when
+    /// they differ, and every write applies to both.
+    /// </summary>
     public string? NotReadyReason =>
         _model.IsFaulted ? $"the model failed to load: {_model.Exception!.InnerException?.Message}"
         : !_model.IsCompletedSuccessfully ? "the model is still loading"
-        : IndexProblem != null ? $"the index does not match the store: {IndexProblem}"
         : null;
 
     /// <summary>Runs a write alone (see the class comment); reads go on meanwhile.</summary>

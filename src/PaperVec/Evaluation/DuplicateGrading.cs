@@ -48,7 +48,7 @@ public sealed record DuplicateGrade(IReadOnlyList<KindRecall> Kinds, int Predict
             for (int j = i + 1; j < all.Count; j++)
             {
                 var (a, b) = (all[i], all[j]);
-                if (a.Key.Digest == b.Key.Digest || a.Value.WorkId != b.Value.WorkId) continue;
+                if (a.Key.Digest == b.Key.Digest) continue; // a pair spans two digests
                 var kind = DuplicateDigestSet.KindBetween(a.Value, b.Value);
                 bool together = groupOf.TryGetValue(a.Key, out int ga) && groupOf.TryGetValue(b.Key, out int gb) && ga == gb;
                 var (t, f) = found[kind];

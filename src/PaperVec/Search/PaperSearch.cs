@@ -48,7 +48,4 @@ public static class PaperSearch
                 results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(hit.Score, 4), paper.Snippet));
         return results;
     }
-
-    /// <summary>The first lines of an abstract: up to 240 characters, cut at a word.</summary>
-    public static string Snippet(string text) => PaperSummary.SnippetOf(text);
 }

@@ -429,17 +429,20 @@ public sealed class PaperDatabase : IDisposable
         else index.Add(paper.Key, paper.Vector);
     }
 
-    /// <summary>Fills the in-memory summaries and aliases from the store (one scan each); returns the paper keys.</summary>
+    /// <summary>Fills the in-memory summaries and aliases from the store in one scan; returns the paper keys.</summary>
     HashSet<long> LoadMemoryTables()
     {
         _summaries.Clear();
         _aliases.Clear();
-        _store.ScanLatest(PaperPrefix, (_, value) =>
+        _store.ScanLatest([PaperPrefix, AliasPrefix], (key, value) =>
         {
-            var summary = RecordCodec.ReadPaperSummary(value);
-            _summaries[summary.Key] = summary;
+            if (key[0] == AliasPrefix) _aliases[Encoding.UTF8.GetString(key[1..])] = BinaryPrimitives.ReadInt64LittleEndian(value);
+            else
+            {
+                var summary = RecordCodec.ReadPaperSummary(value);
+                _summaries[summary.Key] = summary;
+            }
         });
-        _store.ScanLatest(AliasPrefix, (key, value) => _aliases[Encoding.UTF8.GetString(key[1..])] = BinaryPrimitives.ReadInt64LittleEndian(value));
         return [.. _summaries.Keys];
     }
 

@@ -100,15 +100,6 @@ public static class RecordCodec
         return new PaperSummary(key, title, abstractText, firstSeen);
     }
 
-    /// <summary>The first-seen date of an encoded paper (a fixed offset: nothing else is decoded).</summary>
-    public static DateOnly ReadPaperFirstSeen(ReadOnlySpan<byte> source)
-    {
-        var r = new Reader(source);
-        r.Header(PaperKind, "paper");
-        r.Skip(8);
-        return DateOnly.FromDayNumber(r.Int32());
-    }
-
     /// <summary>Copies just the vector of an encoded paper into <paramref name="destination"/>, allocating nothing.</summary>
     public static int ReadPaperVector(ReadOnlySpan<byte> source, Span<float> destination)
     {

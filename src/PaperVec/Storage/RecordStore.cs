@@ -143,14 +143,17 @@ public sealed class RecordStore : IDisposable
     /// Every live record whose key starts with <paramref name="prefix"/>, newest version only, in log
     /// order. Two passes over the log: find each key's newest address, then decode those records.
     /// </summary>
-    public void ScanLatest(byte prefix, ScanAction action)
+    public void ScanLatest(byte prefix, ScanAction action) => ScanLatest([prefix], action);
+
+    /// <summary>The same for keys starting with any of <paramref name="prefixes"/>: one scan instead of one per prefix.</summary>
+    public void ScanLatest(byte[] prefixes, ScanAction action)
     {
         var newest = new Dictionary<string, (long Address, bool Deleted)>(StringComparer.Ordinal);
         using (var it = _store.Log.Scan(_store.Log.BeginAddress, _store.Log.TailAddress))
             while (it.GetNext(out RecordInfo info))
             {
                 var key = it.GetKey().AsReadOnlySpan();
-                if (key.Length == 0 || key[0] != prefix) continue;
+                if (key.Length == 0 || Array.IndexOf(prefixes, key[0]) < 0) continue;
                 newest[Convert.ToBase64String(key)] = (it.CurrentAddress, info.Tombstone);
             }
         var live = new HashSet<long>(newest.Values.Where(v => !v.Deleted).Select(v => v.Address));
