@@ -8,7 +8,8 @@ namespace PaperVec.Index;
 /// </summary>
 public sealed unsafe class ExactIndex : IVectorIndex
 {
-    const int BlockRows = 256;
+    const int ChunkRows = 256;    // rows of each lane per kernel call (4 x 256 scores stay in L1)
+    const int MinRowsPerThread = 1024;
     readonly VectorStore _vectors;
     readonly List<long> _ids = new();
     readonly Dictionary<long, int> _rowById = new();
@@ -61,7 +62,7 @@ public sealed unsafe class ExactIndex : IVectorIndex
         if (query.Length != Dimension) throw new ArgumentException($"Query has {query.Length} floats, the index holds {Dimension}.", nameof(query));
         int k = results.Length;
         if (k == 0 || Count == 0) return 0;
-        threads = Math.Clamp(threads, 1, Math.Max(1, Count / (4 * BlockRows)));
+        threads = Math.Clamp(threads, 1, Math.Max(1, Count / MinRowsPerThread));
         if (threads == 1)
         {
             var heap = new TopKHeap(k);
@@ -89,22 +90,40 @@ public sealed unsafe class ExactIndex : IVectorIndex
         return merged.DrainBestFirst(results);
     }
 
+    /// <summary>
+    /// Scans rows [start, end) as four lanes walked side by side (<see cref="VectorKernels.DotFourLanes"/>:
+    /// four sequential DRAM streams read about twice as fast as one), a chunk of each lane per call.
+    /// </summary>
     void ScanRange(float* query, int start, int end, TopKHeap heap, Func<long, bool>? filter)
     {
-        float* scores = stackalloc float[BlockRows];
-        for (int block = start; block < end; block += BlockRows)
+        float* scores = stackalloc float[ChunkRows * VectorKernels.Lanes];
+        int perLane = (end - start) / VectorKernels.Lanes;
+        nint laneStride = (nint)perLane * _vectors.Stride;
+        for (int offset = 0; offset < perLane; offset += ChunkRows)
         {
-            int rows = Math.Min(BlockRows, end - block);
-            VectorKernels.DotMany(query, Dimension, _vectors.RowPointer(block), _vectors.Stride, rows, scores);
-            float threshold = heap.Threshold;
-            for (int i = 0; i < rows; i++)
-            {
-                if (scores[i] <= threshold) continue;
-                long id = _ids[block + i];
-                if (filter != null && !filter(id)) continue;
-                heap.Offer(scores[i], id);
-                threshold = heap.Threshold;
-            }
+            int rows = Math.Min(ChunkRows, perLane - offset);
+            VectorKernels.DotFourLanes(query, Dimension, _vectors.RowPointer(start + offset), _vectors.Stride, laneStride, rows, scores);
+            for (int lane = 0; lane < VectorKernels.Lanes; lane++)
+                Offer(scores + lane * rows, start + lane * perLane + offset, rows, heap, filter);
+        }
+        int tail = start + VectorKernels.Lanes * perLane;
+        if (tail < end)
+        {
+            VectorKernels.DotMany(query, Dimension, _vectors.RowPointer(tail), _vectors.Stride, end - tail, scores);
+            Offer(scores, tail, end - tail, heap, filter);
+        }
+    }
+
+    void Offer(float* scores, int firstRow, int rows, TopKHeap heap, Func<long, bool>? filter)
+    {
+        float threshold = heap.Threshold;
+        for (int i = 0; i < rows; i++)
+        {
+            if (scores[i] <= threshold) continue;
+            long id = _ids[firstRow + i];
+            if (filter != null && !filter(id)) continue;
+            heap.Offer(scores[i], id);
+            threshold = heap.Threshold;
         }
     }
 

@@ -93,11 +93,15 @@ public static unsafe class VectorKernels
     {
         if (Selected == KernelPath.Avx2Fma)
         {
-            // Two rows per pass share each query load, and every line of the rows 8 ahead (12 KB
-            // at 384-d) is prefetched so the stream stays ahead of the FMAs instead of waiting on
-            // DRAM. Measured against 4 rows ahead / every other line: x1.17; four rows per pass
-            // and 16 rows ahead were no better (the scan is bandwidth-bound, not load-bound).
             int r = 0;
+            if (rowCount >= Lanes * MinRowsPerLane)
+            {
+                int perLane = rowCount / Lanes;
+                DotFourLanesAvx2Fma(query, dimension, rows, rowStride, (nint)perLane * rowStride, perLane, scores);
+                r = Lanes * perLane;
+            }
+            // The rest (and short runs): two rows per pass share each query load, and every line of
+            // the rows 8 ahead (12 KB at 384-d) is prefetched so the stream stays ahead of the FMAs.
             for (; r + 1 < rowCount; r += 2)
             {
                 float* row0 = rows + (nint)r * rowStride;
@@ -108,6 +112,75 @@ public static unsafe class VectorKernels
             return;
         }
         for (int r = 0; r < rowCount; r++) scores[r] = Dot(query, rows + (nint)r * rowStride, dimension);
+    }
+
+    /// <summary>Rows scored side by side by <see cref="DotFourLanes"/>.</summary>
+    public const int Lanes = 4;
+    const int MinRowsPerLane = 16;
+    const int LanePrefetchFloats = 256; // 1 KB ahead in each lane
+
+    /// <summary>
+    /// Scores four lanes of <paramref name="perLane"/> consecutive rows, lane l starting at
+    /// <c>rows + l * laneStride</c>, walked side by side (row i of every lane per pass), into
+    /// <c>scores[l * perLane + i]</c>. One core reads DRAM faster from several sequential streams
+    /// than from one: the hardware prefetcher keeps each stream's lines in flight, so four streams
+    /// hold about four times as many outstanding. Measured on 200k x 384 rows (307 MB, one thread):
+    /// one stream 7-8 GB/s, four 16-17 GB/s. Other paths score row by row.
+    /// </summary>
+    public static void DotFourLanes(float* query, int dimension, float* rows, int rowStride, nint laneStride, int perLane, float* scores)
+    {
+        if (Selected == KernelPath.Avx2Fma)
+        {
+            DotFourLanesAvx2Fma(query, dimension, rows, rowStride, laneStride, perLane, scores);
+            return;
+        }
+        for (int lane = 0; lane < Lanes; lane++)
+            for (int i = 0; i < perLane; i++)
+                scores[lane * perLane + i] = Dot(query, rows + lane * laneStride + (nint)i * rowStride, dimension);
+    }
+
+    static void DotFourLanesAvx2Fma(float* query, int dimension, float* rows, int rowStride, nint laneStride, int perLane, float* scores)
+    {
+        int wide = dimension & ~15;
+        for (int i = 0; i < perLane; i++)
+        {
+            float* r0 = rows + (nint)i * rowStride;
+            float* r1 = r0 + laneStride, r2 = r1 + laneStride, r3 = r2 + laneStride;
+            var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
+            var a2 = Vector256<float>.Zero; var a3 = Vector256<float>.Zero;
+            int j = 0;
+            for (; j < wide; j += 16)
+            {
+                if (Sse.IsSupported)
+                {
+                    Sse.Prefetch0(r0 + j + LanePrefetchFloats); Sse.Prefetch0(r1 + j + LanePrefetchFloats);
+                    Sse.Prefetch0(r2 + j + LanePrefetchFloats); Sse.Prefetch0(r3 + j + LanePrefetchFloats);
+                }
+                var q0 = Avx.LoadVector256(query + j);
+                var q1 = Avx.LoadVector256(query + j + 8);
+                a0 = Fma.MultiplyAdd(q0, Avx.LoadVector256(r0 + j), a0);
+                a1 = Fma.MultiplyAdd(q0, Avx.LoadVector256(r1 + j), a1);
+                a2 = Fma.MultiplyAdd(q0, Avx.LoadVector256(r2 + j), a2);
+                a3 = Fma.MultiplyAdd(q0, Avx.LoadVector256(r3 + j), a3);
+                a0 = Fma.MultiplyAdd(q1, Avx.LoadVector256(r0 + j + 8), a0);
+                a1 = Fma.MultiplyAdd(q1, Avx.LoadVector256(r1 + j + 8), a1);
+                a2 = Fma.MultiplyAdd(q1, Avx.LoadVector256(r2 + j + 8), a2);
+                a3 = Fma.MultiplyAdd(q1, Avx.LoadVector256(r3 + j + 8), a3);
+            }
+            for (; j < dimension; j += 8)
+            {
+                var mask = TailMask(Math.Min(8, dimension - j));
+                var qv = Avx.MaskLoad(query + j, mask);
+                a0 = Fma.MultiplyAdd(qv, Avx.MaskLoad(r0 + j, mask), a0);
+                a1 = Fma.MultiplyAdd(qv, Avx.MaskLoad(r1 + j, mask), a1);
+                a2 = Fma.MultiplyAdd(qv, Avx.MaskLoad(r2 + j, mask), a2);
+                a3 = Fma.MultiplyAdd(qv, Avx.MaskLoad(r3 + j, mask), a3);
+            }
+            scores[i] = Vector256.Sum(a0);
+            scores[perLane + i] = Vector256.Sum(a1);
+            scores[2 * perLane + i] = Vector256.Sum(a2);
+            scores[3 * perLane + i] = Vector256.Sum(a3);
+        }
     }
 
     const int PrefetchRowsAhead = 8;

@@ -85,7 +85,7 @@ public unsafe class VectorKernelsTests
     {
         var random = new Random(5);
         foreach (int dimension in new[] { 1, 7, 8, 31, 384, 1024 })
-        foreach (int rowCount in new[] { 0, 1, 2, 3, 17 })
+        foreach (int rowCount in new[] { 0, 1, 2, 3, 17, 64, 67, 203 }) // 64 and up take the four-lane path
         {
             int stride = dimension + 3; // rows need not be packed
             var query = RandomValues(random, dimension);
@@ -97,6 +97,31 @@ public unsafe class VectorKernelsTests
                 var row = rows.AsSpan(r * stride, dimension);
                 double expected = VectorKernels.Dot(query, row, KernelPath.Scalar);
                 Assert.True(Math.Abs(scores[r] - expected) <= Tolerance(query, row, false), $"dim {dimension}, row {r}: {scores[r]} vs {expected}");
+            }
+        }
+    }
+
+    [Fact]
+    public unsafe void DotFourLanesScoresEveryLaneLikeTheScalarReference()
+    {
+        var random = new Random(6);
+        foreach (int dimension in new[] { 1, 7, 8, 15, 16, 31, 384, 1024 })
+        foreach (int perLane in new[] { 0, 1, 5, 33 })
+        {
+            int stride = dimension + 5;
+            int laneStride = perLane * stride + 2 * stride; // lanes need not be adjacent
+            var query = RandomValues(random, dimension);
+            var rows = RandomValues(random, VectorKernels.Lanes * laneStride + dimension);
+            var scores = new float[VectorKernels.Lanes * perLane];
+            fixed (float* q = query, r = rows, s = scores)
+                VectorKernels.DotFourLanes(q, dimension, r, stride, laneStride, perLane, s);
+            for (int lane = 0; lane < VectorKernels.Lanes; lane++)
+            for (int i = 0; i < perLane; i++)
+            {
+                var row = rows.AsSpan(lane * laneStride + i * stride, dimension);
+                double expected = VectorKernels.Dot(query, row, KernelPath.Scalar);
+                float actual = scores[lane * perLane + i];
+                Assert.True(Math.Abs(actual - expected) <= Tolerance(query, row, false), $"dim {dimension}, lane {lane}, row {i}: {actual} vs {expected}");
             }
         }
     }
