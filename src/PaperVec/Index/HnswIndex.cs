@@ -115,9 +115,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     int* AllocateLevel0(int capacity)
     {
         nuint bytes = (nuint)capacity * (nuint)_level0Stride * sizeof(int);
-        var block = (int*)NativeMemory.AlignedAlloc(bytes, 64);
-        NativeMemory.Clear(block, bytes);
-        return block;
+        return (int*)NativeBlock.AllocateZeroed(bytes, 64);
     }
 
     // ---- public operations -------------------------------------------------------------------
@@ -313,7 +311,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         _vectors.EnsureCapacity(capacity);
         int* level0 = AllocateLevel0(capacity);
         Buffer.MemoryCopy(_level0, level0, (long)capacity * _level0Stride * sizeof(int), (long)_capacity * _level0Stride * sizeof(int));
-        NativeMemory.AlignedFree(_level0);
+        NativeBlock.Free(_level0);
         _level0 = level0;
         Array.Resize(ref _upper, capacity);
         Array.Resize(ref _levels, capacity);
@@ -752,7 +750,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             if (_disposed) return;
             _disposed = true;
             _vectors.Dispose();
-            NativeMemory.AlignedFree(_level0);
+            NativeBlock.Free(_level0);
             _level0 = null;
             _entry = -1;
         }

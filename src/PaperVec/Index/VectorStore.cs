@@ -6,7 +6,8 @@ namespace PaperVec.Index;
 /// Rows of <see cref="Dimension"/> floats in one contiguous native block, each row starting on a
 /// 64-byte boundary (the stride is padded to 16 floats; 384 needs no padding), so scans stream
 /// through memory and every row load is cache-line aligned. Growing copies into a larger block:
-/// the owner must make sure nobody reads while <see cref="EnsureCapacity"/> reallocates.
+/// the owner must make sure nobody reads while <see cref="EnsureCapacity"/> reallocates. Large
+/// stores sit on 2 MB pages where the OS allows (<see cref="NativeBlock"/>).
 /// </summary>
 public sealed unsafe class VectorStore : IDisposable
 {
@@ -86,13 +87,13 @@ public sealed unsafe class VectorStore : IDisposable
     {
         if (rows <= Capacity) return;
         nuint bytes = (nuint)rows * (nuint)Stride * sizeof(float);
-        var fresh = (float*)NativeMemory.AlignedAlloc(bytes, Alignment);
-        // Zeroed so the padding floats never hold garbage that a whole-stride copy would spread.
-        NativeMemory.Clear(fresh, bytes);
+        // Zeroed so the padding floats never hold garbage that a whole-stride copy would spread;
+        // large blocks get huge pages (see NativeBlock).
+        var fresh = (float*)NativeBlock.AllocateZeroed(bytes, Alignment);
         if (_data != null)
         {
             Buffer.MemoryCopy(_data, fresh, (long)bytes, (long)Count * Stride * sizeof(float));
-            NativeMemory.AlignedFree(_data);
+            NativeBlock.Free(_data);
         }
         _data = fresh;
         Capacity = rows;
@@ -106,7 +107,7 @@ public sealed unsafe class VectorStore : IDisposable
 
     public void Dispose()
     {
-        if (_data != null) NativeMemory.AlignedFree(_data);
+        if (_data != null) NativeBlock.Free(_data);
         _data = null;
         Capacity = Count = 0;
         GC.SuppressFinalize(this);
@@ -114,6 +115,6 @@ public sealed unsafe class VectorStore : IDisposable
 
     ~VectorStore()
     {
-        if (_data != null) NativeMemory.AlignedFree(_data);
+        if (_data != null) NativeBlock.Free(_data);
     }
 }
