@@ -46,7 +46,8 @@ public sealed class PaperLibrary : IDisposable
 
     (Embedder, QueryEmbeddingBatcher) LoadModel(ServerOptions options)
     {
-        var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = options.ModelDirectory });
+        // Lone queries on all cores: a search's latency is mostly its query's forward pass.
+        var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = options.ModelDirectory, AllCoresForSingleBatches = true });
         // Vectors of another model must be re-made before this model's queries meet them.
         if (Database.ModelId != embedder.ModelId && Database.PaperCount > 0)
         {

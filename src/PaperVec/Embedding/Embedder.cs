@@ -73,11 +73,17 @@ public sealed class Embedder : IDisposable
         {
             Lazy<InferenceSession>? single = null;
             if (device == EmbeddingDevice.Cpu && options.EffectiveWorkers > 1 && options.EffectiveThreads < Environment.ProcessorCount && options.OptimizedModelPath == null)
+            {
                 single = new(() =>
                 {
                     using var singleOptions = CreateSessionOptions(options with { Workers = 1, Threads = options.Threads > 0 ? options.Threads * options.EffectiveWorkers : 0 }, device);
+                    // A server's lone queries come and go: idle intra-op threads that spin would take
+                    // the cores from the requests in between.
+                    if (options.AllCoresForSingleBatches) singleOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
                     return new InferenceSession(files.ModelPath, singleOptions);
                 });
+                if (options.AllCoresForSingleBatches) _ = single.Value;
+            }
             using (sessionOptions)
                 return new Embedder(new InferenceSession(files.ModelPath, sessionOptions), single, tokenizer, options, device, note);
         }
@@ -185,7 +191,7 @@ public sealed class Embedder : IDisposable
                         int start = b * _options.BatchSize, count = Math.Min(_options.BatchSize, n - start);
                         var batch = order.AsSpan(start, count);
                         int sequence = fixedPadding ? maxTokens : lengths[batch[0]];
-                        var session = batches == 1 && _singleBatchSession != null && count * sequence >= SingleBatchSessionMinTokens ? _singleBatchSession.Value : _session;
+                        var session = batches == 1 && _singleBatchSession != null && (_options.AllCoresForSingleBatches || count * sequence >= SingleBatchSessionMinTokens) ? _singleBatchSession.Value : _session;
                         RunBatch(session, batch, tokens, lengths, maxTokens, sequence, new Span<float>((float*)outputAddress, outputLength));
                         int finished = Interlocked.Add(ref done, count);
                         if (progress != null) lock (progressLock) progress(finished);

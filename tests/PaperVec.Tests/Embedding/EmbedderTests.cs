@@ -64,6 +64,21 @@ public class EmbedderTests(EmbedderFixture fixture)
         Assert.True(TensorPrimitives.Dot(together[1], _embedder.Embed(batch[1])) > 0.99999f);
     }
 
+    /// <summary>The server's all-cores session for lone queries gives the same vectors as the default path, for single and multi-batch calls.</summary>
+    [Fact]
+    public void AllCoresSingleBatchSessionGivesTheSameVectors()
+    {
+        using var allCores = Embedder.Load(new EmbedderOptions { ModelDirectory = RepoPaths.ModelDir, AllCoresForSingleBatches = true });
+        var texts = ReferenceCases().Take(20).Select(c => (string)c[1]).ToList();
+        var expected = _embedder.Embed(texts);
+        var together = allCores.Embed(texts); // more than one batch: the per-core sessions
+        for (int i = 0; i < texts.Count; i++)
+        {
+            Assert.True(TensorPrimitives.CosineSimilarity(expected[i], allCores.Embed(texts[i])) > 0.99999f, $"text {i} alone");
+            Assert.True(TensorPrimitives.CosineSimilarity(expected[i], together[i]) > 0.99999f, $"text {i} in a batch");
+        }
+    }
+
     [Fact]
     public void ConcurrentCallersGetTheirOwnVectors()
     {
