@@ -48,12 +48,13 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest paper records: a JSON array or JSON Lines of {id, title, abstract, authors, url, date, categories, vector}");
 
-        papers.MapGet("/{id}", (string id, PaperLibrary library) => TypedResults.Ok(PaperView.Of(Find(library, id))))
+        papers.MapGet("/{id}", (string id, PaperLibrary library) => TypedResults.Ok(PaperView.Of(Find(library, Decode(id)))))
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One stored paper");
 
         papers.MapDelete("/{id}", async (string id, PaperLibrary library) =>
             {
+                id = Decode(id);
                 var deleted = await library.WriteAsync(async () => await library.Database.DeletePaperAsync(Find(library, id).Key));
                 return deleted == null ? throw NoSuchPaper(id) : TypedResults.NoContent();
             })
@@ -65,6 +66,7 @@ public static class PaperRoutes
             {
                 // Everything here comes from memory (id map, index vectors, summaries): no store read can stall it.
                 var db = library.Database;
+                id = Decode(id);
                 long key = db.ResolveId(id) ?? throw NoSuchPaper(id);
                 var vector = new float[db.Dimension];
                 if (!db.TryReadVector(key, vector)) throw NoSuchPaper(id);
@@ -81,6 +83,12 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Papers like this one (itself excluded), best first, with cosine scores");
     }
+
+    /// <summary>
+    /// Old-style arXiv ids hold a slash (cs/0112017); a client sends it as %2F, which routing leaves
+    /// encoded in the route value (it never decodes %2F, so that it cannot split segments).
+    /// </summary>
+    static string Decode(string id) => id.Contains('%') ? id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase) : id;
 
     static PaperRecord Find(PaperLibrary library, string id) => library.Database.FindPaper(id) ?? throw NoSuchPaper(id);
 

@@ -145,6 +145,19 @@ public class ApiRouteTests(SampleServerFixture fixture)
     }
 
     [Fact]
+    public async Task OldStyleArxivIdsWithASlashAreReachableEncoded()
+    {
+        var created = await Client.PostAsJsonAsync("/papers", new[] { new { id = "cs/0112017", title = "Old style identifiers for early preprints", @abstract = "An abstract from the days of archive-prefixed identifiers.", date = "2001-12-14" } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var paper = await Client.GetFromJsonAsync<JsonElement>("/papers/cs%2F0112017");
+        Assert.Equal("cs/0112017", paper.GetProperty("sourceId").GetString());
+        var similar = await Client.GetAsync("/papers/cs%2f0112017/similar?k=3");
+        Assert.Equal(HttpStatusCode.OK, similar.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/papers/cs%2F0112017")).StatusCode);
+        await Problems.AssertProblemAsync(await Client.GetAsync("/papers/cs%2F0112017"), 404, "no paper with id 'cs/0112017'");
+    }
+
+    [Fact]
     public async Task MalformedRecordsAre400AndStoreNothing()
     {
         int before = fixture.Server.Library.Database.PaperCount;
