@@ -60,7 +60,7 @@ public static class PaperRoutes
             })
             .RequireApiKey()
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Delete a paper (durably; its own id stops resolving)");
+            .WithSummary("Delete a paper (durably; every id it was known by stops resolving)");
 
         papers.MapGet("/{id}/similar", (string id, string? k, string? from, string? to, string? excludeDigest, PaperLibrary library) =>
             {

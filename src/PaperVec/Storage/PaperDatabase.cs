@@ -293,7 +293,10 @@ public sealed class PaperDatabase : IDisposable
     {
         if (GetPaper(key) is not { } paper) return null;
         var batch = new WriteBatch().DeletePaper(key);
-        if (paper.SourceId != null && KeyOfSourceId(paper.SourceId) == key) batch.DeleteAlias(paper.SourceId);
+        // Every source id that names it, not only the latest: a paper met again under a new id (a
+        // revised record, an arXiv version) keeps its earlier ids as aliases too.
+        foreach (var (alias, target) in _aliases)
+            if (target == key) batch.DeleteAlias(alias);
         await CommitAsync(batch).ConfigureAwait(false);
         return paper;
     }

@@ -158,6 +158,29 @@ public class ApiRouteTests(SampleServerFixture fixture)
     }
 
     [Fact]
+    public async Task DeletingAPaperFreesEverySourceIdItWasKnownBy()
+    {
+        const string title = "Aliases of one paper across two record ids";
+        Assert.Equal(HttpStatusCode.Created, (await Client.PostAsJsonAsync("/papers", new[] { new { id = "alias.0001", title, @abstract = "The first text of the paper." } })).StatusCode);
+        // Same title, new text and a new id: the same paper, revised, now also known as alias.0002.
+        Assert.Equal(HttpStatusCode.Created, (await Client.PostAsJsonAsync("/papers", new[] { new { id = "alias.0002", title, @abstract = "The revised text of the paper." } })).StatusCode);
+        string key = (await Client.GetFromJsonAsync<JsonElement>("/papers/alias.0001")).GetProperty("id").GetString()!;
+        Assert.Equal(key, (await Client.GetFromJsonAsync<JsonElement>("/papers/alias.0002")).GetProperty("id").GetString());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/papers/alias.0002")).StatusCode);
+        await Problems.AssertProblemAsync(await Client.GetAsync("/papers/alias.0001"), 404, "no paper");
+        // Both aliases are gone from the store, not left pointing at the deleted record.
+        Assert.Null(fixture.Server.Library.Database.KeyOfSourceId("alias.0001"));
+        Assert.Null(fixture.Server.Library.Database.KeyOfSourceId("alias.0002"));
+
+        // The freed id can name a new paper.
+        var reused = await Client.PostAsJsonAsync("/papers", new[] { new { id = "alias.0001", title = "A different paper that reuses a freed id", @abstract = "Unrelated text." } });
+        Assert.Equal(1, (await reused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("new").GetInt32());
+        Assert.Equal("A different paper that reuses a freed id", (await Client.GetFromJsonAsync<JsonElement>("/papers/alias.0001")).GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/papers/alias.0001")).StatusCode);
+    }
+
+    [Fact]
     public async Task MalformedRecordsAre400AndStoreNothing()
     {
         int before = fixture.Server.Library.Database.PaperCount;
