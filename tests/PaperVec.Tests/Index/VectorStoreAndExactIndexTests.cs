@@ -22,6 +22,46 @@ public unsafe class VectorStoreAndExactIndexTests
         Assert.Throws<ArgumentException>(() => store.Append(new float[19]));
     }
 
+    [Fact]
+    public void LargeStoresGrowAcrossTheHugePageSizeWithRowsIntactAndPaddingZero()
+    {
+        // 384-d rows: 3,000 rows are 4.6 MB, past NativeBlock's huge-page threshold (2 MB aligned, MADV_HUGEPAGE).
+        using var store = new VectorStore(dimension: 380, initialCapacity: 1000);
+        var row = new float[380];
+        for (int i = 0; i < 5000; i++)
+        {
+            Array.Fill(row, i + 0.5f);
+            store.Append(row);
+        }
+        Assert.True((long)store.Capacity * store.Stride * sizeof(float) >= 4 << 20);
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("PAPERVEC_HUGE_PAGES") != "0")
+            Assert.Equal(0, (long)store.BasePointer % (2 << 20));
+        for (int i = 0; i < 5000; i += 7)
+        {
+            Assert.Equal(i + 0.5f, store.Row(i)[0]);
+            Assert.Equal(i + 0.5f, store.Row(i)[379]);
+            for (int pad = 380; pad < store.Stride; pad++) Assert.Equal(0f, store.RowPointer(i)[pad]);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(1003)] // four lanes of 250 rows and a tail of 3
+    [InlineData(4097)]
+    public void ExactSearchFindsTheBestRowsWhateverTheRowCountModuloTheLanes(int count)
+    {
+        var vectors = RandomUnitVectors(count, 33, seed: count);
+        using var index = new ExactIndex(33, initialCapacity: 16);
+        for (int i = 0; i < count; i++) index.Add(i, vectors[i]);
+        var ids = Enumerable.Range(0, count).Select(i => (long)i).ToArray();
+        foreach (var query in RandomUnitVectors(5, 33, seed: 99))
+        {
+            var expected = BruteForce(vectors, ids, query, 10);
+            Assert.Equal(expected, index.Search(query, 10).Select(h => h.Id).ToArray());
+        }
+    }
+
     static float[][] RandomUnitVectors(int count, int dimension, int seed)
     {
         var random = new Random(seed);
