@@ -245,18 +245,64 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
                 }
                 var heap = scratch.Results;
                 while (heap.Count > k) heap.Pop();
-                int found = heap.Count;
-                for (int i = found - 1; i >= 0; i--)
+                int held = heap.Count;
+                scratch.EnsureSorted(held);
+                for (int i = held - 1; i >= 0; i--)
                 {
-                    int node = heap.TopNode;
-                    results[i] = new SearchHit(_externalIds[node], heap.TopKey); // key is -distance = dot
+                    scratch.SortedNodes[i] = heap.TopNode;
                     heap.Pop();
                 }
+                // Read each hit's id and score together, as they are now: Repair may have freed a
+                // node's slot during the search and an insert reused it, so the slot may hold
+                // another paper than the one scored (checked by the concurrency stress test).
+                int found = 0;
+                fixed (float* q = query)
+                    for (int i = 0; i < held; i++)
+                        if (TryReadHit(q, scratch.SortedNodes[i], filter, out var hit)) results[found++] = hit;
+                SortBestFirst(results[..found]);
                 return found;
             }
             finally { _scratchPool.Return(scratch); }
         }
         finally { _resizeGate.ExitReadLock(); }
+    }
+
+    /// <summary>
+    /// The external id and score of <paramref name="node"/> read under its seqlock (an insert
+    /// writes id and vector while holding the node lock); false when the node is no longer live
+    /// or its id fails the filter.
+    /// </summary>
+    bool TryReadHit(float* query, int node, Func<long, bool>? filter, out SearchHit hit)
+    {
+        ref int version = ref _versions[node];
+        while (true)
+        {
+            int before = Volatile.Read(ref version);
+            if ((before & 1) != 0) { Thread.SpinWait(4); continue; }
+            long id = _externalIds[node];
+            byte state = Volatile.Read(ref _states[node]);
+            float score = VectorKernels.Dot(query, _vectors.RowPointer(node), _dimension);
+            Volatile.ReadBarrier();
+            if (Volatile.Read(ref version) != before) continue;
+            hit = new SearchHit(id, score);
+            return state == StateLive && (filter == null || filter(id));
+        }
+    }
+
+    /// <summary>Insertion sort by score, best first: k is small and the hits are almost always in order already.</summary>
+    static void SortBestFirst(Span<SearchHit> hits)
+    {
+        for (int i = 1; i < hits.Length; i++)
+        {
+            var hit = hits[i];
+            int j = i - 1;
+            while (j >= 0 && hits[j].Score < hit.Score)
+            {
+                hits[j + 1] = hits[j];
+                j--;
+            }
+            hits[j + 1] = hit;
+        }
     }
 
     // ---- slots -------------------------------------------------------------------------------
