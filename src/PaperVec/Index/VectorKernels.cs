@@ -93,22 +93,10 @@ public static unsafe class VectorKernels
     {
         if (Selected == KernelPath.Avx2Fma)
         {
-            int r = 0;
-            if (rowCount >= Lanes * MinRowsPerLane)
-            {
-                int perLane = rowCount / Lanes;
-                DotFourLanesAvx2Fma(query, dimension, rows, rowStride, (nint)perLane * rowStride, perLane, scores);
-                r = Lanes * perLane;
-            }
-            // The rest (and short runs): two rows per pass share each query load, and every line of
-            // the rows 8 ahead (12 KB at 384-d) is prefetched so the stream stays ahead of the FMAs.
-            for (; r + 1 < rowCount; r += 2)
-            {
-                float* row0 = rows + (nint)r * rowStride;
-                Prefetch(row0 + PrefetchRowsAhead * rowStride, 2 * rowStride);
-                DotTwoAvx2Fma(query, row0, row0 + rowStride, dimension, out scores[r], out scores[r + 1]);
-            }
-            if (r < rowCount) scores[r] = DotAvx2Fma(query, rows + (nint)r * rowStride, dimension);
+            // Four lanes of a quarter of the rows each (see DotFourLanes), then the last 0-3 rows.
+            int perLane = rowCount / Lanes;
+            if (perLane > 0) DotFourLanesAvx2Fma(query, dimension, rows, rowStride, (nint)perLane * rowStride, perLane, scores);
+            for (int r = Lanes * perLane; r < rowCount; r++) scores[r] = DotAvx2Fma(query, rows + (nint)r * rowStride, dimension);
             return;
         }
         for (int r = 0; r < rowCount; r++) scores[r] = Dot(query, rows + (nint)r * rowStride, dimension);
@@ -116,7 +104,6 @@ public static unsafe class VectorKernels
 
     /// <summary>Rows scored side by side by <see cref="DotFourLanes"/>.</summary>
     public const int Lanes = 4;
-    const int MinRowsPerLane = 16;
     const int LanePrefetchFloats = 256; // 1 KB ahead in each lane
 
     /// <summary>
@@ -183,17 +170,6 @@ public static unsafe class VectorKernels
         }
     }
 
-    const int PrefetchRowsAhead = 8;
-
-    /// <summary>Prefetches every cache line of <paramref name="floats"/> floats from <paramref name="start"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Prefetch(float* start, int floats)
-    {
-        if (!Sse.IsSupported) return;
-        byte* p = (byte*)start;
-        for (int offset = 0; offset < floats * sizeof(float); offset += 64) Sse.Prefetch0(p + offset);
-    }
-
     // Lanes 0..n-1 set for a tail of n floats: load from offset 8 - n.
     static ReadOnlySpan<int> TailMasks => [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
@@ -225,32 +201,6 @@ public static unsafe class VectorKernels
             acc1 = Fma.MultiplyAdd(Avx.MaskLoad(a + i, mask), Avx.MaskLoad(b + i, mask), acc1);
         }
         return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void DotTwoAvx2Fma(float* q, float* row0, float* row1, int length, out float score0, out float score1)
-    {
-        var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
-        var b0 = Vector256<float>.Zero; var b1 = Vector256<float>.Zero;
-        int i = 0;
-        for (; i <= length - 16; i += 16)
-        {
-            var q0 = Avx.LoadVector256(q + i);
-            var q1 = Avx.LoadVector256(q + i + 8);
-            a0 = Fma.MultiplyAdd(q0, Avx.LoadVector256(row0 + i), a0);
-            a1 = Fma.MultiplyAdd(q1, Avx.LoadVector256(row0 + i + 8), a1);
-            b0 = Fma.MultiplyAdd(q0, Avx.LoadVector256(row1 + i), b0);
-            b1 = Fma.MultiplyAdd(q1, Avx.LoadVector256(row1 + i + 8), b1);
-        }
-        for (; i < length; i += 8)
-        {
-            var mask = TailMask(Math.Min(8, length - i));
-            var qv = Avx.MaskLoad(q + i, mask);
-            a0 = Fma.MultiplyAdd(qv, Avx.MaskLoad(row0 + i, mask), a0);
-            b0 = Fma.MultiplyAdd(qv, Avx.MaskLoad(row1 + i, mask), b0);
-        }
-        score0 = Vector256.Sum(a0 + a1);
-        score1 = Vector256.Sum(b0 + b1);
     }
 
     public static float SquaredL2Avx2Fma(float* a, float* b, int length)
