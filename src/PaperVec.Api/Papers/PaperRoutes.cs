@@ -64,19 +64,17 @@ public static class PaperRoutes
 
         papers.MapGet("/{id}/similar", (string id, string? k, string? from, string? to, string? excludeDigest, PaperLibrary library) =>
             {
-                // Everything here comes from memory (id map, index vectors, summaries): no store read can stall it.
+                // Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
                 var db = library.Database;
                 id = Decode(id);
                 long key = db.ResolveId(id) ?? throw NoSuchPaper(id);
-                var vector = new float[db.Dimension];
-                if (!db.TryReadVector(key, vector)) throw NoSuchPaper(id);
                 int count = QueryParameters.K(k);
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
                 var exclude = new HashSet<long> { key };
                 if (!string.IsNullOrEmpty(excludeDigest))
                     exclude.UnionWith((db.GetDigest(excludeDigest) ?? throw ApiProblemException.NotFound($"no digest with id '{excludeDigest}'")).PaperKeys);
-                var results = PaperSearch.Run(db, vector, new SearchScope { K = count, From = fromDate, To = toDate, Exclude = exclude });
+                var results = PaperSearch.Like(db, key, new SearchScope { K = count, From = fromDate, To = toDate, Exclude = exclude }) ?? throw NoSuchPaper(id);
                 return TypedResults.Ok(new SearchResponse(results, count, from, to, library.Database.PaperCount));
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)

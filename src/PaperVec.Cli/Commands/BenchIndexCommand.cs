@@ -36,9 +36,10 @@ public static class BenchIndexCommand
         var json = new Option<string?>("--json") { Description = "Write the results as JSON to FILE" };
         var plot = new Option<string?>("--plot") { Description = "Write a recall-vs-QPS plot to FILE.svg" };
         var crossover = new Option<bool>("--crossover") { Description = "Also time exact vs HNSW search on growing prefixes of the base set" };
+        var similar = new Option<bool>("--similar") { Description = "Also time \"papers like this\": --query-count base rows as queries (each excluding itself), searched from their own node and by their vector from the top" };
 
         var command = new Command("index", "Benchmark the HNSW index: build speed, memory, recall and QPS per efSearch");
-        foreach (var option in new Option[] { dataset, count, dimension, clusters, seed, queryCount, baseFile, queriesFile, dump, m, efConstruction, efList, k, threads, json, plot, crossover })
+        foreach (var option in new Option[] { dataset, count, dimension, clusters, seed, queryCount, baseFile, queriesFile, dump, m, efConstruction, efList, k, threads, json, plot, crossover, similar })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -47,7 +48,7 @@ public static class BenchIndexCommand
                 parse.GetValue(dataset)!, parse.GetValue(count), parse.GetValue(dimension), parse.GetValue(clusters),
                 parse.GetValue(seed), parse.GetValue(queryCount), parse.GetValue(baseFile), parse.GetValue(queriesFile),
                 parse.GetValue(dump), parse.GetValue(m), parse.GetValue(efConstruction), ParseEfList(parse.GetValue(efList)!),
-                parse.GetValue(k), parse.GetValue(threads), parse.GetValue(json), parse.GetValue(plot), parse.GetValue(crossover));
+                parse.GetValue(k), parse.GetValue(threads), parse.GetValue(json), parse.GetValue(plot), parse.GetValue(crossover), parse.GetValue(similar));
             try
             {
                 return Run(settings, Console.Out);
@@ -63,11 +64,13 @@ public static class BenchIndexCommand
 
     record Settings(string Dataset, int Count, int Dimension, int Clusters, int Seed, int QueryCount,
         string? BaseFile, string? QueriesFile, string? DumpDir, int M, int EfConstruction, int[] EfValues,
-        int K, int Threads, string? JsonFile, string? PlotFile, bool Crossover);
+        int K, int Threads, string? JsonFile, string? PlotFile, bool Crossover, bool Similar);
 
     record BuildResult(double Seconds, double InsertsPerSecond, double BytesPerVector, int Threads);
 
     record EfRun(int Ef, double Recall, double Qps, double P50Us, double P99Us);
+
+    record SimilarRun(int Ef, double Recall, double Qps, double ByVectorRecall, double ByVectorQps);
 
     static int[] ParseEfList(string text)
     {
@@ -97,7 +100,8 @@ public static class BenchIndexCommand
 
         var runs = MeasureSearches(index, queries, dimension, groundTruth, s.K, s.EfValues);
         WriteTable(output, s.K, runs, build);
-        if (s.JsonFile != null) WriteJson(s.JsonFile, build, runs, exactRowsPerSecond);
+        var similarRuns = s.Similar ? MeasureSimilar(index, data, dimension, s.K, s.EfValues, Math.Min(n, s.QueryCount), s.Seed, output) : null;
+        if (s.JsonFile != null) WriteJson(s.JsonFile, build, runs, exactRowsPerSecond, similarRuns);
         if (s.PlotFile != null) File.WriteAllText(s.PlotFile, RecallQpsPlot.Render(runs.Select(r => (r.Ef, r.Recall, r.Qps)).ToList(), s.K, $"{source}, M={s.M}, efC={s.EfConstruction}"));
         if (s.Crossover) MeasureCrossover(data, queries, dimension, options, output);
         return 0;
@@ -218,6 +222,64 @@ public static class BenchIndexCommand
         return runs;
     }
 
+    /// <summary>
+    /// "Papers like this" as the API's similar route asks it: the k nearest to a stored vector,
+    /// itself excluded. Each ef is timed both ways, by vector from the top first, on the same rows.
+    /// </summary>
+    static List<SimilarRun> MeasureSimilar(HnswIndex index, float[] data, int dimension, int k, int[] efValues, int count, int seed, TextWriter output)
+    {
+        int n = data.Length / dimension;
+        var random = new Random(seed + 1);
+        var rows = Enumerable.Range(0, count).Select(_ => random.Next(n)).ToArray();
+        var truth = new HashSet<long>[count];
+        using (var exact = new ExactIndex(dimension, n))
+        {
+            for (int i = 0; i < n; i++) exact.Add(i, data.AsSpan(i * dimension, dimension));
+            Parallel.For(0, count, q =>
+            {
+                long self = rows[q];
+                truth[q] = exact.Search(data.AsSpan(rows[q] * dimension, dimension), k, id => id != self).Select(h => h.Id).ToHashSet();
+            });
+        }
+        var hits = new SearchHit[k];
+        for (int q = 0; q < Math.Min(count, 300); q++) // warm-up, as for the searches above
+        {
+            long self = rows[q];
+            index.SearchLike(self, hits, efValues.Max(), id => id != self);
+        }
+        var runs = new List<SimilarRun>();
+        foreach (int ef in efValues)
+        {
+            var (byVectorRecall, byVectorQps) = Time(like: false, ef);
+            var (recall, qps) = Time(like: true, ef);
+            runs.Add(new SimilarRun(ef, recall, qps, byVectorRecall, byVectorQps));
+        }
+        output.WriteLine();
+        output.WriteLine($"papers like this: {count:N0} base rows as queries, each excluding itself");
+        output.WriteLine($"| ef  | from its node: recall@{k} |  QPS  | by vector from the top: recall@{k} |  QPS  | QPS ratio |");
+        output.WriteLine("|----:|-------------------------:|------:|-----------------------------------:|------:|----------:|");
+        foreach (var r in runs)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Ef,3} | {r.Recall,24:F4} | {r.Qps,5:F0} | {r.ByVectorRecall,34:F4} | {r.ByVectorQps,5:F0} | {r.Qps / r.ByVectorQps,9:F2} |"));
+        return runs;
+
+        (double Recall, double Qps) Time(bool like, int ef)
+        {
+            long found = 0;
+            long start = Stopwatch.GetTimestamp();
+            for (int q = 0; q < count; q++)
+            {
+                long self = rows[q];
+                Func<long, bool> notSelf = id => id != self;
+                int got = like
+                    ? index.SearchLike(self, hits, ef, notSelf)
+                    : index.Search(data.AsSpan(rows[q] * dimension, dimension), hits, ef, notSelf);
+                for (int i = 0; i < got; i++) if (truth[q].Contains(hits[i].Id)) found++;
+            }
+            return ((double)found / ((long)count * k), count / Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+    }
+
     static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
@@ -233,7 +295,7 @@ public static class BenchIndexCommand
             $"build {build.Seconds:F1} s, {build.InsertsPerSecond:F0} inserts/s, {build.Threads} thread(s), {build.BytesPerVector:F0} bytes/vector"));
     }
 
-    static void WriteJson(string path, BuildResult build, List<EfRun> runs, double exactRowsPerSecond)
+    static void WriteJson(string path, BuildResult build, List<EfRun> runs, double exactRowsPerSecond, List<SimilarRun>? similarRuns)
     {
         using var stream = File.Create(path);
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
@@ -259,6 +321,21 @@ public static class BenchIndexCommand
         json.WriteStartObject("exactScan");
         json.WriteNumber("rowsPerSecondOneThread", Math.Round(exactRowsPerSecond));
         json.WriteEndObject();
+        if (similarRuns != null)
+        {
+            json.WriteStartArray("similar");
+            foreach (var r in similarRuns)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("ef", r.Ef);
+                json.WriteNumber("recall", Math.Round(r.Recall, 5));
+                json.WriteNumber("qps", Math.Round(r.Qps, 1));
+                json.WriteNumber("byVectorRecall", Math.Round(r.ByVectorRecall, 5));
+                json.WriteNumber("byVectorQps", Math.Round(r.ByVectorQps, 1));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
         json.WriteEndObject();
     }
 

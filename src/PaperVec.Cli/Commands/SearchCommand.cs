@@ -26,7 +26,7 @@ static class SearchCommand
             using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
             DataOptions.EnsureSameModel(db, embedder);
             var vector = embedder.Embed(text);
-            Print(db, options.Run(parse, db, vector, exclude: null), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
+            Print(db, PaperSearch.Run(db, vector, options.Scope(parse, exclude: null)), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
             return 0;
         });
         return command;
@@ -43,7 +43,8 @@ static class SearchCommand
         {
             using var db = DataOptions.Open(parse.GetValue(options.Data));
             var paper = db.FindPaper(parse.GetValue(id)!) ?? throw new CliException($"no paper with id {parse.GetValue(id)}");
-            Print(db, options.Run(parse, db, paper.Vector, exclude: paper.Key), $"papers like \"{paper.Title}\"", parse.GetValue(options.Json));
+            var results = PaperSearch.Like(db, paper.Key, options.Scope(parse, exclude: paper.Key)) ?? throw new CliException($"no paper with id {parse.GetValue(id)}");
+            Print(db, results, $"papers like \"{paper.Title}\"", parse.GetValue(options.Json));
             return 0;
         });
         return command;
@@ -64,12 +65,11 @@ static class SearchCommand
             command.Options.Add(Data); command.Options.Add(K); command.Options.Add(From); command.Options.Add(To); command.Options.Add(Json);
         }
 
-        public List<SearchResult> Run(ParseResult parse, PaperDatabase db, float[] vector, long? exclude) =>
-            PaperSearch.Run(db, vector, new SearchScope
-            {
-                K = parse.GetValue(K), From = parse.GetValue(From), To = parse.GetValue(To),
-                Exclude = exclude is long key ? new HashSet<long> { key } : new HashSet<long>(),
-            });
+        public SearchScope Scope(ParseResult parse, long? exclude) => new()
+        {
+            K = parse.GetValue(K), From = parse.GetValue(From), To = parse.GetValue(To),
+            Exclude = exclude is long key ? new HashSet<long> { key } : new HashSet<long>(),
+        };
     }
 
     static void Print(PaperDatabase db, List<SearchResult> results, string heading, bool json)

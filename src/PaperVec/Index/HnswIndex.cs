@@ -237,34 +237,105 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             {
                 fixed (float* q = query)
                 {
-                    int current = (int)entry;
-                    float currentDistance = Distance(q, current);
-                    for (int level = (int)(entry >> 32); level > 0; level--)
-                        GreedyClosest(q, ref current, ref currentDistance, level, scratch);
-                    SearchLayer(q, current, currentDistance, ef, 0, scratch, constructing: false, filter);
+                    SearchFromTop(q, entry, ef, scratch, filter);
+                    return CollectHits(q, results, scratch, filter);
                 }
-                var heap = scratch.Results;
-                while (heap.Count > k) heap.Pop();
-                int held = heap.Count;
-                scratch.EnsureSorted(held);
-                for (int i = held - 1; i >= 0; i--)
-                {
-                    scratch.SortedNodes[i] = heap.TopNode;
-                    heap.Pop();
-                }
-                // Read each hit's id and score together, as they are now: Repair may have freed a
-                // node's slot during the search and an insert reused it, so the slot may hold
-                // another paper than the one scored (checked by the concurrency stress test).
-                int found = 0;
-                fixed (float* q = query)
-                    for (int i = 0; i < held; i++)
-                        if (TryReadHit(q, scratch.SortedNodes[i], filter, out var hit)) results[found++] = hit;
-                SortBestFirst(results[..found]);
-                return found;
             }
             finally { _scratchPool.Return(scratch); }
         }
         finally { _resizeGate.ExitReadLock(); }
+    }
+
+    /// <summary>
+    /// Papers like an indexed one: fills <paramref name="results"/> with the best live matches to
+    /// the vector of <paramref name="id"/> (itself included unless the filter drops it) and returns
+    /// how many, or -1 when <paramref name="id"/> is not indexed. The search starts on level 0 at
+    /// the node itself, already the nearest point to its own vector, instead of descending from the
+    /// entry point and walking across the graph to it: fewer rows scored per answer for the same
+    /// neighbourhood (measured in src/PaperVec/Index/README.md).
+    /// </summary>
+    public int SearchLike(long id, Span<SearchHit> results, int ef, Func<long, bool>? filter = null)
+    {
+        int k = results.Length;
+        ef = Math.Max(ef, k);
+        _resizeGate.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int slot;
+            lock (_idLock) if (!_slotById.TryGetValue(id, out slot)) return -1;
+            var scratch = RentScratch();
+            try
+            {
+                fixed (float* q = scratch.EnsureQuery(_dimension))
+                {
+                    if (!TryCopyNode(slot, id, q, out byte state)) return -1; // freed and reused meanwhile
+                    if (k == 0) return 0;
+                    if (state == StateLive)
+                        SearchLayer(q, slot, Distance(q, slot), ef, 0, scratch, constructing: false, filter);
+                    else
+                    {
+                        // Still being linked (its list may be partial) or deleted: start from the top as any query does.
+                        long entry = Volatile.Read(ref _entry);
+                        if (entry < 0) return 0;
+                        SearchFromTop(q, entry, ef, scratch, filter);
+                    }
+                    return CollectHits(q, results, scratch, filter);
+                }
+            }
+            finally { _scratchPool.Return(scratch); }
+        }
+        finally { _resizeGate.ExitReadLock(); }
+    }
+
+    /// <summary>Greedy descent from the entry point through the upper levels, then the ef-wide search of level 0.</summary>
+    void SearchFromTop(float* query, long entry, int ef, HnswScratch scratch, Func<long, bool>? filter)
+    {
+        int current = (int)entry;
+        float currentDistance = Distance(query, current);
+        for (int level = (int)(entry >> 32); level > 0; level--)
+            GreedyClosest(query, ref current, ref currentDistance, level, scratch);
+        SearchLayer(query, current, currentDistance, ef, 0, scratch, constructing: false, filter);
+    }
+
+    /// <summary>Copies a node's vector and state under its seqlock; false when the slot no longer holds <paramref name="id"/>.</summary>
+    bool TryCopyNode(int node, long id, float* destination, out byte state)
+    {
+        ref int version = ref _versions[node];
+        while (true)
+        {
+            int before = Volatile.Read(ref version);
+            if ((before & 1) != 0) { Thread.SpinWait(4); continue; }
+            long holder = _externalIds[node];
+            state = Volatile.Read(ref _states[node]);
+            Unsafe.CopyBlockUnaligned(destination, _vectors.RowPointer(node), (uint)(_dimension * sizeof(float)));
+            Volatile.ReadBarrier();
+            if (Volatile.Read(ref version) != before) continue;
+            return holder == id && state != StateFree;
+        }
+    }
+
+    /// <summary>The k = results.Length best of a finished level-0 search, best first, as they are now.</summary>
+    int CollectHits(float* query, Span<SearchHit> results, HnswScratch scratch, Func<long, bool>? filter)
+    {
+        int k = results.Length;
+        var heap = scratch.Results;
+        while (heap.Count > k) heap.Pop();
+        int held = heap.Count;
+        scratch.EnsureSorted(held);
+        for (int i = held - 1; i >= 0; i--)
+        {
+            scratch.SortedNodes[i] = heap.TopNode;
+            heap.Pop();
+        }
+        // Read each hit's id and score together, as they are now: Repair may have freed a
+        // node's slot during the search and an insert reused it, so the slot may hold
+        // another paper than the one scored (checked by the concurrency stress test).
+        int found = 0;
+        for (int i = 0; i < held; i++)
+            if (TryReadHit(query, scratch.SortedNodes[i], filter, out var hit)) results[found++] = hit;
+        SortBestFirst(results[..found]);
+        return found;
     }
 
     /// <summary>

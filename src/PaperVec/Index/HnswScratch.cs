@@ -41,6 +41,15 @@ sealed class HnswScratch
         PruneSelectedDistances = new float[maxDegree + 1];
     }
 
+    /// <summary>A copy of an indexed vector used as the query (search by id); pinned, sized on first use.</summary>
+    public float[] Query = [];
+
+    public float[] EnsureQuery(int dimension)
+    {
+        if (Query.Length != dimension) Query = GC.AllocateArray<float>(dimension, pinned: true);
+        return Query;
+    }
+
     public void EnsureSorted(int count)
     {
         if (SortedNodes.Length >= count) return;

@@ -1,3 +1,4 @@
+using PaperVec.Index;
 using PaperVec.Storage;
 
 namespace PaperVec.Search;
@@ -25,25 +26,36 @@ public sealed record SearchResult(string Id, string Title, string Date, double S
 /// </summary>
 public static class PaperSearch
 {
-    public static List<SearchResult> Run(PaperDatabase db, ReadOnlySpan<float> vector, SearchScope scope)
+    /// <summary>Nearest papers to a unit vector (free-text search).</summary>
+    public static List<SearchResult> Run(PaperDatabase db, ReadOnlySpan<float> vector, SearchScope scope) =>
+        Shape(db, db.Search(vector, CheckedK(scope), filter: Filter(db, scope)));
+
+    /// <summary>Papers like the stored paper <paramref name="key"/> ("similar"); null when there is no such paper.</summary>
+    public static List<SearchResult>? Like(PaperDatabase db, long key, SearchScope scope) =>
+        db.SearchLike(key, CheckedK(scope), filter: Filter(db, scope)) is { } hits ? Shape(db, hits) : null;
+
+    static int CheckedK(SearchScope scope) =>
+        scope.K is < 1 or > SearchScope.MaxK ? throw new ArgumentOutOfRangeException(nameof(scope), $"k must be within 1..{SearchScope.MaxK}") : scope.K;
+
+    static Func<long, bool>? Filter(PaperDatabase db, SearchScope scope)
     {
-        if (scope.K is < 1 or > SearchScope.MaxK) throw new ArgumentOutOfRangeException(nameof(scope), $"k must be within 1..{SearchScope.MaxK}");
         DateOnly? from = scope.From, to = scope.To;
         var exclude = scope.Exclude;
-        Func<long, bool>? filter = null;
-        if (from != null || to != null || exclude.Count > 0)
+        if (from == null && to == null && exclude.Count == 0) return null;
+        // First-seen dates are in memory (PaperDatabase's summaries): the filter reads no store.
+        return key =>
         {
-            // First-seen dates are in memory (PaperDatabase's summaries): the filter reads no store.
-            filter = key =>
-            {
-                if (exclude.Contains(key)) return false;
-                if (from == null && to == null) return true;
-                var seen = db.FirstSeen(key);
-                return seen != null && (from == null || seen >= from) && (to == null || seen <= to);
-            };
-        }
-        var results = new List<SearchResult>();
-        foreach (var hit in db.Search(vector, scope.K, filter: filter))
+            if (exclude.Contains(key)) return false;
+            if (from == null && to == null) return true;
+            var seen = db.FirstSeen(key);
+            return seen != null && (from == null || seen >= from) && (to == null || seen <= to);
+        };
+    }
+
+    static List<SearchResult> Shape(PaperDatabase db, SearchHit[] hits)
+    {
+        var results = new List<SearchResult>(hits.Length);
+        foreach (var hit in hits)
             if (db.Summary(hit.Id) is { } paper) // deleted between the index hit and the read
                 results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(hit.Score, 4), paper.Snippet));
         return results;

@@ -252,6 +252,25 @@ public sealed class PaperDatabase : IDisposable
         return _index.Search(query, k, width, filter);
     }
 
+    /// <summary>
+    /// Nearest papers to the stored paper <paramref name="key"/> (itself included unless the filter
+    /// drops it), best first, or null when there is no such paper. Searches from the paper's own
+    /// graph node, which scores fewer rows than a search by its vector.
+    /// </summary>
+    public SearchHit[]? SearchLike(long key, int k, int? ef = null, Func<long, bool>? filter = null)
+    {
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be positive");
+        int width = ef ?? Math.Max(k, _index.Options.DefaultEfSearch);
+        int live = _index.LiveCount;
+        if (live <= ExactSearchBelow) width = Math.Max(width, live);
+        var hits = new SearchHit[k];
+        int found = _index.SearchLike(key, hits, width, filter);
+        if (found >= 0) return found == k ? hits : hits[..found];
+        // Not in the index (it never lacks a stored paper, but a delete may have just run): by vector.
+        var vector = new float[Dimension];
+        return TryReadVector(key, vector) ? _index.Search(vector, k, width, filter) : null;
+    }
+
     // ---- writes -----------------------------------------------------------------------------
 
     /// <summary>

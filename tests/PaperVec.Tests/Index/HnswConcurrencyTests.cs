@@ -60,10 +60,24 @@ public class HnswConcurrencyTests
             var random = new Random(seed);
             for (int i = 0; i < 1500; i++)
             {
-                var query = VectorFor(random.Next(100_000) + 1_000_000);
                 long startedAt = Interlocked.Read(ref clock);
                 var filter = i % 3 == 0 ? (Func<long, bool>)(id => id % 2 == 0) : null;
-                var hits = index.Search(query, 10, 32, filter);
+                float[] query;
+                SearchHit[] hits;
+                if (i % 4 == 1)
+                {
+                    // Like an indexed paper (maybe deleted or being inserted meanwhile: then -1 or a search from the top).
+                    long like = random.NextInt64(0, Interlocked.Read(ref nextId));
+                    query = VectorFor(like);
+                    var buffer = new SearchHit[10];
+                    int found = index.SearchLike(like, buffer, 32, filter);
+                    hits = buffer[..Math.Max(0, found)];
+                }
+                else
+                {
+                    query = VectorFor(random.Next(100_000) + 1_000_000);
+                    hits = index.Search(query, 10, 32, filter);
+                }
                 for (int h = 0; h < hits.Length; h++)
                 {
                     var hit = hits[h];

@@ -49,6 +49,44 @@ public class HnswRecallTests(HnswFixture fixture, ITestOutputHelper output) : IC
         }
     }
 
+    [Fact]
+    public void SearchLikeAnIndexedVectorStartsAtItsNodeAndKeepsRecall()
+    {
+        // Base rows as queries, each excluding itself, as "papers like this" asks.
+        var rows = Enumerable.Range(0, 200).Select(i => i * 97 % HnswFixture.Count).ToArray();
+        var truth = rows.Select(r =>
+        {
+            long self = HnswFixture.IdOf(r);
+            return fixture.Exact.Search(fixture.Data.BaseRow(r), HnswFixture.K, id => id != self).Select(h => h.Id).ToHashSet();
+        }).ToArray();
+        long foundLike = 0, foundByVector = 0;
+        var hits = new SearchHit[HnswFixture.K];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            long self = HnswFixture.IdOf(rows[i]);
+            Func<long, bool> notSelf = id => id != self;
+            int found = fixture.Index.SearchLike(self, hits, 64, notSelf);
+            Assert.Equal(HnswFixture.K, found);
+            for (int h = 0; h < found; h++)
+            {
+                Assert.NotEqual(self, hits[h].Id);
+                if (h > 0) Assert.True(hits[h - 1].Score >= hits[h].Score);
+                int row = checked((int)((hits[h].Id - 3) / 10_000_019L));
+                Assert.Equal(VectorKernels.Dot(fixture.Data.BaseRow(rows[i]), fixture.Data.BaseRow(row), KernelPath.Scalar), hits[h].Score, 1e-4);
+            }
+            foundLike += hits.Count(h => truth[i].Contains(h.Id));
+            foundByVector += fixture.Index.Search(fixture.Data.BaseRow(rows[i]), HnswFixture.K, 64, notSelf).Count(h => truth[i].Contains(h.Id));
+        }
+        double like = foundLike / (rows.Length * 10.0), byVector = foundByVector / (rows.Length * 10.0);
+        output.WriteLine($"recall@10 at ef=64, base rows as queries: from the node {like:F4}, by vector from the top {byVector:F4}");
+        Assert.True(like >= 0.98, $"recall {like:F4}");
+        Assert.True(like >= byVector - 0.01, $"starting at the node lost recall: {like:F4} vs {byVector:F4}");
+
+        // Without a filter the paper itself comes first; an id never indexed is -1.
+        Assert.Equal(HnswFixture.IdOf(rows[0]), fixture.Index.SearchLike(HnswFixture.IdOf(rows[0]), hits, 64) > 0 ? hits[0].Id : -1);
+        Assert.Equal(-1, fixture.Index.SearchLike(HnswFixture.IdOf(HnswFixture.Count + 5), hits, 64));
+    }
+
     [Theory]
     [InlineData(50, 0.95)]
     [InlineData(10, 0.95)]
