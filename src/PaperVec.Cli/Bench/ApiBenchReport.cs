@@ -43,6 +43,8 @@ public sealed record RunSummary
     /// <summary>How late the open-loop sender handed requests over (already inside the latencies).</summary>
     public double? SendLagP99Ms { get; init; }
     public long Unfinished { get; init; }
+    /// <summary>This process's collections in the window: the generator's, and the server's when it was started here.</summary>
+    public GcActivity? Gc { get; init; }
     public required IReadOnlyList<SecondSummary> Timeline { get; init; }
     [JsonIgnore] public IReadOnlyDictionary<string, LatencyHistogram> Histograms { get; init; } = new Dictionary<string, LatencyHistogram>();
 
@@ -59,6 +61,7 @@ public sealed record RunSummary
             RequestsPerSecond = Math.Round(result.RequestsPerSecond, 2),
             SendLagP99Ms = s.Mode == LoadMode.Open ? RouteSummary.Ms(result.SendLag.PercentileMilliseconds(0.99)) : null,
             Unfinished = result.Unfinished,
+            Gc = result.Gc,
             Timeline = Enumerable.Range(0, (int)Math.Ceiling(result.MeasuredSeconds)).Where(i => i < result.Timeline.Seconds)
                 .Select(i => new SecondSummary(i, result.Timeline.Completed(i), RouteSummary.Ms(result.Timeline.Latency(i).PercentileMilliseconds(0.99)))).ToList(),
             Histograms = result.Routes.ToDictionary(r => RouteMix.NameOf(r.Key), r => r.Value.Latency),
@@ -112,7 +115,8 @@ public sealed record ApiBenchReport
         md.AppendLine();
         md.AppendLine($"Server {Server}{(Papers is { } p ? $", {p:N0} papers" : "")}, query batch {QueryBatch}; warm-up {r.WarmupSeconds:0.#} s, measured {r.DurationSeconds:0.#} s. " +
             $"Throughput **{r.RequestsPerSecond:0.#} requests/s** answered{(r.ThroughputSeconds > r.DurationSeconds * 1.01 ? $" (the last answer came {r.ThroughputSeconds:0.#} s after the window opened)" : "")}{(r.SendLagP99Ms is { } lag ? $"; sender lag p99 {lag:0.###} ms (included in the latencies)" : "")}" +
-            $"{(r.Unfinished > 0 ? $"; {r.Unfinished} requests unanswered at the end (counted as errors)" : "")}.");
+            $"{(r.Unfinished > 0 ? $"; {r.Unfinished} requests unanswered at the end (counted as errors)" : "")}." +
+            (r.Gc is { } gc ? $" Garbage collection in the window (this process): {gc}." : ""));
         if (Machine != null) md.AppendLine().AppendLine(Machine);
         md.AppendLine();
         md.AppendLine("| route | requests | req/s | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | papers/s |");

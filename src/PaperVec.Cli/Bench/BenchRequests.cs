@@ -5,13 +5,17 @@ using PaperVec.Storage;
 namespace PaperVec.Cli.Bench;
 
 /// <summary>
-/// Makes the HTTP request of each route. Reads pick from precomputed URIs, so sending one costs
-/// only the HttpRequestMessage; ingest bodies are built per request, since each must carry papers
-/// the server has not seen (else nothing is embedded or stored).
+/// Makes the HTTP request of each route. Reads pick from precomputed absolute URI strings, so
+/// sending one costs the HttpRequestMessage and its Uri; ingest bodies are built per request, since
+/// each must carry papers the server has not seen (else nothing is embedded or stored).
+/// Strings, not Uri objects: a Uri fills in parsed parts lazily on first use, so 400k long-lived
+/// Uris in gen2 each gained new young objects as requests first touched them, and every gen0
+/// collection had to trace and promote those (20 ms pauses every ~10 s at 1,000 req/s, which
+/// the measured latencies then carried; ~1 ms with strings).
 /// </summary>
 public sealed class BenchRequests
 {
-    readonly Uri[] _similar, _paper, _search;
+    readonly string[] _similar, _paper, _search;
     readonly int _ingestBatch;
     long _nextNewPaper;
 
@@ -22,9 +26,9 @@ public sealed class BenchRequests
     public BenchRequests(Uri baseUri, IReadOnlyList<string> paperIds, IReadOnlyList<string> queries, int ingestBatch, long firstNewPaper)
     {
         if (paperIds.Count == 0) throw new ArgumentException("no stored papers to ask for", nameof(paperIds));
-        _similar = paperIds.Select(id => new Uri(baseUri, $"papers/{Uri.EscapeDataString(id)}/similar?k=10")).ToArray();
-        _paper = paperIds.Select(id => new Uri(baseUri, $"papers/{Uri.EscapeDataString(id)}")).ToArray();
-        _search = queries.Select(q => new Uri(baseUri, $"search?k=10&q={Uri.EscapeDataString(q)}")).ToArray();
+        _similar = paperIds.Select(id => new Uri(baseUri, $"papers/{Uri.EscapeDataString(id)}/similar?k=10").AbsoluteUri).ToArray();
+        _paper = paperIds.Select(id => new Uri(baseUri, $"papers/{Uri.EscapeDataString(id)}").AbsoluteUri).ToArray();
+        _search = queries.Select(q => new Uri(baseUri, $"search?k=10&q={Uri.EscapeDataString(q)}").AbsoluteUri).ToArray();
         if (_search.Length == 0) throw new ArgumentException("no search queries", nameof(queries));
         _ingestBatch = ingestBatch;
         _nextNewPaper = firstNewPaper;
@@ -33,7 +37,6 @@ public sealed class BenchRequests
 
     public Uri BaseUri { get; }
     public int IngestBatch => _ingestBatch;
-    public IReadOnlyList<Uri> SimilarUris => _similar;
 
     /// <param name="pick">A uniform random integer choosing the paper or query.</param>
     public HttpRequestMessage Create(BenchRoute route, int pick) => route switch

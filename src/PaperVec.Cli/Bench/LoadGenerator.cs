@@ -45,7 +45,7 @@ public sealed class LoadGenerator : IDisposable
         return new LoadResult
         {
             Settings = settings, Routes = routes, Timeline = run.Timeline, SendLag = run.SendLag,
-            MeasuredSeconds = settings.Duration.TotalSeconds, Unfinished = run.Unfinished,
+            MeasuredSeconds = settings.Duration.TotalSeconds, Unfinished = run.Unfinished, Gc = run.Gc,
             ThroughputSeconds = Math.Max(settings.Duration.TotalSeconds, run.LastAnswerSeconds),
         };
     }
@@ -61,6 +61,7 @@ public sealed class LoadGenerator : IDisposable
         public Timeline Timeline { get; } = new((int)Math.Ceiling(settings.Duration.TotalSeconds) + 1);
         public LatencyHistogram SendLag { get; } = new();
         public long Unfinished { get; private set; }
+        public GcActivity? Gc { get; private set; }
         /// <summary>When the last measured request was answered, in seconds after the window opened.</summary>
         public double LastAnswerSeconds => (double)(Interlocked.Read(ref _lastAnswer) - _measureStart) / Frequency;
 
@@ -70,6 +71,7 @@ public sealed class LoadGenerator : IDisposable
             long start = Stopwatch.GetTimestamp() + (settings.Mode == LoadMode.Open ? Frequency / 100 : 0);
             _measureStart = start + (long)(settings.Warmup.TotalSeconds * Frequency);
             _measureEnd = _measureStart + (long)(settings.Duration.TotalSeconds * Frequency);
+            var gcWatch = WatchGcAsync();
             if (settings.Mode == LoadMode.Open)
             {
                 var sender = new Thread(() => SendOnSchedule(start)) { IsBackground = true, Name = "open-loop sender", Priority = ThreadPriority.AboveNormal };
@@ -81,12 +83,32 @@ public sealed class LoadGenerator : IDisposable
                 await Task.WhenAll(Enumerable.Range(0, settings.Connections).Select(w => Task.Run(() => SendClosedLoop(w)))).ConfigureAwait(false);
             }
             Finished();
+            await gcWatch.ConfigureAwait(false);
             if (await Task.WhenAny(_drained.Task, Task.Delay(settings.Drain, cancel)).ConfigureAwait(false) != _drained.Task)
             {
                 Unfinished = Interlocked.Read(ref _inFlight);
                 _abort.Cancel(); // the ones still out end as status 0
                 await _drained.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>The GC's counters at the window's opening and closing (a few ms late at worst).</summary>
+        async Task WatchGcAsync()
+        {
+            try
+            {
+                await DelayUntil(_measureStart).ConfigureAwait(false);
+                var start = GcActivity.Take();
+                await DelayUntil(_measureEnd).ConfigureAwait(false);
+                Gc = GcActivity.Between(start, GcActivity.Take());
+            }
+            catch (OperationCanceledException) { } // cancelled: no window to describe
+        }
+
+        Task DelayUntil(long timestamp)
+        {
+            long remaining = timestamp - Stopwatch.GetTimestamp();
+            return remaining <= 0 ? Task.CompletedTask : Task.Delay(TimeSpan.FromSeconds((double)remaining / Frequency), _abort.Token);
         }
 
         void SendOnSchedule(long start)

@@ -58,6 +58,8 @@ public sealed class LoadResult
     public required double ThroughputSeconds { get; init; }
     /// <summary>Requests still unanswered when the run gave up waiting (counted as status 0 errors).</summary>
     public long Unfinished { get; init; }
+    /// <summary>This process's garbage collections during the measured window (the server's too when it runs in process).</summary>
+    public GcActivity? Gc { get; init; }
 
     public long Count => Routes.Values.Sum(r => r.Latency.Count);
     /// <summary>Answered requests (any status; not those that failed or were abandoned) per second of <see cref="ThroughputSeconds"/>.</summary>
@@ -69,4 +71,22 @@ public sealed class LoadResult
         foreach (var r in Routes.Values) all.Add(r.Latency);
         return all;
     }
+}
+
+/// <summary>Garbage collections between two moments of this process, read from the GC's own counters.</summary>
+public sealed record GcActivity(int Gen0, int Gen1, int Gen2, double PauseMs, double AllocatedMB)
+{
+    public static Snapshot Take() => new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
+
+    /// <summary>Collection counts include the older generations' (a gen1 collection also collects gen0); these are per generation.</summary>
+    public static GcActivity Between(Snapshot start, Snapshot end)
+    {
+        int all0 = end.Gen0 - start.Gen0, all1 = end.Gen1 - start.Gen1, gen2 = end.Gen2 - start.Gen2;
+        return new GcActivity(all0 - all1, all1 - gen2, gen2, Math.Round((end.Pause - start.Pause).TotalMilliseconds, 1), Math.Round((end.Allocated - start.Allocated) / 1e6, 1));
+    }
+
+    public readonly record struct Snapshot(int Gen0, int Gen1, int Gen2, TimeSpan Pause, long Allocated);
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{Gen0} gen0, {Gen1} gen1, {Gen2} gen2 collections, {PauseMs:0.#} ms paused, {AllocatedMB:0} MB allocated");
 }

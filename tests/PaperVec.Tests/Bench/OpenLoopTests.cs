@@ -52,6 +52,9 @@ public class OpenLoopTests
         // About 80 of 300 requests were due during the stall and waited over 100 ms.
         Assert.True(similar.Latency.PercentileMilliseconds(0.90) >= 100, $"p90 {similar.Latency.PercentileMilliseconds(0.90)} ms");
         Assert.True(result.SendLag.PercentileMilliseconds(0.5) < 50, "the sender itself kept to the schedule");
+        // The window's garbage collection is read from the GC's counters: this run allocated (requests, tasks, buffers).
+        Assert.NotNull(result.Gc);
+        Assert.True(result.Gc!.AllocatedMB > 0 && result.Gc.Gen0 >= 0 && result.Gc.Gen1 >= 0 && result.Gc.Gen2 >= 0 && result.Gc.PauseMs >= 0, result.Gc.ToString());
 
         // The same stall under closed-loop load on one connection: only the stalled request is slow,
         // the queue never forms (what an open-loop generator measuring this way would hide).
@@ -90,6 +93,8 @@ public class OpenLoopTests
             }
             Assert.InRange(report.RootElement.GetProperty("requestsPerSecond").GetDouble(), 0.1, 40 * 1.1); // answered, never more than were sent
             Assert.Contains("| similar |", File.ReadAllText(md));
+            Assert.Contains("Garbage collection in the window (this process):", File.ReadAllText(md));
+            Assert.True(report.RootElement.GetProperty("run").GetProperty("gc").GetProperty("allocatedMB").GetDouble() > 0);
             foreach (var suffix in new[] { "percentiles", "throughput", "p99" })
                 System.Xml.Linq.XDocument.Load($"{svg}-{suffix}.svg");
 
@@ -100,5 +105,19 @@ public class OpenLoopTests
             Assert.Contains("reusing the prepared data directory", again.Err);
         }
         finally { Directory.Delete(dir, true); }
+    }
+}
+
+public class GcActivityTests
+{
+    [Fact]
+    public void CountsEachGenerationOnceThoughOlderCollectionsAlsoCountAsYounger()
+    {
+        // The GC's counters: a gen2 collection also counts as gen1 and gen0, a gen1 as gen0.
+        var start = new GcActivity.Snapshot(10, 4, 1, TimeSpan.FromMilliseconds(100), 1_000_000);
+        var end = new GcActivity.Snapshot(17, 6, 2, TimeSpan.FromMilliseconds(130.04), 51_000_000);
+        var gc = GcActivity.Between(start, end);
+        Assert.Equal(new GcActivity(Gen0: 5, Gen1: 1, Gen2: 1, PauseMs: 30.0, AllocatedMB: 50.0), gc);
+        Assert.Equal("5 gen0, 1 gen1, 1 gen2 collections, 30 ms paused, 50 MB allocated", gc.ToString());
     }
 }
