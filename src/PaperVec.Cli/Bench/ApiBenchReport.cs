@@ -45,6 +45,8 @@ public sealed record RunSummary
     public long Unfinished { get; init; }
     /// <summary>This process's collections in the window: the generator's, and the server's when it was started here.</summary>
     public GcActivity? Gc { get; init; }
+    /// <summary>The machine's CPU in the window: busy and stolen by the hypervisor (Linux).</summary>
+    public CpuActivity? Cpu { get; init; }
     public required IReadOnlyList<SecondSummary> Timeline { get; init; }
     [JsonIgnore] public IReadOnlyDictionary<string, LatencyHistogram> Histograms { get; init; } = new Dictionary<string, LatencyHistogram>();
 
@@ -62,6 +64,7 @@ public sealed record RunSummary
             SendLagP99Ms = s.Mode == LoadMode.Open ? RouteSummary.Ms(result.SendLag.PercentileMilliseconds(0.99)) : null,
             Unfinished = result.Unfinished,
             Gc = result.Gc,
+            Cpu = result.Cpu,
             Timeline = Enumerable.Range(0, (int)Math.Ceiling(result.MeasuredSeconds)).Where(i => i < result.Timeline.Seconds)
                 .Select(i => new SecondSummary(i, result.Timeline.Completed(i), RouteSummary.Ms(result.Timeline.Latency(i).PercentileMilliseconds(0.99)))).ToList(),
             Histograms = result.Routes.ToDictionary(r => RouteMix.NameOf(r.Key), r => r.Value.Latency),
@@ -72,7 +75,8 @@ public sealed record RunSummary
 /// <summary>The sweep: open-loop steps of rising rate and the highest whose p99 stayed under the bound.</summary>
 public sealed record SweepSummary(string Route, double P99BoundMs, double? HighestPassingRate, IReadOnlyList<SweepStep> Steps);
 
-public sealed record SweepStep(double TargetRate, double RequestsPerSecond, double P99Ms, long Errors, bool Passed);
+/// <param name="StealPercent">CPU stolen by the hypervisor during the step (Linux), which shows up as latency.</param>
+public sealed record SweepStep(double TargetRate, double RequestsPerSecond, double P99Ms, long Errors, bool Passed, double? StealPercent = null);
 
 /// <summary>Throughput of the same closed-loop load on GET /papers/{id}/similar from wrk and from this generator.</summary>
 public sealed record CrossCheckSummary(int Connections, double Seconds, double WrkRequestsPerSecond, double PaperVecRequestsPerSecond, double? WrkP99Ms)
@@ -116,7 +120,8 @@ public sealed record ApiBenchReport
         md.AppendLine($"Server {Server}{(Papers is { } p ? $", {p:N0} papers" : "")}, query batch {QueryBatch}; warm-up {r.WarmupSeconds:0.#} s, measured {r.DurationSeconds:0.#} s. " +
             $"Throughput **{r.RequestsPerSecond:0.#} requests/s** answered{(r.ThroughputSeconds > r.DurationSeconds * 1.01 ? $" (the last answer came {r.ThroughputSeconds:0.#} s after the window opened)" : "")}{(r.SendLagP99Ms is { } lag ? $"; sender lag p99 {lag:0.###} ms (included in the latencies)" : "")}" +
             $"{(r.Unfinished > 0 ? $"; {r.Unfinished} requests unanswered at the end (counted as errors)" : "")}." +
-            (r.Gc is { } gc ? $" Garbage collection in the window (this process): {gc}." : ""));
+            (r.Gc is { } gc ? $" Garbage collection in the window (this process): {gc}." : "") +
+            (r.Cpu is { } cpu ? $" CPU in the window (whole machine): {cpu}." : ""));
         if (Machine != null) md.AppendLine().AppendLine(Machine);
         md.AppendLine();
         md.AppendLine("| route | requests | req/s | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | papers/s |");
@@ -131,9 +136,9 @@ public sealed record ApiBenchReport
             md.AppendLine();
             md.AppendLine($"Sweep on `{sweep.Route}`, bound p99 <= {sweep.P99BoundMs:0.###} ms: highest passing rate **{(sweep.HighestPassingRate is { } h ? $"{h:0.#} requests/s" : "none")}**.");
             md.AppendLine();
-            md.AppendLine("| target req/s | achieved req/s | p99 ms | errors | passed |");
-            md.AppendLine("|---:|---:|---:|---:|---|");
-            foreach (var step in sweep.Steps) md.AppendLine($"| {step.TargetRate:0.#} | {step.RequestsPerSecond:0.#} | {step.P99Ms:0.###} | {step.Errors} | {(step.Passed ? "yes" : "no")} |");
+            md.AppendLine("| target req/s | achieved req/s | p99 ms | errors | CPU stolen | passed |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---|");
+            foreach (var step in sweep.Steps) md.AppendLine($"| {step.TargetRate:0.#} | {step.RequestsPerSecond:0.#} | {step.P99Ms:0.###} | {step.Errors} | {(step.StealPercent is { } st ? $"{st:0.#}%" : "")} | {(step.Passed ? "yes" : "no")} |");
         }
         if (CrossCheck is { } c)
         {

@@ -45,7 +45,7 @@ public sealed class LoadGenerator : IDisposable
         return new LoadResult
         {
             Settings = settings, Routes = routes, Timeline = run.Timeline, SendLag = run.SendLag,
-            MeasuredSeconds = settings.Duration.TotalSeconds, Unfinished = run.Unfinished, Gc = run.Gc,
+            MeasuredSeconds = settings.Duration.TotalSeconds, Unfinished = run.Unfinished, Gc = run.Gc, Cpu = run.Cpu,
             ThroughputSeconds = Math.Max(settings.Duration.TotalSeconds, run.LastAnswerSeconds),
         };
     }
@@ -62,6 +62,7 @@ public sealed class LoadGenerator : IDisposable
         public LatencyHistogram SendLag { get; } = new();
         public long Unfinished { get; private set; }
         public GcActivity? Gc { get; private set; }
+        public CpuActivity? Cpu { get; private set; }
         /// <summary>When the last measured request was answered, in seconds after the window opened.</summary>
         public double LastAnswerSeconds => (double)(Interlocked.Read(ref _lastAnswer) - _measureStart) / Frequency;
 
@@ -92,15 +93,17 @@ public sealed class LoadGenerator : IDisposable
             }
         }
 
-        /// <summary>The GC's counters at the window's opening and closing (a few ms late at worst).</summary>
+        /// <summary>The GC's and the machine's CPU counters at the window's opening and closing (a few ms late at worst).</summary>
         async Task WatchGcAsync()
         {
             try
             {
                 await DelayUntil(_measureStart).ConfigureAwait(false);
                 var start = GcActivity.Take();
+                var cpuStart = CpuActivity.Take();
                 await DelayUntil(_measureEnd).ConfigureAwait(false);
                 Gc = GcActivity.Between(start, GcActivity.Take());
+                Cpu = CpuActivity.Between(cpuStart, CpuActivity.Take());
             }
             catch (OperationCanceledException) { } // cancelled: no window to describe
         }

@@ -60,6 +60,8 @@ public sealed class LoadResult
     public long Unfinished { get; init; }
     /// <summary>This process's garbage collections during the measured window (the server's too when it runs in process).</summary>
     public GcActivity? Gc { get; init; }
+    /// <summary>The machine's CPU time in the window (Linux): how busy, and how much the hypervisor took (steal).</summary>
+    public CpuActivity? Cpu { get; init; }
 
     public long Count => Routes.Values.Sum(r => r.Latency.Count);
     /// <summary>Answered requests (any status; not those that failed or were abandoned) per second of <see cref="ThroughputSeconds"/>.</summary>
@@ -89,4 +91,37 @@ public sealed record GcActivity(int Gen0, int Gen1, int Gen2, double PauseMs, do
 
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"{Gen0} gen0, {Gen1} gen1, {Gen2} gen2 collections, {PauseMs:0.#} ms paused, {AllocatedMB:0} MB allocated");
+}
+
+/// <summary>
+/// The machine's CPU time between two moments, from /proc/stat (Linux; null elsewhere): the share
+/// that was busy and the share stolen, i.e. time this VM's virtual CPUs wanted to run but the
+/// hypervisor ran something else. Stolen time shows up as latency no code change can remove.
+/// </summary>
+public sealed record CpuActivity(double BusyPercent, double StealPercent)
+{
+    public static long[]? Take()
+    {
+        try
+        {
+            if (!OperatingSystem.IsLinux()) return null;
+            // "cpu  user nice system idle iowait irq softirq steal ..." in clock ticks, all CPUs together.
+            string line = File.ReadLines("/proc/stat").First();
+            return line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse).ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException) { return null; }
+    }
+
+    public static CpuActivity? Between(long[]? start, long[]? end)
+    {
+        if (start is not { Length: 8 } || end is not { Length: 8 }) return null;
+        var d = Enumerable.Range(0, 8).Select(i => end[i] - start[i]).ToArray();
+        double total = d.Sum();
+        if (total <= 0) return null;
+        double idle = d[3] + d[4], steal = d[7];
+        return new CpuActivity(Math.Round(100 * (total - idle - steal) / total, 1), Math.Round(100 * steal / total, 1));
+    }
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{BusyPercent:0.#}% busy, {StealPercent:0.#}% stolen by the hypervisor");
 }

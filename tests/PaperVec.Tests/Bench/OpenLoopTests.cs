@@ -120,4 +120,15 @@ public class GcActivityTests
         Assert.Equal(new GcActivity(Gen0: 5, Gen1: 1, Gen2: 1, PauseMs: 30.0, AllocatedMB: 50.0), gc);
         Assert.Equal("5 gen0, 1 gen1, 1 gen2 collections, 30 ms paused, 50 MB allocated", gc.ToString());
     }
+
+    [Fact]
+    public void CpuShareCountsStealApartFromBusyAndIdle()
+    {
+        // user nice system idle iowait irq softirq steal (ticks): 100 ticks in all, 40 busy, 45 idle, 15 stolen.
+        long[] start = [1000, 0, 200, 5000, 10, 0, 5, 70];
+        long[] end = [1030, 0, 208, 5044, 11, 0, 7, 85];
+        Assert.Equal(new CpuActivity(BusyPercent: 40, StealPercent: 15), CpuActivity.Between(start, end));
+        Assert.Null(CpuActivity.Between(null, end));
+        if (OperatingSystem.IsLinux()) Assert.Equal(8, CpuActivity.Take()!.Length);
+    }
 }
