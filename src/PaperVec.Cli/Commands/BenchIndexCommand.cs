@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using PaperVec.Cli.Bench;
 using PaperVec.Index;
 
 namespace PaperVec.Cli.Commands;
@@ -95,11 +96,17 @@ public static class BenchIndexCommand
 
         var options = new HnswOptions { M = s.M, EfConstruction = s.EfConstruction, Seed = (ulong)s.Seed, InitialCapacity = Math.Max(1, n) };
         using var index = new HnswIndex(dimension, options);
+        var cpuBefore = CpuActivity.Take();
         var build = Build(index, data, dimension, s.Threads);
+        var buildCpu = CpuActivity.Between(cpuBefore, cpuBefore = CpuActivity.Take());
         output.WriteLine($"build: {build.Seconds:F1} s, {build.InsertsPerSecond:F0} inserts/s on {build.Threads} thread(s), {build.BytesPerVector:F0} bytes/vector (M={s.M}, efConstruction={s.EfConstruction})");
 
         var runs = MeasureSearches(index, queries, dimension, groundTruth, s.K, s.EfValues);
+        var searchCpu = CpuActivity.Between(cpuBefore, CpuActivity.Take());
         WriteTable(output, s.K, runs, build);
+        // This VM's speed moves with its neighbours' load: stolen CPU says how much of a run's time the hypervisor took.
+        if (buildCpu != null && searchCpu != null)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU stolen by the hypervisor: {buildCpu.StealPercent:0.#}% during the build, {searchCpu.StealPercent:0.#}% during the searches"));
         var similarRuns = s.Similar ? MeasureSimilar(index, data, dimension, s.K, s.EfValues, Math.Min(n, s.QueryCount), s.Seed, output) : null;
         if (s.JsonFile != null) WriteJson(s.JsonFile, build, runs, exactRowsPerSecond, similarRuns);
         if (s.PlotFile != null) File.WriteAllText(s.PlotFile, RecallQpsPlot.Render(runs.Select(r => (r.Ef, r.Recall, r.Qps)).ToList(), s.K, $"{source}, M={s.M}, efC={s.EfConstruction}"));
