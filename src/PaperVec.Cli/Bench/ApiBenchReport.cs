@@ -45,8 +45,8 @@ public sealed record RunSummary
     public long Unfinished { get; init; }
     /// <summary>This process's collections in the window: the generator's, and the server's when it was started here.</summary>
     public GcActivity? Gc { get; init; }
-    /// <summary>The machine's CPU in the window: busy and stolen by the hypervisor (Linux).</summary>
-    public CpuActivity? Cpu { get; init; }
+    /// <summary>CPU the hypervisor took from this VM in the window (Linux).</summary>
+    public CpuSteal? Cpu { get; init; }
     public required IReadOnlyList<SecondSummary> Timeline { get; init; }
     [JsonIgnore] public IReadOnlyDictionary<string, LatencyHistogram> Histograms { get; init; } = new Dictionary<string, LatencyHistogram>();
 
@@ -121,7 +121,7 @@ public sealed record ApiBenchReport
             $"Throughput **{r.RequestsPerSecond:0.#} requests/s** answered{(r.ThroughputSeconds > r.DurationSeconds * 1.01 ? $" (the last answer came {r.ThroughputSeconds:0.#} s after the window opened)" : "")}{(r.SendLagP99Ms is { } lag ? $"; sender lag p99 {lag:0.###} ms (included in the latencies)" : "")}" +
             $"{(r.Unfinished > 0 ? $"; {r.Unfinished} requests unanswered at the end (counted as errors)" : "")}." +
             (r.Gc is { } gc ? $" Garbage collection in the window (this process): {gc}." : "") +
-            (r.Cpu is { } cpu ? $" CPU in the window (whole machine): {cpu}." : ""));
+            (r.Cpu is { } cpu ? $" CPU in the window: {cpu}." : ""));
         if (Machine != null) md.AppendLine().AppendLine(Machine);
         md.AppendLine();
         md.AppendLine("| route | requests | req/s | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | papers/s |");

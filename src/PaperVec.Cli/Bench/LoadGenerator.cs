@@ -62,7 +62,7 @@ public sealed class LoadGenerator : IDisposable
         public LatencyHistogram SendLag { get; } = new();
         public long Unfinished { get; private set; }
         public GcActivity? Gc { get; private set; }
-        public CpuActivity? Cpu { get; private set; }
+        public CpuSteal? Cpu { get; private set; }
         /// <summary>When the last measured request was answered, in seconds after the window opened.</summary>
         public double LastAnswerSeconds => (double)(Interlocked.Read(ref _lastAnswer) - _measureStart) / Frequency;
 
@@ -100,10 +100,10 @@ public sealed class LoadGenerator : IDisposable
             {
                 await DelayUntil(_measureStart).ConfigureAwait(false);
                 var start = GcActivity.Take();
-                var cpuStart = CpuActivity.Take();
+                var cpuStart = CpuSteal.Take();
                 await DelayUntil(_measureEnd).ConfigureAwait(false);
                 Gc = GcActivity.Between(start, GcActivity.Take());
-                Cpu = CpuActivity.Between(cpuStart, CpuActivity.Take());
+                Cpu = CpuSteal.Between(cpuStart, CpuSteal.Take(), Environment.ProcessorCount);
             }
             catch (OperationCanceledException) { } // cancelled: no window to describe
         }

@@ -167,7 +167,7 @@ static class BenchApiCommand
     {
         Console.WriteLine($"  {run.Mode} loop{(run.TargetRate is { } r ? $" at {r:0.#} req/s" : $", {run.Connections} connections")}, {run.DurationSeconds:0.#} s measured: {run.RequestsPerSecond:0.0} req/s{(run.SendLagP99Ms is { } lag ? $", sender lag p99 {lag:0.###} ms" : "")}");
         if (run.Gc is { } gc) Console.WriteLine($"  GC in the window (this process): {gc}");
-        if (run.Cpu is { } cpu) Console.WriteLine($"  CPU in the window (whole machine): {cpu}");
+        if (run.Cpu is { } cpu) Console.WriteLine($"  CPU in the window: {cpu}");
         Console.WriteLine($"  {"route",-15} {"count",8} {"errors",7} {"p50 ms",9} {"p90 ms",9} {"p99 ms",9} {"p99.9 ms",9} {"max ms",9} {"papers/s",9}");
         foreach (var (name, s) in run.Routes)
             Console.WriteLine($"  {name,-15} {s.Count,8} {s.Errors,7} {s.P50Ms,9:0.###} {s.P90Ms,9:0.###} {s.P99Ms,9:0.###} {s.P999Ms,9:0.###} {s.MaxMs,9:0.###} {(s.PapersPerSecond is { } p ? p.ToString("0.#") : ""),9}");

@@ -96,13 +96,13 @@ public static class BenchIndexCommand
 
         var options = new HnswOptions { M = s.M, EfConstruction = s.EfConstruction, Seed = (ulong)s.Seed, InitialCapacity = Math.Max(1, n) };
         using var index = new HnswIndex(dimension, options);
-        var cpuBefore = CpuActivity.Take();
+        var cpuBefore = CpuSteal.Take();
         var build = Build(index, data, dimension, s.Threads);
-        var buildCpu = CpuActivity.Between(cpuBefore, cpuBefore = CpuActivity.Take());
+        var buildCpu = CpuSteal.Between(cpuBefore, cpuBefore = CpuSteal.Take(), Environment.ProcessorCount);
         output.WriteLine($"build: {build.Seconds:F1} s, {build.InsertsPerSecond:F0} inserts/s on {build.Threads} thread(s), {build.BytesPerVector:F0} bytes/vector (M={s.M}, efConstruction={s.EfConstruction})");
 
         var runs = MeasureSearches(index, queries, dimension, groundTruth, s.K, s.EfValues);
-        var searchCpu = CpuActivity.Between(cpuBefore, CpuActivity.Take());
+        var searchCpu = CpuSteal.Between(cpuBefore, CpuSteal.Take(), Environment.ProcessorCount);
         WriteTable(output, s.K, runs, build);
         // This VM's speed moves with its neighbours' load: stolen CPU says how much of a run's time the hypervisor took.
         if (buildCpu != null && searchCpu != null)

@@ -122,13 +122,15 @@ public class GcActivityTests
     }
 
     [Fact]
-    public void CpuShareCountsStealApartFromBusyAndIdle()
+    public void StealIsAShareOfTheWallTimeOfAllCpus()
     {
-        // user nice system idle iowait irq softirq steal (ticks): 100 ticks in all, 40 busy, 45 idle, 15 stolen.
-        long[] start = [1000, 0, 200, 5000, 10, 0, 5, 70];
-        long[] end = [1030, 0, 208, 5044, 11, 0, 7, 85];
-        Assert.Equal(new CpuActivity(BusyPercent: 40, StealPercent: 15), CpuActivity.Between(start, end));
-        Assert.Null(CpuActivity.Between(null, end));
-        if (OperatingSystem.IsLinux()) Assert.Equal(8, CpuActivity.Take()!.Length);
+        // 2 CPUs for 5 s = 1,000 ticks of CPU time at USER_HZ 100; 150 stolen = 15%.
+        long second = System.Diagnostics.Stopwatch.Frequency;
+        var start = new CpuSteal.Snapshot(StealTicks: 7000, Timestamp: 10 * second);
+        var end = new CpuSteal.Snapshot(StealTicks: 7150, Timestamp: 15 * second);
+        Assert.Equal(new CpuSteal(15), CpuSteal.Between(start, end, processors: 2));
+        Assert.Equal("15% stolen by the hypervisor", CpuSteal.Between(start, end, 2)!.ToString());
+        Assert.Null(CpuSteal.Between(null, end, 2));
+        if (OperatingSystem.IsLinux()) Assert.NotNull(CpuSteal.Take());
     }
 }
