@@ -72,7 +72,7 @@ public sealed class LoadGenerator : IDisposable
             long start = Stopwatch.GetTimestamp() + (settings.Mode == LoadMode.Open ? Frequency / 100 : 0);
             _measureStart = start + (long)(settings.Warmup.TotalSeconds * Frequency);
             _measureEnd = _measureStart + (long)(settings.Duration.TotalSeconds * Frequency);
-            var gcWatch = WatchGcAsync();
+            var windowWatch = WatchWindowAsync();
             if (settings.Mode == LoadMode.Open)
             {
                 var sender = new Thread(() => SendOnSchedule(start)) { IsBackground = true, Name = "open-loop sender", Priority = ThreadPriority.AboveNormal };
@@ -84,7 +84,7 @@ public sealed class LoadGenerator : IDisposable
                 await Task.WhenAll(Enumerable.Range(0, settings.Connections).Select(w => Task.Run(() => SendClosedLoop(w)))).ConfigureAwait(false);
             }
             Finished();
-            await gcWatch.ConfigureAwait(false);
+            await windowWatch.ConfigureAwait(false);
             if (await Task.WhenAny(_drained.Task, Task.Delay(settings.Drain, cancel)).ConfigureAwait(false) != _drained.Task)
             {
                 Unfinished = Interlocked.Read(ref _inFlight);
@@ -94,7 +94,7 @@ public sealed class LoadGenerator : IDisposable
         }
 
         /// <summary>The GC's and the machine's CPU counters at the window's opening and closing (a few ms late at worst).</summary>
-        async Task WatchGcAsync()
+        async Task WatchWindowAsync()
         {
             try
             {

@@ -244,12 +244,15 @@ public sealed class PaperDatabase : IDisposable
     public const int ExactSearchBelow = 5000;
 
     /// <summary>Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.</summary>
-    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null)
+    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
+        _index.Search(query, k, SearchWidth(k, ef, _index.Options.DefaultEfSearch), filter);
+
+    /// <summary>The ef of a search: the given one, else the default (at least k), and every node below <see cref="ExactSearchBelow"/>.</summary>
+    int SearchWidth(int k, int? ef, int defaultEf)
     {
-        int width = ef ?? Math.Max(k, _index.Options.DefaultEfSearch);
+        int width = ef ?? Math.Max(k, defaultEf);
         int live = _index.LiveCount;
-        if (live <= ExactSearchBelow) width = Math.Max(width, live);
-        return _index.Search(query, k, width, filter);
+        return live <= ExactSearchBelow ? Math.Max(width, live) : width;
     }
 
     /// <summary>
@@ -268,9 +271,7 @@ public sealed class PaperDatabase : IDisposable
     public SearchHit[]? SearchLike(long key, int k, int? ef = null, Func<long, bool>? filter = null)
     {
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be positive");
-        int width = ef ?? Math.Max(k, SimilarEf);
-        int live = _index.LiveCount;
-        if (live <= ExactSearchBelow) width = Math.Max(width, live);
+        int width = SearchWidth(k, ef, SimilarEf);
         var hits = new SearchHit[k];
         int found = _index.SearchLike(key, hits, width, filter);
         if (found >= 0) return found == k ? hits : hits[..found];
