@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PaperVec.Cli.Bench;
 using PaperVec.Tests.Cli;
 
 namespace PaperVec.Tests.Bench;
@@ -18,6 +19,7 @@ public class BenchIndexCommandTests
             Assert.Contains("| ef  | recall@10 |", stdout);
             Assert.Contains("papers like this: 100 base rows", stdout);
             if (OperatingSystem.IsLinux()) Assert.Contains("CPU stolen by the hypervisor:", stdout);
+            Assert.Matches(@"exact scan: [0-9.]+ M rows/s on one thread \([0-9.]+ GB/s; a plain read of the same rows: [0-9.]+ GB/s, so the scan runs at [0-9.]+x the read\)", stdout);
 
             using var doc = JsonDocument.Parse(File.ReadAllText(json));
             var root = doc.RootElement;
@@ -25,6 +27,9 @@ public class BenchIndexCommandTests
             Assert.True(build.GetProperty("insertsPerSecond").GetDouble() > 0);
             Assert.InRange(build.GetProperty("bytesPerVector").GetDouble(), 1536, 4000);
             Assert.Equal(2, build.GetProperty("threads").GetInt32());
+            var scan = root.GetProperty("exactScan");
+            Assert.True(scan.GetProperty("rowsPerSecondOneThread").GetDouble() > 0);
+            Assert.True(scan.GetProperty("memoryReadBytesPerSecond").GetDouble() > 0);
             var runs = root.GetProperty("runs").EnumerateArray().ToList();
             Assert.Equal([10, 64], runs.Select(r => r.GetProperty("ef").GetInt32()));
             Assert.True(runs[1].GetProperty("recall").GetDouble() >= 0.95, "3,000 vectors at ef=64");
@@ -42,5 +47,22 @@ public class BenchIndexCommandTests
             Assert.Equal(100L * 100 * 4, new FileInfo(Path.Combine(dir, "dump", "groundtruth.i32")).Length);
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    [InlineData(63)]
+    [InlineData(64)]
+    [InlineData(1000)]
+    [InlineData(384 * 300 + 5)]
+    public void TheMemoryReadReadsEveryElementOnce(int length)
+    {
+        // Small integers sum exactly in float whatever the order, so the total says each element was added once.
+        var data = new float[length];
+        for (int i = 0; i < length; i++) data[i] = i % 7 + 1;
+        var (bytesPerSecond, sum) = MemoryReadRate.Measure(data, passes: 2);
+        Assert.Equal((float)data.Sum(x => (double)x), sum);
+        if (length >= 1000) Assert.True(bytesPerSecond > 0);
     }
 }
