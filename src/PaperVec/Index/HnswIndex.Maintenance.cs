@@ -204,33 +204,49 @@ public sealed unsafe partial class HnswIndex
         UnlockNode(source);
     }
 
-    /// <summary>Level-0 reachability from the entry point through every linked (non-free) node; null for an empty graph.</summary>
+    // Reachability buffers, reused: the database repairs after every parallel insert batch, and a
+    // fresh bool[n] plus a growing Stack<int> cost 2.3 MB on the large-object heap each time at 200k
+    // nodes (a gen2 collection every second or so under bulk ingest). Every caller holds the
+    // mutation gate exclusively, so one pair serves them all.
+    bool[] _reached = [];
+    int[] _reachStack = [];
+
+    /// <summary>
+    /// Level-0 reachability from the entry point through every linked (non-free) node, indexed by
+    /// slot (valid below the slot count; the array is reused by the next call); null for an empty graph.
+    /// </summary>
     bool[]? ReachableOnLevel0()
     {
         long entry = Volatile.Read(ref _entry);
         if (entry < 0) return null;
-        var reached = new bool[_slotCount];
-        MarkReachable((int)entry, reached);
-        return reached;
+        int slots = _slotCount;
+        if (_reached.Length < slots) _reached = new bool[Math.Max(slots, _reached.Length * 3 / 2)];
+        else Array.Clear(_reached, 0, slots); // slots never shrink, so nothing above them was ever set
+        if (_reachStack.Length < slots) _reachStack = new int[Math.Max(slots, _reachStack.Length * 3 / 2)];
+        MarkReachable((int)entry, _reached);
+        return _reached;
     }
 
+    /// <summary>Marks every node reachable from <paramref name="start"/> (depth first; each node is pushed at most once, so the stack never outgrows the slot count).</summary>
     void MarkReachable(int start, bool[] reached)
     {
         if (reached[start]) return;
-        var stack = new Stack<int>();
+        int slots = _slotCount;
+        int[] stack = _reachStack;
+        int depth = 0;
         reached[start] = true;
-        stack.Push(start);
-        while (stack.Count > 0)
+        stack[depth++] = start;
+        while (depth > 0)
         {
-            int node = stack.Pop();
+            int node = stack[--depth];
             int* list = _level0 + (nint)node * _level0Stride;
             int count = Math.Min(list[0], _maxDegree0);
             for (int i = 0; i < count; i++)
             {
                 int next = list[1 + i];
-                if ((uint)next >= (uint)reached.Length || reached[next] || _states[next] == StateFree) continue;
+                if ((uint)next >= (uint)slots || reached[next] || _states[next] == StateFree) continue;
                 reached[next] = true;
-                stack.Push(next);
+                stack[depth++] = next;
             }
         }
     }

@@ -881,7 +881,8 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
             long upper = (long)_capacity * IntPtr.Size;
             for (int i = 0; i < _slotCount; i++)
                 if (_upper[i] is { } array) upper += 24 + (long)array.Length * sizeof(int); // array header + ints
-            long metadata = (long)_capacity * (sizeof(byte) + sizeof(byte) + sizeof(long) + sizeof(int));
+            long metadata = (long)_capacity * (sizeof(byte) + sizeof(byte) + sizeof(long) + sizeof(int))
+                + _reached.Length + (long)_reachStack.Length * sizeof(int); // Repair's reused buffers
             long idMap;
             lock (_idLock) idMap = (long)_slotById.EnsureCapacity(0) * 28; // entry (24) + bucket (4)
             return new HnswMemoryUsage(vectors, level0, upper, metadata, idMap, Math.Max(1, Count));
