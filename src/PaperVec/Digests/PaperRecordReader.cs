@@ -27,17 +27,22 @@ public static class PaperRecordReader
             }
             return papers;
         }
+        // Lines are parsed in place, not split into strings first: a 100-record body with vectors is
+        // about 600 KB, and a string per line doubled what a bulk ingest left for the collector.
         int line = 0;
-        foreach (var raw in text.Split('\n'))
+        foreach (var range in text.AsSpan().Split('\n'))
         {
             line++;
-            if (raw.Trim().Length == 0) continue;
+            var raw = text.AsMemory(range);
+            if (raw.Span.IsWhiteSpace()) continue;
             papers.Add(ReadLine(raw, $"{source}:{line}"));
         }
         return papers;
     }
 
-    public static IncomingPaper ReadLine(string json, string where)
+    public static IncomingPaper ReadLine(string json, string where) => ReadLine(json.AsMemory(), where);
+
+    public static IncomingPaper ReadLine(ReadOnlyMemory<char> json, string where)
     {
         try
         {
