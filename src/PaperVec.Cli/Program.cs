@@ -29,6 +29,8 @@ public static class Program
             SearchCommand.CreateSimilar(),
             DupesCommand.Create(),
             StatsCommand.Create(),
+            VerifyCommands.CreateVerify(),
+            VerifyCommands.CreateRepair(),
             EvalCommands.Create(),
             BenchCommands.Create(),
         };

@@ -4,18 +4,21 @@ namespace PaperVec.Api.Health;
 
 public sealed record ReadyResponse(string Status, int Papers, string? Model);
 
-/// <summary>GET /health (the process answers) and GET /ready (model loaded, store recovered, index in step with it).</summary>
+/// <summary>GET /health (the process answers) and GET /ready (model loaded, store recovered, index in step with it, disk taking writes).</summary>
 public static class HealthRoutes
 {
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/health", () => TypedResults.Ok(new { status = "alive" })).WithTags("Health").WithSummary("The process is up");
         app.MapGet("/ready", IResult (PaperLibrary library) =>
-                library.NotReadyReason is { } reason
+                (library.NotReadyReason ?? StorageReason(library)) is { } reason
                     ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"not ready: {reason}")
                     : TypedResults.Ok(new ReadyResponse("ready", library.Database.PaperCount, library.Embedder?.ModelId)))
             .WithTags("Health")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithSummary("Model loaded, store recovered and index in step with the store");
+            .WithSummary("Model loaded, store recovered and index in step with the store, and the disk taking writes");
     }
+
+    /// <summary>A failing disk makes the server not ready (writes would be refused) until a commit or checkpoint succeeds again.</summary>
+    static string? StorageReason(PaperLibrary library) => library.Database.StorageProblem is { } problem ? $"storage: {problem}" : null;
 }

@@ -27,13 +27,17 @@ public static class PaperVecServer
         configure?.Invoke(builder);
 
         string? key = options.ApiKey ?? Environment.GetEnvironmentVariable(ServerOptions.ApiKeyVariable) ?? builder.Configuration[ServerOptions.ApiKeyConfigKey];
-        if (ListenAddresses.NonLoopback(options.Urls) is [var open, ..] && string.IsNullOrEmpty(key))
+        // Kestrel endpoints in configuration (appsettings.json, Kestrel__Endpoints__* variables) replace --urls: check those too.
+        var configured = builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]).OfType<string>().ToList();
+        if (ListenAddresses.NonLoopback([.. options.Urls, .. configured]) is [var open, ..] && string.IsNullOrEmpty(key))
             throw new ServerStartException($"refusing to listen on {open} without an API key: set {ServerOptions.ApiKeyVariable} (or {ServerOptions.ApiKeyConfigKey} in configuration), or listen on 127.0.0.1");
 
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            // Room above RequestTargetLimit.MaxChars, so an overlong URL gets PaperVec's 414 problem details, not Kestrel's bare 414.
+            kestrel.Limits.MaxRequestLineSize = 4 * RequestTargetLimit.MaxChars;
             kestrel.AddServerHeader = false;
         });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
@@ -50,6 +54,7 @@ public static class PaperVecServer
         // until the pool grows, which it does slowly. Searches read only memory (PaperSummary).
         ThreadPool.GetMinThreads(out int workers, out int completionPorts);
         ThreadPool.SetMinThreads(Math.Max(workers, 32), completionPorts);
+        var apiKey = new ApiKey(key);
 
         var metrics = new ServerMetrics();
         var library = PaperLibrary.Open(options, metrics);
@@ -59,12 +64,14 @@ public static class PaperVecServer
             builder.Services.AddSingleton(_ => library);
             builder.Services.AddSingleton(metrics);
             builder.Services.AddSingleton(new ServerLimits(options.MaxBodyBytes, options.MaxQueryChars, options.MaxPapersPerRequest));
-            builder.Services.AddSingleton(new ApiKey(key));
+            builder.Services.AddSingleton(apiKey);
 
             var app = builder.Build();
             _ = app.Services.GetRequiredService<PaperLibrary>(); // resolve now, so the container disposes it even if no request came
             app.UseRequestMetrics(metrics);
             app.UseMiddleware<ProblemMiddleware>();
+            app.UseLoopbackOnlyWithoutKey(apiKey);
+            app.UseRequestTargetLimit();
             app.UseStatusCodePages(ProblemMiddleware.WriteStatusProblemAsync); // unknown routes and methods get problem details too
 
             PageRoutes.Map(app);
@@ -92,5 +99,16 @@ public static class PaperVecServer
             library.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// After the server started: every address it actually bound (after all configuration) must be
+    /// loopback unless an API key is set. Throws <see cref="ServerStartException"/> naming the address.
+    /// </summary>
+    public static void CheckBoundAddresses(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        if (!app.Services.GetRequiredService<ApiKey>().IsRequired && ListenAddresses.NonLoopback(addresses) is [var open, ..])
+            throw new ServerStartException($"refusing to serve on {open} without an API key (configuration bound it): set {ServerOptions.ApiKeyVariable}, or listen on 127.0.0.1");
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
+using PaperVec.Storage;
 
 namespace PaperVec.Api.Http;
 
@@ -21,6 +22,9 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             var (status, detail) = e switch
             {
                 ApiProblemException p => (p.StatusCode, p.Message),
+                // The disk refused a write: nothing of it is stored; 507 when it is full, else 503 (retry later).
+                StorageFaultException f => (f.InsufficientSpace ? StatusCodes.Status507InsufficientStorage : StatusCodes.Status503ServiceUnavailable, f.Message),
+                RecordTooLargeException r => (StatusCodes.Status413PayloadTooLarge, r.Message),
                 BadHttpRequestException b => (b.StatusCode, b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "the request body is larger than the server accepts" : b.Message),
                 InvalidDataException d => (StatusCodes.Status400BadRequest, d.Message),
                 _ => (StatusCodes.Status500InternalServerError, $"internal error ({e.GetType().Name})"),

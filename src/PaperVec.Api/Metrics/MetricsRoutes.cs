@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PaperVec.Api.Library;
+using PaperVec.Api.Security;
 
 namespace PaperVec.Api.Metrics;
 
@@ -7,7 +8,9 @@ namespace PaperVec.Api.Metrics;
 public static class MetricsRoutes
 {
     public static void Map(IEndpointRouteBuilder app) =>
+        // Same rule as writes: with an API key configured, scrapers send it (the store size is not for everyone).
         app.MapGet("/metrics", (PaperLibrary library) => TypedResults.Text(library.Metrics.Exposition(library.Database), PrometheusText.ContentType))
+            .RequireApiKey()
             .WithTags("Health")
             .WithSummary("Prometheus text format: requests and latency per route, embedding batches, ingests, index and store size");
 

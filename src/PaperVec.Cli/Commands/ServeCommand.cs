@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using PaperVec.Api.Hosting;
 using PaperVec.Api.Library;
 
@@ -34,7 +35,15 @@ static class ServeCommand
             };
             using var app = PaperVecServer.Create(options);
             var library = app.Services.GetService(typeof(PaperLibrary)) as PaperLibrary;
-            app.Run(); // returns after SIGTERM or Ctrl+C once the requests in flight are done; disposing the host checkpoints
+            app.Start();
+            // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
+            try { PaperVecServer.CheckBoundAddresses(app); }
+            catch (ServerStartException)
+            {
+                app.StopAsync().GetAwaiter().GetResult();
+                throw;
+            }
+            app.WaitForShutdown(); // returns after SIGTERM or Ctrl+C once the requests in flight are done; disposing the host checkpoints
             if (library?.WhenModelLoaded.IsFaulted == true) throw new CliException(library.NotReadyReason!);
             return 0;
         });

@@ -9,8 +9,14 @@ public enum ListingStatus { New, SeenExact, Revised, Retitled }
 
 public sealed record IngestedListing(long Key, string Title, ListingStatus Status);
 
+/// <summary>One paper listed more than once in one ingest (same title, or same id): reported, stored once, every id kept.</summary>
+public sealed record IngestTwin(long Key, string Title, IReadOnlyList<int> Positions);
+
 public sealed record IngestResult(IReadOnlyList<IngestedListing> Listings, string? DigestId)
 {
+    /// <summary>Papers listed more than once in this ingest, with their 1-based positions; the last listing's text was stored.</summary>
+    public IReadOnlyList<IngestTwin> Twins { get; init; } = [];
+
     public int New => Listings.Count(l => l.Status == ListingStatus.New);
     public int SeenExact => Listings.Count(l => l.Status == ListingStatus.SeenExact);
     public int Revised => Listings.Count(l => l.Status == ListingStatus.Revised);
@@ -23,10 +29,16 @@ public sealed record IngestResult(IReadOnlyList<IngestedListing> Listings, strin
 }
 
 /// <summary>
-/// Turns incoming papers into stored ones: identity (a record's source id if it is already known,
-/// else the normalized title), embedding of new or changed text (supplied vectors are used as
-/// they are), digest membership, and one durable write per call, so a call is ingested whole or
-/// not at all. Re-ingesting the same digest changes nothing.
+/// Turns incoming papers into stored ones: limits (<see cref="PaperLimits"/>, checked for every
+/// paper before anything is written), identity, embedding of new or changed text (supplied
+/// vectors are used as they are), digest membership, and one durable write per call, so a call is
+/// ingested whole or not at all. Re-ingesting the same digest changes nothing.
+///
+/// Identity: a paper is found by its record id if that id names a stored paper, else by its title
+/// (the normalized title's key, or a title the paper was retitled to), else it is new and keyed by
+/// its title. Every id a client sends resolves afterwards: a new id on a stored paper becomes one
+/// more alias of it, and a new title under a known id becomes a title alias, so the paper is found
+/// by either title later. A paper listed twice in one call is stored once and reported as a twin.
 /// </summary>
 public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, string suppliedVectorsModelId = ModelChangeReembedder.SuppliedModelId)
 {
@@ -64,10 +76,26 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         var listed = new HashSet<long>();
         var toEmbed = new List<(long Key, string Text)>();
         var batch = new WriteBatch();
+        var positions = new Dictionary<long, List<int>>();
+        var plannedIds = new Dictionary<string, long>(StringComparer.Ordinal);
+        var sourceIds = new List<(string Id, long Key)>();
+        var titleAliases = new Dictionary<long, long>();
 
-        foreach (var paper in incoming)
+        for (int i = 0; i < incoming.Count; i++)
+            PaperLimits.Check(incoming[i], digest != null ? $"paper {i + 1} of the digest" : $"record {i + 1}");
+        for (int position = 1; position <= incoming.Count; position++)
         {
-            long key = (paper.SourceId != null ? database.KeyOfSourceId(paper.SourceId) : null) ?? PaperIdentity.KeyOfTitle(paper.Title);
+            var paper = incoming[position - 1];
+            long titleKey = PaperIdentity.KeyOfTitle(paper.Title);
+            long key = (paper.SourceId is { } sid ? (plannedIds.TryGetValue(sid, out long pk) ? pk : database.KeyOfSourceId(sid)) : null)
+                ?? (planned.ContainsKey(titleKey) ? titleKey : (long?)null)
+                ?? (titleAliases.TryGetValue(titleKey, out long ak) ? ak : (long?)null)
+                ?? database.KeyOfTitle(titleKey)
+                ?? titleKey;
+            if (paper.SourceId != null) { plannedIds[paper.SourceId] = key; sourceIds.Add((paper.SourceId, key)); }
+            // Retitled under a known id: the new title names the paper from now on (unless it is another paper's).
+            if (titleKey != key && !planned.ContainsKey(titleKey) && database.KeyOfTitle(titleKey) == null) titleAliases[titleKey] = key;
+            (positions.TryGetValue(key, out var at) ? at : positions[key] = []).Add(position);
             var existing = planned.TryGetValue(key, out var p) ? p : database.GetPaper(key);
             var digests = existing?.Digests.ToList() ?? [];
             if (digest != null && !digests.Contains(digest.Id)) digests.Add(digest.Id);
@@ -122,9 +150,13 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
                 listings[i] = listings[i] with { Status = ListingStatus.Retitled };
         foreach (var record in planned.Values)
         {
-            batch.PutPaper(record);
-            if (record.SourceId != null) batch.PutAlias(record.SourceId, record.Key);
+            batch.PutPaper(FitToStore(record));
+            if (record.SourceId != null && database.KeyOfSourceId(record.SourceId) != record.Key && !plannedIds.ContainsKey(record.SourceId))
+                batch.PutAlias(record.SourceId, record.Key);
         }
+        foreach (var (id, key) in sourceIds.DistinctBy(s => s.Id))
+            if (database.KeyOfSourceId(id) != key) batch.PutAlias(id, key);
+        foreach (var (titleKey, key) in titleAliases) batch.PutTitleAlias(titleKey, key);
         if (embedder != null && toEmbed.Count > 0 && database.ModelId == null) batch.PutModelId(embedder.ModelId);
         if (digest != null)
         {
@@ -134,7 +166,16 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
                 ListingHashes = keys.Select(k => planned[k].TextHash).ToList(),
             });
         }
-        return (batch, new IngestResult(listings, digest?.Id));
+        var twins = positions.Where(p => p.Value.Count > 1).Select(p => new IngestTwin(p.Key, planned[p.Key].Title, p.Value)).ToList();
+        return (batch, new IngestResult(listings, digest?.Id) { Twins = twins });
+    }
+
+    /// <summary>Drops the oldest previous versions until the record fits a store record (its own fields are capped by <see cref="PaperLimits"/>).</summary>
+    static PaperRecord FitToStore(PaperRecord record)
+    {
+        while (record.PreviousVersions.Count > 0 && RecordCodec.PaperSize(record) > RecordStore.MaxValueBytes)
+            record = record with { PreviousVersions = record.PreviousVersions.Skip(1).ToList() };
+        return record;
     }
 
     static bool SameText(PaperRecord existing, IncomingPaper paper) => existing.TextHash == PaperIdentity.TextHash(paper.Title, paper.Abstract);

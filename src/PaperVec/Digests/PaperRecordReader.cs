@@ -9,7 +9,7 @@ namespace PaperVec.Digests;
 /// </summary>
 public static class PaperRecordReader
 {
-    public const int MaxTitleChars = 2_000, MaxAbstractChars = 100_000;
+    public const int MaxTitleChars = PaperLimits.MaxTitleChars, MaxAbstractChars = PaperLimits.MaxAbstractChars;
 
     public static List<IncomingPaper> ReadAll(string text, string source)
     {
@@ -58,8 +58,6 @@ public static class PaperRecordReader
         string title = Text(e, "title", where)?.Trim() ?? "";
         string abstractText = Text(e, "abstract", where)?.Trim() ?? "";
         if (title.Length == 0) throw new InvalidDataException($"{where}: record has no title");
-        if (title.Length > MaxTitleChars) throw new InvalidDataException($"{where}: title longer than {MaxTitleChars} characters");
-        if (abstractText.Length > MaxAbstractChars) throw new InvalidDataException($"{where}: abstract longer than {MaxAbstractChars} characters");
         DateOnly? date = null;
         string? dateText = Text(e, "date", where) ?? Text(e, "listing_date", where);
         if (dateText != null)
@@ -91,12 +89,19 @@ public static class PaperRecordReader
 
     static string? Text(JsonElement e, string name, string where) =>
         !e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
-        : v.ValueKind is JsonValueKind.String ? v.GetString()
+        : v.ValueKind is JsonValueKind.String ? StringOf(v, name, where)
         : v.ValueKind is JsonValueKind.Number ? v.GetRawText()
         : throw new InvalidDataException($"{where}: '{name}' must be a string");
 
     static string? ListOrText(JsonElement e, string name, string where) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array
-            ? string.Join(", ", v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString() : x.GetRawText()))
+            ? string.Join(", ", v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? StringOf(x, name, where) : x.GetRawText()))
             : Text(e, name, where);
+
+    /// <summary>The string, or a clear error for an escape that is not valid Unicode ("\ud800" alone): JSON allows it, .NET strings for storage do not.</summary>
+    static string StringOf(JsonElement v, string name, string where)
+    {
+        try { return v.GetString()!; }
+        catch (InvalidOperationException) { throw new InvalidDataException($"{where}: '{name}' holds an escaped lone surrogate (\\uD800-\\uDFFF alone): not valid Unicode"); }
+    }
 }

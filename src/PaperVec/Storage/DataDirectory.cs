@@ -42,6 +42,14 @@ public sealed class DataDirectory : IDisposable
         {
             lockFile = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException($"data directory {root} is not writable ({e.Message.Split('\n')[0]}): papervec needs to write there", e);
+        }
+        catch (IOException e) when (!IsWritable(root, out string why))
+        {
+            throw new IOException($"data directory {root} is not writable ({why}): papervec needs to write there", e);
+        }
         catch (IOException e)
         {
             throw new DataDirectoryInUseException($"data directory {root} is in use by another papervec process (lock {lockPath} is held)", e);
@@ -54,6 +62,27 @@ public sealed class DataDirectory : IDisposable
             Directory.CreateDirectory(dir);
         return new DataDirectory(root, lockFile);
     }
+
+    /// <summary>Whether a file can be created in <paramref name="root"/> (a read-only mount or missing permission fails).</summary>
+    static bool IsWritable(string root, out string why)
+    {
+        string probe = Path.Combine(root, $".papervec-probe-{Environment.ProcessId}");
+        try
+        {
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { }
+            why = "";
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            why = e.Message.Split('\n')[0];
+            return false;
+        }
+    }
+
+    /// <summary>Files PaperVec wrote under store/, wal/ and index/ (a directory without checkpoint.json but with these is not new).</summary>
+    public IEnumerable<string> DataFiles() =>
+        new[] { StorePath, WalPath, IndexPath }.Where(Directory.Exists).SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories));
 
     /// <summary>Bytes of every file under the directory.</summary>
     public long BytesOnDisk() =>

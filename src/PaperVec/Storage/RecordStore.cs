@@ -18,27 +18,76 @@ public sealed class RecordStore : IDisposable
 
     readonly FasterKV<SpanByte, SpanByte> _store;
     readonly IDevice _device;
+    readonly string _directory;
     readonly ConcurrentBag<ClientSession<SpanByte, SpanByte, SpanByte, SpanByteAndMemory, Empty, Functions>> _sessions = [];
 
-    public RecordStore(string directory, long memoryBytes = 1L << 28)
+    /// <summary>Page size of the store's log: a record (key, value and FASTER's header) must fit in one.</summary>
+    public const int PageBytes = 1 << 22;
+
+    /// <summary>The largest value PaperVec writes: well inside a page, so no record can fail to fit after it was logged.</summary>
+    public const int MaxValueBytes = 2 << 20;
+
+    public const long SegmentBytes = 1L << 26;
+
+    /// <param name="deviceFactory">Makes the log's device from its file path (tests wrap it to fail on demand).</param>
+    public RecordStore(string directory, long memoryBytes = 1L << 28, Func<string, IDevice>? deviceFactory = null)
     {
-        _device = Devices.CreateLogDevice(Path.Combine(directory, "hlog.log"));
+        _directory = directory;
+        _device = (deviceFactory ?? (path => Devices.CreateLogDevice(path)))(Path.Combine(directory, "hlog.log"));
         _store = new FasterKV<SpanByte, SpanByte>(new FasterKVSettings<SpanByte, SpanByte>
         {
             LogDevice = _device,
             CheckpointDir = Path.Combine(directory, "checkpoints"),
             IndexSize = 1L << 23,   // 128k hash buckets of 7 entries: about a million keys before overflow buckets
             MemorySize = memoryBytes,
-            PageSize = 1L << 22,    // a record must fit in one page: papers are capped far below 4 MB
-            SegmentSize = 1L << 26, // compaction frees disk in whole segments
+            PageSize = PageBytes,       // a record must fit in one page: values are capped at MaxValueBytes
+            SegmentSize = SegmentBytes, // compaction frees disk in whole segments
             // Old checkpoints are purged by PaperVec only after checkpoint.json names the new one, so a
             // crash between the two still finds the checkpoint the manifest points at.
             RemoveOutdatedCheckpoints = false,
         });
     }
 
-    /// <summary>Restores the store to checkpoint <paramref name="token"/>.</summary>
-    public void Recover(Guid token) => _store.Recover(token);
+    /// <summary>Restores the store to checkpoint <paramref name="token"/>; a damaged checkpoint is named in the error.</summary>
+    public void Recover(Guid token)
+    {
+        try { _store.Recover(token); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new DataDirectoryDamagedException($"store checkpoint {token} in {Path.Combine(_directory, "checkpoints")} cannot be recovered ({e.GetType().Name}: {e.Message.Split('\n')[0].Trim()})", e);
+        }
+    }
+
+    /// <summary>
+    /// The files checkpoint <paramref name="token"/> needs (relative to the store folder): its hash
+    /// table and log metadata, exactly as written, and every log segment from the begin address to
+    /// the flushed tail, at least as long as now.
+    /// </summary>
+    public List<CheckpointManifest.StoreFile> CheckpointFiles(Guid token)
+    {
+        var files = new List<CheckpointManifest.StoreFile>();
+        foreach (var folder in new[] { "index-checkpoints", "cpr-checkpoints" })
+        {
+            string dir = Path.Combine(_directory, "checkpoints", folder, token.ToString());
+            if (!Directory.Exists(dir)) continue;
+            foreach (var file in Directory.GetFiles(dir).Order(StringComparer.Ordinal))
+                files.Add(new(Path.GetRelativePath(_directory, file), new FileInfo(file).Length, Exact: true));
+        }
+        // After a fold-over checkpoint the whole log up to its tail is on disk.
+        for (long segment = _store.Log.BeginAddress / SegmentBytes; segment <= Math.Max(0, _store.Log.TailAddress - 1) / SegmentBytes; segment++)
+        {
+            string file = Path.Combine(_directory, $"hlog.log.{segment}");
+            if (File.Exists(file)) files.Add(new(Path.GetFileName(file), new FileInfo(file).Length, Exact: false));
+            else if (_store.Log.TailAddress > _store.Log.BeginAddress) files.Add(new(Path.GetFileName(file), 0, Exact: false));
+        }
+        return files;
+    }
+
+    /// <summary>Bytes of log still only in memory: about what a fold-over checkpoint writes besides the hash table.</summary>
+    public long UnflushedBytes => _store.Log.TailAddress - _store.Log.SafeReadOnlyAddress;
+
+    /// <summary>Bytes of the hash table a checkpoint writes (ht.dat), with its overflow buckets.</summary>
+    public long HashTableBytes => _store.IndexSize * 64 + _store.OverflowBucketCount * 64;
 
     /// <summary>Deletes every checkpoint but <paramref name="keep"/>.</summary>
     public void PurgeCheckpointsExcept(Guid keep)
@@ -48,11 +97,11 @@ public sealed class RecordStore : IDisposable
             if (token != keep) manager.Purge(token);
     }
 
-    /// <summary>A full fold-over checkpoint: everything written so far is on disk when this returns.</summary>
-    public Guid Checkpoint()
+    /// <summary>A full fold-over checkpoint: everything written so far is on disk when the task completes.</summary>
+    public async Task<Guid> CheckpointAsync()
     {
-        var (ok, token) = _store.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask().GetAwaiter().GetResult();
-        if (!ok) throw new IOException("FASTER checkpoint failed");
+        var (ok, token) = await _store.TakeFullCheckpointAsync(CheckpointType.FoldOver).ConfigureAwait(false);
+        if (!ok) throw new IOException("FASTER could not start a checkpoint (another one is still running)");
         return token;
     }
 

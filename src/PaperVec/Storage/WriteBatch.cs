@@ -9,9 +9,10 @@ namespace PaperVec.Storage;
 /// </summary>
 public sealed class WriteBatch
 {
-    public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5, PutModelId = 6 }
+    public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5, PutModelId = 6, PutTitleAlias = 7, DeleteTitleAlias = 8 }
 
-    public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null);
+    /// <summary>One change; <see cref="TitleKey"/> is the key of a title that names paper <see cref="Key"/> after a retitle.</summary>
+    public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null, long TitleKey = 0);
 
     const byte Version = 1;
     readonly List<Change> _changes = [];
@@ -23,6 +24,10 @@ public sealed class WriteBatch
     public WriteBatch DeletePaper(long key) { _changes.Add(new(Kind.DeletePaper, Key: key)); return this; }
     public WriteBatch PutAlias(string sourceId, long key) { _changes.Add(new(Kind.PutAlias, Key: key, Alias: sourceId)); return this; }
     public WriteBatch DeleteAlias(string sourceId) { _changes.Add(new(Kind.DeleteAlias, Alias: sourceId)); return this; }
+    /// <summary>A title a paper was retitled to names it from now on (<see cref="PaperDatabase.KeyOfTitle"/>).</summary>
+    public WriteBatch PutTitleAlias(long titleKey, long key) { _changes.Add(new(Kind.PutTitleAlias, Key: key, TitleKey: titleKey)); return this; }
+    public WriteBatch DeleteTitleAlias(long titleKey) { _changes.Add(new(Kind.DeleteTitleAlias, TitleKey: titleKey)); return this; }
+    internal WriteBatch Add(Change change) { _changes.Add(change); return this; }
     public WriteBatch PutDigest(DigestRecord digest) { _changes.Add(new(Kind.PutDigest, Digest: digest)); return this; }
     /// <summary>Records which model made the database's vectors (see ModelChangeReembedder).</summary>
     public WriteBatch PutModelId(string modelId) { _changes.Add(new(Kind.PutModelId, Alias: modelId)); return this; }
@@ -37,6 +42,8 @@ public sealed class WriteBatch
             Kind.DeleteAlias => Encoding.UTF8.GetBytes(c.Alias!),
             Kind.PutDigest => RecordCodec.EncodeDigest(c.Digest!),
             Kind.PutModelId => Encoding.UTF8.GetBytes(c.Alias!),
+            Kind.PutTitleAlias => [.. BitConverter.GetBytes(c.TitleKey), .. BitConverter.GetBytes(c.Key)],
+            Kind.DeleteTitleAlias => BitConverter.GetBytes(c.TitleKey),
             _ => throw new InvalidOperationException(),
         })).ToList();
         var bytes = new byte[5 + parts.Sum(p => 5 + p.Payload.Length)];
@@ -70,12 +77,14 @@ public sealed class WriteBatch
             _ = kind switch
             {
                 Kind.PutPaper => batch.PutPaper(RecordCodec.ReadPaper(payload)),
-                Kind.DeletePaper => batch.DeletePaper(BinaryPrimitives.ReadInt64LittleEndian(payload)),
-                Kind.PutAlias => batch.PutAlias(Encoding.UTF8.GetString(payload[8..]), BinaryPrimitives.ReadInt64LittleEndian(payload)),
+                Kind.DeletePaper when length == 8 => batch.DeletePaper(BinaryPrimitives.ReadInt64LittleEndian(payload)),
+                Kind.PutAlias when length >= 8 => batch.PutAlias(Encoding.UTF8.GetString(payload[8..]), BinaryPrimitives.ReadInt64LittleEndian(payload)),
                 Kind.DeleteAlias => batch.DeleteAlias(Encoding.UTF8.GetString(payload)),
                 Kind.PutDigest => batch.PutDigest(RecordCodec.ReadDigest(payload)),
                 Kind.PutModelId => batch.PutModelId(Encoding.UTF8.GetString(payload)),
-                _ => throw new InvalidDataException($"unknown write batch change kind {(byte)kind}"),
+                Kind.PutTitleAlias when length == 16 => batch.PutTitleAlias(BinaryPrimitives.ReadInt64LittleEndian(payload), BinaryPrimitives.ReadInt64LittleEndian(payload[8..])),
+                Kind.DeleteTitleAlias when length == 8 => batch.DeleteTitleAlias(BinaryPrimitives.ReadInt64LittleEndian(payload)),
+                _ => throw new InvalidDataException($"unknown write batch change kind {(byte)kind} or bad length {length}"),
             };
             at += 5 + length;
         }

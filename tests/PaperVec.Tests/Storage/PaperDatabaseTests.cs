@@ -247,44 +247,6 @@ public class PaperDatabaseTests
     }
 }
 
-public class WriteAheadLogDamageTests
-{
-    [Fact]
-    public void TruncatedLogTailIsReportedAndTheDatabaseKeepsWorking()
-    {
-        string dir = StoreTestData.TempDir();
-        var random = new Random(6);
-        var papers = Enumerable.Range(0, 120).Select(i => StoreTestData.Paper(i, random)).ToList();
-        try
-        {
-            var db = PaperDatabase.Open(dir);
-            db.Checkpoint();
-            foreach (var p in papers) db.Commit(new WriteBatch().PutPaper(p));
-            db.AbandonForTests();
-
-            // Cut the log inside its committed part, as a torn write or a damaged disk would.
-            string segment = Path.Combine(dir, "wal", "wal.log.0");
-            long length = new FileInfo(segment).Length;
-            using (var file = new FileStream(segment, FileMode.Open)) file.SetLength(length / 2);
-
-            using (var reopened = PaperDatabase.Open(dir))
-            {
-                Assert.NotEmpty(reopened.Recovery.Damage);
-                Assert.InRange(reopened.PaperCount, 1, papers.Count - 1);
-                Assert.True(reopened.IndexMatchesStore(out var problem), problem);
-                // Whatever survived is consistent and the log accepts new writes past the damage.
-                reopened.Commit(new WriteBatch().PutPaper(StoreTestData.Paper(999, random)));
-            }
-            using (var again = PaperDatabase.Open(dir))
-            {
-                Assert.Empty(again.Recovery.Damage);
-                Assert.NotNull(again.GetPaper(PaperIdentity.KeyOfTitle("Synthetic paper number 999")));
-            }
-        }
-        finally { Directory.Delete(dir, true); }
-    }
-}
-
 public class ReadAllocationTests
 {
     /// <summary>

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+
+namespace PaperVec.Storage;
+
+// Checkpoints (in the background, retried after a failure), storage health, compaction, closing.
+public sealed partial class PaperDatabase
+{
+    int _checkpointRunning;
+    long _checkpointNotBeforeTicks;
+    volatile string? _commitProblem, _checkpointProblem;
+    volatile bool _problemIsSpace;
+    volatile bool _storeWedged;
+
+    /// <summary>
+    /// Null while the disk takes every write; else what is wrong (a failed commit or checkpoint, a
+    /// stuck store), for /ready. Cleared by the next commit or checkpoint that succeeds.
+    /// </summary>
+    public string? StorageProblem => _applyFailure ?? _commitProblem ?? _checkpointProblem;
+
+    /// <summary>Whether <see cref="StorageProblem"/> is a full disk (HTTP 507) rather than another fault (503).</summary>
+    public bool StorageProblemIsSpace => _problemIsSpace;
+
+    StorageFaultException Classify(string what, Exception e)
+    {
+        var fault = StorageFaultException.From(what, e);
+        // FASTER's device errors often carry no errno: a nearly full disk is the likely cause.
+        if (!fault.InsufficientSpace && DiskSpace.Available(Root) is long free && free < (64L << 20))
+            fault = new StorageFaultException($"{what}: no space left on device ({free >> 20} MB free)", e, insufficientSpace: true);
+        _commitProblem = fault.Message;
+        _problemIsSpace = fault.InsufficientSpace;
+        return fault;
+    }
+
+    void ClearStorageProblem(bool commit)
+    {
+        if (commit) _commitProblem = null;
+        else _checkpointProblem = null;
+        if (_commitProblem == null && _checkpointProblem == null) _problemIsSpace = false;
+    }
+
+    /// <summary>Starts a checkpoint in the background once the log has grown past the threshold (never inside a write).</summary>
+    void MaybeCheckpointInBackground()
+    {
+        if (_wal.TailAddress - (_manifest?.WalAddress ?? 0) <= _options.CheckpointAfterWalBytes) return;
+        if (DateTime.UtcNow.Ticks < Interlocked.Read(ref _checkpointNotBeforeTicks) || _storeWedged) return;
+        if (Interlocked.CompareExchange(ref _checkpointRunning, 1, 0) != 0) return;
+        _ = Task.Run(async () =>
+        {
+            try { await CheckpointAsync().ConfigureAwait(false); }
+            catch (Exception e) when (!_disposed)
+            {
+                _options.Log?.Invoke($"checkpoint failed, retrying in {_options.CheckpointRetryAfter.TotalSeconds:0} s: {_checkpointProblem ?? e.Message}");
+            }
+            catch (Exception) { }
+            finally { Volatile.Write(ref _checkpointRunning, 0); }
+        });
+    }
+
+    /// <summary>Waits for a background checkpoint still running (tests, and closing).</summary>
+    public async Task WaitForBackgroundCheckpointAsync()
+    {
+        while (Volatile.Read(ref _checkpointRunning) != 0) await Task.Delay(5).ConfigureAwait(false);
+    }
+
+    public void Checkpoint() => CheckpointAsync().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Makes the store and the index durable at one log position and drops the log before it.
+    /// Writers' applies wait while it runs (their log appends and commits go on); searches do not.
+    /// A failure (disk full, say) leaves the previous checkpoint and the whole log in place, is
+    /// reported by <see cref="StorageProblem"/> and is retried later.
+    /// </summary>
+    public async Task CheckpointAsync()
+    {
+        if (_options.Mode == OpenMode.Verify) return;
+        await _applyGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_storeWedged) throw new StorageFaultException(_checkpointProblem ?? "the store is stuck", null, false);
+            await CheckpointLockedAsync().ConfigureAwait(false);
+            ClearStorageProblem(commit: false);
+        }
+        catch (Exception e) when (e is not ObjectDisposedException)
+        {
+            var fault = StorageFaultException.From("checkpoint failed", e);
+            if (!fault.InsufficientSpace && DiskSpace.Available(Root) is long free && free < (64L << 20))
+                fault = new StorageFaultException($"checkpoint failed: no space left on device ({free >> 20} MB free)", e, true);
+            _checkpointProblem = $"{fault.Message} (the write-ahead log still holds every write; retried later)";
+            _problemIsSpace |= fault.InsufficientSpace;
+            Interlocked.Exchange(ref _checkpointNotBeforeTicks, (DateTime.UtcNow + _options.CheckpointRetryAfter).Ticks);
+            throw fault;
+        }
+        finally { _applyGate.Release(); }
+    }
+
+    async Task CheckpointLockedAsync()
+    {
+        long walAddress = _appliedEnd;
+        long nextSequence = _nextToApply;
+        // Refuse up front when the disk cannot hold what the checkpoint writes: FASTER's checkpoint
+        // does not always return when its writes fail.
+        long needed = _store.UnflushedBytes + _store.HashTableBytes + (long)_index.LiveCount * (_options.Dimension * 4 + 256) + (16L << 20);
+        if (DiskSpace.Available(Root) is long free && free < needed)
+            throw new StorageFaultException($"checkpoint needs about {needed >> 20} MB, the disk has {free >> 20} MB free", null, insufficientSpace: true);
+
+        var storeCheckpoint = _store.CheckpointAsync();
+        if (await Task.WhenAny(storeCheckpoint, Task.Delay(_options.CheckpointTimeout)).ConfigureAwait(false) != storeCheckpoint)
+        {
+            // FASTER gives no way to cancel it; its sessions may wait on it, so stop writing until a restart.
+            _storeWedged = true;
+            _applyFailure = $"the store's checkpoint did not finish within {_options.CheckpointTimeout.TotalSeconds:0} s (disk fault?); restart papervec (the write-ahead log holds every acknowledged write)";
+            throw new StorageFaultException(_applyFailure, null, insufficientSpace: false);
+        }
+        Guid token = await storeCheckpoint.ConfigureAwait(false);
+        MaybeCrash("after-store-checkpoint");
+        string indexFile = $"hnsw-{token:N}.bin";
+        string indexPath = Path.Combine(_directory.IndexPath, indexFile);
+        _index.Repair(); // the snapshot keeps no deleted or stranded nodes
+        try
+        {
+            _index.Save(indexPath);
+            if (_options.CrashAt == "during-index-snapshot")
+            {
+                // Simulates dying halfway through writing the snapshot: a torn file that no manifest names yet.
+                using (var torn = new FileStream(indexPath, FileMode.Open)) torn.SetLength(torn.Length / 2);
+                Environment.FailFast("papervec test hook: crash during index snapshot");
+            }
+            AtomicFile.FlushDirectory(_directory.IndexPath);
+            var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount, _store.CheckpointFiles(token));
+            manifest.Save(_directory.ManifestPath);
+            _manifest = manifest;
+        }
+        catch
+        {
+            // The manifest still names the previous checkpoint: drop this one's files, keep that one.
+            TryDelete(indexPath);
+            TryDelete(_directory.ManifestPath + ".tmp");
+            _store.PurgeCheckpointsExcept(_manifest?.StoreToken ?? Guid.Empty);
+            throw;
+        }
+        await _wal.TruncateUntilAsync(walAddress).ConfigureAwait(false);
+        _store.PurgeCheckpointsExcept(token);
+        foreach (var old in Directory.GetFiles(_directory.IndexPath))
+            if (Path.GetFileName(old) != indexFile) TryDelete(old);
+    }
+
+    static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    void MaybeCrash(string point)
+    {
+        if (_options.CrashAt == point) Environment.FailFast($"papervec test hook: crash at {point}");
+    }
+
+    /// <summary>Reclaims disk from overwritten and deleted records, then checkpoints.</summary>
+    public long Compact()
+    {
+        _applyGate.Wait();
+        long before, after;
+        try
+        {
+            before = _store.LogBytes;
+            _store.Compact();
+            after = _store.LogBytes;
+        }
+        finally { _applyGate.Release(); }
+        Checkpoint();
+        return before - after;
+    }
+
+    /// <summary>Bytes of every file in the data directory (cheap next to <see cref="Stats"/>, which also scans the digests).</summary>
+    public long BytesOnDisk() => _directory.BytesOnDisk();
+
+    public DatabaseStats Stats()
+    {
+        long bytes = _directory.BytesOnDisk();
+        int papers = PaperCount;
+        return new DatabaseStats(papers, Digests().Count, bytes, papers == 0 ? 0 : (double)bytes / papers, _store.LogBytes,
+            _wal.TailAddress - _wal.BeginAddress, _index.LiveCount, _index.MemoryUsage().BytesPerVector);
+    }
+
+    /// <summary>Store papers and index live ids are one set (each store key is in the index, counts agree).</summary>
+    public bool IndexMatchesStore(out string problem)
+    {
+        var keys = PaperKeys();
+        problem = SameLiveIds(_index, keys) ? "" : $"index holds {_index.LiveCount} live ids, store {keys.Count} papers";
+        return problem.Length == 0;
+    }
+
+    /// <summary>Closes everything without the final checkpoint, as if the process had died (tests only).</summary>
+    internal void AbandonForTests()
+    {
+        _disposed = true;
+        _wal.Dispose();
+        _store.Dispose();
+        _index.Dispose();
+        _directory.Dispose();
+    }
+
+    /// <summary>
+    /// Checkpoints (so the next start is quick), then closes the store, the log and the directory
+    /// lock. A checkpoint that fails (full disk) is skipped: the log holds every write, and the next
+    /// start replays it. Never hangs on a stuck store.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        try
+        {
+            WaitForBackgroundCheckpointAsync().Wait(_options.CheckpointTimeout);
+            if (_options.Mode != OpenMode.Verify && !_storeWedged && _applyFailure == null) Checkpoint();
+        }
+        catch (Exception e) when (e is StorageFaultException or IOException or AggregateException)
+        {
+            _options.Log?.Invoke($"closing without a checkpoint ({e.Message}); the next start replays the write-ahead log");
+        }
+        finally
+        {
+            _disposed = true;
+            _wal.Dispose();
+            if (!_storeWedged) _store.Dispose();
+            _index.Dispose();
+            _directory.Dispose();
+        }
+    }
+}

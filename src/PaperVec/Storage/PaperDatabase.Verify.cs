@@ -1,0 +1,53 @@
+namespace PaperVec.Storage;
+
+/// <summary>What <see cref="PaperDatabase.Verify"/> checked and found wrong.</summary>
+public sealed record VerifyReport(IReadOnlyList<string> Checked, IReadOnlyList<string> Problems)
+{
+    public bool Sound => Problems.Count == 0;
+}
+
+// papervec verify: read everything, check it, change nothing.
+public sealed partial class PaperDatabase
+{
+    /// <summary>
+    /// Reads every record and checks it against the rest: what opening found (files, checksums,
+    /// sequence), every paper resolving by key through the store's hash table and decoding, the
+    /// index holding exactly the store's papers, every alias and title alias resolving, every
+    /// digest decoding. Open with <see cref="OpenMode.Verify"/> so nothing is written.
+    /// </summary>
+    public VerifyReport Verify()
+    {
+        var done = new List<string>();
+        var problems = new List<string>(Recovery.Damage);
+        done.Add($"opened: {(Recovery.FromCheckpoint ? "checkpoint" : "no checkpoint")}, {Recovery.ReplayedBatches} log entries replayed and their checksums verified");
+
+        int papers = 0, unreadable = 0;
+        foreach (var key in _summaries.Keys)
+        {
+            try
+            {
+                if (GetPaper(key) is { } paper && paper.Key == key) papers++;
+                else if (++unreadable <= 5) problems.Add($"paper {PaperIdentity.Format(key)} is listed in the store's log but its key does not resolve (hash table damaged?)");
+            }
+            catch (InvalidDataException e) { if (++unreadable <= 5) problems.Add($"paper {PaperIdentity.Format(key)} does not decode: {e.Message}"); }
+        }
+        if (unreadable > 5) problems.Add($"... {unreadable} papers in all do not resolve or decode");
+        done.Add($"{papers} papers resolve by key and decode");
+
+        if (!IndexMatchesStore(out string mismatch)) problems.Add($"index and store differ: {mismatch}");
+        else done.Add($"index holds exactly the store's {_index.LiveCount} papers");
+        try { _index.CheckIntegrity(); done.Add("index graph integrity"); }
+        catch (Exception e) when (e is InvalidOperationException or InvalidDataException) { problems.Add($"index graph: {e.Message}"); }
+
+        int dangling = 0;
+        foreach (var (alias, key) in _aliases)
+            if (!_summaries.ContainsKey(key) && ++dangling <= 5) problems.Add($"id '{alias}' names paper {PaperIdentity.Format(key)}, which is not stored");
+        foreach (var (titleKey, key) in _titleAliases)
+            if (!_summaries.ContainsKey(key) && ++dangling <= 5) problems.Add($"title alias {PaperIdentity.Format(titleKey)} names paper {PaperIdentity.Format(key)}, which is not stored");
+        done.Add($"{_aliases.Count} ids and {_titleAliases.Count} title aliases checked");
+
+        try { done.Add($"{Digests().Count} digests decode"); }
+        catch (InvalidDataException e) { problems.Add($"a digest does not decode: {e.Message}"); }
+        return new VerifyReport(done, problems);
+    }
+}
