@@ -23,13 +23,17 @@ sealed partial class ServeProcess : IDisposable
         Client = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public static ServeProcess Start(string dataPath)
+    /// <param name="environment">Extra variables (null removes one); <paramref name="workingDirectory"/> where appsettings.json is looked for.</param>
+    public static ServeProcess Start(string dataPath, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null, params string[] extraArgs)
     {
         string url = $"http://127.0.0.1:{FreePort()}";
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "PaperVec.Cli.dll"), "serve", "--data", dataPath, "--urls", url])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "PaperVec.Cli.dll"), "serve", "--data", dataPath, "--urls", url, .. extraArgs])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value == null) start.Environment.Remove(name); else start.Environment[name] = value;
         start.Environment["PAPERVEC_MODEL_DIR"] = RepoPaths.ModelDir;
         start.Environment.Remove("PAPERVEC_API_KEY");
         var serve = new ServeProcess(Process.Start(start)!, url);
@@ -40,7 +44,7 @@ sealed partial class ServeProcess : IDisposable
         return serve;
     }
 
-    static int FreePort()
+    public static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -70,6 +74,15 @@ sealed partial class ServeProcess : IDisposable
     private static partial int Kill(int pid, int signal);
 
     public void SendSigterm() => Assert.Equal(0, Kill(_process.Id, 15));
+
+    /// <summary>kill -9: no shutdown, no checkpoint.</summary>
+    public void SendSigkill()
+    {
+        Assert.Equal(0, Kill(_process.Id, 9));
+        _process.WaitForExit();
+    }
+
+    public bool HasExited => _process.HasExited;
 
     public int WaitForExit(TimeSpan timeout)
     {
