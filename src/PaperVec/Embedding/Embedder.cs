@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 using Microsoft.ML.OnnxRuntime;
 
@@ -102,7 +103,7 @@ public sealed class Embedder : IDisposable
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
         {
-            throw new EmbeddingDeviceException($"ONNX Runtime's native library could not be loaded ({FirstLine(e.InnerException?.Message ?? e.Message)}); run `node native-models/fetch.mjs` and rebuild", e);
+            throw new EmbeddingDeviceException($"ONNX Runtime's native library could not be loaded ({FirstLine(e.InnerException?.Message ?? e.Message)}); rebuild to restore the Microsoft.ML.OnnxRuntime package", e);
         }
         sessionOptions.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
         sessionOptions.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
@@ -111,14 +112,32 @@ public sealed class Embedder : IDisposable
         if (options.OptimizedModelPath != null) sessionOptions.OptimizedModelFilePath = options.OptimizedModelPath;
         if (device is EmbeddingDevice.Cuda or EmbeddingDevice.Auto)
         {
-            string provider = Path.Combine(AppContext.BaseDirectory, "libonnxruntime_providers_cuda.so");
-            if (!File.Exists(provider))
+            // The CPU package (the default build) has no CUDA provider compiled in; only the
+            // Microsoft.ML.OnnxRuntime.Gpu.Linux build (-p:PaperVecGpu=true) lists it.
+            if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
             {
                 sessionOptions.Dispose();
-                throw new EmbeddingDeviceException($"CUDA execution provider not installed: {provider} is missing (run `node native-models/fetch.mjs --cuda` and rebuild)");
+                throw new EmbeddingDeviceException(CudaNotInBuildMessage);
             }
+            // The provider library needs CUDA 13, cuBLAS and cuDNN 9: load it first so that a missing one
+            // is named (dlopen's own words) rather than ONNX Runtime's generic "Failed to load shared library".
+            if (FindCudaProvider() is { } provider && !NativeLibrary.TryLoad(provider, out _))
+            {
+                string why;
+                try { NativeLibrary.Free(NativeLibrary.Load(provider)); why = "unknown reason"; }
+                catch (DllNotFoundException e)
+                {
+                    var missing = System.Text.RegularExpressions.Regex.Match(e.Message, @"([\w.+-]+\.so[\w.]*): cannot open shared object file");
+                    why = missing.Success ? $"{missing.Groups[1].Value} is missing" : FirstLine(e.Message);
+                }
+                sessionOptions.Dispose();
+                throw new EmbeddingDeviceException($"CUDA execution provider could not load: {why} (needs CUDA 13 and cuDNN 9 libraries on LD_LIBRARY_PATH)");
+            }
+            var logLevel = OrtEnv.Instance().EnvLogLevel;
             try
             {
+                // ONNX Runtime would also log the failure below to stderr in colour; the exception says it once.
+                OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
                 sessionOptions.AppendExecutionProvider_CUDA(0);
             }
             catch (OnnxRuntimeException e)
@@ -126,8 +145,20 @@ public sealed class Embedder : IDisposable
                 sessionOptions.Dispose();
                 throw new EmbeddingDeviceException($"CUDA execution provider failed to load: {FirstLine(e.Message)} (needs an NVIDIA GPU with its driver, and CUDA 13 + cuDNN 9 libraries on LD_LIBRARY_PATH)", e);
             }
+            finally { OrtEnv.Instance().EnvLogLevel = logLevel; }
         }
         return sessionOptions;
+    }
+
+    internal const string CudaNotInBuildMessage = "the CUDA execution provider is not in this build (it has ONNX Runtime's CPU package): rebuild with `PAPERVEC_GPU=1 ./papervec ...` or `dotnet build -p:PaperVecGpu=true`";
+
+    // Where ONNX Runtime will look for the provider: next to libonnxruntime.so (runtimes/RID/native
+    // in a build for any platform, the output folder in one for a RID).
+    static string? FindCudaProvider()
+    {
+        const string name = "libonnxruntime_providers_cuda.so";
+        string[] candidates = [Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", name), Path.Combine(AppContext.BaseDirectory, name)];
+        return candidates.FirstOrDefault(File.Exists);
     }
 
     static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();

@@ -72,6 +72,8 @@ public class EmbedCommandTests(EmbedderFixture fixture)
             Assert.Equal(1, exit);
             Assert.Single(err.Trim().Split('\n'));
             Assert.Contains("CUDA", err);
+            if (!Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+                Assert.Contains("PAPERVEC_GPU=1", err); // the default (CPU package) build says how to get the provider
         }
         finally { File.Delete(input); }
     }
