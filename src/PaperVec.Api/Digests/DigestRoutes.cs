@@ -39,9 +39,8 @@ public static class DigestRoutes
                     throw ApiProblemException.BadRequest($"no papers found in the digest (a title paragraph, a blank line, then its abstract){(digest.Problems.Count > 0 ? ": " + digest.Problems[0] : "")}");
                 if (digest.Papers.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"the digest lists {digest.Papers.Count} papers; send at most {limits.MaxPapersPerRequest} per request");
-                var embedder = library.Embedder ?? throw ApiProblemException.Unavailable(library.NotReadyReason ?? "the model is not loaded");
                 var info = PaperIngestor.DigestInfo.Of(digest, source);
-                var result = await library.WriteAsync(() => new PaperIngestor(library.Database, embedder).IngestAsync(PaperIngestor.PapersOf(digest), info));
+                var result = await library.Collection.IngestAsync(PaperIngestor.PapersOf(digest), info);
                 library.Metrics.RecordIngest(result);
                 return TypedResults.Created($"/digests/{info.Id}", IngestResponse.From(result, digest.Date, digest.Problems));
             })

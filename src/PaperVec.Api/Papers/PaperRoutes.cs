@@ -35,11 +35,7 @@ public static class PaperRoutes
                 if (records.Count == 0) throw ApiProblemException.BadRequest("the request body holds no records");
                 if (records.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"{records.Count} records in one request; send at most {limits.MaxPapersPerRequest} per request");
-                if (records.FirstOrDefault(r => r.Vector != null && r.Vector.Length != library.Database.Dimension) is { } wrong)
-                    throw ApiProblemException.BadRequest($"record '{wrong.Title}' has a {wrong.Vector!.Length}-d vector; this database holds {library.Database.Dimension}-d vectors");
-                var embedder = records.All(r => r.Vector != null) ? null
-                    : library.Embedder ?? throw ApiProblemException.Unavailable(library.NotReadyReason ?? "the model is not loaded");
-                var result = await library.WriteAsync(() => new PaperIngestor(library.Database, embedder).IngestAsync(records));
+                var result = await library.Collection.IngestAsync(records);
                 library.Metrics.RecordIngest(result);
                 return TypedResults.Created((string?)null, IngestResponse.From(result, null, []));
             })
@@ -55,7 +51,7 @@ public static class PaperRoutes
         papers.MapDelete("/{id}", async (string id, PaperLibrary library) =>
             {
                 id = Decode(id);
-                var deleted = await library.WriteAsync(async () => await library.Database.DeletePaperAsync(Find(library, id).Key));
+                var deleted = await library.Collection.DeleteAsync(id);
                 return deleted == null ? throw NoSuchPaper(id) : TypedResults.NoContent();
             })
             .RequireApiKey()

@@ -28,7 +28,8 @@ static class DupesCommand
                 LexicalThreshold = Fraction(parse.GetValue(minLexical), "--min-lexical"),
             };
             var chosen = parse.GetValue(digests) is { Length: > 0 } ids ? ids.ToHashSet(StringComparer.Ordinal) : null;
-            using var db = DataOptions.Open(parse.GetValue(data));
+            using var collection = DataOptions.Open(parse.GetValue(data));
+            var db = collection.Database;
             if (chosen != null && chosen.FirstOrDefault(id => db.GetDigest(id) == null) is { } unknown)
                 throw new CliException($"no digest '{unknown}' in {db.Root}");
             var groups = new DuplicateFinder(db, settings).Find(new DuplicateScope(parse.GetValue(from), parse.GetValue(to), chosen));

@@ -30,31 +30,36 @@ static class IngestCommand
             var paths = parse.GetValue(files)!;
             foreach (var path in paths)
                 if (path != "-" && !File.Exists(path)) throw new CliException($"no such file: {path}");
-            using var db = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint));
+            using var collection = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint));
+            var db = collection.Database;
             Embedder? embedder = null;
-            Embedder EmbedderNeeded()
+            // The model loads only when some paper carries no vector.
+            void ModelFor(IReadOnlyList<IncomingPaper> papers)
             {
-                if (embedder != null) return embedder;
+                if (embedder != null || papers.All(p => p.Vector != null)) return;
                 embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
-                DataOptions.EnsureSameModel(db, embedder);
-                return embedder;
+                DataOptions.AttachModel(collection, embedder);
+            }
+            IngestResult Ingest(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest = null)
+            {
+                ModelFor(papers);
+                return collection.IngestAsync(papers, digest).GetAwaiter().GetResult();
             }
             try
             {
                 foreach (var path in paths)
                 {
-                    if (path == "-") { StreamRecords(db, Console.In, parse.GetValue(batch), parse.GetValue(ack), EmbedderNeeded); continue; }
+                    if (path == "-") { StreamRecords(Console.In, parse.GetValue(batch), parse.GetValue(ack), papers => Ingest(papers)); continue; }
                     var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
                     if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
                     {
                         // Every record is validated before anything is written; then durable writes of 1,000 records.
                         var records = PaperRecordReader.ReadAll(text, path);
-                        var ingestor = new PaperIngestor(db, records.All(r => r.Vector != null) ? null : EmbedderNeeded());
                         int newCount = 0, exact = 0, revised = 0;
                         using (var progress = new ConsoleProgress($"ingest {Path.GetFileName(path)}", records.Count, "records") { Enabled = records.Count > 1000 })
                             for (int start = 0; start < records.Count; start += 1000)
                             {
-                                var result = ingestor.Ingest(records.Skip(start).Take(1000).ToList());
+                                var result = Ingest(records.Skip(start).Take(1000).ToList());
                                 (newCount, exact, revised) = (newCount + result.New, exact + result.SeenExact, revised + result.Revised);
                                 progress.Report(Math.Min(records.Count, start + 1000));
                             }
@@ -65,7 +70,7 @@ static class IngestCommand
                     foreach (var problem in digest.Problems) Console.Error.WriteLine($"{path}: {problem}");
                     if (digest.Papers.Count == 0) throw new CliException($"{path}: no papers found");
                     string source = parse.GetValue(name) ?? Path.GetFileNameWithoutExtension(path);
-                    var ingested = new PaperIngestor(db, EmbedderNeeded()).Ingest(PaperIngestor.PapersOf(digest), PaperIngestor.DigestInfo.Of(digest, source));
+                    var ingested = Ingest(PaperIngestor.PapersOf(digest), PaperIngestor.DigestInfo.Of(digest, source));
                     Console.WriteLine($"{Path.GetFileName(path)}: {digest.Papers.Count} papers, dated {digest.Date:yyyy-MM-dd} ({Describe(digest.DateRule)}); {ingested.Summary}");
                 }
                 Console.WriteLine($"{db.PaperCount} papers in {db.Root}");
@@ -85,15 +90,14 @@ static class IngestCommand
         _ => "year of the ingest date",
     };
 
-    static void StreamRecords(PaperDatabase db, TextReader input, int batchSize, bool ack, Func<Embedder> embedder)
+    static void StreamRecords(TextReader input, int batchSize, bool ack, Func<IReadOnlyList<IncomingPaper>, IngestResult> ingest)
     {
         var pending = new List<IncomingPaper>();
         int line = 0, batches = 0;
         void Flush()
         {
             if (pending.Count == 0) return;
-            var ingestor = new PaperIngestor(db, pending.All(p => p.Vector != null) ? null : embedder());
-            var result = ingestor.Ingest(pending);
+            var result = ingest(pending.ToList());
             batches++;
             if (ack) Console.Out.WriteLine($"ack {batches} {string.Join(',', result.Listings.Select(l => PaperIdentity.Format(l.Key)))}");
             Console.Out.Flush();

@@ -21,12 +21,13 @@ static class SearchCommand
             string text = parse.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(text)) throw new UsageException("the search text is empty");
             if (text.Length > 100_000) throw new UsageException("the search text is longer than 100,000 characters");
-            using var db = DataOptions.Open(parse.GetValue(options.Data));
+            using var collection = DataOptions.Open(parse.GetValue(options.Data));
+            var db = collection.Database;
             if (db.PaperCount == 0) throw new CliException($"no papers in {db.Root} yet: run `papervec ingest` first");
             using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
-            DataOptions.EnsureSameModel(db, embedder);
+            DataOptions.AttachModel(collection, embedder);
             var vector = embedder.Embed(text);
-            Print(db, PaperSearch.Run(db, vector, options.Scope(parse, exclude: null)), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
+            Print(db, collection.Search(vector, options.Scope(parse, exclude: null)), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
             return 0;
         });
         return command;
@@ -41,9 +42,10 @@ static class SearchCommand
         options.AddTo(command);
         command.SetAction(parse =>
         {
-            using var db = DataOptions.Open(parse.GetValue(options.Data));
+            using var collection = DataOptions.Open(parse.GetValue(options.Data));
+            var db = collection.Database;
             var paper = db.FindPaper(parse.GetValue(id)!) ?? throw new CliException($"no paper with id {parse.GetValue(id)}");
-            var results = PaperSearch.Like(db, paper.Key, options.Scope(parse, exclude: paper.Key)) ?? throw new CliException($"no paper with id {parse.GetValue(id)}");
+            var results = collection.Similar(paper.Key, options.Scope(parse, exclude: paper.Key)) ?? throw new CliException($"no paper with id {parse.GetValue(id)}");
             Print(db, results, $"papers like \"{paper.Title}\"", parse.GetValue(options.Json));
             return 0;
         });

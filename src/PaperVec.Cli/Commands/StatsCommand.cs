@@ -14,7 +14,8 @@ static class StatsCommand
         var command = new Command("stats", "Papers, digests, bytes on disk and index size") { data, json, compact };
         command.SetAction(parse =>
         {
-            using var db = DataOptions.Open(parse.GetValue(data));
+            using var collection = DataOptions.Open(parse.GetValue(data));
+            var db = collection.Database;
             if (parse.GetValue(compact)) Console.Error.WriteLine($"compaction reclaimed {db.Compact() / 1e6:0.0} MB of log");
             var stats = db.Stats();
             bool consistent = db.IndexMatchesStore(out string problem);

@@ -16,8 +16,8 @@ public static class ModelChangeReembedder
     public static List<PaperRecord> Stale(PaperDatabase database, string modelId) =>
         database.Papers().Where(p => p.ModelId != modelId && p.ModelId != SuppliedModelId).ToList();
 
-    /// <summary>Re-embeds the stale papers in durable batches; returns how many.</summary>
-    public static int Reembed(PaperDatabase database, Embedder embedder, Action<int, int>? progress = null, int batchSize = 256)
+    /// <summary>Re-embeds the stale papers in durable batches; returns how many. Callers order it with other writes (<see cref="Engine.PaperCollection"/>).</summary>
+    public static async Task<int> ReembedAsync(PaperDatabase database, Embedder embedder, Action<int, int>? progress = null, int batchSize = 256)
     {
         if (database.ModelId == embedder.ModelId) return 0;
         var stale = Stale(database, embedder.ModelId);
@@ -35,10 +35,10 @@ public static class ModelChangeReembedder
                 var versions = paper.PreviousVersions.Select(v => v with { Vector = vectors[next++] }).ToList();
                 batch.PutPaper(paper with { PreviousVersions = versions, Vector = vectors[next++], ModelId = embedder.ModelId });
             }
-            database.Commit(batch);
+            await database.CommitAsync(batch).ConfigureAwait(false);
             progress?.Invoke(start + chunk.Count, stale.Count);
         }
-        database.Commit(new WriteBatch().PutModelId(embedder.ModelId));
+        await database.CommitAsync(new WriteBatch().PutModelId(embedder.ModelId)).ConfigureAwait(false);
         return stale.Count;
     }
 }

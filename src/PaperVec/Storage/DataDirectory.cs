@@ -80,10 +80,6 @@ public sealed class DataDirectory : IDisposable
         }
     }
 
-    /// <summary>Files PaperVec wrote under store/, wal/ and index/ (a directory without checkpoint.json but with these is not new).</summary>
-    public IEnumerable<string> DataFiles() =>
-        new[] { StorePath, WalPath, IndexPath }.Where(Directory.Exists).SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories));
-
     /// <summary>Bytes of every file under the directory.</summary>
     public long BytesOnDisk() =>
         Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories).Sum(f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } });

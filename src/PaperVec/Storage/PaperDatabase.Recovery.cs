@@ -26,8 +26,11 @@ public sealed partial class PaperDatabase
         if (!verify && DiskSpace.Available(directory.Root) is long free && free < WriteAheadLog.MinFreeBytesToOpen)
             throw new StorageFaultException($"the disk holding {directory.Root} has {free >> 20} MB free; papervec needs at least {WriteAheadLog.MinFreeBytesToOpen >> 20} MB to open a data directory safely", null, insufficientSpace: true);
         _manifest = CheckpointManifest.TryLoad(directory.ManifestPath);
-        if (_manifest == null && directory.DataFiles().FirstOrDefault() is { } orphan)
-            Refuse($"{directory.ManifestPath} is missing, but the data directory holds PaperVec data ({Path.GetRelativePath(directory.Root, orphan)}): opening it as new would lose those papers; restore checkpoint.json");
+        // Without checkpoint.json a directory is new only if its log never committed: a new directory
+        // gets its manifest before its first write, so a commit record means acknowledged data (a
+        // crash inside that first checkpoint leaves store files but no commit record: still new).
+        if (_manifest == null && WriteAheadLog.HasCommitRecord(directory.WalPath))
+            Refuse($"{directory.ManifestPath} is missing, but the data directory holds acknowledged writes (its write-ahead log has a commit record): opening it as new would lose those papers; restore checkpoint.json");
         if (_manifest != null)
             foreach (var problem in MissingStoreFiles(_manifest)) Refuse(problem);
 

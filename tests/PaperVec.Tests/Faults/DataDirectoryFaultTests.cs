@@ -106,7 +106,7 @@ public class DataDirectoryFaultTests
 
     public static TheoryData<string, string> FilesPaperVecWrote => new()
     {
-        { "checkpoint.json", "checkpoint.json is missing" },
+        { "checkpoint.json", "checkpoint.json is missing, but the data directory holds acknowledged writes" },
         { "wal/commits/log-commits/commit.*", "holds no commit record" },
         { "wal/wal.log.0", "wal.log.0 is missing" },
         { "store/checkpoints/index-checkpoints/*/ht.dat.0", "ht.dat.0 is missing" },

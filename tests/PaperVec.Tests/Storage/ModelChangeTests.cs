@@ -25,12 +25,12 @@ public class ModelChangeTests(EmbedderFixture fixture)
             db.Commit(new WriteBatch().PutPaper(old).PutModelId("old-model/000000000000/b0"));
             Assert.Single(ModelChangeReembedder.Stale(db, embedder.ModelId));
 
-            Assert.Equal(1, ModelChangeReembedder.Reembed(db, embedder));
+            Assert.Equal(1, ModelChangeReembedder.ReembedAsync(db, embedder).GetAwaiter().GetResult());
             var updated = db.GetPaper(old.Key)!;
             Assert.Equal(embedder.ModelId, updated.ModelId);
             Assert.True(System.Numerics.Tensors.TensorPrimitives.Dot(updated.Vector, embedder.Embed(PaperVec.Embedding.PaperText.ForEmbedding(old.Title, old.Abstract))) > 0.9999f);
             Assert.Empty(ModelChangeReembedder.Stale(db, embedder.ModelId));
-            Assert.Equal(0, ModelChangeReembedder.Reembed(db, embedder));
+            Assert.Equal(0, ModelChangeReembedder.ReembedAsync(db, embedder).GetAwaiter().GetResult());
         }
         finally { Directory.Delete(dir, true); }
     }
