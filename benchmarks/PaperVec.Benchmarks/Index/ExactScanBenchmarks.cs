@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using PaperVec.Index;
+using PaperVec.Tooling.Datasets;
 
 namespace PaperVec.Benchmarks.Index;
 

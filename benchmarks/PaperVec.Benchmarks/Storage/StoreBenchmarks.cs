@@ -3,6 +3,8 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using PaperVec.Index;
 using PaperVec.Storage;
+using PaperVec.Tooling.Datasets;
+using PaperVec.Tooling;
 
 namespace PaperVec.Benchmarks.Storage;
 

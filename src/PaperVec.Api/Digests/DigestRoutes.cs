@@ -55,16 +55,16 @@ public static class DigestRoutes
             .WithSummary("Every ingested digest, oldest first");
 
         // A digest id holds a slash ("2025-03-11/daily-papers"), hence the catch-all.
-        digests.MapGet("/{**id}", (string id, PaperLibrary library) =>
+        digests.MapGet("/{**id}", async (string id, PaperLibrary library) =>
             {
                 var digest = library.Database.GetDigest(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
-                return TypedResults.Ok(View(library.Database, digest));
+                return TypedResults.Ok(await ViewAsync(library.Database, digest));
             })
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One digest's papers, each marked when an earlier digest listed it too");
     }
 
-    static DigestView View(PaperDatabase db, DigestRecord digest)
+    static async Task<DigestView> ViewAsync(PaperDatabase db, DigestRecord digest)
     {
         var dates = new Dictionary<string, DateOnly?>(StringComparer.Ordinal);
         DateOnly? DateOf(string id) => dates.TryGetValue(id, out var d) ? d : dates[id] = db.GetDigest(id)?.Date;
@@ -73,7 +73,7 @@ public static class DigestRoutes
         var papers = new List<DigestPaperView>();
         foreach (long key in digest.PaperKeys)
         {
-            if (db.GetPaper(key) is not { } paper) continue; // deleted since: the digest keeps its history, the view shows what is there
+            if (await db.GetPaperAsync(key) is not { } paper) continue; // deleted since: the digest keeps its history, the view shows what is there
             var earlier = Earlier(paper);
             string? sameAs = null;
             if (earlier.Count == 0 && finder.StoredCopyOf(paper.Vector, paper.Title, paper.Abstract, paper.Key) is { } copy && Earlier(copy.Paper) is { Count: > 0 } copyEarlier)

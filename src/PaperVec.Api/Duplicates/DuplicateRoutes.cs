@@ -9,14 +9,16 @@ public static class DuplicateRoutes
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/duplicates", (string? from, string? to, string[]? digest, PaperLibrary library) =>
+        app.MapGet("/duplicates", async (string? from, string? to, string[]? digest, PaperLibrary library) =>
             {
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
                 HashSet<string>? chosen = digest is { Length: > 0 } ? digest.ToHashSet(StringComparer.Ordinal) : null;
                 if (chosen?.FirstOrDefault(id => library.Database.GetDigest(id) == null) is { } unknown)
                     throw ApiProblemException.NotFound($"no digest with id '{unknown}'");
-                var groups = new DuplicateFinder(library.Database).Find(new DuplicateScope(fromDate, toDate, chosen));
+                // A whole-collection pass that reads records from the store: on its own thread, not a pool thread.
+                var groups = await Task.Factory.StartNew(() => new DuplicateFinder(library.Database).Find(new DuplicateScope(fromDate, toDate, chosen)),
+                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 return TypedResults.Ok(new DuplicateReport(groups));
             })
             .WithTags("Duplicates")

@@ -49,11 +49,6 @@ public static class PaperVecServer
             return Task.CompletedTask;
         }));
 
-        // Reads of whole records (GET /papers/{id}, digests) can still wait on disk inside FASTER,
-        // blocking a pool thread; with a pool of 2 (one per core) a few of them stall every request
-        // until the pool grows, which it does slowly. Searches read only memory (PaperSummary).
-        ThreadPool.GetMinThreads(out int workers, out int completionPorts);
-        ThreadPool.SetMinThreads(Math.Max(workers, 32), completionPorts);
         var apiKey = new ApiKey(key);
 
         var metrics = new ServerMetrics();

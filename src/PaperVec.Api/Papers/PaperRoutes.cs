@@ -44,7 +44,8 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest paper records: a JSON array or JSON Lines of {id, title, abstract, authors, url, date, categories, vector}");
 
-        papers.MapGet("/{id}", (string id, PaperLibrary library) => TypedResults.Ok(PaperView.Of(Find(library, Decode(id)))))
+        papers.MapGet("/{id}", async (string id, PaperLibrary library) =>
+                TypedResults.Ok(PaperView.Of(await library.Database.FindPaperAsync(Decode(id)) ?? throw NoSuchPaper(Decode(id)))))
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One stored paper");
 
@@ -83,8 +84,6 @@ public static class PaperRoutes
     /// encoded in the route value (it never decodes %2F, so that it cannot split segments).
     /// </summary>
     static string Decode(string id) => id.Contains('%') ? id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase) : id;
-
-    static PaperRecord Find(PaperLibrary library, string id) => library.Database.FindPaper(id) ?? throw NoSuchPaper(id);
 
     static ApiProblemException NoSuchPaper(string id) => ApiProblemException.NotFound($"no paper with id '{id}' (a 16-hex-digit PaperVec id or a record's own id)");
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using PaperVec.Storage;
+using PaperVec.Tooling.Datasets;
 
 namespace PaperVec.Cli.Bench;
 

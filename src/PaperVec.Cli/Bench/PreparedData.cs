@@ -4,6 +4,8 @@ using PaperVec.Digests;
 using PaperVec.Embedding;
 using PaperVec.Index;
 using PaperVec.Storage;
+using PaperVec.Tooling.Datasets;
+using PaperVec.Tooling;
 
 namespace PaperVec.Cli.Bench;
 

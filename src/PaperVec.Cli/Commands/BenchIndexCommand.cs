@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using PaperVec.Cli.Bench;
 using PaperVec.Index;
+using PaperVec.Tooling.Datasets;
 
 namespace PaperVec.Cli.Commands;
 

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using PaperVec.Index;
 using PaperVec.Storage;
+using PaperVec.Tooling.Datasets;
+using PaperVec.Tooling;
 
 namespace PaperVec.Cli.Commands;
 

@@ -35,7 +35,6 @@ static class DataOptions
                 CheckpointAfterWalBytes = Math.Max(1, (long)checkpointMegabytes << 20),
                 Log = message => Console.Error.WriteLine($"papervec: {message}"),
                 RebuildProgress = (done, total) => (rebuild ??= new ConsoleProgress("rebuilding index", total, "papers")).Report(done),
-                CrashAt = Environment.GetEnvironmentVariable("PAPERVEC_CRASH_AT"),
             });
             var db = collection.Database;
             if (db.Recovery.IndexRebuilt) Console.Error.WriteLine($"\npapervec: index rebuilt from {db.PaperCount} stored papers ({db.Recovery.IndexRebuildReason})");

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using PaperVec.Digests;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
-using PaperVec.Evaluation;
+using PaperVec.Tooling.Evaluation;
 
 namespace PaperVec.Cli.Commands;
 

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using PaperVec.Embedding;
-using PaperVec.Evaluation;
+using PaperVec.Tooling.Evaluation;
 using PaperVec.Index;
 using PaperVec.Storage;
 

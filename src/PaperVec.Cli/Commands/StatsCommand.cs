@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using PaperVec.Tooling;
 
 namespace PaperVec.Cli.Commands;
 

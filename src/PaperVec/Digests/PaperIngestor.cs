@@ -52,23 +52,16 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
     public static List<IncomingPaper> PapersOf(ParsedDigest digest) =>
         digest.Papers.Select(p => new IncomingPaper(p.Title, p.Abstract) { Date = digest.Date }).ToList();
 
-    public IngestResult Ingest(IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest = null, DateOnly? defaultDate = null)
-    {
-        var (batch, result) = Plan(incoming, digest, defaultDate);
-        database.Commit(batch);
-        return result;
-    }
-
-    /// <summary><see cref="Ingest"/> that waits for the durable write without blocking a thread (the server's path).</summary>
+    /// <summary>Ingests as one durable write; reads what is stored without blocking a thread on disk.</summary>
     public async Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest = null, DateOnly? defaultDate = null)
     {
-        var (batch, result) = Plan(incoming, digest, defaultDate);
+        var (batch, result) = await PlanAsync(incoming, digest, defaultDate).ConfigureAwait(false);
         await database.CommitAsync(batch).ConfigureAwait(false);
         return result;
     }
 
     /// <summary>Identity, embedding and the one write batch of an ingest; nothing is written yet.</summary>
-    (WriteBatch Batch, IngestResult Result) Plan(IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest, DateOnly? defaultDate)
+    async Task<(WriteBatch Batch, IngestResult Result)> PlanAsync(IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest, DateOnly? defaultDate)
     {
         var today = defaultDate ?? digest?.Date ?? DateOnly.FromDateTime(DateTime.UtcNow);
         var planned = new Dictionary<long, PaperRecord>();
@@ -96,7 +89,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
             // Retitled under a known id: the new title names the paper from now on (unless it is another paper's).
             if (titleKey != key && !planned.ContainsKey(titleKey) && database.KeyOfTitle(titleKey) == null) titleAliases[titleKey] = key;
             (positions.TryGetValue(key, out var at) ? at : positions[key] = []).Add(position);
-            var existing = planned.TryGetValue(key, out var p) ? p : database.GetPaper(key);
+            var existing = planned.TryGetValue(key, out var p) ? p : await database.GetPaperAsync(key).ConfigureAwait(false);
             var digests = existing?.Digests.ToList() ?? [];
             if (digest != null && !digests.Contains(digest.Id)) digests.Add(digest.Id);
 

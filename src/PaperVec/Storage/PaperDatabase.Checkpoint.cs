@@ -62,8 +62,6 @@ public sealed partial class PaperDatabase
         while (Volatile.Read(ref _checkpointRunning) != 0) await Task.Delay(5).ConfigureAwait(false);
     }
 
-    public void Checkpoint() => CheckpointAsync().GetAwaiter().GetResult();
-
     /// <summary>
     /// Makes the store and the index durable at one log position and drops the log before it.
     /// Writers' applies wait while it runs (their log appends and commits go on); searches do not.
@@ -120,7 +118,7 @@ public sealed partial class PaperDatabase
         try
         {
             _index.Save(indexPath);
-            if (_options.CrashAt == "during-index-snapshot")
+            if (CrashPoints.Armed == "during-index-snapshot")
             {
                 // Simulates dying halfway through writing the snapshot: a torn file that no manifest names yet.
                 using (var torn = new FileStream(indexPath, FileMode.Open)) torn.SetLength(torn.Length / 2);
@@ -152,23 +150,36 @@ public sealed partial class PaperDatabase
 
     void MaybeCrash(string point)
     {
-        if (_options.CrashAt == point) Environment.FailFast($"papervec test hook: crash at {point}");
+        if (CrashPoints.Armed == point) Environment.FailFast($"papervec test hook: crash at {point}");
     }
 
     /// <summary>Reclaims disk from overwritten and deleted records, then checkpoints.</summary>
-    public long Compact()
+    public async Task<long> CompactAsync()
     {
-        _applyGate.Wait();
+        await _applyGate.WaitAsync().ConfigureAwait(false);
         long before, after;
         try
         {
             before = _store.LogBytes;
-            _store.Compact();
+            await _store.CompactAsync().ConfigureAwait(false);
             after = _store.LogBytes;
         }
         finally { _applyGate.Release(); }
-        Checkpoint();
+        await CheckpointAsync().ConfigureAwait(false);
         return before - after;
+    }
+
+    /// <summary>
+    /// Opening and closing block their caller (start-up before anything is served, the host's
+    /// shutdown, a tool's last line), never a request: this waits and rethrows the task's own error.
+    /// </summary>
+    static void WaitAtOpenOrClose(Task task)
+    {
+        try { task.Wait(); }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException!);
+        }
     }
 
     /// <summary>Bytes of every file in the data directory (cheap next to <see cref="Stats"/>, which also scans the digests).</summary>
@@ -211,7 +222,7 @@ public sealed partial class PaperDatabase
         try
         {
             WaitForBackgroundCheckpointAsync().Wait(_options.CheckpointTimeout);
-            if (_options.Mode != OpenMode.Verify && !_storeWedged && _applyFailure == null) Checkpoint();
+            if (_options.Mode != OpenMode.Verify && !_storeWedged && _applyFailure == null) WaitAtOpenOrClose(CheckpointAsync());
         }
         catch (Exception e) when (e is StorageFaultException or IOException or AggregateException)
         {

@@ -125,7 +125,7 @@ public sealed partial class PaperDatabase
             if (logDamage.Count > 0) SetDamagedLogAside(); // AcceptLoss: everything readable is applied
             // A new directory gets its manifest now, so a missing one is always noticed later; an old
             // one moves to the checksummed log format before anything is appended.
-            else if (_manifest == null || !_manifest.ChecksummedLog || replayed > 0 || Recovery.IndexRebuilt || skipped.Count > 0) Checkpoint();
+            else if (_manifest == null || !_manifest.ChecksummedLog || replayed > 0 || Recovery.IndexRebuilt || skipped.Count > 0) WaitAtOpenOrClose(CheckpointAsync());
         }
         catch
         {
@@ -202,7 +202,7 @@ public sealed partial class PaperDatabase
     /// <summary>After papervec repair kept what was readable: checkpoint it, then move the damaged log aside (never deleted) and start a fresh one.</summary>
     void SetDamagedLogAside()
     {
-        Checkpoint();
+        WaitAtOpenOrClose(CheckpointAsync());
         long next = _wal.NextSequence;
         _wal.Dispose();
         string aside = _directory.WalPath + $".damaged-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
@@ -212,7 +212,7 @@ public sealed partial class PaperDatabase
         _wal = new WriteAheadLog(_directory.WalPath, _options.DeviceFactory);
         _wal.ResumeAt(next);
         _appliedEnd = _wal.TailAddress;
-        Checkpoint(); // the manifest now points into the fresh log
+        WaitAtOpenOrClose(CheckpointAsync()); // the manifest now points into the fresh log
     }
 
     /// <summary>Fills the in-memory summaries and aliases from the store in one scan; returns the paper keys.</summary>
@@ -221,9 +221,15 @@ public sealed partial class PaperDatabase
         _summaries.Clear();
         _aliases.Clear();
         _titleAliases.Clear();
-        _store.ScanLatest([PaperPrefix, AliasPrefix, TitleAliasPrefix], (key, value) =>
+        _digests.Clear();
+        _store.ScanLatest([PaperPrefix, AliasPrefix, TitleAliasPrefix, DigestPrefix], (key, value) =>
         {
-            if (key[0] == AliasPrefix) _aliases[Encoding.UTF8.GetString(key[1..])] = BinaryPrimitives.ReadInt64LittleEndian(value);
+            if (key[0] == DigestPrefix)
+            {
+                var digest = RecordCodec.ReadDigest(value);
+                _digests[digest.Id] = digest;
+            }
+            else if (key[0] == AliasPrefix) _aliases[Encoding.UTF8.GetString(key[1..])] = BinaryPrimitives.ReadInt64LittleEndian(value);
             else if (key[0] == TitleAliasPrefix) _titleAliases[BinaryPrimitives.ReadInt64LittleEndian(key[1..])] = BinaryPrimitives.ReadInt64LittleEndian(value);
             else
             {

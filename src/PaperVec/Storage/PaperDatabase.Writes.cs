@@ -17,12 +17,6 @@ public sealed partial class PaperDatabase
     volatile string? _applyFailure;
 
     /// <summary>
-    /// Applies a batch and returns once it is durable: after this returns, the batch survives any
-    /// crash. Concurrent callers share log flushes.
-    /// </summary>
-    public void Commit(WriteBatch batch) => CommitAsync(batch).AsTask().GetAwaiter().GetResult();
-
-    /// <summary>
     /// Logs the batch, waits until the log entry is durable, then applies it to the store, the
     /// index and the memory tables in log order. Throws <see cref="StorageFaultException"/> when the
     /// disk refuses the write (nothing of it is then visible or durable), <see cref="RecordTooLargeException"/>
@@ -140,6 +134,7 @@ public sealed partial class PaperDatabase
                     break;
                 case WriteBatch.Kind.PutDigest:
                     _store.Upsert(DigestKeyBytes(change.Digest!.Id), RecordCodec.EncodeDigest(change.Digest));
+                    _digests[change.Digest.Id] = change.Digest;
                     break;
                 case WriteBatch.Kind.PutModelId:
                     _store.Upsert(ModelIdKey, Encoding.UTF8.GetBytes(change.Alias!));

@@ -37,8 +37,6 @@ public sealed record PaperDatabaseOptions
     public Action<long, long>? RebuildProgress { get; init; }
     /// <summary>Makes the FASTER devices from their file paths: tests wrap them to fail on demand.</summary>
     public Func<string, IDevice>? DeviceFactory { get; init; }
-    /// <summary>Test hook: die abruptly at a named point of a checkpoint ("after-store-checkpoint", "during-index-snapshot").</summary>
-    public string? CrashAt { get; init; }
 }
 
 /// <summary>What opening the database found and did.</summary>
@@ -81,6 +79,7 @@ public sealed partial class PaperDatabase : IDisposable
     readonly ConcurrentDictionary<long, PaperSummary> _summaries = new();
     readonly ConcurrentDictionary<string, long> _aliases = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<long, long> _titleAliases = new();
+    readonly ConcurrentDictionary<string, DigestRecord> _digests = new(StringComparer.Ordinal);
     WriteAheadLog _wal;
     HnswIndex _index;
     readonly PaperDatabaseOptions _options;
@@ -107,6 +106,19 @@ public sealed partial class PaperDatabase : IDisposable
     }
 
     // ---- reads ------------------------------------------------------------------------------
+
+    /// <summary>A stored paper, read without blocking a thread when it is on disk (the server's path).</summary>
+    public async ValueTask<PaperRecord?> GetPaperAsync(long key)
+    {
+        var k = new byte[9];
+        PaperKeyBytes(key, k);
+        if (await _store.ReadAsync(k).ConfigureAwait(false) is not { } value) return null;
+        using (value) return RecordCodec.ReadPaper(value.Span);
+    }
+
+    /// <summary><see cref="FindPaper"/> without blocking a thread on disk.</summary>
+    public ValueTask<PaperRecord?> FindPaperAsync(string id) =>
+        ResolveId(id) is long key ? GetPaperAsync(key) : ValueTask.FromResult<PaperRecord?>(null);
 
     public PaperRecord? GetPaper(long key)
     {
@@ -172,19 +184,12 @@ public sealed partial class PaperDatabase : IDisposable
         }
     }
 
-    public DigestRecord? GetDigest(string id)
-    {
-        var k = DigestKeyBytes(id);
-        if (!_store.TryRead(k, out var value)) return null;
-        using (value) return RecordCodec.ReadDigest(value.Span);
-    }
+    /// <summary>An ingested digest, from memory (digests are few: one a day per source).</summary>
+    public DigestRecord? GetDigest(string id) => _digests.TryGetValue(id, out var digest) ? digest : null;
 
-    public List<DigestRecord> Digests()
-    {
-        var digests = new List<DigestRecord>();
-        _store.ScanLatest(DigestPrefix, (_, value) => digests.Add(RecordCodec.ReadDigest(value)));
-        return digests.OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
-    }
+    /// <summary>Every ingested digest, oldest first, from memory.</summary>
+    public List<DigestRecord> Digests() =>
+        _digests.Values.OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
 
     /// <summary>Every stored paper, in log order (a full scan: for exports, stats and duplicate checks).</summary>
     public List<PaperRecord> Papers()

@@ -189,6 +189,39 @@ public sealed class RecordStore : IDisposable
     }
 
     /// <summary>
+    /// Reads the value of <paramref name="key"/> without blocking a thread on disk: a record in
+    /// memory is copied at once, one on disk completes asynchronously (FASTER copies the key when
+    /// the read goes pending, so the caller's array need not stay pinned). Null when there is no such record.
+    /// </summary>
+    public async ValueTask<PooledBytes?> ReadAsync(byte[] key)
+    {
+        var session = Rent();
+        try
+        {
+            var (status, output) = (await StartRead(session, key).ConfigureAwait(false)).Complete();
+            using (output.Memory)
+            {
+                if (!status.Found) return null;
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(output.Length);
+                if (output.IsSpanByte) output.SpanByte.AsReadOnlySpan().CopyTo(buffer);
+                else output.Memory.Memory.Span[..output.Length].CopyTo(buffer);
+                return new PooledBytes(buffer, output.Length);
+            }
+        }
+        finally { Return(session); }
+    }
+
+    static unsafe ValueTask<FasterKV<SpanByte, SpanByte>.ReadAsyncResult<SpanByte, SpanByteAndMemory, Empty>> StartRead(
+        ClientSession<SpanByte, SpanByte, SpanByte, SpanByteAndMemory, Empty, Functions> session, byte[] key)
+    {
+        fixed (byte* k = key)
+        {
+            var keyBytes = SpanByte.FromPointer(k, key.Length);
+            return session.ReadAsync(ref keyBytes);
+        }
+    }
+
+    /// <summary>
     /// Every live record whose key starts with <paramref name="prefix"/>, newest version only, in log
     /// order. Two passes over the log: find each key's newest address, then decode those records.
     /// </summary>
@@ -218,12 +251,12 @@ public sealed class RecordStore : IDisposable
     /// Copies live records from the older part of the log to its tail so whole old segments can be
     /// deleted at the next checkpoint. Returns the new begin address.
     /// </summary>
-    public long Compact()
+    public async Task<long> CompactAsync()
     {
         var session = Rent();
         try
         {
-            _store.TakeHybridLogCheckpointAsync(CheckpointType.FoldOver).AsTask().GetAwaiter().GetResult();
+            await _store.TakeHybridLogCheckpointAsync(CheckpointType.FoldOver).ConfigureAwait(false);
             long until = _store.Log.SafeReadOnlyAddress;
             return until <= _store.Log.BeginAddress ? _store.Log.BeginAddress : session.Compact(until, CompactionType.Lookup);
         }

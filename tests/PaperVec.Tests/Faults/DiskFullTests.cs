@@ -1,5 +1,6 @@
 using PaperVec.Storage;
 using PaperVec.Tests.Storage;
+using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Faults;
 

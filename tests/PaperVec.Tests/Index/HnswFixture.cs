@@ -1,4 +1,5 @@
 using PaperVec.Index;
+using PaperVec.Tooling.Datasets;
 
 namespace PaperVec.Tests.Index;
 

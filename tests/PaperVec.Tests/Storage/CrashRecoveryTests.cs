@@ -9,7 +9,7 @@ namespace PaperVec.Tests.Storage;
 /// <summary>
 /// A real crash test: `papervec ingest -` runs as a child process, streaming paper records (with
 /// vectors, so no model is needed) and printing "ack N IDS" after each durable batch. The test kills
-/// it with SIGKILL at random moments, or lets it die inside a checkpoint through the CrashAt hook,
+/// it with SIGKILL at random moments, or lets it die inside a checkpoint through a crash point armed by the test-only host (CrashPoints),
 /// then checks that every acknowledged paper is readable and is its own nearest neighbour, that
 /// nothing is duplicated, and that the store opens cleanly. Each round resends everything not yet
 /// acknowledged, so re-ingesting is exercised too.
@@ -28,7 +28,8 @@ public class CrashRecoveryTests(ITestOutputHelper output)
         return sb.Append("]}").ToString();
     }
 
-    static string CliDll => Path.Combine(AppContext.BaseDirectory, "PaperVec.Cli.dll");
+    /// <summary>The real command line with a crash point armed (tests/PaperVec.CrashHost): the shipped CLI has no such switch.</summary>
+    static string CrashHostDll => Path.Combine(AppContext.BaseDirectory, "PaperVec.CrashHost.dll");
 
     [Fact]
     public async Task AcknowledgedPapersSurviveSigkillAndCrashesInsideCheckpoints()
@@ -45,11 +46,10 @@ public class CrashRecoveryTests(ITestOutputHelper output)
                 // Every fourth round dies inside a checkpoint; others checkpoint after every batch or rarely.
                 string? crashAt = (round % 4) switch { 1 => "after-store-checkpoint", 3 => "during-index-snapshot", _ => null };
                 string checkpointMb = crashAt != null || round % 2 == 0 ? "0" : "256";
-                var start = new ProcessStartInfo("dotnet", [CliDll, "ingest", "-", "--data", dir, "--ack", "--batch", "10", "--checkpoint-mb", checkpointMb])
+                var start = new ProcessStartInfo("dotnet", [CrashHostDll, crashAt ?? "none", "ingest", "-", "--data", dir, "--ack", "--batch", "10", "--checkpoint-mb", checkpointMb])
                 {
                     RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
                 };
-                if (crashAt != null) start.Environment["PAPERVEC_CRASH_AT"] = crashAt;
                 using var child = Process.Start(start)!;
                 var acksThisRound = new List<string>();
                 var stderr = new StringBuilder();

@@ -1,6 +1,7 @@
 using PaperVec.Digests;
 using PaperVec.Storage;
 using PaperVec.Tests.Embedding;
+using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Storage;
 

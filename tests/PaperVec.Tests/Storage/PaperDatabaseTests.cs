@@ -1,4 +1,6 @@
 using PaperVec.Storage;
+using PaperVec.Tooling.Datasets;
+using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Storage;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace PaperVec.Evaluation;
+namespace PaperVec.Tooling.Evaluation;
 
 /// <summary>A BEIR-format retrieval set: corpus.jsonl, queries.jsonl and qrels/test.tsv.</summary>
 public sealed record BeirDataset(

@@ -1,4 +1,4 @@
-namespace PaperVec.Evaluation;
+namespace PaperVec.Tooling.Evaluation;
 
 /// <summary>
 /// nDCG@k and recall@k as BEIR computes them (pytrec_eval): graded gains rel / log2(rank + 1), the

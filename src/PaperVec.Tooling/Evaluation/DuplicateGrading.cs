@@ -1,7 +1,7 @@
 using PaperVec.Duplicates;
 using PaperVec.Storage;
 
-namespace PaperVec.Evaluation;
+namespace PaperVec.Tooling.Evaluation;
 
 /// <summary>Recall of one kind of true duplicate pair.</summary>
 public sealed record KindRecall(DuplicateKind Kind, int TruePairs, int Found)

@@ -1,6 +1,8 @@
 using PaperVec.Index;
 
-namespace PaperVec.Storage;
+using PaperVec.Storage;
+
+namespace PaperVec.Tooling.Datasets;
 
 /// <summary>
 /// Papers for storage benchmarks: realistic text length (about 1,350 characters of abstract, the

@@ -2,8 +2,9 @@ using PaperVec.Digests;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Storage;
+using PaperVec.Tooling;
 
-namespace PaperVec.Evaluation;
+namespace PaperVec.Tooling.Evaluation;
 
 /// <summary>
 /// Generated digests ingested into a database the way users' digests are (rendered as text, parsed,

@@ -1,4 +1,6 @@
-namespace PaperVec.Index;
+using PaperVec.Index;
+
+namespace PaperVec.Tooling.Datasets;
 
 /// <summary>
 /// The synthetic benchmark data of `papervec bench index`: cluster centres drawn from the standard
