@@ -1,6 +1,5 @@
 using PaperVec.Api.Hosting;
 using PaperVec.Api.Http;
-using PaperVec.Api.Library;
 using PaperVec.Api.Security;
 using PaperVec.Digests;
 using PaperVec.Duplicates;
@@ -27,7 +26,7 @@ public static class DigestRoutes
     {
         var digests = app.MapGroup("/digests").WithTags("Digests");
 
-        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, PaperLibrary library, ServerLimits limits) =>
+        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, ServedCollection library, ServerLimits limits) =>
             {
                 var given = QueryParameters.Date(date, "date");
                 int? givenYear = QueryParameters.Year(year);
@@ -49,13 +48,13 @@ public static class DigestRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest a daily digest's text; ?date=YYYY-MM-DD dates it (or ?year= completes a bare 'Mar 11'), ?name= names its source");
 
-        digests.MapGet("", (PaperLibrary library) =>
+        digests.MapGet("", (ServedCollection library) =>
                 TypedResults.Ok(library.Database.Digests()
                     .Select(d => new DigestSummary(d.Id, d.Date.ToString("yyyy-MM-dd"), d.Source, d.PaperKeys.Count, d.IngestedAt)).ToList()))
             .WithSummary("Every ingested digest, oldest first");
 
         // A digest id holds a slash ("2025-03-11/daily-papers"), hence the catch-all.
-        digests.MapGet("/{**id}", async (string id, PaperLibrary library) =>
+        digests.MapGet("/{**id}", async (string id, ServedCollection library) =>
             {
                 var digest = library.Database.GetDigest(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
                 return TypedResults.Ok(await ViewAsync(library.Database, digest));

@@ -1,5 +1,5 @@
 using PaperVec.Api.Http;
-using PaperVec.Api.Library;
+using PaperVec.Api.Hosting;
 using PaperVec.Duplicates;
 
 namespace PaperVec.Api.Duplicates;
@@ -9,7 +9,7 @@ public static class DuplicateRoutes
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/duplicates", async (string? from, string? to, string[]? digest, PaperLibrary library) =>
+        app.MapGet("/duplicates", async (string? from, string? to, string[]? digest, ServedCollection library) =>
             {
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);

@@ -1,4 +1,4 @@
-using PaperVec.Api.Library;
+using PaperVec.Api.Hosting;
 
 namespace PaperVec.Api.Health;
 
@@ -10,7 +10,7 @@ public static class HealthRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/health", () => TypedResults.Ok(new { status = "alive" })).WithTags("Health").WithSummary("The process is up");
-        app.MapGet("/ready", IResult (PaperLibrary library) =>
+        app.MapGet("/ready", IResult (ServedCollection library) =>
                 (library.NotReadyReason ?? StorageReason(library)) is { } reason
                     ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"not ready: {reason}")
                     : TypedResults.Ok(new ReadyResponse("ready", library.Database.PaperCount, library.Embedder?.ModelId)))
@@ -20,5 +20,5 @@ public static class HealthRoutes
     }
 
     /// <summary>A failing disk makes the server not ready (writes would be refused) until a commit or checkpoint succeeds again.</summary>
-    static string? StorageReason(PaperLibrary library) => library.Database.StorageProblem is { } problem ? $"storage: {problem}" : null;
+    static string? StorageReason(ServedCollection library) => library.Database.StorageProblem is { } problem ? $"storage: {problem}" : null;
 }

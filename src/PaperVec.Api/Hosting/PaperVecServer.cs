@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using PaperVec.Api.Digests;
 using PaperVec.Api.Health;
 using PaperVec.Api.Http;
-using PaperVec.Api.Library;
+using PaperVec.Api.Hosting;
 using PaperVec.Api.Metrics;
 using PaperVec.Api.Page;
 using PaperVec.Api.Papers;
@@ -52,7 +52,7 @@ public static class PaperVecServer
         var apiKey = new ApiKey(key);
 
         var metrics = new ServerMetrics();
-        var library = PaperLibrary.Open(options, metrics);
+        var library = ServedCollection.Open(options, metrics);
         try
         {
             // Registered through a factory so the container owns it: disposing the host checkpoints and closes the store.
@@ -62,7 +62,7 @@ public static class PaperVecServer
             builder.Services.AddSingleton(apiKey);
 
             var app = builder.Build();
-            _ = app.Services.GetRequiredService<PaperLibrary>(); // resolve now, so the container disposes it even if no request came
+            _ = app.Services.GetRequiredService<ServedCollection>(); // resolve now, so the container disposes it even if no request came
             app.UseRequestMetrics(metrics);
             app.UseMiddleware<ProblemMiddleware>();
             app.UseLoopbackOnlyWithoutKey(apiKey);

@@ -26,7 +26,7 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
                 StorageFaultException f => (f.InsufficientSpace ? StatusCodes.Status507InsufficientStorage : StatusCodes.Status503ServiceUnavailable, f.Message),
                 RecordTooLargeException r => (StatusCodes.Status413PayloadTooLarge, r.Message),
                 PaperVec.Engine.ModelNotReadyException m => (StatusCodes.Status503ServiceUnavailable,
-                    context.RequestServices.GetService<PaperVec.Api.Library.PaperLibrary>()?.NotReadyReason ?? m.Message),
+                    context.RequestServices.GetService<PaperVec.Api.Hosting.ServedCollection>()?.NotReadyReason ?? m.Message),
                 BadHttpRequestException b => (b.StatusCode, b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "the request body is larger than the server accepts" : b.Message),
                 InvalidDataException d => (StatusCodes.Status400BadRequest, d.Message),
                 _ => (StatusCodes.Status500InternalServerError, $"internal error ({e.GetType().Name})"),

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using PaperVec.Api.Library;
+using PaperVec.Api.Hosting;
 using PaperVec.Api.Security;
 
 namespace PaperVec.Api.Metrics;
@@ -9,7 +9,7 @@ public static class MetricsRoutes
 {
     public static void Map(IEndpointRouteBuilder app) =>
         // Same rule as writes: with an API key configured, scrapers send it (the store size is not for everyone).
-        app.MapGet("/metrics", (PaperLibrary library) => TypedResults.Text(library.Metrics.Exposition(library.Database), PrometheusText.ContentType))
+        app.MapGet("/metrics", (ServedCollection library) => TypedResults.Text(library.Metrics.Exposition(library.Database), PrometheusText.ContentType))
             .RequireApiKey()
             .WithTags("Health")
             .WithSummary("Prometheus text format: requests and latency per route, embedding batches, ingests, index and store size");

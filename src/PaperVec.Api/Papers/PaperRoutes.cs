@@ -1,7 +1,6 @@
 using PaperVec.Api.Digests;
 using PaperVec.Api.Hosting;
 using PaperVec.Api.Http;
-using PaperVec.Api.Library;
 using PaperVec.Api.Search;
 using PaperVec.Api.Security;
 using PaperVec.Digests;
@@ -28,7 +27,7 @@ public static class PaperRoutes
     {
         var papers = app.MapGroup("/papers").WithTags("Papers");
 
-        papers.MapPost("", async (HttpRequest request, PaperLibrary library, ServerLimits limits) =>
+        papers.MapPost("", async (HttpRequest request, ServedCollection library, ServerLimits limits) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 var records = PaperRecordReader.ReadAll(body, "request body");
@@ -44,12 +43,12 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest paper records: a JSON array or JSON Lines of {id, title, abstract, authors, url, date, categories, vector}");
 
-        papers.MapGet("/{id}", async (string id, PaperLibrary library) =>
+        papers.MapGet("/{id}", async (string id, ServedCollection library) =>
                 TypedResults.Ok(PaperView.Of(await library.Database.FindPaperAsync(Decode(id)) ?? throw NoSuchPaper(Decode(id)))))
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One stored paper");
 
-        papers.MapDelete("/{id}", async (string id, PaperLibrary library) =>
+        papers.MapDelete("/{id}", async (string id, ServedCollection library) =>
             {
                 id = Decode(id);
                 var deleted = await library.Collection.DeleteAsync(id);
@@ -59,7 +58,7 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Delete a paper (durably; every id it was known by stops resolving)");
 
-        papers.MapGet("/{id}/similar", (string id, string? k, string? from, string? to, string? excludeDigest, PaperLibrary library) =>
+        papers.MapGet("/{id}/similar", (string id, string? k, string? from, string? to, string? excludeDigest, ServedCollection library) =>
             {
                 // Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
                 var db = library.Database;
@@ -71,7 +70,7 @@ public static class PaperRoutes
                 var exclude = new HashSet<long> { key };
                 if (!string.IsNullOrEmpty(excludeDigest))
                     exclude.UnionWith((db.GetDigest(excludeDigest) ?? throw ApiProblemException.NotFound($"no digest with id '{excludeDigest}'")).PaperKeys);
-                var results = PaperSearch.Like(db, key, new SearchScope { K = count, From = fromDate, To = toDate, Exclude = exclude }) ?? throw NoSuchPaper(id);
+                var results = PaperSearch.Similar(db, key, new SearchScope { K = count, From = fromDate, To = toDate, Exclude = exclude }) ?? throw NoSuchPaper(id);
                 return TypedResults.Ok(new SearchResponse(results, count, from, to, library.Database.PaperCount));
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using PaperVec.Api.Http;
 using PaperVec.Api.Hosting;
-using PaperVec.Api.Library;
 using PaperVec.Search;
 
 namespace PaperVec.Api.Search;
@@ -18,10 +17,10 @@ public static class SearchRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         var search = app.MapGroup("/search").WithTags("Search");
-        search.MapGet("", (string? q, string? k, string? from, string? to, PaperLibrary library, ServerLimits limits) =>
+        search.MapGet("", (string? q, string? k, string? from, string? to, ServedCollection library, ServerLimits limits) =>
                 SearchAsync(library, limits, q, k, from, to))
             .WithSummary("Papers closest in meaning to the text q, best first");
-        search.MapPost("", async (HttpRequest request, PaperLibrary library, ServerLimits limits) =>
+        search.MapPost("", async (HttpRequest request, ServedCollection library, ServerLimits limits) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 SearchRequest? asked;
@@ -32,7 +31,7 @@ public static class SearchRoutes
             .WithSummary("Papers closest in meaning to a long text (a whole abstract), best first");
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> SearchAsync(PaperLibrary library, ServerLimits limits,
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> SearchAsync(ServedCollection library, ServerLimits limits,
         string? text, string? kText, string? fromText, string? toText)
     {
         if (string.IsNullOrWhiteSpace(text)) throw ApiProblemException.BadRequest("the search text is empty (GET: ?q=...; POST: {\"text\": \"...\"})");

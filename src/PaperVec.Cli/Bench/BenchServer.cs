@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
-using PaperVec.Api.Library;
 
 namespace PaperVec.Cli.Bench;
 
@@ -37,7 +36,7 @@ public sealed class BenchServer : IAsyncDisposable
         try
         {
             await app.StartAsync().ConfigureAwait(false);
-            await app.Services.GetRequiredService<PaperLibrary>().WhenModelLoaded.ConfigureAwait(false);
+            await app.Services.GetRequiredService<ServedCollection>().WhenModelLoaded.ConfigureAwait(false);
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new BenchServer(app, new Uri(address.TrimEnd('/') + "/"), scratch);
         }

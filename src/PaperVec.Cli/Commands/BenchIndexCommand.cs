@@ -257,7 +257,7 @@ public static class BenchIndexCommand
         for (int q = 0; q < Math.Min(count, 300); q++) // warm-up, as for the searches above
         {
             long self = rows[q];
-            index.SearchLike(self, hits, efValues.Max(), id => id != self);
+            index.SearchSimilar(self, hits, efValues.Max(), id => id != self);
         }
         var runs = new List<SimilarRun>();
         foreach (int ef in efValues)
@@ -284,7 +284,7 @@ public static class BenchIndexCommand
                 long self = rows[q];
                 Func<long, bool> notSelf = id => id != self;
                 int got = like
-                    ? index.SearchLike(self, hits, ef, notSelf)
+                    ? index.SearchSimilar(self, hits, ef, notSelf)
                     : index.Search(data.AsSpan(rows[q] * dimension, dimension), hits, ef, notSelf);
                 for (int i = 0; i < got; i++) if (truth[q].Contains(hits[i].Id)) found++;
             }

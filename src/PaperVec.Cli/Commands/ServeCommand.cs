@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
 using PaperVec.Api.Hosting;
-using PaperVec.Api.Library;
 
 namespace PaperVec.Cli.Commands;
 
@@ -34,7 +33,7 @@ static class ServeCommand
                 Log = message => Console.Out.WriteLine($"papervec: {message}"),
             };
             using var app = PaperVecServer.Create(options);
-            var library = app.Services.GetService(typeof(PaperLibrary)) as PaperLibrary;
+            var library = app.Services.GetService(typeof(ServedCollection)) as ServedCollection;
             app.Start();
             // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
             try { PaperVecServer.CheckBoundAddresses(app); }

@@ -93,7 +93,7 @@ public sealed class PaperCollection : IDisposable
     public List<SearchResult> Search(ReadOnlySpan<float> vector, SearchScope scope) => PaperSearch.Run(Database, vector, scope);
 
     /// <summary>Papers similar to a stored one (itself excluded unless the scope says otherwise); null when there is no such paper.</summary>
-    public List<SearchResult>? Similar(long key, SearchScope scope) => PaperSearch.Like(Database, key, scope);
+    public List<SearchResult>? Similar(long key, SearchScope scope) => PaperSearch.Similar(Database, key, scope);
 
     /// <summary>Waits for a write in flight, then checkpoints and closes the data directory.</summary>
     public void Dispose()

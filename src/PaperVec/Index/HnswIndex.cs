@@ -254,7 +254,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex
     /// entry point and walking across the graph to it: fewer rows scored per answer for the same
     /// neighbourhood (measured in src/PaperVec/Index/README.md).
     /// </summary>
-    public int SearchLike(long id, Span<SearchHit> results, int ef, Func<long, bool>? filter = null)
+    public int SearchSimilar(long id, Span<SearchHit> results, int ef, Func<long, bool>? filter = null)
     {
         int k = results.Length;
         ef = Math.Max(ef, k);

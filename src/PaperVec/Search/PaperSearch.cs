@@ -31,8 +31,8 @@ public static class PaperSearch
         Shape(db, db.Search(vector, CheckedK(scope), filter: Filter(db, scope)));
 
     /// <summary>Papers like the stored paper <paramref name="key"/> ("similar"); null when there is no such paper.</summary>
-    public static List<SearchResult>? Like(PaperDatabase db, long key, SearchScope scope) =>
-        db.SearchLike(key, CheckedK(scope), filter: Filter(db, scope)) is { } hits ? Shape(db, hits) : null;
+    public static List<SearchResult>? Similar(PaperDatabase db, long key, SearchScope scope) =>
+        db.SearchSimilar(key, CheckedK(scope), filter: Filter(db, scope)) is { } hits ? Shape(db, hits) : null;
 
     static int CheckedK(SearchScope scope) =>
         scope.K is < 1 or > SearchScope.MaxK ? throw new ArgumentOutOfRangeException(nameof(scope), $"k must be within 1..{SearchScope.MaxK}") : scope.K;

@@ -231,12 +231,12 @@ public sealed partial class PaperDatabase : IDisposable
     /// drops it), best first, or null when there is no such paper. Searches from the paper's own
     /// graph node, which scores fewer rows than a search by its vector.
     /// </summary>
-    public SearchHit[]? SearchLike(long key, int k, int? ef = null, Func<long, bool>? filter = null)
+    public SearchHit[]? SearchSimilar(long key, int k, int? ef = null, Func<long, bool>? filter = null)
     {
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be positive");
         int width = SearchWidth(k, ef, SimilarEf);
         var hits = new SearchHit[k];
-        int found = _index.SearchLike(key, hits, width, filter);
+        int found = _index.SearchSimilar(key, hits, width, filter);
         if (found >= 0) return found == k ? hits : hits[..found];
         // Not in the index (it never lacks a stored paper, but a delete may have just run): by vector.
         var vector = new float[Dimension];

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
-using PaperVec.Api.Library;
 
 namespace PaperVec.Tests.Api;
 
@@ -14,7 +13,7 @@ public sealed class ApiServer : IAsyncDisposable
     public WebApplication App { get; }
     public HttpClient Client { get; }
     public string DataPath { get; }
-    public PaperLibrary Library => App.Services.GetRequiredService<PaperLibrary>();
+    public ServedCollection Library => App.Services.GetRequiredService<ServedCollection>();
 
     ApiServer(WebApplication app, string dataPath)
     {

@@ -100,7 +100,7 @@ public class ServerSecurityAndLifecycleTests
         try
         {
             await app.StartAsync();
-            var library = (PaperVec.Api.Library.PaperLibrary)app.Services.GetService(typeof(PaperVec.Api.Library.PaperLibrary))!;
+            var library = (PaperVec.Api.Hosting.ServedCollection)app.Services.GetService(typeof(PaperVec.Api.Hosting.ServedCollection))!;
             await Assert.ThrowsAsync<FileNotFoundException>(() => library.WhenModelLoaded);
             var client = Microsoft.AspNetCore.TestHost.HostBuilderTestServerExtensions.GetTestClient(app);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);

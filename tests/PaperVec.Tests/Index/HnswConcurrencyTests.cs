@@ -70,7 +70,7 @@ public class HnswConcurrencyTests
                     long like = random.NextInt64(0, Interlocked.Read(ref nextId));
                     query = VectorFor(like);
                     var buffer = new SearchHit[10];
-                    int found = index.SearchLike(like, buffer, 32, filter);
+                    int found = index.SearchSimilar(like, buffer, 32, filter);
                     hits = buffer[..Math.Max(0, found)];
                 }
                 else

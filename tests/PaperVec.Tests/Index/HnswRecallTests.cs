@@ -66,7 +66,7 @@ public class HnswRecallTests(HnswFixture fixture, ITestOutputHelper output) : IC
         {
             long self = HnswFixture.IdOf(rows[i]);
             Func<long, bool> notSelf = id => id != self;
-            int found = fixture.Index.SearchLike(self, hits, PaperDatabase.SimilarEf, notSelf);
+            int found = fixture.Index.SearchSimilar(self, hits, PaperDatabase.SimilarEf, notSelf);
             Assert.Equal(HnswFixture.K, found);
             for (int h = 0; h < found; h++)
             {
@@ -84,8 +84,8 @@ public class HnswRecallTests(HnswFixture fixture, ITestOutputHelper output) : IC
         Assert.True(like >= byVector - 0.01, $"starting at the node lost recall: {like:F4} vs {byVector:F4}");
 
         // Without a filter the paper itself comes first; an id never indexed is -1.
-        Assert.Equal(HnswFixture.IdOf(rows[0]), fixture.Index.SearchLike(HnswFixture.IdOf(rows[0]), hits, 64) > 0 ? hits[0].Id : -1);
-        Assert.Equal(-1, fixture.Index.SearchLike(HnswFixture.IdOf(HnswFixture.Count + 5), hits, 64));
+        Assert.Equal(HnswFixture.IdOf(rows[0]), fixture.Index.SearchSimilar(HnswFixture.IdOf(rows[0]), hits, 64) > 0 ? hits[0].Id : -1);
+        Assert.Equal(-1, fixture.Index.SearchSimilar(HnswFixture.IdOf(HnswFixture.Count + 5), hits, 64));
     }
 
     [Theory]

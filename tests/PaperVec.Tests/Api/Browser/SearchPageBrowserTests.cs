@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
-using PaperVec.Api.Library;
 using PaperVec.Digests;
 
 namespace PaperVec.Tests.Api.Browser;
@@ -30,7 +29,7 @@ public class SearchPageBrowserTests
         {
             await app.StartAsync();
             string baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            await app.Services.GetRequiredService<PaperLibrary>().WhenModelLoaded;
+            await app.Services.GetRequiredService<ServedCollection>().WhenModelLoaded;
             using (var http = new HttpClient { BaseAddress = new Uri(baseUrl) })
             {
                 string mar11 = File.ReadAllText(Path.Combine(RepoPaths.Digests, "daily-papers-mar-11.txt"));

@@ -6,15 +6,15 @@ using PaperVec.Embedding;
 using PaperVec.Engine;
 using PaperVec.Storage;
 
-namespace PaperVec.Api.Library;
+namespace PaperVec.Api.Hosting;
 
 /// <summary>
-/// What the server holds: the engine's <see cref="PaperCollection"/> (opened and recovered before
+/// The collection `papervec serve` serves, with what serving it needs besides. What the server holds: the engine's <see cref="PaperCollection"/> (opened and recovered before
 /// the server listens, so a data directory held by another process fails start-up at once), the
 /// model, loaded in the background so /health answers while /ready waits for it, the query
 /// batcher and the metrics. Engine rules (write ordering, re-embedding) live in the collection.
 /// </summary>
-public sealed class PaperLibrary : IDisposable
+public sealed class ServedCollection : IDisposable
 {
     readonly Task<(Embedder Embedder, QueryEmbeddingBatcher Queries)> _model;
     readonly Action<string>? _log;
@@ -25,7 +25,7 @@ public sealed class PaperLibrary : IDisposable
     public PaperDatabase Database => Collection.Database;
     public ServerMetrics Metrics { get; }
 
-    PaperLibrary(PaperCollection collection, ServerOptions options, ServerMetrics metrics)
+    ServedCollection(PaperCollection collection, ServerOptions options, ServerMetrics metrics)
     {
         Collection = collection;
         Metrics = metrics;
@@ -33,14 +33,14 @@ public sealed class PaperLibrary : IDisposable
         _model = Task.Run(() => LoadModelAsync(options));
     }
 
-    public static PaperLibrary Open(ServerOptions options, ServerMetrics metrics)
+    public static ServedCollection Open(ServerOptions options, ServerMetrics metrics)
     {
         var collection = PaperCollection.Open(options.DataPath, new PaperDatabaseOptions
         {
             CheckpointAfterWalBytes = Math.Max(1, (long)options.CheckpointAfterWalMegabytes << 20),
             Log = options.Log,
         });
-        return new PaperLibrary(collection, options, metrics);
+        return new ServedCollection(collection, options, metrics);
     }
 
     async Task<(Embedder, QueryEmbeddingBatcher)> LoadModelAsync(ServerOptions options)
