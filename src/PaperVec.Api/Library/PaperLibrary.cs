@@ -59,11 +59,7 @@ public sealed class PaperLibrary : IDisposable
             }
             finally { _writes.Release(); }
         }
-        var queries = new QueryEmbeddingBatcher(embedder, options.MaxQueryBatch, options.QueryBatchWindow, (size, waits) =>
-        {
-            Metrics.EmbedBatchSize.Observe(size);
-            foreach (var wait in waits) Metrics.EmbedQueueSeconds.Observe(wait.TotalSeconds);
-        });
+        var queries = new QueryEmbeddingBatcher(embedder, options.MaxQueryBatch, options.QueryBatchWindow, Metrics.RecordEmbedBatch);
         return (embedder, queries);
     }
 
