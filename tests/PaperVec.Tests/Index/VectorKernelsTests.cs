@@ -78,6 +78,7 @@ public unsafe class VectorKernelsTests
             : Avx2.IsSupported && Fma.IsSupported ? KernelPath.Avx2Fma
             : System.Numerics.Vector.IsHardwareAccelerated ? KernelPath.VectorT : KernelPath.Scalar;
         Assert.Equal(expected, VectorKernels.ActivePath);
+        Assert.Equal(expected == KernelPath.Avx512 ? KernelPath.Avx2Fma : expected, VectorKernels.ActiveScanPath);
         var random = new Random(3);
         var a = RandomValues(random, 384);
         var b = RandomValues(random, 384);
