@@ -64,14 +64,14 @@ public static class BenchCharts
         return plot;
     }
 
-    /// <summary>Recall on x, single-thread QPS on a log y axis, one labelled point per ef.</summary>
+    /// <summary>Recall on x, single-thread QPS on a log y axis, one labelled point per ef; <paramref name="title"/> names the data in the legend.</summary>
     public static Plot RecallVsQps(string title, int k, IReadOnlyList<(int Ef, double Recall, double Qps)> points)
     {
-        var plot = NewPlot(title, $"recall@{k}", "queries per second (log10)");
+        var plot = NewPlot($"HNSW recall@{k} vs single-thread QPS", $"recall@{k}", "queries per second (log10)");
         var ordered = points.OrderBy(p => p.Recall).ToList();
         double[] xs = [.. ordered.Select(p => p.Recall)], ys = [.. ordered.Select(p => Math.Log10(Math.Max(1, p.Qps)))];
         var line = plot.Add.Scatter(xs, ys);
-        line.LegendText = "HNSW";
+        line.LegendText = title;
         line.MarkerSize = 7;
         line.LineWidth = 2;
         foreach (var (p, y) in ordered.Zip(ys))
@@ -89,7 +89,7 @@ public static class BenchCharts
             ticks.Add((e, Math.Pow(10, e).ToString("N0", CultureInfo.InvariantCulture)));
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks.Select(t => t.Item1)], [.. ticks.Select(t => t.Item2)]);
         double minRecall = Math.Floor(Math.Min(xs.DefaultIfEmpty(1).Min(), 0.9) * 20) / 20;
-        plot.Axes.SetLimits(minRecall, 1.0, low, high);
+        plot.Axes.SetLimits(minRecall, 1.0 + (1.0 - minRecall) * 0.1, low, high); // room right of 1.0 for the ef labels
         return plot;
     }
 

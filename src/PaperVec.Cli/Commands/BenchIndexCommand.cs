@@ -114,7 +114,7 @@ public static class BenchIndexCommand
         var similarRuns = s.Similar ? MeasureSimilar(index, data, dimension, s.K, s.EfValues, Math.Min(n, s.QueryCount), s.Seed, output) : null;
         if (s.JsonFile != null) WriteJson(s.JsonFile, build, runs, exactRowsPerSecond, readBytesPerSecond, similarRuns);
         if (s.PlotFile != null)
-            BenchCharts.Save(BenchCharts.RecallVsQps($"HNSW recall@{s.K} vs single-thread QPS ({source}, M={s.M}, efC={s.EfConstruction})", s.K,
+            BenchCharts.Save(BenchCharts.RecallVsQps($"{source}, M={s.M}, efC={s.EfConstruction}", s.K,
                 [.. runs.Select(r => (r.Ef, r.Recall, r.Qps))]), Path.ChangeExtension(s.PlotFile, null));
         if (s.Crossover) MeasureCrossover(data, queries, dimension, options, output);
         return 0;
