@@ -5,7 +5,7 @@ using PaperVec.Index;
 
 namespace PaperVec.Benchmarks.Index;
 
-/// <summary>One dot product: our AVX2+FMA and Vector&lt;T&gt; paths, the float64 scalar reference, and TensorPrimitives.Dot.</summary>
+/// <summary>One dot product: our AVX-512, AVX2+FMA and Vector&lt;T&gt; paths, the float64 scalar reference, and TensorPrimitives.Dot (System.Numerics.Tensors 10).</summary>
 public unsafe class KernelBenchmarks
 {
     float* _a, _b;
@@ -31,6 +31,10 @@ public unsafe class KernelBenchmarks
 
     [Benchmark(Baseline = true)]
     public float Avx2Fma() => VectorKernels.DotAvx2Fma(_a, _b, Dimension);
+
+    [Benchmark]
+    public float Avx512() => VectorKernels.IsSupported(KernelPath.Avx512)
+        ? VectorKernels.DotAvx512(_a, _b, Dimension) : throw new PlatformNotSupportedException("no accelerated Vector512 on this CPU");
 
     [Benchmark]
     public float VectorT() => VectorKernels.DotVectorT(_a, _b, Dimension);

@@ -57,13 +57,13 @@ public static class PaperVecServer
         {
             // Registered through a factory so the container owns it: disposing the host checkpoints and closes the store.
             builder.Services.AddSingleton(_ => library);
-            builder.Services.AddSingleton(metrics);
+            metrics.Observe(library.Database);
+            builder.Services.AddServerMetrics(metrics);
             builder.Services.AddSingleton(new ServerLimits(options.MaxBodyBytes, options.MaxQueryChars, options.MaxPapersPerRequest));
             builder.Services.AddSingleton(apiKey);
 
             var app = builder.Build();
             _ = app.Services.GetRequiredService<ServedCollection>(); // resolve now, so the container disposes it even if no request came
-            app.UseRequestMetrics(metrics);
             app.UseMiddleware<ProblemMiddleware>();
             app.UseLoopbackOnlyWithoutKey(apiKey);
             app.UseRequestTargetLimit();

@@ -50,11 +50,7 @@ public sealed class ServedCollection : IDisposable
         // Vectors of another model are re-made before this model's queries meet them.
         int count = await Collection.AttachModelAsync(embedder).ConfigureAwait(false);
         if (count > 0) _log?.Invoke($"re-embedded {count} papers made by another model");
-        var queries = new QueryEmbeddingBatcher(embedder, options.MaxQueryBatch, options.QueryBatchWindow, (size, waits) =>
-        {
-            Metrics.EmbedBatchSize.Observe(size);
-            foreach (var wait in waits) Metrics.EmbedQueueSeconds.Observe(wait.TotalSeconds);
-        });
+        var queries = new QueryEmbeddingBatcher(embedder, options.MaxQueryBatch, options.QueryBatchWindow, Metrics.RecordEmbedBatch);
         return (embedder, queries);
     }
 

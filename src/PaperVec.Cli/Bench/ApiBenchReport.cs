@@ -48,7 +48,7 @@ public sealed record RunSummary
     /// <summary>CPU the hypervisor took from this VM in the window (Linux).</summary>
     public CpuSteal? Cpu { get; init; }
     public required IReadOnlyList<SecondSummary> Timeline { get; init; }
-    [JsonIgnore] public IReadOnlyDictionary<string, LatencyHistogram> Histograms { get; init; } = new Dictionary<string, LatencyHistogram>();
+    [JsonIgnore] public IReadOnlyDictionary<string, LatencyRecorder> Histograms { get; init; } = new Dictionary<string, LatencyRecorder>();
 
     public static RunSummary Of(LoadResult result, BenchRequests requests)
     {
@@ -89,7 +89,7 @@ public sealed record CrossCheckSummary(int Connections, double Seconds, double W
 /// <summary>
 /// What `papervec bench api` writes: the JSON for machines (top-level `routes` and
 /// `requestsPerSecond` are those of the main run: the run itself, or the sweep's highest passing
-/// step), Markdown for people, and the SVG plots.
+/// step), Markdown for people, and the charts (PNG and SVG).
 /// </summary>
 public sealed record ApiBenchReport
 {
@@ -150,52 +150,32 @@ public sealed record ApiBenchReport
         if (svgPrefix != null)
         {
             md.AppendLine();
-            md.AppendLine($"![latency by percentile]({svgPrefix}-percentiles.svg) ![throughput and p99 over time]({svgPrefix}-throughput.svg) ![p99 over time]({svgPrefix}-p99.svg)");
+            md.AppendLine($"![latency by percentile]({svgPrefix}-percentiles.png) ![throughput and p99 over time]({svgPrefix}-throughput.png) ![p99 over time]({svgPrefix}-p99.png)");
         }
         return md.ToString();
     }
 
-    /// <summary>Latency against percentile, one line per route; the x axis is log(1 / (1 - q)), so the tail gets room.</summary>
-    public string PercentileSvg()
-    {
-        static double X(double q) => Math.Log10(1 / (1 - q));
-        double[] quantiles = [.. Enumerable.Range(0, 400).Select(i => 1 - Math.Pow(10, -4.0 * i / 399)).Where(q => q <= 0.9999)];
-        var series = Run.Histograms.Select(h => new ChartSeries(h.Key, quantiles.Select(q => (X(q), h.Value.PercentileMilliseconds(q))).ToList())).ToList();
-        return new SvgLineChart
-        {
-            Title = $"Latency by percentile ({Run.Mode} loop{(Run.TargetRate is { } rate ? $", {rate:0.#} req/s" : $", {Run.Connections} connections")})",
-            XLabel = "percentile", YLabel = "latency (ms)", Series = series,
-            XTicks = [(X(0), "0%"), (X(0.9), "90%"), (X(0.99), "99%"), (X(0.999), "99.9%"), (X(0.9999), "99.99%")],
-        }.Render();
-    }
+    string LoadLabel => $"{Run.Mode} loop{(Run.TargetRate is { } rate ? $", {rate:0.#} req/s" : $", {Run.Connections} connections")}";
 
-    /// <summary>Completed requests per second over the measured window.</summary>
-    public string ThroughputSvg() => new SvgLineChart
-    {
-        Title = "Throughput over time", XLabel = "second of the measured window", YLabel = "requests/s",
-        Series = [new ChartSeries("all routes", Run.Timeline.Select(t => ((double)t.Second, (double)t.Requests)).ToList())],
-        Threshold = Run.TargetRate is { } rate ? (rate, $"target {rate:0.#}/s") : null,
-    }.Render();
+    /// <summary>Latency against percentile, one line per route (see <see cref="BenchCharts.LatencyByPercentile"/>).</summary>
+    public ScottPlot.Plot PercentileChart() => BenchCharts.LatencyByPercentile($"Latency by percentile ({LoadLabel})",
+        [.. Run.Histograms.Select(h => (h.Key, (Func<double, double>)h.Value.PercentileMilliseconds))]);
+
+    /// <summary>Completed requests per second and each second's p99 over the measured window.</summary>
+    public ScottPlot.Plot ThroughputChart(double? boundMs = null) =>
+        BenchCharts.ThroughputAndP99($"Throughput and p99 over time ({LoadLabel})", Run.Timeline, Run.TargetRate, boundMs);
 
     /// <summary>p99 of each second's completions over the measured window.</summary>
-    public string P99Svg(double? boundMs = null) => new SvgLineChart
-    {
-        Title = "p99 latency over time", XLabel = "second of the measured window", YLabel = "p99 (ms)",
-        Series = [new ChartSeries("all routes", Run.Timeline.Select(t => ((double)t.Second, t.P99Ms)).ToList())],
-        Threshold = boundMs is { } b ? (b, $"bound {b:0.###} ms") : null,
-    }.Render();
+    public ScottPlot.Plot P99Chart(double? boundMs = null) => BenchCharts.OverTime("p99 latency over time", "p99 (ms)",
+        new ChartSeries("all routes", [.. Run.Timeline.Select(t => ((double)t.Second, t.P99Ms))]),
+        boundMs is { } b ? (b, $"bound {b:0.###} ms") : null);
 
-    /// <summary>Writes PREFIX-percentiles.svg, PREFIX-throughput.svg and PREFIX-p99.svg beside <paramref name="prefixPath"/>.</summary>
-    public IReadOnlyList<string> WriteSvgs(string prefixPath, double? boundMs = null)
+    /// <summary>Writes PREFIX-percentiles, PREFIX-throughput and PREFIX-p99, each as .png and .svg, beside <paramref name="prefixPath"/>.</summary>
+    public IReadOnlyList<string> WriteCharts(string prefixPath, double? boundMs = null)
     {
         var files = new List<string>();
-        foreach (var (suffix, svg) in new[] { ("percentiles", PercentileSvg()), ("throughput", ThroughputSvg()), ("p99", P99Svg(boundMs)) })
-        {
-            string file = $"{prefixPath}-{suffix}.svg";
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-            File.WriteAllText(file, svg);
-            files.Add(file);
-        }
+        foreach (var (suffix, chart) in new[] { ("percentiles", PercentileChart()), ("throughput", ThroughputChart(boundMs)), ("p99", P99Chart(boundMs)) })
+            files.AddRange(BenchCharts.Save(chart, $"{prefixPath}-{suffix}"));
         return files;
     }
 }

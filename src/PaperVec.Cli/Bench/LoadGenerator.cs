@@ -59,7 +59,7 @@ public sealed class LoadGenerator : IDisposable
         long _measureStart, _measureEnd, _lastAnswer;
 
         public Timeline Timeline { get; } = new((int)Math.Ceiling(settings.Duration.TotalSeconds) + 1);
-        public LatencyHistogram SendLag { get; } = new();
+        public LatencyRecorder SendLag { get; } = new();
         public long Unfinished { get; private set; }
         public GcActivity? Gc { get; private set; }
         public CpuSteal? Cpu { get; private set; }

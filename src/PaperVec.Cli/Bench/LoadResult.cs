@@ -3,7 +3,7 @@ namespace PaperVec.Cli.Bench;
 /// <summary>What one route saw during the measured window: latencies, and responses by status (0: no response).</summary>
 public sealed class RouteRecorder
 {
-    public LatencyHistogram Latency { get; } = new();
+    public LatencyRecorder Latency { get; } = new();
     readonly long[] _byStatus = new long[600];
 
     public void Record(int status, long latencyTicks)
@@ -26,7 +26,7 @@ public sealed class RouteRecorder
 public sealed class Timeline(int seconds)
 {
     readonly long[] _completed = new long[seconds];
-    readonly LatencyHistogram[] _latency = Enumerable.Range(0, seconds).Select(_ => new LatencyHistogram()).ToArray();
+    readonly LatencyRecorder[] _latency = Enumerable.Range(0, seconds).Select(_ => new LatencyRecorder()).ToArray();
 
     public int Seconds => _completed.Length;
 
@@ -38,7 +38,7 @@ public sealed class Timeline(int seconds)
     }
 
     public long Completed(int second) => Interlocked.Read(ref _completed[second]);
-    public LatencyHistogram Latency(int second) => _latency[second];
+    public LatencyRecorder Latency(int second) => _latency[second];
 }
 
 /// <summary>One load run: per-route recorders, how long the measured window lasted, and how late the generator sent.</summary>
@@ -48,7 +48,7 @@ public sealed class LoadResult
     public required IReadOnlyDictionary<BenchRoute, RouteRecorder> Routes { get; init; }
     public required Timeline Timeline { get; init; }
     /// <summary>Open loop: how far after its scheduled time each request was handed to HttpClient (included in its latency).</summary>
-    public required LatencyHistogram SendLag { get; init; }
+    public required LatencyRecorder SendLag { get; init; }
     public required double MeasuredSeconds { get; init; }
     /// <summary>
     /// From the start of the measured window to the last answer of a request sent in it (at least
@@ -67,9 +67,9 @@ public sealed class LoadResult
     /// <summary>Answered requests (any status; not those that failed or were abandoned) per second of <see cref="ThroughputSeconds"/>.</summary>
     public double RequestsPerSecond => Routes.Values.Sum(r => r.Answered) / ThroughputSeconds;
 
-    public LatencyHistogram AllRoutes()
+    public LatencyRecorder AllRoutes()
     {
-        var all = new LatencyHistogram();
+        var all = new LatencyRecorder();
         foreach (var r in Routes.Values) all.Add(r.Latency);
         return all;
     }

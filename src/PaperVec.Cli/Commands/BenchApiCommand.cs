@@ -36,7 +36,7 @@ static class BenchApiCommand
         var crossCheck = new Option<bool>("--cross-check-wrk") { Description = "Also run wrk and this generator closed-loop on GET /papers/{id}/similar at --connections, and compare throughput" };
         var json = new Option<string?>("--json") { Description = "Write the JSON report here" };
         var markdown = new Option<string?>("--markdown") { Description = "Write the Markdown report here" };
-        var svg = new Option<string?>("--svg") { Description = "Write PREFIX-percentiles.svg, PREFIX-throughput.svg and PREFIX-p99.svg" };
+        var svg = new Option<string?>("--svg") { Description = "Write the charts PREFIX-percentiles, PREFIX-throughput (with p99) and PREFIX-p99, each as .png and .svg" };
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic data and of the request picks", DefaultValueFactory = _ => 1 };
         var command = new Command("api", "End-to-end HTTP latency under open- or closed-loop load: percentiles per route, sweep, wrk cross-check, JSON/Markdown/SVG")
         {
@@ -112,7 +112,7 @@ static class BenchApiCommand
                     };
                     string? svgPrefix = parse.GetValue(svg);
                     if (parse.GetValue(json) is { } jsonFile) File.WriteAllText(jsonFile, report.ToJson());
-                    if (svgPrefix != null) report.WriteSvgs(svgPrefix, sweepSummary?.P99BoundMs);
+                    if (svgPrefix != null) report.WriteCharts(svgPrefix, sweepSummary?.P99BoundMs);
                     if (parse.GetValue(markdown) is { } mdFile)
                         File.WriteAllText(mdFile, report.ToMarkdown(svgPrefix == null ? null : Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(mdFile))!, Path.GetFullPath(svgPrefix))));
                     return 0;

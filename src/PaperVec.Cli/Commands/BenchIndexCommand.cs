@@ -36,7 +36,7 @@ public static class BenchIndexCommand
         var k = new Option<int>("--k") { Description = "Neighbours per query (recall@k)", DefaultValueFactory = _ => 10 };
         var threads = new Option<int>("--threads") { Description = "Threads building the index (searches are timed on one thread)", DefaultValueFactory = _ => 1 };
         var json = new Option<string?>("--json") { Description = "Write the results as JSON to FILE" };
-        var plot = new Option<string?>("--plot") { Description = "Write a recall-vs-QPS plot to FILE.svg" };
+        var plot = new Option<string?>("--plot") { Description = "Write a recall-vs-QPS chart to FILE.svg and beside it FILE.png" };
         var crossover = new Option<bool>("--crossover") { Description = "Also time exact vs HNSW search on growing prefixes of the base set" };
         var similar = new Option<bool>("--similar") { Description = "Also time \"papers like this\": --query-count base rows as queries (each excluding itself), searched from their own node and by their vector from the top" };
 
@@ -114,7 +114,9 @@ public static class BenchIndexCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU stolen by the hypervisor: {buildCpu.StealPercent:0.#}% during the build, {searchCpu.StealPercent:0.#}% during the searches"));
         var similarRuns = s.Similar ? MeasureSimilar(index, data, dimension, s.K, s.EfValues, Math.Min(n, s.QueryCount), s.Seed, output) : null;
         if (s.JsonFile != null) WriteJson(s.JsonFile, build, runs, exactRowsPerSecond, readBytesPerSecond, similarRuns);
-        if (s.PlotFile != null) File.WriteAllText(s.PlotFile, RecallQpsPlot.Render(runs.Select(r => (r.Ef, r.Recall, r.Qps)).ToList(), s.K, $"{source}, M={s.M}, efC={s.EfConstruction}"));
+        if (s.PlotFile != null)
+            BenchCharts.Save(BenchCharts.RecallVsQps($"{source}, M={s.M}, efC={s.EfConstruction}", s.K,
+                [.. runs.Select(r => (r.Ef, r.Recall, r.Qps))]), Path.ChangeExtension(s.PlotFile, null));
         if (s.Crossover) MeasureCrossover(data, queries, dimension, options, output);
         return 0;
     }
@@ -211,25 +213,24 @@ public static class BenchIndexCommand
             for (int q = 0; q < warm; q++) index.Search(queries.AsSpan(q * dimension, dimension), hits, efValues.Max());
 
         var runs = new List<EfRun>();
-        var latencies = new double[queryCount];
         var truth = new HashSet<long>();
         foreach (int ef in efValues)
         {
             long found = 0;
+            var latencies = new LatencyRecorder();
             long start = Stopwatch.GetTimestamp();
             for (int q = 0; q < queryCount; q++)
             {
                 long before = Stopwatch.GetTimestamp();
                 int count = index.Search(queries.AsSpan(q * dimension, dimension), hits, ef);
-                latencies[q] = Stopwatch.GetElapsedTime(before).TotalMicroseconds;
+                latencies.RecordTicks(Stopwatch.GetTimestamp() - before);
                 truth.Clear();
                 for (int i = 0; i < k; i++) truth.Add(groundTruth[q * GroundTruthDepth + i]);
                 for (int i = 0; i < count; i++) if (truth.Contains(hits[i].Id)) found++;
             }
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            Array.Sort(latencies);
             runs.Add(new EfRun(ef, (double)found / ((long)queryCount * k), queryCount / seconds,
-                Percentile(latencies, 0.50), Percentile(latencies, 0.99)));
+                latencies.PercentileMicroseconds(0.50), latencies.PercentileMicroseconds(0.99)));
         }
         return runs;
     }
@@ -291,9 +292,6 @@ public static class BenchIndexCommand
             return ((double)found / ((long)count * k), count / Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
     }
-
-    static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
     static void WriteTable(TextWriter output, int k, List<EfRun> runs, BuildResult build)
     {
@@ -393,55 +391,5 @@ public static class BenchIndexCommand
                 for (int q = 0; q < queryCount; q++) search(q);
             return Stopwatch.GetElapsedTime(start).TotalMicroseconds / (3 * queryCount);
         }
-    }
-
-    /// <summary>A hand-written SVG: recall on x, QPS on a log y axis, one labelled point per ef.</summary>
-    static class RecallQpsPlot
-    {
-        const int Width = 720, Height = 460, Left = 80, Right = 30, Top = 50, Bottom = 60;
-
-        public static string Render(IReadOnlyList<(int Ef, double Recall, double Qps)> points, int k, string title)
-        {
-            var inv = CultureInfo.InvariantCulture;
-            double minRecall = Math.Floor(Math.Min(points.Min(p => p.Recall), 0.9) * 20) / 20;
-            double logMin = Math.Floor(Math.Log10(Math.Max(1, points.Min(p => p.Qps))));
-            double logMax = Math.Ceiling(Math.Log10(Math.Max(10, points.Max(p => p.Qps))));
-            if (logMax <= logMin) logMax = logMin + 1;
-            double X(double recall) => Left + (recall - minRecall) / (1 - minRecall) * (Width - Left - Right);
-            double Y(double qps) => Top + (logMax - Math.Log10(Math.Max(1, qps))) / (logMax - logMin) * (Height - Top - Bottom);
-
-            var svg = new StringBuilder();
-            svg.Append(inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
-            svg.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-            svg.Append(inv, $"<text x=\"{Width / 2}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">HNSW recall@{k} vs single-thread QPS</text>\n");
-            svg.Append(inv, $"<text x=\"{Width / 2}\" y=\"40\" text-anchor=\"middle\" fill=\"#555\">{Escape(title)}</text>\n");
-            for (double r = minRecall; r <= 1.0001; r += 0.05)
-            {
-                svg.Append(inv, $"<line x1=\"{X(r):F1}\" y1=\"{Top}\" x2=\"{X(r):F1}\" y2=\"{Height - Bottom}\" stroke=\"#e5e5e5\"/>\n");
-                svg.Append(inv, $"<text x=\"{X(r):F1}\" y=\"{Height - Bottom + 18}\" text-anchor=\"middle\">{r:F2}</text>\n");
-            }
-            for (double e = logMin; e <= logMax; e++)
-            {
-                double qps = Math.Pow(10, e);
-                svg.Append(inv, $"<line x1=\"{Left}\" y1=\"{Y(qps):F1}\" x2=\"{Width - Right}\" y2=\"{Y(qps):F1}\" stroke=\"#e5e5e5\"/>\n");
-                svg.Append(inv, $"<text x=\"{Left - 8}\" y=\"{Y(qps) + 4:F1}\" text-anchor=\"end\">{qps:N0}</text>\n");
-            }
-            svg.Append(inv, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{Width - Left - Right}\" height=\"{Height - Top - Bottom}\" fill=\"none\" stroke=\"#333\"/>\n");
-            svg.Append(inv, $"<text x=\"{(Left + Width - Right) / 2}\" y=\"{Height - 18}\" text-anchor=\"middle\">recall@{k}</text>\n");
-            svg.Append(inv, $"<text transform=\"translate(20 {(Top + Height - Bottom) / 2}) rotate(-90)\" text-anchor=\"middle\">queries per second (log)</text>\n");
-            var ordered = points.OrderBy(p => p.Recall).ToList();
-            svg.Append("<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
-            svg.AppendJoin(' ', ordered.Select(p => string.Create(inv, $"{X(p.Recall):F1},{Y(p.Qps):F1}")));
-            svg.Append("\"/>\n");
-            foreach (var p in ordered)
-            {
-                svg.Append(inv, $"<circle cx=\"{X(p.Recall):F1}\" cy=\"{Y(p.Qps):F1}\" r=\"4\" fill=\"#1f77b4\"/>\n");
-                svg.Append(inv, $"<text x=\"{X(p.Recall) + 6:F1}\" y=\"{Y(p.Qps) - 6:F1}\" fill=\"#333\">ef={p.Ef}</text>\n");
-            }
-            svg.Append("</svg>\n");
-            return svg.ToString();
-        }
-
-        static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using PaperVec.Cli.Bench;
 using PaperVec.Index;
 using PaperVec.Storage;
 using PaperVec.Tooling.Datasets;
@@ -85,12 +86,11 @@ static class BenchStoreCommand
     static (double Rate, double P50, double P99, double BytesPerPaper) Ingest(string dir, int offset, int count, int batchSize, int writers)
     {
         using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = count } });
-        var latencies = new List<double>();
+        var latencies = new LatencyRecorder();
         int next = 0;
         var clock = Stopwatch.StartNew();
         var threads = Enumerable.Range(0, writers).Select(_ => new Thread(() =>
         {
-            var mine = new List<double>();
             while (true)
             {
                 int start = Interlocked.Add(ref next, batchSize) - batchSize;
@@ -99,20 +99,16 @@ static class BenchStoreCommand
                 for (int i = start; i < Math.Min(count, start + batchSize); i++) batch.PutPaper(SyntheticPaper(offset + i));
                 long t0 = Stopwatch.GetTimestamp();
                 db.Commit(batch);
-                mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                latencies.RecordTicks(Stopwatch.GetTimestamp() - t0);
             }
-            lock (latencies) latencies.AddRange(mine);
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
         double seconds = clock.Elapsed.TotalSeconds;
         db.Checkpoint();
         long bytes = db.Stats().BytesOnDisk;
-        latencies.Sort();
-        return (count / seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), (double)bytes / count);
+        return (count / seconds, latencies.PercentileMilliseconds(0.50), latencies.PercentileMilliseconds(0.99), (double)bytes / count);
     }
-
-    static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
 
     static PaperRecord SyntheticPaper(int n) => SyntheticPapers.Create(n);
 }

@@ -15,6 +15,8 @@ public enum KernelPath
     VectorT,
     /// <summary>Vector256 with fused multiply-add and four independent accumulators.</summary>
     Avx2Fma,
+    /// <summary>Vector512 (AVX-512F) with fused multiply-add, four accumulators and a masked tail.</summary>
+    Avx512,
 }
 
 /// <summary>
@@ -26,18 +28,32 @@ public static unsafe class VectorKernels
 {
     static readonly KernelPath Selected = SelectPath();
 
+    /// <summary>
+    /// The scan's path: the AVX2 four-lane kernel even where AVX-512 is accelerated, because it
+    /// measured faster there (src/PaperVec/Index/README.md: 2,000 and 200,000 rows of 384-d, AMD
+    /// EPYC with AVX-512: 1.08x and 1.32x the AVX2 kernel's time); single dot products take AVX-512.
+    /// </summary>
+    static readonly KernelPath SelectedScan = Selected == KernelPath.Avx512 ? KernelPath.Avx2Fma : Selected;
+
+    /// <summary>The path <see cref="DotMany(float*, int, float*, int, int, float*)"/> and <see cref="DotFourLanes(float*, int, float*, int, nint, int, float*)"/> use.</summary>
+    public static KernelPath ActiveScanPath => SelectedScan;
+
     /// <summary>The path the dispatching methods use on this machine.</summary>
     public static KernelPath ActivePath => Selected;
 
     /// <summary>The best path this CPU supports.</summary>
     public static KernelPath SelectPath() =>
-        Avx2.IsSupported && Fma.IsSupported ? KernelPath.Avx2Fma
+        IsSupported(KernelPath.Avx512) ? KernelPath.Avx512
+        : Avx2.IsSupported && Fma.IsSupported ? KernelPath.Avx2Fma
         : Vector.IsHardwareAccelerated ? KernelPath.VectorT
         : KernelPath.Scalar;
 
     /// <summary>Whether <paramref name="path"/> can run on this CPU.</summary>
     public static bool IsSupported(KernelPath path) => path switch
     {
+        // Vector512.IsHardwareAccelerated is false where the runtime judged 512-bit code slower
+        // (CPUs that lower their clock for it), even when Avx512F.IsSupported.
+        KernelPath.Avx512 => Vector512.IsHardwareAccelerated && Avx512F.IsSupported,
         KernelPath.Avx2Fma => Avx2.IsSupported && Fma.IsSupported,
         KernelPath.VectorT => Vector.IsHardwareAccelerated,
         _ => true,
@@ -65,6 +81,7 @@ public static unsafe class VectorKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float Dot(float* a, float* b, int length, KernelPath path) => path switch
     {
+        KernelPath.Avx512 => DotAvx512(a, b, length),
         KernelPath.Avx2Fma => DotAvx2Fma(a, b, length),
         KernelPath.VectorT => DotVectorT(a, b, length),
         _ => DotScalar(a, b, length),
@@ -72,6 +89,7 @@ public static unsafe class VectorKernels
 
     static float SquaredL2(float* a, float* b, int length, KernelPath path) => path switch
     {
+        KernelPath.Avx512 => SquaredL2Avx512(a, b, length),
         KernelPath.Avx2Fma => SquaredL2Avx2Fma(a, b, length),
         KernelPath.VectorT => SquaredL2VectorT(a, b, length),
         _ => SquaredL2Scalar(a, b, length),
@@ -89,17 +107,21 @@ public static unsafe class VectorKernels
         fixed (float* q = query, r = rows, s = scores) DotMany(q, query.Length, r, rowStride, scores.Length, s);
     }
 
-    public static void DotMany(float* query, int dimension, float* rows, int rowStride, int rowCount, float* scores)
+    public static void DotMany(float* query, int dimension, float* rows, int rowStride, int rowCount, float* scores) =>
+        DotMany(query, dimension, rows, rowStride, rowCount, scores, SelectedScan);
+
+    /// <summary><see cref="DotMany(float*, int, float*, int, int, float*)"/> on a given path (tests and benchmarks).</summary>
+    public static void DotMany(float* query, int dimension, float* rows, int rowStride, int rowCount, float* scores, KernelPath path)
     {
-        if (Selected == KernelPath.Avx2Fma)
+        if (path is KernelPath.Avx2Fma or KernelPath.Avx512)
         {
             // Four lanes of a quarter of the rows each (see DotFourLanes), then the last 0-3 rows.
             int perLane = rowCount / Lanes;
-            if (perLane > 0) DotFourLanesAvx2Fma(query, dimension, rows, rowStride, (nint)perLane * rowStride, perLane, scores);
-            for (int r = Lanes * perLane; r < rowCount; r++) scores[r] = DotAvx2Fma(query, rows + (nint)r * rowStride, dimension);
+            if (perLane > 0) DotFourLanes(query, dimension, rows, rowStride, (nint)perLane * rowStride, perLane, scores, path);
+            for (int r = Lanes * perLane; r < rowCount; r++) scores[r] = Dot(query, rows + (nint)r * rowStride, dimension, path);
             return;
         }
-        for (int r = 0; r < rowCount; r++) scores[r] = Dot(query, rows + (nint)r * rowStride, dimension);
+        for (int r = 0; r < rowCount; r++) scores[r] = Dot(query, rows + (nint)r * rowStride, dimension, path);
     }
 
     /// <summary>Rows scored side by side by <see cref="DotFourLanes"/>.</summary>
@@ -114,16 +136,126 @@ public static unsafe class VectorKernels
     /// hold about four times as many outstanding. Measured on 200k x 384 rows (307 MB, one thread):
     /// one stream 7-8 GB/s, four 16-17 GB/s. Other paths score row by row.
     /// </summary>
-    public static void DotFourLanes(float* query, int dimension, float* rows, int rowStride, nint laneStride, int perLane, float* scores)
+    public static void DotFourLanes(float* query, int dimension, float* rows, int rowStride, nint laneStride, int perLane, float* scores) =>
+        DotFourLanes(query, dimension, rows, rowStride, laneStride, perLane, scores, SelectedScan);
+
+    /// <summary><see cref="DotFourLanes(float*, int, float*, int, nint, int, float*)"/> on a given path (tests and benchmarks).</summary>
+    public static void DotFourLanes(float* query, int dimension, float* rows, int rowStride, nint laneStride, int perLane, float* scores, KernelPath path)
     {
-        if (Selected == KernelPath.Avx2Fma)
+        switch (path)
         {
-            DotFourLanesAvx2Fma(query, dimension, rows, rowStride, laneStride, perLane, scores);
-            return;
+            case KernelPath.Avx512: DotFourLanesAvx512(query, dimension, rows, rowStride, laneStride, perLane, scores); return;
+            case KernelPath.Avx2Fma: DotFourLanesAvx2Fma(query, dimension, rows, rowStride, laneStride, perLane, scores); return;
         }
         for (int lane = 0; lane < Lanes; lane++)
             for (int i = 0; i < perLane; i++)
-                scores[lane * perLane + i] = Dot(query, rows + lane * laneStride + (nint)i * rowStride, dimension);
+                scores[lane * perLane + i] = Dot(query, rows + lane * laneStride + (nint)i * rowStride, dimension, path);
+    }
+
+    static void DotFourLanesAvx512(float* query, int dimension, float* rows, int rowStride, nint laneStride, int perLane, float* scores)
+    {
+        // 32 floats (two query vectors, eight FMAs) per pass as the AVX2 lanes do 16: the same
+        // instructions for twice the work; one prefetch per lane and 64-byte line, as there.
+        int wide = dimension & ~31;
+        for (int i = 0; i < perLane; i++)
+        {
+            float* r0 = rows + (nint)i * rowStride;
+            float* r1 = r0 + laneStride, r2 = r1 + laneStride, r3 = r2 + laneStride;
+            var a0 = Vector512<float>.Zero; var a1 = Vector512<float>.Zero;
+            var a2 = Vector512<float>.Zero; var a3 = Vector512<float>.Zero;
+            int j = 0;
+            for (; j < wide; j += 32)
+            {
+                Sse.Prefetch0(r0 + j + LanePrefetchFloats); Sse.Prefetch0(r1 + j + LanePrefetchFloats);
+                Sse.Prefetch0(r2 + j + LanePrefetchFloats); Sse.Prefetch0(r3 + j + LanePrefetchFloats);
+                Sse.Prefetch0(r0 + j + 16 + LanePrefetchFloats); Sse.Prefetch0(r1 + j + 16 + LanePrefetchFloats);
+                Sse.Prefetch0(r2 + j + 16 + LanePrefetchFloats); Sse.Prefetch0(r3 + j + 16 + LanePrefetchFloats);
+                var q0 = Avx512F.LoadVector512(query + j);
+                var q1 = Avx512F.LoadVector512(query + j + 16);
+                a0 = Avx512F.FusedMultiplyAdd(q0, Avx512F.LoadVector512(r0 + j), a0);
+                a1 = Avx512F.FusedMultiplyAdd(q0, Avx512F.LoadVector512(r1 + j), a1);
+                a2 = Avx512F.FusedMultiplyAdd(q0, Avx512F.LoadVector512(r2 + j), a2);
+                a3 = Avx512F.FusedMultiplyAdd(q0, Avx512F.LoadVector512(r3 + j), a3);
+                a0 = Avx512F.FusedMultiplyAdd(q1, Avx512F.LoadVector512(r0 + j + 16), a0);
+                a1 = Avx512F.FusedMultiplyAdd(q1, Avx512F.LoadVector512(r1 + j + 16), a1);
+                a2 = Avx512F.FusedMultiplyAdd(q1, Avx512F.LoadVector512(r2 + j + 16), a2);
+                a3 = Avx512F.FusedMultiplyAdd(q1, Avx512F.LoadVector512(r3 + j + 16), a3);
+            }
+            for (; j < dimension; j += 16)
+            {
+                var mask = TailMask512(Math.Min(16, dimension - j));
+                var qv = Avx512F.MaskLoad(query + j, mask, Vector512<float>.Zero);
+                a0 = Avx512F.FusedMultiplyAdd(qv, Avx512F.MaskLoad(r0 + j, mask, Vector512<float>.Zero), a0);
+                a1 = Avx512F.FusedMultiplyAdd(qv, Avx512F.MaskLoad(r1 + j, mask, Vector512<float>.Zero), a1);
+                a2 = Avx512F.FusedMultiplyAdd(qv, Avx512F.MaskLoad(r2 + j, mask, Vector512<float>.Zero), a2);
+                a3 = Avx512F.FusedMultiplyAdd(qv, Avx512F.MaskLoad(r3 + j, mask, Vector512<float>.Zero), a3);
+            }
+            scores[i] = Vector512.Sum(a0);
+            scores[perLane + i] = Vector512.Sum(a1);
+            scores[2 * perLane + i] = Vector512.Sum(a2);
+            scores[3 * perLane + i] = Vector512.Sum(a3);
+        }
+    }
+
+    // Lanes 0..n-1 set for a tail of n (0..15) floats; AVX-512's masked loads fault on no lane left out.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> TailMask512(int remaining) =>
+        Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(remaining)).AsSingle();
+
+    public static float DotAvx512(float* a, float* b, int length)
+    {
+        var acc0 = Vector512<float>.Zero;
+        var acc1 = Vector512<float>.Zero;
+        var acc2 = Vector512<float>.Zero;
+        var acc3 = Vector512<float>.Zero;
+        int i = 0;
+        for (; i <= length - 64; i += 64)
+        {
+            acc0 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(a + i), Avx512F.LoadVector512(b + i), acc0);
+            acc1 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(a + i + 16), Avx512F.LoadVector512(b + i + 16), acc1);
+            acc2 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(a + i + 32), Avx512F.LoadVector512(b + i + 32), acc2);
+            acc3 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(a + i + 48), Avx512F.LoadVector512(b + i + 48), acc3);
+        }
+        for (; i <= length - 16; i += 16)
+            acc0 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(a + i), Avx512F.LoadVector512(b + i), acc0);
+        if (i < length)
+        {
+            var mask = TailMask512(length - i);
+            acc1 = Avx512F.FusedMultiplyAdd(Avx512F.MaskLoad(a + i, mask, Vector512<float>.Zero), Avx512F.MaskLoad(b + i, mask, Vector512<float>.Zero), acc1);
+        }
+        return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+
+    public static float SquaredL2Avx512(float* a, float* b, int length)
+    {
+        var acc0 = Vector512<float>.Zero;
+        var acc1 = Vector512<float>.Zero;
+        var acc2 = Vector512<float>.Zero;
+        var acc3 = Vector512<float>.Zero;
+        int i = 0;
+        for (; i <= length - 64; i += 64)
+        {
+            var d0 = Avx512F.LoadVector512(a + i) - Avx512F.LoadVector512(b + i);
+            var d1 = Avx512F.LoadVector512(a + i + 16) - Avx512F.LoadVector512(b + i + 16);
+            var d2 = Avx512F.LoadVector512(a + i + 32) - Avx512F.LoadVector512(b + i + 32);
+            var d3 = Avx512F.LoadVector512(a + i + 48) - Avx512F.LoadVector512(b + i + 48);
+            acc0 = Avx512F.FusedMultiplyAdd(d0, d0, acc0);
+            acc1 = Avx512F.FusedMultiplyAdd(d1, d1, acc1);
+            acc2 = Avx512F.FusedMultiplyAdd(d2, d2, acc2);
+            acc3 = Avx512F.FusedMultiplyAdd(d3, d3, acc3);
+        }
+        for (; i <= length - 16; i += 16)
+        {
+            var d = Avx512F.LoadVector512(a + i) - Avx512F.LoadVector512(b + i);
+            acc0 = Avx512F.FusedMultiplyAdd(d, d, acc0);
+        }
+        if (i < length)
+        {
+            var mask = TailMask512(length - i);
+            var d = Avx512F.MaskLoad(a + i, mask, Vector512<float>.Zero) - Avx512F.MaskLoad(b + i, mask, Vector512<float>.Zero);
+            acc1 = Avx512F.FusedMultiplyAdd(d, d, acc1);
+        }
+        return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
     }
 
     static void DotFourLanesAvx2Fma(float* query, int dimension, float* rows, int rowStride, nint laneStride, int perLane, float* scores)

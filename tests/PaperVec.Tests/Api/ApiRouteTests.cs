@@ -317,15 +317,18 @@ public class ApiRouteTests(SampleServerFixture fixture)
         string text = await metrics.Content.ReadAsStringAsync();
         foreach (var expected in new[]
         {
-            "# TYPE papervec_http_requests_total counter", "papervec_http_requests_total{route=\"/search\",method=\"GET\",status=\"200\"}",
-            "# TYPE papervec_http_request_duration_seconds histogram", "papervec_http_request_duration_seconds_bucket{route=\"/search\",le=\"+Inf\"}",
-            "papervec_embed_batch_size_count", "papervec_embed_queue_seconds_bucket{le=", "papervec_ingested_papers_total{status=\"new\"}",
-            "papervec_index_papers ", "papervec_store_bytes ", "papervec_http_requests_in_flight 1",
+            // ASP.NET Core's request duration (its _count is the request count) and requests in flight.
+            "# TYPE http_server_request_duration_seconds histogram", "http_server_active_requests{",
+            "# TYPE papervec_embed_batch_size histogram", "papervec_embed_batch_size_count", "papervec_embed_queue_seconds_bucket{",
+            "# TYPE papervec_ingested_papers_total counter", "papervec_ingested_papers_total{", "status=\"new\"",
+            "# TYPE papervec_index_papers gauge", "# TYPE papervec_store_bytes gauge",
         })
             Assert.Contains(expected, text);
-        // Every sample line is "name{labels} value" or "name value" with a number.
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')))
-            Assert.Matches(@"^[a-z_]+(\{([a-z_]+=""[^""]*"",?)*\})? (\+Inf|[-0-9.eE+]+)$", line);
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Any(l => l.StartsWith("http_server_request_duration_seconds_count{") && l.Contains("http_route=\"/search") && l.Contains("http_response_status_code=\"200\"")), text);
+        // Every sample line is "name{labels} value" or "name value" with a number (and perhaps a timestamp).
+        foreach (var line in lines.Where(l => !l.StartsWith('#')))
+            Assert.Matches(@"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*=""(\\.|[^""\\])*"",?)*\})? (\+Inf|-Inf|NaN|[-0-9.eE+]+)( [0-9]+)?$", line);
 
         var openApi = await Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
         var paths = openApi.GetProperty("paths");

@@ -48,8 +48,10 @@ public class ServeProcessTests
         for (int i = 0; i < 600; i++)
         {
             string metrics = await client.GetStringAsync("/metrics");
-            var line = metrics.Split('\n').First(l => l.StartsWith("papervec_http_requests_in_flight "));
-            if (int.Parse(line.Split(' ')[1]) >= count) return;
+            // ASP.NET Core's requests in flight, one series per method and scheme: add them up.
+            int inFlight = metrics.Split('\n').Where(l => l.StartsWith("http_server_active_requests{"))
+                .Sum(l => (int)double.Parse(l.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
+            if (inFlight >= count) return;
             await Task.Delay(10);
         }
         Assert.Fail("the digest request never reached the server");

@@ -22,7 +22,7 @@ public class ApiBenchReportTests
         var result = new LoadResult
         {
             Settings = new LoadSettings { Mix = mix, Rate = 1000, Duration = TimeSpan.FromSeconds(3) },
-            Routes = routes, Timeline = timeline, SendLag = new LatencyHistogram(), MeasuredSeconds = 3, ThroughputSeconds = 3,
+            Routes = routes, Timeline = timeline, SendLag = new LatencyRecorder(), MeasuredSeconds = 3, ThroughputSeconds = 3,
         };
         var requests = new BenchRequests(new Uri("http://127.0.0.1:1/"), ["a"], ["q"], 10, 0);
         return new ApiBenchReport { Server = "test", QueryBatch = 32, Run = RunSummary.Of(result, requests) };
@@ -55,19 +55,27 @@ public class ApiBenchReportTests
     }
 
     [Fact]
-    public void SvgPlotsAreWellFormedAndDrawEveryRoute()
+    public void ChartsDrawEveryRouteAndSaveAsPngAndSvg()
     {
         var report = Report();
-        foreach (var svg in new[] { report.PercentileSvg(), report.ThroughputSvg(), report.P99Svg(5) })
+        Assert.Equal(3, report.PercentileChart().GetPlottables().Count()); // one line per route
+        Assert.Equal(4, report.ThroughputChart(5).GetPlottables().Count()); // throughput, p99, target rate, bound
+        string dir = Directory.CreateTempSubdirectory("papervec-charts-").FullName;
+        try
         {
-            var doc = XDocument.Parse(svg);
-            XNamespace ns = "http://www.w3.org/2000/svg";
-            Assert.Equal(ns + "svg", doc.Root!.Name);
-            var lines = doc.Descendants(ns + "polyline").ToList();
-            Assert.NotEmpty(lines);
-            Assert.All(lines, l => Assert.True(l.Attribute("points")!.Value.Split(' ').Length >= 2));
+            var files = report.WriteCharts(Path.Combine(dir, "run"), 5);
+            Assert.Equal(["run-percentiles.png", "run-percentiles.svg", "run-throughput.png", "run-throughput.svg", "run-p99.png", "run-p99.svg"],
+                files.Select(Path.GetFileName));
+            foreach (var file in files.Where(f => f.EndsWith(".png")))
+                Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(file)[..4]);
+            foreach (var file in files.Where(f => f.EndsWith(".svg")))
+            {
+                var doc = XDocument.Parse(File.ReadAllText(file));
+                Assert.Equal("svg", doc.Root!.Name.LocalName);
+                Assert.Contains(doc.Descendants(), e => e.Name.LocalName == "path");
+            }
         }
-        Assert.Equal(3, XDocument.Parse(report.PercentileSvg()).Descendants("{http://www.w3.org/2000/svg}polyline").Count());
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]
@@ -77,7 +85,7 @@ public class ApiBenchReportTests
         Assert.Contains("| similar |", md);
         Assert.Contains("| ingest |", md);
         Assert.Contains("503: ", md);
-        Assert.Contains("plots/run-percentiles.svg", md);
+        Assert.Contains("plots/run-percentiles.png", md);
     }
 
     [Fact]

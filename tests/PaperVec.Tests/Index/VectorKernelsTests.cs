@@ -6,11 +6,14 @@ namespace PaperVec.Tests.Index;
 /// <summary>Every kernel path against the float64 scalar reference, for every length 0..1100 and several misalignments.</summary>
 public unsafe class VectorKernelsTests
 {
-    /// <summary>The SIMD paths this CPU can run (both on the AVX2 machines PaperVec targets).</summary>
+    /// <summary>
+    /// The SIMD paths this CPU can run (AVX2 and Vector&lt;T&gt; on every machine PaperVec targets,
+    /// AVX-512 where Vector512 is accelerated); each is checked against the scalar reference.
+    /// </summary>
     public static TheoryData<KernelPath> SimdPaths()
     {
         var paths = new TheoryData<KernelPath>();
-        foreach (var path in new[] { KernelPath.Avx2Fma, KernelPath.VectorT })
+        foreach (var path in new[] { KernelPath.Avx512, KernelPath.Avx2Fma, KernelPath.VectorT })
             if (VectorKernels.IsSupported(path)) paths.Add(path);
         return paths;
     }
@@ -71,9 +74,11 @@ public unsafe class VectorKernelsTests
     [Fact]
     public void DispatchUsesTheBestPathTheCpuHas()
     {
-        var expected = Avx2.IsSupported && Fma.IsSupported ? KernelPath.Avx2Fma
+        var expected = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? KernelPath.Avx512
+            : Avx2.IsSupported && Fma.IsSupported ? KernelPath.Avx2Fma
             : System.Numerics.Vector.IsHardwareAccelerated ? KernelPath.VectorT : KernelPath.Scalar;
         Assert.Equal(expected, VectorKernels.ActivePath);
+        Assert.Equal(expected == KernelPath.Avx512 ? KernelPath.Avx2Fma : expected, VectorKernels.ActiveScanPath);
         var random = new Random(3);
         var a = RandomValues(random, 384);
         var b = RandomValues(random, 384);
@@ -81,7 +86,22 @@ public unsafe class VectorKernelsTests
     }
 
     [Fact]
-    public void DotManyScoresEveryRowLikeTheScalarReference()
+    public void TheAvx512PathRunsWhereVector512IsAccelerated()
+    {
+        // Where this holds, the theories above ran the AVX-512 kernels; elsewhere they cannot run.
+        Assert.Equal(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Avx512F.IsSupported, VectorKernels.IsSupported(KernelPath.Avx512));
+    }
+
+    public static TheoryData<KernelPath> AllPaths()
+    {
+        var paths = SimdPaths();
+        paths.Add(KernelPath.Scalar);
+        return paths;
+    }
+
+    [Theory]
+    [MemberData(nameof(AllPaths))]
+    public unsafe void DotManyScoresEveryRowLikeTheScalarReference(KernelPath path)
     {
         var random = new Random(5);
         foreach (int dimension in new[] { 1, 7, 8, 31, 384, 1024 })
@@ -91,7 +111,10 @@ public unsafe class VectorKernelsTests
             var query = RandomValues(random, dimension);
             var rows = RandomValues(random, rowCount * stride + dimension);
             var scores = new float[rowCount];
-            VectorKernels.DotMany(query, rows, stride, scores);
+            fixed (float* q = query, r = rows, s = scores) VectorKernels.DotMany(q, dimension, r, stride, rowCount, s, path);
+            var dispatched = new float[rowCount];
+            VectorKernels.DotMany(query, rows, stride, dispatched);
+            Assert.Equal(rowCount, dispatched.Length);
             for (int r = 0; r < rowCount; r++)
             {
                 var row = rows.AsSpan(r * stride, dimension);
@@ -101,11 +124,12 @@ public unsafe class VectorKernelsTests
         }
     }
 
-    [Fact]
-    public unsafe void DotFourLanesScoresEveryLaneLikeTheScalarReference()
+    [Theory]
+    [MemberData(nameof(AllPaths))]
+    public unsafe void DotFourLanesScoresEveryLaneLikeTheScalarReference(KernelPath path)
     {
         var random = new Random(6);
-        foreach (int dimension in new[] { 1, 7, 8, 15, 16, 31, 384, 1024 })
+        foreach (int dimension in new[] { 1, 7, 8, 15, 16, 17, 31, 32, 33, 47, 384, 1024 })
         foreach (int perLane in new[] { 0, 1, 5, 33 })
         {
             int stride = dimension + 5;
@@ -114,7 +138,7 @@ public unsafe class VectorKernelsTests
             var rows = RandomValues(random, VectorKernels.Lanes * laneStride + dimension);
             var scores = new float[VectorKernels.Lanes * perLane];
             fixed (float* q = query, r = rows, s = scores)
-                VectorKernels.DotFourLanes(q, dimension, r, stride, laneStride, perLane, s);
+                VectorKernels.DotFourLanes(q, dimension, r, stride, laneStride, perLane, s, path);
             for (int lane = 0; lane < VectorKernels.Lanes; lane++)
             for (int i = 0; i < perLane; i++)
             {
