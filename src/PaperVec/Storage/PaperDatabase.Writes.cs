@@ -137,7 +137,7 @@ public sealed partial class PaperDatabase
                     _digests[change.Digest.Id] = change.Digest;
                     break;
                 case WriteBatch.Kind.PutModelId:
-                    _store.Upsert(ModelIdKey, Encoding.UTF8.GetBytes(change.Alias!));
+                    _store.Upsert(ModelIdKey, Encoding.UTF8.GetBytes(change.ModelId!));
                     break;
             }
         }

@@ -12,7 +12,7 @@ public sealed class WriteBatch
     public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5, PutModelId = 6, PutTitleAlias = 7, DeleteTitleAlias = 8 }
 
     /// <summary>One change; <see cref="TitleKey"/> is the key of a title that names paper <see cref="Key"/> after a retitle.</summary>
-    public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null, long TitleKey = 0);
+    public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null, long TitleKey = 0, string? ModelId = null);
 
     const byte Version = 1;
     readonly List<Change> _changes = [];
@@ -30,7 +30,7 @@ public sealed class WriteBatch
     internal WriteBatch Add(Change change) { _changes.Add(change); return this; }
     public WriteBatch PutDigest(DigestRecord digest) { _changes.Add(new(Kind.PutDigest, Digest: digest)); return this; }
     /// <summary>Records which model made the database's vectors (see ModelChangeReembedder).</summary>
-    public WriteBatch PutModelId(string modelId) { _changes.Add(new(Kind.PutModelId, Alias: modelId)); return this; }
+    public WriteBatch PutModelId(string modelId) { _changes.Add(new(Kind.PutModelId, ModelId: modelId)); return this; }
 
     public byte[] Encode()
     {
@@ -41,7 +41,7 @@ public sealed class WriteBatch
             Kind.PutAlias => [.. BitConverter.GetBytes(c.Key), .. Encoding.UTF8.GetBytes(c.Alias!)],
             Kind.DeleteAlias => Encoding.UTF8.GetBytes(c.Alias!),
             Kind.PutDigest => RecordCodec.EncodeDigest(c.Digest!),
-            Kind.PutModelId => Encoding.UTF8.GetBytes(c.Alias!),
+            Kind.PutModelId => Encoding.UTF8.GetBytes(c.ModelId!),
             Kind.PutTitleAlias => [.. BitConverter.GetBytes(c.TitleKey), .. BitConverter.GetBytes(c.Key)],
             Kind.DeleteTitleAlias => BitConverter.GetBytes(c.TitleKey),
             _ => throw new InvalidOperationException(),
