@@ -6,10 +6,14 @@ using PaperVec.Search;
 namespace PaperVec.Api.Search;
 
 /// <summary>The body of POST /search: a whole abstract, say.</summary>
-public sealed record SearchRequest(string? Text, int? K, string? From, string? To);
+public sealed record SearchRequest(string? Text, int? K, string? From, string? To, string? Mode);
 
 /// <summary>What search and similar answer: results best first, and what was asked.</summary>
-public sealed record SearchResponse(IReadOnlyList<SearchResult> Results, int K, string? From, string? To, int Papers);
+public sealed record SearchResponse(IReadOnlyList<SearchResult> Results, int K, string? From, string? To, int Papers)
+{
+    /// <summary>hybrid, semantic or lexical for searches; null for similar papers.</summary>
+    public string? Mode { get; init; }
+}
 
 /// <summary>GET /search?q= and POST /search: semantic search for free text.</summary>
 public static class SearchRoutes
@@ -17,31 +21,36 @@ public static class SearchRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         var search = app.MapGroup("/search").WithTags("Search");
-        search.MapGet("", (string? q, string? k, string? from, string? to, ServedCollection library, ServerLimits limits) =>
-                SearchAsync(library, limits, q, k, from, to))
-            .WithSummary("Papers closest in meaning to the text q, best first");
+        search.MapGet("", (string? q, string? k, string? from, string? to, string? mode, ServedCollection library, ServerLimits limits) =>
+                SearchAsync(library, limits, q, k, from, to, mode))
+            .WithSummary("Papers best matching the text q, best first; mode=hybrid (default: BM25 and meaning fused), semantic or lexical");
         search.MapPost("", async (HttpRequest request, ServedCollection library, ServerLimits limits) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 SearchRequest? asked;
                 try { asked = JsonSerializer.Deserialize<SearchRequest>(body, JsonSerializerOptions.Web); }
                 catch (JsonException e) { throw ApiProblemException.BadRequest($"the body must be JSON like {{\"text\": \"...\", \"k\": 10}} ({e.Message})"); }
-                return await SearchAsync(library, limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To);
+                return await SearchAsync(library, limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To, asked?.Mode);
             })
             .WithSummary("Papers closest in meaning to a long text (a whole abstract), best first");
     }
 
     static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> SearchAsync(ServedCollection library, ServerLimits limits,
-        string? text, string? kText, string? fromText, string? toText)
+        string? text, string? kText, string? fromText, string? toText, string? modeText)
     {
         if (string.IsNullOrWhiteSpace(text)) throw ApiProblemException.BadRequest("the search text is empty (GET: ?q=...; POST: {\"text\": \"...\"})");
         if (text.Length > limits.MaxQueryChars) throw ApiProblemException.BadRequest($"the search text is longer than {limits.MaxQueryChars:N0} characters");
         int k = QueryParameters.K(kText);
         DateOnly? from = QueryParameters.Date(fromText, "from"), to = QueryParameters.Date(toText, "to");
         QueryParameters.CheckRange(from, to);
-        var queries = library.Queries ?? throw ApiProblemException.Unavailable(library.NotReadyReason ?? "the model is not loaded");
-        float[] vector = await queries.EmbedAsync(text);
-        var results = PaperSearch.Run(library.Database, vector, new SearchScope { K = k, From = from, To = to });
-        return TypedResults.Ok(new SearchResponse(results, k, fromText, toText, library.Database.PaperCount));
+        var mode = SearchQuery.ParseMode(modeText);
+        float[]? vector = null;
+        if (mode != SearchMode.Lexical)
+        {
+            var queries = library.Queries ?? throw ApiProblemException.Unavailable(library.NotReadyReason ?? "the model is not loaded");
+            vector = await queries.EmbedAsync(text);
+        }
+        var results = library.Collection.Search(new SearchQuery(text, vector, mode), new SearchScope { K = k, From = from, To = to });
+        return TypedResults.Ok(new SearchResponse(results, k, fromText, toText, library.Database.PaperCount) { Mode = mode.ToString().ToLowerInvariant() });
     }
 }

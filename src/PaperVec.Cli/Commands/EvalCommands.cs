@@ -6,6 +6,9 @@ using System.Text;
 using PaperVec.Embedding;
 using PaperVec.Tooling.Evaluation;
 using PaperVec.Index;
+using PaperVec.Digests;
+using PaperVec.Engine;
+using PaperVec.Search;
 using PaperVec.Storage;
 
 namespace PaperVec.Cli.Commands;
@@ -20,13 +23,19 @@ static class EvalCommands
         var directory = new Argument<DirectoryInfo>("DIR") { Description = "BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv" };
         var cache = new Option<DirectoryInfo?>("--cache") { Description = "Keep the corpus vectors in this folder and reuse them when the model and corpus are unchanged" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
-        var indexKind = new Option<string>("--index") { Description = "Rank with: exact (cosine against every document) or hnsw (PaperVec's HNSW index, default settings)", DefaultValueFactory = _ => "exact" };
-        indexKind.AcceptOnlyFromAmong("exact", "hnsw");
+        var indexKind = new Option<string>("--index") { Description = "Rank with: engine (ingest the corpus into a data directory and ask PaperVec's own search, in --mode), exact (cosine against every document) or hnsw (a bare HNSW index)", DefaultValueFactory = _ => "engine" };
+        indexKind.AcceptOnlyFromAmong("engine", "exact", "hnsw");
+        var mode = new Option<string>("--mode") { Description = "With --index engine: hybrid, semantic or lexical", DefaultValueFactory = _ => "hybrid" };
+        var fusion = new Option<string>("--fusion") { Description = "Hybrid fusion to measure: convex or rrf (default: PaperVec's)" };
+        fusion.AcceptOnlyFromAmong("convex", "rrf");
+        var weight = new Option<double?>("--weight") { Description = "Convex fusion: weight of the semantic score, 0..1 (default: PaperVec's)" };
+        var dataOption = DataOptions.Data();
+        dataOption.Description = "With --index engine: the data directory to ingest into (default: a temporary one, deleted afterwards)";
         var device = CommonOptions.Device();
         var batch = CommonOptions.Batch();
         var threads = CommonOptions.Threads();
         var workers = CommonOptions.Workers();
-        var command = new Command("beir", "Embed a BEIR set, rank by exact cosine, print nDCG@10 and recall@100") { directory, cache, json, indexKind, device, batch, threads, workers };
+        var command = new Command("beir", "Search a BEIR set through PaperVec (or a bare index), print nDCG@10 and recall@100") { directory, cache, json, indexKind, mode, fusion, weight, dataOption, device, batch, threads, workers };
         command.SetAction(parse =>
         {
             var dir = parse.GetValue(directory)!;
@@ -45,7 +54,15 @@ static class EvalCommands
 
             var rankings = new Dictionary<string, IReadOnlyList<string>>();
             string kind = parse.GetValue(indexKind)!;
-            if (kind == "hnsw")
+            SearchMode searchMode;
+            try { searchMode = SearchQuery.ParseMode(parse.GetValue(mode)); }
+            catch (InvalidDataException e) { throw new UsageException(e.Message); }
+            var query = new SearchQuery("", null, searchMode);
+            if (parse.GetValue(fusion) is { } f) query = query with { Fusion = f == "rrf" ? Fusion.ReciprocalRank : Fusion.Convex };
+            if (parse.GetValue(weight) is double w) query = query with { SemanticWeight = w is >= 0 and <= 1 ? w : throw new UsageException("--weight must be within 0..1") };
+            if (kind == "engine")
+                EngineRankings(data, docs, queryIds, queryVectors, dim, query, parse.GetValue(dataOption), rankings);
+            else if (kind == "hnsw")
             {
                 using var index = new HnswIndex(dim, new HnswOptions { InitialCapacity = data.Corpus.Count });
                 using (var progress = new ConsoleProgress("indexing", data.Corpus.Count, "docs"))
@@ -73,10 +90,17 @@ static class EvalCommands
             }
             var (ndcg, recall) = RetrievalMetrics.Evaluate(data, q => rankings.TryGetValue(q, out var r) ? r : []);
             if (parse.GetValue(json))
-                Console.WriteLine($"{{\"dataset\":\"{dir.Name}\",\"model\":\"{embedder.ModelId}\",\"index\":\"{kind}\",\"queries\":{queryIds.Count},\"documents\":{data.Corpus.Count},\"ndcg10\":{ndcg * 100:0.00},\"recall100\":{recall * 100:0.00}}}");
+                Console.WriteLine($"{{\"dataset\":\"{dir.Name}\",\"model\":\"{embedder.ModelId}\",\"index\":\"{kind}\",\"mode\":\"{searchMode.ToString().ToLowerInvariant()}\",\"queries\":{queryIds.Count},\"documents\":{data.Corpus.Count},\"ndcg10\":{ndcg * 100:0.00},\"recall100\":{recall * 100:0.00}}}");
             else
             {
-                Console.WriteLine($"{dir.Name}: {data.Corpus.Count} documents, {queryIds.Count} judged queries, model {embedder.ModelId}, {(kind == "hnsw" ? "HNSW index (M=16, efConstruction=200, ef=101)" : "exact cosine")}");
+                string how = kind switch
+                {
+                    "hnsw" => "HNSW index (M=16, efConstruction=200, ef=101)",
+                    "exact" => "exact cosine",
+                    _ => $"PaperVec search, {searchMode.ToString().ToLowerInvariant()}" + (searchMode == SearchMode.Hybrid
+                        ? $" ({(query.Fusion == Fusion.ReciprocalRank ? "reciprocal rank fusion" : $"convex, semantic weight {query.SemanticWeight:0.##}")})" : ""),
+                };
+                Console.WriteLine($"{dir.Name}: {data.Corpus.Count} documents, {queryIds.Count} judged queries, model {embedder.ModelId}, {how}");
                 Console.WriteLine($"nDCG@10    {ndcg * 100:0.00}");
                 Console.WriteLine($"recall@100 {recall * 100:0.00}");
                 Console.WriteLine($"({clock.Elapsed.TotalSeconds:0}s)");
@@ -84,6 +108,47 @@ static class EvalCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Ingests the corpus (with its vectors) through PaperVec's own ingest path into a data
+    /// directory and ranks every query with PaperVec's own search in the query's mode. A document
+    /// PaperVec merges with another (the same normalized title) ranks under each of its ids.
+    /// </summary>
+    static void EngineRankings(BeirDataset data, float[] docs, List<string> queryIds, float[] queryVectors, int dim, SearchQuery query,
+        string? dataPath, Dictionary<string, IReadOnlyList<string>> rankings)
+    {
+        string dir = dataPath ?? Directory.CreateTempSubdirectory("papervec-beir-").FullName;
+        try
+        {
+            using var collection = PaperCollection.Open(dir);
+            var papers = new List<IncomingPaper>();
+            int refused = 0;
+            for (int d = 0; d < data.Corpus.Count; d++)
+            {
+                var doc = data.Corpus[d];
+                var paper = new IncomingPaper(doc.Title.Trim().Length > 0 ? doc.Title : doc.Id, doc.Text) { SourceId = doc.Id, Vector = docs.AsSpan(d * dim, dim).ToArray() };
+                try { PaperLimits.Check(paper, $"document {doc.Id}"); papers.Add(paper); }
+                catch (InvalidDataException) { refused++; }
+            }
+            using (var progress = new ConsoleProgress("ingesting", papers.Count, "docs"))
+                for (int start = 0; start < papers.Count; start += 1000)
+                {
+                    collection.IngestAsync(papers.Skip(start).Take(1000).ToList()).GetAwaiter().GetResult();
+                    progress.Report(Math.Min(papers.Count, start + 1000));
+                }
+            if (refused > 0) Console.Error.WriteLine($"papervec: {refused} documents refused by PaperVec's limits (they rank nowhere)");
+            var idsOf = collection.Database.SourceIdAliases.GroupBy(a => a.Value).ToDictionary(g => g.Key, g => g.Select(a => a.Key).Order(StringComparer.Ordinal).ToList());
+            using var queries = new ConsoleProgress("searching", queryIds.Count, "queries");
+            for (int q = 0; q < queryIds.Count; q++)
+            {
+                var results = collection.Search(query with { Text = data.Queries[queryIds[q]], Vector = queryVectors.AsSpan(q * dim, dim).ToArray() }, new SearchScope { K = 101 });
+                rankings[queryIds[q]] = results.SelectMany(r => PaperIdentity.TryParse(r.Id, out long key) && idsOf.TryGetValue(key, out var ids) ? ids : [r.Id]).Distinct().Take(101).ToList();
+                if (q % 50 == 0) queries.Report(q);
+            }
+            queries.Report(queryIds.Count);
+        }
+        finally { if (dataPath == null) Directory.Delete(dir, true); }
     }
 
     internal static float[] CachedOrEmbed(Embedder embedder, List<string> texts, DirectoryInfo? cacheDir, string name = "beir")

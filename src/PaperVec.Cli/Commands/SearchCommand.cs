@@ -14,7 +14,8 @@ static class SearchCommand
         var query = new Argument<string>("TEXT") { Description = "What to look for: a few words or a whole abstract" };
         var options = new SearchOptions();
         var device = CommonOptions.Device();
-        var command = new Command("search", "Semantic search for free text") { query, device };
+        var mode = new Option<string>("--mode") { Description = "hybrid (BM25 and meaning fused), semantic or lexical", DefaultValueFactory = _ => "hybrid" };
+        var command = new Command("search", "Search for free text: hybrid (default), semantic or lexical") { query, device, mode };
         options.AddTo(command);
         command.SetAction(parse =>
         {
@@ -24,10 +25,17 @@ static class SearchCommand
             using var collection = DataOptions.Open(parse.GetValue(options.Data));
             var db = collection.Database;
             if (db.PaperCount == 0) throw new CliException($"no papers in {db.Root} yet: run `papervec ingest` first");
-            using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
-            DataOptions.AttachModel(collection, embedder);
-            var vector = embedder.Embed(text);
-            Print(db, collection.Search(vector, options.Scope(parse, exclude: null)), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
+            SearchMode searchMode;
+            try { searchMode = SearchQuery.ParseMode(parse.GetValue(mode)); }
+            catch (InvalidDataException e) { throw new UsageException(e.Message); }
+            float[]? vector = null;
+            if (searchMode != SearchMode.Lexical)
+            {
+                using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
+                DataOptions.AttachModel(collection, embedder);
+                vector = embedder.Embed(text);
+            }
+            Print(db, collection.Search(new SearchQuery(text, vector, searchMode), options.Scope(parse, exclude: null)), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
             return 0;
         });
         return command;

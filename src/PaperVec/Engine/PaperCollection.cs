@@ -92,6 +92,9 @@ public sealed class PaperCollection : IDisposable
     /// <summary>Nearest papers to a unit vector (free-text search, after embedding the text).</summary>
     public List<SearchResult> Search(ReadOnlySpan<float> vector, SearchScope scope) => PaperSearch.Run(Database, vector, scope);
 
+    /// <summary>Free-text search in the query's mode (hybrid by default: BM25 and the embedding fused).</summary>
+    public List<SearchResult> Search(SearchQuery query, SearchScope scope) => PaperSearch.Run(Database, query, scope);
+
     /// <summary>Papers similar to a stored one (itself excluded unless the scope says otherwise); null when there is no such paper.</summary>
     public List<SearchResult>? Similar(long key, SearchScope scope) => PaperSearch.Similar(Database, key, scope);
 

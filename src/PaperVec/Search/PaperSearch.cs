@@ -17,8 +17,34 @@ public sealed record SearchScope
     public IReadOnlySet<long> Exclude { get; init; } = new HashSet<long>();
 }
 
-/// <summary>One search answer as the command line's --json and the HTTP API show it.</summary>
-public sealed record SearchResult(string Id, string Title, string Date, double Score, string Snippet);
+/// <summary>
+/// One search answer as the command line's --json and the HTTP API show it. <see cref="Score"/>:
+/// the cosine in semantic mode and for similar papers, BM25 in lexical mode, the fused score
+/// (0..1) in hybrid mode. <see cref="Matches"/>: the words of the snippet the query's terms match.
+/// </summary>
+public sealed record SearchResult(string Id, string Title, string Date, double Score, string Snippet)
+{
+    public IReadOnlyList<string>? Matches { get; init; }
+}
+
+/// <summary>How free text is matched: BM25 and the embedding fused (default), the embedding alone, or BM25 alone.</summary>
+public enum SearchMode { Hybrid, Semantic, Lexical }
+
+/// <summary>How the hybrid mode fuses the two rankings (chosen by measurement: <see cref="PaperSearch.DefaultFusion"/>).</summary>
+public enum Fusion { Convex, ReciprocalRank }
+
+/// <summary>A free-text query: its text, its embedding (not needed in lexical mode) and the mode.</summary>
+public sealed record SearchQuery(string Text, float[]? Vector, SearchMode Mode = SearchMode.Hybrid)
+{
+    public Fusion Fusion { get; init; } = PaperSearch.DefaultFusion;
+    /// <summary>Weight of the embedding's normalised score in <see cref="Fusion.Convex"/> (BM25 gets the rest).</summary>
+    public double SemanticWeight { get; init; } = PaperSearch.DefaultSemanticWeight;
+
+    public static SearchMode ParseMode(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? SearchMode.Hybrid
+        : Enum.TryParse<SearchMode>(text.Trim(), ignoreCase: true, out var mode) && Enum.IsDefined(mode) && !char.IsDigit(text.Trim()[0]) ? mode
+        : throw new InvalidDataException($"unknown search mode '{text}': use hybrid, semantic or lexical");
+}
 
 /// <summary>
 /// Nearest papers to a unit vector within a <see cref="SearchScope"/>, shaped for people and JSON:
@@ -29,6 +55,78 @@ public static class PaperSearch
     /// <summary>Nearest papers to a unit vector (free-text search).</summary>
     public static List<SearchResult> Run(PaperDatabase db, ReadOnlySpan<float> vector, SearchScope scope) =>
         Shape(db, db.Search(vector, CheckedK(scope), filter: Filter(db, scope)));
+
+    /// <summary>Hybrid fusion and its weight, chosen on SciFact (README, Search quality).</summary>
+    public const Fusion DefaultFusion = Fusion.Convex;
+    public const double DefaultSemanticWeight = 0.5;
+
+    /// <summary>How deep each ranking is read before fusing (at least k).</summary>
+    public const int FusionDepth = 100;
+
+    /// <summary>Free-text search in the query's mode, best first; snippets carry the words the query matched.</summary>
+    public static List<SearchResult> Run(PaperDatabase db, SearchQuery query, SearchScope scope)
+    {
+        int k = CheckedK(scope);
+        var filter = Filter(db, scope);
+        var hits = query.Mode switch
+        {
+            SearchMode.Semantic => db.Search(Vector(query), k, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
+            SearchMode.Lexical => db.SearchLexical(query.Text, k, filter).Select(h => (h.Key, (double)h.Score)).ToList(),
+            _ => Fuse(db.Search(Vector(query), Math.Max(k, FusionDepth), filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
+                db.SearchLexical(query.Text, Math.Max(k, FusionDepth), filter).Select(h => (h.Key, (double)h.Score)).ToList(), query, k),
+        };
+        var terms = db.LexicalTerms(query.Text).ToHashSet(StringComparer.Ordinal);
+        var results = new List<SearchResult>(hits.Count);
+        foreach (var (key, score) in hits)
+            if (db.Summary(key) is { } paper)
+                results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(score, 4), paper.Snippet)
+                {
+                    Matches = MatchedWords(db, paper.Title + " " + paper.Snippet, terms),
+                });
+        return results;
+    }
+
+    static float[] Vector(SearchQuery query) => query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding");
+
+    /// <summary>
+    /// Fuses a semantic and a lexical ranking. Convex: each list's scores min-max normalised to 0..1
+    /// (a paper missing from a list gets 0 there), then weight x semantic + (1 - weight) x lexical.
+    /// Reciprocal rank: the sum of 1 / (60 + rank) over the lists.
+    /// </summary>
+    public static List<(long Key, double Score)> Fuse(List<(long Key, double Score)> semantic, List<(long Key, double Score)> lexical, SearchQuery query, int k)
+    {
+        var fused = new Dictionary<long, double>();
+        void Add(List<(long Key, double Score)> list, double weight)
+        {
+            if (list.Count == 0) return;
+            double max = list.Max(h => h.Score), min = list.Min(h => h.Score), range = max - min;
+            for (int rank = 0; rank < list.Count; rank++)
+            {
+                var (key, score) = list[rank];
+                double value = query.Fusion == Fusion.ReciprocalRank ? 1.0 / (60 + rank + 1)
+                    : weight * (range > 0 ? (score - min) / range : 1.0);
+                fused[key] = fused.GetValueOrDefault(key) + value;
+            }
+        }
+        Add(semantic, query.SemanticWeight);
+        Add(lexical, 1 - query.SemanticWeight);
+        return fused.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(k).Select(p => (p.Key, p.Value)).ToList();
+    }
+
+    /// <summary>The distinct words of <paramref name="text"/> whose analyzed form is one of the query's terms.</summary>
+    static List<string> MatchedWords(PaperDatabase db, string text, HashSet<string> terms)
+    {
+        var words = new List<string>();
+        if (terms.Count == 0) return words;
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var raw in text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string word = raw.Trim('.', ',', ';', ':', '(', ')', '[', ']', '"', '\'', '!', '?', '…');
+            if (word.Length == 0 || !seen.Add(word)) continue;
+            if (db.LexicalTerms(word) is [var term] && terms.Contains(term)) words.Add(word);
+        }
+        return words;
+    }
 
     /// <summary>Papers like the stored paper <paramref name="key"/> ("similar"); null when there is no such paper.</summary>
     public static List<SearchResult>? Similar(PaperDatabase db, long key, SearchScope scope) =>

@@ -16,6 +16,7 @@ public sealed class DataDirectory : IDisposable
     public string StorePath => Path.Combine(Root, "store");
     public string WalPath => Path.Combine(Root, "wal");
     public string IndexPath => Path.Combine(Root, "index");
+    public string LexicalPath => Path.Combine(Root, "lexical");
     public string ManifestPath => Path.Combine(Root, "checkpoint.json");
 
     DataDirectory(string root, FileStream lockFile)

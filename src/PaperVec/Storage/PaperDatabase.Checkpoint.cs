@@ -125,6 +125,8 @@ public sealed partial class PaperDatabase
                 Environment.FailFast("papervec test hook: crash during index snapshot");
             }
             AtomicFile.FlushDirectory(_directory.IndexPath);
+            // Before the manifest: the lexical index may run ahead of checkpoint.json (replay is idempotent), never behind it.
+            _lexical.Commit(nextSequence);
             var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount, _store.CheckpointFiles(token));
             manifest.Save(_directory.ManifestPath);
             _manifest = manifest;
@@ -197,7 +199,8 @@ public sealed partial class PaperDatabase
     public bool IndexMatchesStore(out string problem)
     {
         var keys = PaperKeys();
-        problem = SameLiveIds(_index, keys) ? "" : $"index holds {_index.LiveCount} live ids, store {keys.Count} papers";
+        problem = !SameLiveIds(_index, keys) ? $"index holds {_index.LiveCount} live ids, store {keys.Count} papers"
+            : _lexical.Count != keys.Count ? $"lexical index holds {_lexical.Count} papers, store {keys.Count}" : "";
         return problem.Length == 0;
     }
 
@@ -208,6 +211,7 @@ public sealed partial class PaperDatabase
         _wal.Dispose();
         _store.Dispose();
         _index.Dispose();
+        _lexical.Abandon();
         _directory.Dispose();
     }
 
@@ -234,6 +238,7 @@ public sealed partial class PaperDatabase
             _wal.Dispose();
             if (!_storeWedged) _store.Dispose();
             _index.Dispose();
+            try { if (_options.Mode == OpenMode.Verify) _lexical.Abandon(); else _lexical.Dispose(); } catch (IOException e) { _options.Log?.Invoke($"lexical index not closed cleanly ({e.Message}); it is checked at the next start"); }
             _directory.Dispose();
         }
     }

@@ -110,11 +110,13 @@ public sealed partial class PaperDatabase
                     PaperKeyBytes(change.Key, paperKey);
                     _store.Upsert(paperKey, RecordCodec.EncodePaper(change.Paper!));
                     _summaries[change.Key] = PaperSummary.Of(change.Paper!);
+                    _lexical.Put(change.Key, change.Paper!.Title, change.Paper.Abstract);
                     break;
                 case WriteBatch.Kind.DeletePaper:
                     PaperKeyBytes(change.Key, paperKey);
                     _store.Delete(paperKey);
                     _summaries.TryRemove(change.Key, out _);
+                    _lexical.Delete(change.Key);
                     break;
                 case WriteBatch.Kind.PutAlias:
                     _store.Upsert(AliasKeyBytes(change.Alias!), BitConverter.GetBytes(change.Key));

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Text;
 using FASTER.core;
 using PaperVec.Index;
+using PaperVec.Lexical;
 
 namespace PaperVec.Storage;
 
@@ -82,6 +83,7 @@ public sealed partial class PaperDatabase : IDisposable
     readonly ConcurrentDictionary<string, DigestRecord> _digests = new(StringComparer.Ordinal);
     WriteAheadLog _wal;
     HnswIndex _index;
+    LexicalIndex _lexical;
     readonly PaperDatabaseOptions _options;
     CheckpointManifest? _manifest;
     volatile bool _disposed;
@@ -209,6 +211,12 @@ public sealed partial class PaperDatabase : IDisposable
     /// <summary>Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.</summary>
     public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
         _index.Search(query, k, SearchWidth(k, ef, _index.Options.DefaultEfSearch), filter);
+
+    /// <summary>Papers best matching <paramref name="text"/> by BM25 (title and abstract), best first.</summary>
+    public List<(long Key, float Score)> SearchLexical(string text, int k, Func<long, bool>? filter = null) => _lexical.Search(text, k, filter);
+
+    /// <summary>The analyzed terms of a query (what lexical search matches): for highlighting.</summary>
+    public IReadOnlyList<string> LexicalTerms(string text) => _lexical.Terms(text);
 
     /// <summary>The ef of a search: the given one, else the default (at least k), and every node below <see cref="ExactSearchBelow"/>.</summary>
     int SearchWidth(int k, int? ef, int defaultEf)

@@ -342,3 +342,37 @@ public class ApiRouteTests(SampleServerFixture fixture)
         await Problems.AssertProblemAsync(await Client.GetAsync("/no-such-route"), 404, "");
     }
 }
+
+/// <summary>Search modes over the HTTP API on the sample digests.</summary>
+[Collection("sample server")]
+public class SearchModeRouteTests(SampleServerFixture fixture)
+{
+    HttpClient Client => fixture.Server.Client;
+
+    [Fact]
+    public async Task EveryModeAnswersTheSameShapeAndLexicalFindsExactTerms()
+    {
+        foreach (var mode in new[] { "hybrid", "semantic", "lexical" })
+        {
+            var answer = await Client.GetFromJsonAsync<JsonElement>($"/search?q=Grad-CAM&k=3&mode={mode}");
+            Assert.Equal(mode, answer.GetProperty("mode").GetString());
+            var results = answer.GetProperty("results").EnumerateArray().ToList();
+            Assert.NotEmpty(results);
+            if (mode != "semantic") Assert.StartsWith("Grad-CAM", results[0].GetProperty("title").GetString());
+        }
+        var byDefault = await Client.GetFromJsonAsync<JsonElement>("/search?q=class+activation+maps&k=3");
+        Assert.Equal("hybrid", byDefault.GetProperty("mode").GetString());
+        var gradCam = byDefault.GetProperty("results").EnumerateArray().First(r => r.GetProperty("title").GetString()!.StartsWith("Grad-CAM"));
+        Assert.Contains(gradCam.GetProperty("matches").EnumerateArray(), m => m.GetString()!.StartsWith("activation", StringComparison.OrdinalIgnoreCase));
+
+        var posted = await Client.PostAsJsonAsync("/search", new { text = "Grad-CAM", k = 2, mode = "lexical" });
+        Assert.Equal("lexical", (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("mode").GetString());
+    }
+
+    [Fact]
+    public async Task AnUnknownModeIs400ListingTheModes()
+    {
+        await Problems.AssertProblemAsync(await Client.GetAsync("/search?q=x&mode=fuzzy"), 400, "hybrid, semantic or lexical");
+        await Problems.AssertProblemAsync(await Client.PostAsJsonAsync("/search", new { text = "x", mode = "1" }), 400, "unknown search mode");
+    }
+}

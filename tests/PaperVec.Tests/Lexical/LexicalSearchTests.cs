@@ -1,0 +1,103 @@
+using PaperVec.Search;
+using PaperVec.Storage;
+using PaperVec.Tests.Storage;
+using PaperVec.Tooling;
+
+namespace PaperVec.Tests.Lexical;
+
+/// <summary>The lexical index kept in step with the store: written with every commit, recovered after a crash, rebuilt when missing or damaged, counted in the index == store check.</summary>
+public class LexicalSearchTests
+{
+    static PaperRecord Paper(int n, Random random, string title, string abstractText) =>
+        StoreTestData.Paper(n, random) with { Key = PaperIdentity.KeyOfTitle(title), Title = title, Abstract = abstractText };
+
+    static List<PaperRecord> Papers(Random random) =>
+    [
+        Paper(1, random, "Grad-CAM: visual explanations from deep networks", "Gradient-weighted class activation mapping highlights the regions a CNN relies on."),
+        Paper(2, random, "LoRA: low-rank adaptation of large language models", "We freeze the pretrained weights and inject trainable rank decomposition matrices."),
+        Paper(3, random, "DINOv2 learns robust visual features", "Self-supervised pretraining on curated images yields general-purpose features."),
+        Paper(4, random, "Graph neural networks for molecules", "Message passing over molecular graphs predicts properties."),
+    ];
+
+    static List<long> Lexical(PaperDatabase db, string text, int k = 3) => db.SearchLexical(text, k).Select(h => h.Key).ToList();
+
+    [Fact]
+    public void ExactTermsFindTheirPaperAndStemmingMatchesWordForms()
+    {
+        string dir = StoreTestData.TempDir();
+        try
+        {
+            using var db = PaperDatabase.Open(dir);
+            var papers = Papers(new Random(1));
+            db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
+            Assert.Equal(papers[1].Key, Lexical(db, "LoRA")[0]);
+            Assert.Equal(papers[2].Key, Lexical(db, "DINOv2")[0]);
+            Assert.Equal(papers[0].Key, Lexical(db, "activation maps")[0]); // "maps" and "mapping" share a stem
+            Assert.Empty(Lexical(db, "the of and")); // stop words only
+            Assert.Equal([papers[3].Key], db.SearchLexical("graphs", 3, key => key != papers[0].Key).Select(h => h.Key));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void AfterAKill9TheLogIsReplayedIntoTheLexicalIndexAndDeletesStayDeleted()
+    {
+        string dir = StoreTestData.TempDir();
+        var papers = Papers(new Random(2));
+        try
+        {
+            var db = PaperDatabase.Open(dir);
+            db.Commit(new WriteBatch().PutPaper(papers[0]).PutPaper(papers[1]));
+            db.Checkpoint(); // the lexical index commits here with the log position it covers
+            db.Commit(new WriteBatch().PutPaper(papers[2]).DeletePaper(papers[1].Key));
+            db.AbandonForTests(); // nothing after the checkpoint reached the lexical index's commit
+
+            using var reopened = PaperDatabase.Open(dir);
+            Assert.Equal(1, reopened.Recovery.ReplayedBatches);
+            Assert.Null(reopened.LexicalRebuilt);
+            Assert.Equal(papers[2].Key, Lexical(reopened, "DINOv2")[0]);
+            Assert.Empty(Lexical(reopened, "LoRA"));
+            Assert.True(reopened.IndexMatchesStore(out var problem), problem);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("damaged")]
+    public void AMissingOrDamagedLexicalIndexIsRebuiltFromTheStore(string how)
+    {
+        string dir = StoreTestData.TempDir();
+        var papers = Papers(new Random(3));
+        try
+        {
+            using (var db = PaperDatabase.Open(dir)) db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
+            string lexical = Path.Combine(dir, "lexical");
+            if (how == "missing") Directory.Delete(lexical, true);
+            else foreach (var file in Directory.GetFiles(lexical, "segments_*")) File.WriteAllBytes(file, new byte[64]);
+
+            var notes = new List<string>();
+            using var reopened = PaperDatabase.Open(dir, new PaperDatabaseOptions { Log = notes.Add });
+            Assert.NotNull(reopened.LexicalRebuilt);
+            Assert.Contains(notes, n => n.Contains("lexical index"));
+            Assert.Equal(papers[1].Key, Lexical(reopened, "LoRA")[0]);
+            Assert.True(reopened.IndexMatchesStore(out var problem), problem);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void ConvexFusionNormalisesEachListAndReciprocalRankSumsRanks()
+    {
+        List<(long, double)> semantic = [(1, 0.9), (2, 0.8), (3, 0.5)], lexical = [(3, 12.0), (4, 6.0), (1, 2.0)];
+        var convex = PaperSearch.Fuse(semantic, lexical, new SearchQuery("", null) { Fusion = Fusion.Convex, SemanticWeight = 0.5 }, 4);
+        // 1: 0.5*1 + 0.5*0 = 0.5; 2: 0.5*0.75 = 0.375; 3: 0 + 0.5*1 = 0.5; 4: 0.5*0.4 = 0.2
+        Assert.Equal([1L, 3, 2, 4], convex.Select(h => h.Key));
+        Assert.Equal(0.375, convex[2].Score, 6);
+        var rrf = PaperSearch.Fuse(semantic, lexical, new SearchQuery("", null) { Fusion = Fusion.ReciprocalRank }, 2);
+        Assert.Equal([1L, 3], rrf.Select(h => h.Key)); // 1: 1/61 + 1/63; 3: 1/63 + 1/61
+        Assert.Throws<InvalidDataException>(() => SearchQuery.ParseMode("fuzzy"));
+        Assert.Throws<InvalidDataException>(() => SearchQuery.ParseMode("1"));
+        Assert.Equal(SearchMode.Lexical, SearchQuery.ParseMode("Lexical"));
+    }
+}
