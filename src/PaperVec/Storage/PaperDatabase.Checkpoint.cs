@@ -15,7 +15,7 @@ public sealed partial class PaperDatabase
     /// Null while the disk takes every write; else what is wrong (a failed commit or checkpoint, a
     /// stuck store), for /ready. Cleared by the next commit or checkpoint that succeeds.
     /// </summary>
-    public string? StorageProblem => _applyFailure ?? _commitProblem ?? _checkpointProblem;
+    public string? StorageProblem => _applyFailure ?? _commitProblem ?? _checkpointProblem ?? _lexicalFault;
 
     /// <summary>Whether <see cref="StorageProblem"/> is a full disk (HTTP 507) rather than another fault (503).</summary>
     public bool StorageProblemIsSpace => _problemIsSpace;
@@ -126,7 +126,7 @@ public sealed partial class PaperDatabase
             }
             AtomicFile.FlushDirectory(_directory.IndexPath);
             // Before the manifest: the lexical index may run ahead of checkpoint.json (replay is idempotent), never behind it.
-            _lexical.Commit(nextSequence);
+            if (_lexicalFault == null) _lexical.Commit(nextSequence); // a failed one stays behind and is rebuilt at the next start
             var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount, _store.CheckpointFiles(token));
             manifest.Save(_directory.ManifestPath);
             _manifest = manifest;

@@ -213,7 +213,16 @@ public sealed partial class PaperDatabase : IDisposable
         _index.Search(query, k, SearchWidth(k, ef, _index.Options.DefaultEfSearch), filter);
 
     /// <summary>Papers best matching <paramref name="text"/> by BM25 (title and abstract), best first.</summary>
-    public List<(long Key, float Score)> SearchLexical(string text, int k, Func<long, bool>? filter = null) => _lexical.Search(text, k, filter);
+    public List<(long Key, float Score)> SearchLexical(string text, int k, Func<long, bool>? filter = null)
+    {
+        try { return _lexical.Search(text, k, filter); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // A refresh that could not flush (full disk): answer from what the last good reader saw, once the fault is reported.
+            Lexically(() => throw e);
+            return [];
+        }
+    }
 
     /// <summary>The analyzed terms of a query (what lexical search matches): for highlighting.</summary>
     public IReadOnlyList<string> LexicalTerms(string text) => _lexical.Terms(text);

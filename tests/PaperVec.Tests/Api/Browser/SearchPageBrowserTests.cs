@@ -49,7 +49,9 @@ public class SearchPageBrowserTests
             await browser.TypeAndPressEnterAsync("visual explanations of CNN decisions with class activation maps");
             await browser.WaitForAsync("document.querySelectorAll('li.result').length === 10", "search results");
             Assert.StartsWith("Grad-CAM", (await browser.EvaluateAsync("document.querySelector('li.result .title').textContent")).GetString());
-            Assert.Matches(@"^0\.\d{3}$", (await browser.EvaluateAsync("document.querySelector('li.result .score').textContent")).GetString());
+            Assert.Matches(@"^\d+\.\d{3}$", (await browser.EvaluateAsync("document.querySelector('li.result .score').textContent")).GetString());
+            // The words the query matched are marked in the snippets.
+            Assert.True((await browser.EvaluateAsync("document.querySelectorAll('li.result .snippet mark').length")).GetInt32() > 0, "no matched word is highlighted");
             string firstId = (await browser.EvaluateAsync("document.querySelector('li.result').dataset.id")).GetString()!;
 
             // "more like this" on the first result.
@@ -60,9 +62,16 @@ public class SearchPageBrowserTests
                 "the paper itself is listed as similar to itself");
             Assert.Contains("Grad-CAM++", (await browser.EvaluateAsync("document.querySelector('#results').textContent")).GetString());
 
+            // A search is a shareable URL: /?q=...&mode=... opens it, in that mode.
+            await browser.NavigateAsync(baseUrl.TrimEnd('/') + "/?q=Grad-CAM&mode=lexical");
+            await browser.WaitForAsync("document.querySelectorAll('li.result').length > 0 && document.querySelector('#heading').textContent.includes('lexical')", "the shared search");
+            Assert.Equal("lexical", (await browser.EvaluateAsync("document.querySelector('#mode').value")).GetString());
+            Assert.StartsWith("Grad-CAM", (await browser.EvaluateAsync("document.querySelector('li.result .title').textContent")).GetString());
+            await browser.WaitForAsync("document.querySelectorAll('#digests a').length === 2", "the digest list");
+
             // The later digest marks the paper listed the day before.
             await browser.ClickAsync("#digests a:last-child");
-            await browser.WaitForAsync("document.querySelectorAll('li.result').length === 2", "the digest view");
+            await browser.WaitForAsync("document.querySelector('#heading').textContent.startsWith('Digest') && document.querySelectorAll('li.result').length === 2", "the digest view");
             Assert.Equal(1, (await browser.EvaluateAsync("document.querySelectorAll('li.seen-before .seen').length")).GetInt32());
 
             var png = await browser.ScreenshotPngAsync();
