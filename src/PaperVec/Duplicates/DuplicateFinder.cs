@@ -63,20 +63,29 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
 
     /// <summary>
     /// A stored paper (other than <paramref name="self"/>) that the given text is a reworded copy of, by
-    /// the same rule as <see cref="Find"/>: for reporting at ingest time, before the new paper is stored.
+    /// the same rule as <see cref="Find"/>: decided at ingest time, before the new paper is stored, and
+    /// kept with the digest (<see cref="DigestRecord.StoredCopies"/>). Reads candidates without
+    /// blocking a thread on disk (it runs on the server's request path).
     /// </summary>
-    public (PaperRecord Paper, double Cosine, double Lexical)? StoredCopyOf(ReadOnlySpan<float> vector, string title, string abstractText, long self)
+    public async ValueTask<(PaperRecord Paper, double Cosine, double Lexical)?> StoredCopyOfAsync(float[] vector, string title, string abstractText, long self)
     {
         ulong[]? shingles = null;
-        foreach (var hit in database.Index.Search(vector, Settings.Neighbours, Math.Max(Settings.Neighbours, Settings.SearchWidth)))
+        foreach (var hit in database.Search(vector, Settings.Neighbours, DuplicateSearchWidth(Settings.Neighbours)))
         {
-            if (hit.Id == self || hit.Score < Settings.CandidateCosine || database.GetPaper(hit.Id) is not { } candidate) continue;
+            if (hit.Id == self || hit.Score < Settings.CandidateCosine || await database.GetPaperAsync(hit.Id).ConfigureAwait(false) is not { } candidate) continue;
             shingles ??= LexicalSimilarity.ShinglesOf(title, abstractText);
             double lexical = LexicalSimilarity.Jaccard(shingles, LexicalSimilarity.ShinglesOf(candidate.Title, candidate.Abstract));
             if (lexical >= Settings.LexicalThreshold) return (candidate, hit.Score, lexical);
         }
         return null;
     }
+
+    /// <summary>
+    /// The graph search width of duplicate checks, fixed by the settings rather than the index's
+    /// default ef: near-copies are each other's closest neighbours, which the graph finds at this
+    /// width at any size. (Below the exact-search crossover the database scans exactly anyway.)
+    /// </summary>
+    int DuplicateSearchWidth(int k) => Math.Max(k, Settings.SearchWidth);
 
     /// <summary>Pairs of different listed papers whose embeddings are close and whose wording overlaps.</summary>
     List<Edge> SimilarPairs(Dictionary<long, List<Listing>> listings, Func<long, PaperRecord?> paper, int threads)
@@ -91,9 +100,7 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
         {
             long key = keys[i];
             if (!database.TryReadVector(key, vector)) return vector;
-            // The graph search at a fixed width, not PaperDatabase.Search's exact rule for small collections:
-            // near-copies are each other's closest neighbours, which HNSW finds at any size.
-            foreach (var hit in database.Index.Search(vector, Settings.Neighbours + 1, Math.Max(Settings.Neighbours + 1, Settings.SearchWidth), listed))
+            foreach (var hit in database.Search(vector, Settings.Neighbours + 1, DuplicateSearchWidth(Settings.Neighbours + 1), listed))
             {
                 if (hit.Id == key || hit.Score < Settings.CandidateCosine) continue;
                 var pair = key < hit.Id ? (key, hit.Id) : (hit.Id, key);

@@ -23,6 +23,8 @@ public sealed record PaperDatabaseOptions
 {
     public int Dimension { get; init; } = 384;
     public HnswOptions Index { get; init; } = new();
+    /// <summary>Where searches turn from exact to the graph: <see cref="PaperDatabase.ExactSearchBelow"/>; tests lower it.</summary>
+    internal int ExactSearchBelow { get; init; } = PaperDatabase.ExactSearchBelow;
     /// <summary>Checkpoint once the write-ahead log holds this many bytes past the last checkpoint.</summary>
     public long CheckpointAfterWalBytes { get; init; } = 256L << 20;
     /// <summary>After a checkpoint failed (disk full, say), the next one is tried no sooner than this.</summary>
@@ -200,23 +202,24 @@ public sealed partial class PaperDatabase : IDisposable
     }
 
     /// <summary>
-    /// Below this many papers every search is exact: exact search is as fast as HNSW up to about
-    /// 5,000 vectors (measured, src/PaperVec/Index/README.md), so the graph search is widened to
-    /// ef >= n, which visits every node (Repair keeps them all reachable).
+    /// Below this many papers every search is exact: an exact scan of the index's rows
+    /// (<see cref="HnswIndex.SearchExact(ReadOnlySpan{float}, int, Func{long, bool}?)"/>) is as fast as the
+    /// graph search at the default ef up to about this size and misses nothing (measured,
+    /// src/PaperVec/Index/README.md, "Crossover"); above it the graph search.
     /// </summary>
     public const int ExactSearchBelow = 5000;
 
-    /// <summary>Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.</summary>
-    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
-        _index.Search(query, k, SearchWidth(k, ef, _index.Options.DefaultEfSearch), filter);
+    /// <summary>Whether a search now scans exactly: the one place the exact-or-graph rule is made.</summary>
+    bool SearchesExactly => _index.LiveCount < _options.ExactSearchBelow;
 
-    /// <summary>The ef of a search: the given one, else the default (at least k), and every node below <see cref="ExactSearchBelow"/>.</summary>
-    int SearchWidth(int k, int? ef, int defaultEf)
-    {
-        int width = ef ?? Math.Max(k, defaultEf);
-        int live = _index.LiveCount;
-        return live <= ExactSearchBelow ? Math.Max(width, live) : width;
-    }
+    /// <summary>
+    /// Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.
+    /// Exact below <see cref="ExactSearchBelow"/> papers, whatever <paramref name="ef"/> says; above it
+    /// the graph search at <paramref name="ef"/> (default: the index's, at least k). Callers that
+    /// want a fixed width of their own (duplicate checks) pass it as <paramref name="ef"/>.
+    /// </summary>
+    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
+        SearchesExactly ? _index.SearchExact(query, k, filter) : _index.Search(query, k, ef ?? Math.Max(k, _index.Options.DefaultEfSearch), filter);
 
     /// <summary>
     /// Search width of "papers like this" when none is given. Started at the paper's own node, the
@@ -234,12 +237,13 @@ public sealed partial class PaperDatabase : IDisposable
     public SearchHit[]? SearchSimilar(long key, int k, int? ef = null, Func<long, bool>? filter = null)
     {
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be positive");
-        int width = SearchWidth(k, ef, SimilarEf);
+        var vector = new float[Dimension];
+        if (SearchesExactly) return TryReadVector(key, vector) ? _index.SearchExact(vector, k, filter) : null;
+        int width = ef ?? Math.Max(k, SimilarEf);
         var hits = new SearchHit[k];
         int found = _index.SearchSimilar(key, hits, width, filter);
         if (found >= 0) return found == k ? hits : hits[..found];
         // Not in the index (it never lacks a stored paper, but a delete may have just run): by vector.
-        var vector = new float[Dimension];
         return TryReadVector(key, vector) ? _index.Search(vector, k, width, filter) : null;
     }
 
