@@ -210,7 +210,7 @@ public sealed partial class PaperDatabase : IDisposable
     public const int ExactSearchBelow = 5000;
 
     /// <summary>Whether a search now scans exactly: the one place the exact-or-graph rule is made.</summary>
-    bool SearchesExactly => _index.LiveCount < _options.ExactSearchBelow;
+    internal bool SearchesExactly => _index.LiveCount < _options.ExactSearchBelow;
 
     /// <summary>
     /// Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.
