@@ -54,7 +54,6 @@ public class SearchPolicyTests
         try
         {
             using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { ExactSearchBelow = 40 });
-            Assert.Equal(5000, PaperDatabase.ExactSearchBelow); // the measured default (src/PaperVec/Index/README.md)
             var batch = new WriteBatch();
             foreach (var p in papers.Take(39)) batch.PutPaper(p);
             db.Commit(batch);
