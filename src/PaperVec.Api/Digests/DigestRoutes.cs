@@ -68,18 +68,25 @@ public static class DigestRoutes
         var dates = new Dictionary<string, DateOnly?>(StringComparer.Ordinal);
         DateOnly? DateOf(string id) => dates.TryGetValue(id, out var d) ? d : dates[id] = db.GetDigest(id)?.Date;
         List<string> Earlier(PaperRecord paper) => paper.Digests.Where(d => d != digest.Id && DateOf(d) is DateOnly date && date < digest.Date).ToList();
-        var finder = new DuplicateFinder(db);
+        // Digests stored before layout 3 carry no copy decisions: those are made here, as they were at ingest.
+        var finder = digest.HasStoredCopies ? null : new DuplicateFinder(db);
         var papers = new List<DigestPaperView>();
-        foreach (long key in digest.PaperKeys)
+        for (int i = 0; i < digest.PaperKeys.Count; i++)
         {
-            if (await db.GetPaperAsync(key) is not { } paper) continue; // deleted since: the digest keeps its history, the view shows what is there
+            if (await db.GetPaperAsync(digest.PaperKeys[i]) is not { } paper) continue; // deleted since: the digest keeps its history, the view shows what is there
             var earlier = Earlier(paper);
             string? sameAs = null;
-            if (earlier.Count == 0 && finder.StoredCopyOf(paper.Vector, paper.Title, paper.Abstract, paper.Key) is { } copy && Earlier(copy.Paper) is { Count: > 0 } copyEarlier)
-                (earlier, sameAs) = (copyEarlier, copy.Paper.Id);
+            if (earlier.Count == 0 && await StoredCopyAsync(paper, i) is { } copy && Earlier(copy) is { Count: > 0 } copyEarlier)
+                (earlier, sameAs) = (copyEarlier, copy.Id);
             papers.Add(new DigestPaperView(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), earlier.Count > 0, earlier,
                 PaperSummary.SnippetOf(paper.Abstract), sameAs));
         }
         return new DigestView(digest.Id, digest.Date.ToString("yyyy-MM-dd"), digest.Source, digest.IngestedAt, papers.Count(p => p.SeenBefore), papers);
+
+        // The stored paper this listing is a reworded copy of: the ingest's decision, read from the digest.
+        async ValueTask<PaperRecord?> StoredCopyAsync(PaperRecord paper, int listing) =>
+            finder == null
+                ? digest.StoredCopy(listing) is var key and not 0 ? await db.GetPaperAsync(key) : null
+                : (await finder.StoredCopyOfAsync(paper.Vector, paper.Title, paper.Abstract, paper.Key))?.Paper;
     }
 }

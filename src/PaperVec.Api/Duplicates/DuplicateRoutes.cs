@@ -16,9 +16,8 @@ public static class DuplicateRoutes
                 HashSet<string>? chosen = digest is { Length: > 0 } ? digest.ToHashSet(StringComparer.Ordinal) : null;
                 if (chosen?.FirstOrDefault(id => library.Database.GetDigest(id) == null) is { } unknown)
                     throw ApiProblemException.NotFound($"no digest with id '{unknown}'");
-                // A whole-collection pass that reads records from the store: on its own thread, not a pool thread.
-                var groups = await Task.Factory.StartNew(() => new DuplicateFinder(library.Database).Find(new DuplicateScope(fromDate, toDate, chosen)),
-                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                // A whole-collection pass: records read without blocking, the grouping on its own thread.
+                var groups = await new DuplicateFinder(library.Database).FindAsync(new DuplicateScope(fromDate, toDate, chosen));
                 return TypedResults.Ok(new DuplicateReport(groups));
             })
             .WithTags("Duplicates")

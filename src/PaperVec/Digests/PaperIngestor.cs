@@ -135,12 +135,24 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
             for (int i = 0; i < toEmbed.Count; i++) planned[toEmbed[i].Key] = planned[toEmbed[i].Key] with { Vector = vectors[i] };
         }
         // A digest's new record may still be a stored paper under a reworded title: say so (it stays its own
-        // record). Record files (bulk loads with their own ids) skip this search.
-        var finder = new DuplicateFinder(database);
-        for (int i = 0; i < listings.Count && digest != null; i++)
-            if (listings[i].Status == ListingStatus.New && planned[listings[i].Key] is var fresh
-                && finder.StoredCopyOf(fresh.Vector, fresh.Title, fresh.Abstract, fresh.Key) != null)
-                listings[i] = listings[i] with { Status = ListingStatus.Retitled };
+        // record), and keep the decision with the digest so its view need not search again. Record files
+        // (bulk loads with their own ids) skip this search.
+        var copies = new Dictionary<long, long>();
+        var laterDigests = new Dictionary<string, DigestRecord>(StringComparer.Ordinal);
+        if (digest != null)
+        {
+            var finder = new DuplicateFinder(database);
+            for (int i = 0; i < listings.Count; i++)
+            {
+                var paper = planned[listings[i].Key];
+                // The view looks for a copy only where no earlier digest listed the paper itself.
+                if (listings[i].Status != ListingStatus.New && ListedBefore(paper, digest)) continue;
+                if (await finder.StoredCopyOfAsync(paper.Vector, paper.Title, paper.Abstract, paper.Key).ConfigureAwait(false) is not { } copy) continue;
+                copies[paper.Key] = copy.Paper.Key;
+                if (listings[i].Status == ListingStatus.New) listings[i] = listings[i] with { Status = ListingStatus.Retitled };
+                MarkLaterListings(copy.Paper, paper.Key, digest, laterDigests);
+            }
+        }
         foreach (var record in planned.Values)
         {
             batch.PutPaper(FitToStore(record));
@@ -157,10 +169,36 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
             batch.PutDigest(new DigestRecord(digest.Id, digest.Date, digest.Source, keys, DateTimeOffset.UtcNow)
             {
                 ListingHashes = keys.Select(k => planned[k].TextHash).ToList(),
+                StoredCopies = keys.Select(k => copies.GetValueOrDefault(k)).ToList(),
             });
+            foreach (var later in laterDigests.Values) batch.PutDigest(later);
         }
         var twins = positions.Where(p => p.Value.Count > 1).Select(p => new IngestTwin(p.Key, planned[p.Key].Title, p.Value)).ToList();
         return (batch, new IngestResult(listings, digest?.Id) { Twins = twins });
+    }
+
+    /// <summary>Whether a digest dated before <paramref name="digest"/> listed the paper (then no copy is looked for).</summary>
+    bool ListedBefore(PaperRecord paper, DigestInfo digest) =>
+        paper.Digests.Any(id => id != digest.Id && database.GetDigest(id) is { } d && d.Date < digest.Date);
+
+    /// <summary>
+    /// Digests ingested before but dated after this one (a backfill) that listed <paramref name="copy"/>
+    /// as new: this listing is now its earlier copy, so their views name it, as a search at view time
+    /// would. Only where such a digest listed the copy with no earlier digest and no copy of its own.
+    /// </summary>
+    void MarkLaterListings(PaperRecord copy, long copyOf, DigestInfo digest, Dictionary<string, DigestRecord> laterDigests)
+    {
+        foreach (string id in copy.Digests)
+        {
+            if (id == digest.Id || (laterDigests.TryGetValue(id, out var later) ? later : database.GetDigest(id)) is not { } stored) continue;
+            if (stored.Date <= digest.Date || !stored.HasStoredCopies) continue; // older layouts decide at view time
+            int index = stored.PaperKeys.ToList().IndexOf(copy.Key);
+            if (index < 0 || stored.StoredCopy(index) != 0) continue;
+            if (copy.Digests.Any(other => other != id && database.GetDigest(other) is { } d && d.Date < stored.Date)) continue;
+            var updated = stored.StoredCopies.ToArray();
+            updated[index] = copyOf;
+            laterDigests[id] = stored with { StoredCopies = updated };
+        }
     }
 
     /// <summary>Drops the oldest previous versions until the record fits a store record (its own fields are capped by <see cref="PaperLimits"/>).</summary>

@@ -21,7 +21,28 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
     readonly record struct Listing(DigestRecord Digest, ulong Hash);
     readonly record struct Edge(long A, long B, double Cosine, double Lexical);
 
+    /// <summary>Every duplicate group among the digests in scope (tools and the CLI: reads records from the store as it goes).</summary>
     public List<DuplicateGroup> Find(DuplicateScope? scope = null, int threads = 0)
+    {
+        var papers = new ConcurrentDictionary<long, PaperRecord?>();
+        return Group(ListingsIn(scope), key => papers.GetOrAdd(key, database.GetPaper), threads);
+    }
+
+    /// <summary>
+    /// <see cref="Find"/> for the server: the listed papers are read first without blocking a thread on
+    /// disk, then the CPU-bound grouping (a Parallel.For) runs on its own thread, not a pool thread.
+    /// </summary>
+    public async Task<List<DuplicateGroup>> FindAsync(DuplicateScope? scope = null, int threads = 0)
+    {
+        var listings = ListingsIn(scope);
+        var papers = new Dictionary<long, PaperRecord?>(listings.Count);
+        foreach (long key in listings.Keys) papers[key] = await database.GetPaperAsync(key).ConfigureAwait(false);
+        return await Task.Factory.StartNew(() => Group(listings, papers.GetValueOrDefault, threads),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    /// <summary>Per listed paper key, its listings in the digests in scope.</summary>
+    Dictionary<long, List<Listing>> ListingsIn(DuplicateScope? scope)
     {
         scope ??= DuplicateScope.All;
         var listings = new Dictionary<long, List<Listing>>();
@@ -31,10 +52,13 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
                 if (!listings.TryGetValue(digest.PaperKeys[i], out var list)) listings[digest.PaperKeys[i]] = list = [];
                 list.Add(new Listing(digest, digest.ListingHash(i)));
             }
+        return listings;
+    }
 
-        var papers = new ConcurrentDictionary<long, PaperRecord?>();
-        PaperRecord? Paper(long key) => papers.GetOrAdd(key, database.GetPaper);
-        var edges = SimilarPairs(listings, Paper, threads <= 0 ? Environment.ProcessorCount : threads);
+    /// <summary>Joins listed papers by identity and similarity; <paramref name="paperOf"/> gives a listed paper's record (null: deleted).</summary>
+    List<DuplicateGroup> Group(Dictionary<long, List<Listing>> listings, Func<long, PaperRecord?> paperOf, int threads)
+    {
+        var edges = SimilarPairs(listings, paperOf, threads <= 0 ? Environment.ProcessorCount : threads);
 
         // Union-find over paper keys: similarity edges join records; identity already joins a record's listings.
         var keys = listings.Keys.ToArray();
@@ -51,7 +75,7 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
         {
             var members = component.SelectMany(k => listings[k].Select(l => (Key: k, l.Digest, l.Hash))).ToList();
             if (members.Count < 2) continue;
-            var records = component.Select(k => Paper(k)).OfType<PaperRecord>().ToDictionary(p => p.Key);
+            var records = component.Select(k => paperOf(k)).OfType<PaperRecord>().ToDictionary(p => p.Key);
             if (records.Count != component.Count()) continue; // a paper deleted since its digest was listed
             var listed = members
                 .Select(m => new DuplicateListing(m.Digest.Id, m.Digest.Date, PaperIdentity.Format(m.Key), records[m.Key].VersionOf(m.Hash).Title))
@@ -63,20 +87,29 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
 
     /// <summary>
     /// A stored paper (other than <paramref name="self"/>) that the given text is a reworded copy of, by
-    /// the same rule as <see cref="Find"/>: for reporting at ingest time, before the new paper is stored.
+    /// the same rule as <see cref="Find"/>: decided at ingest time, before the new paper is stored, and
+    /// kept with the digest (<see cref="DigestRecord.StoredCopies"/>). Reads candidates without
+    /// blocking a thread on disk (it runs on the server's request path).
     /// </summary>
-    public (PaperRecord Paper, double Cosine, double Lexical)? StoredCopyOf(ReadOnlySpan<float> vector, string title, string abstractText, long self)
+    public async ValueTask<(PaperRecord Paper, double Cosine, double Lexical)?> StoredCopyOfAsync(float[] vector, string title, string abstractText, long self)
     {
         ulong[]? shingles = null;
-        foreach (var hit in database.Index.Search(vector, Settings.Neighbours, Math.Max(Settings.Neighbours, Settings.SearchWidth)))
+        foreach (var hit in database.Search(vector, Settings.Neighbours, DuplicateSearchWidth(Settings.Neighbours)))
         {
-            if (hit.Id == self || hit.Score < Settings.CandidateCosine || database.GetPaper(hit.Id) is not { } candidate) continue;
+            if (hit.Id == self || hit.Score < Settings.CandidateCosine || await database.GetPaperAsync(hit.Id).ConfigureAwait(false) is not { } candidate) continue;
             shingles ??= LexicalSimilarity.ShinglesOf(title, abstractText);
             double lexical = LexicalSimilarity.Jaccard(shingles, LexicalSimilarity.ShinglesOf(candidate.Title, candidate.Abstract));
             if (lexical >= Settings.LexicalThreshold) return (candidate, hit.Score, lexical);
         }
         return null;
     }
+
+    /// <summary>
+    /// The graph search width of duplicate checks, fixed by the settings rather than the index's
+    /// default ef: near-copies are each other's closest neighbours, which the graph finds at this
+    /// width at any size. (Below the exact-search crossover the database scans exactly anyway.)
+    /// </summary>
+    int DuplicateSearchWidth(int k) => Math.Max(k, Settings.SearchWidth);
 
     /// <summary>Pairs of different listed papers whose embeddings are close and whose wording overlaps.</summary>
     List<Edge> SimilarPairs(Dictionary<long, List<Listing>> listings, Func<long, PaperRecord?> paper, int threads)
@@ -91,9 +124,7 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
         {
             long key = keys[i];
             if (!database.TryReadVector(key, vector)) return vector;
-            // The graph search at a fixed width, not PaperDatabase.Search's exact rule for small collections:
-            // near-copies are each other's closest neighbours, which HNSW finds at any size.
-            foreach (var hit in database.Index.Search(vector, Settings.Neighbours + 1, Math.Max(Settings.Neighbours + 1, Settings.SearchWidth), listed))
+            foreach (var hit in database.Search(vector, Settings.Neighbours + 1, DuplicateSearchWidth(Settings.Neighbours + 1), listed))
             {
                 if (hit.Id == key || hit.Score < Settings.CandidateCosine) continue;
                 var pair = key < hit.Id ? (key, hit.Id) : (hit.Id, key);

@@ -84,7 +84,7 @@ public sealed class PaperCollection : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return Database.FindPaper(id) is { } paper ? await Database.DeletePaperAsync(paper.Key).ConfigureAwait(false) : null;
+            return Database.ResolveId(id) is long key ? await Database.DeletePaperAsync(key).ConfigureAwait(false) : null;
         }
         finally { _writes.Release(); }
     }

@@ -1,9 +1,10 @@
 namespace PaperVec.Index;
 
 /// <summary>
-/// Exhaustive top-k over contiguous rows: the ground truth for recall and the index for small
-/// collections. The crossover with <see cref="HnswIndex"/> measured on this machine is in
-/// src/PaperVec/Index/README.md. Removal swaps the last row in, so rows stay dense for the scan.
+/// Exhaustive top-k over contiguous rows of its own: the ground truth for recall in benchmarks and
+/// tests. The engine's exact search for small collections scans the HNSW index's rows instead
+/// (<see cref="HnswIndex.SearchExact(ReadOnlySpan{float}, int, Func{long, bool}?)"/>), so no vector is
+/// held twice. Removal swaps the last row in, so rows stay dense for the scan.
 /// Searches may run concurrently with each other; Add and Remove need exclusive access.
 /// </summary>
 public sealed unsafe class ExactIndex : IVectorIndex

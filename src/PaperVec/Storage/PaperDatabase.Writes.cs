@@ -87,7 +87,7 @@ public sealed partial class PaperDatabase
     /// </summary>
     public async ValueTask<PaperRecord?> DeletePaperAsync(long key)
     {
-        if (GetPaper(key) is not { } paper) return null;
+        if (await GetPaperAsync(key).ConfigureAwait(false) is not { } paper) return null;
         var batch = new WriteBatch().DeletePaper(key);
         // Every source id that names it, not only the latest: a paper met again under a new id (a
         // revised record, an arXiv version) keeps its earlier ids as aliases too.

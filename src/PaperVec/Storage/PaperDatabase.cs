@@ -24,6 +24,8 @@ public sealed record PaperDatabaseOptions
 {
     public int Dimension { get; init; } = 384;
     public HnswOptions Index { get; init; } = new();
+    /// <summary>Where searches turn from exact to the graph: <see cref="PaperDatabase.ExactSearchBelow"/>; tests lower it.</summary>
+    internal int ExactSearchBelow { get; init; } = PaperDatabase.ExactSearchBelow;
     /// <summary>Checkpoint once the write-ahead log holds this many bytes past the last checkpoint.</summary>
     public long CheckpointAfterWalBytes { get; init; } = 256L << 20;
     /// <summary>After a checkpoint failed (disk full, say), the next one is tried no sooner than this.</summary>
@@ -92,7 +94,8 @@ public sealed partial class PaperDatabase : IDisposable
     public string Root => _directory.Root;
     /// <summary>Papers stored: the index's live count, which recovery verifies equals the store's.</summary>
     public int PaperCount => _index.LiveCount;
-    public HnswIndex Index => _index;
+    /// <summary>The graph itself, for the storage code and tests; searches go through <see cref="Search"/> and <see cref="SearchSimilar"/>.</summary>
+    internal HnswIndex Index => _index;
     internal WriteAheadLog WalForTests => _wal;
     public int Dimension => _options.Dimension;
 
@@ -202,15 +205,26 @@ public sealed partial class PaperDatabase : IDisposable
     }
 
     /// <summary>
-    /// Below this many papers every search is exact: exact search is as fast as HNSW up to about
-    /// 5,000 vectors (measured, src/PaperVec/Index/README.md), so the graph search is widened to
-    /// ef >= n, which visits every node (Repair keeps them all reachable).
+    /// Below this many papers every search is exact: an exact scan of the index's rows
+    /// (<see cref="HnswIndex.SearchExact(ReadOnlySpan{float}, int, Func{long, bool}?)"/>) is as fast as the
+    /// graph search at the default ef up to about this size and misses nothing: on 384-d clustered
+    /// vectors, k=10, ef=64, it took 0.85x the graph's time at 2,500 rows, 1.04-1.12x at 3,000 and 1.6x
+    /// at 5,000, where the graph's recall@10 was 0.90-0.93 (src/PaperVec/Index/README.md, "Crossover").
+    /// Above it the graph search.
     /// </summary>
-    public const int ExactSearchBelow = 5000;
+    public const int ExactSearchBelow = 3000;
 
-    /// <summary>Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.</summary>
+    /// <summary>Whether a search now scans exactly: the one place the exact-or-graph rule is made.</summary>
+    internal bool SearchesExactly => _index.LiveCount < _options.ExactSearchBelow;
+
+    /// <summary>
+    /// Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.
+    /// Exact below <see cref="ExactSearchBelow"/> papers, whatever <paramref name="ef"/> says; above it
+    /// the graph search at <paramref name="ef"/> (default: the index's, at least k). Callers that
+    /// want a fixed width of their own (duplicate checks) pass it as <paramref name="ef"/>.
+    /// </summary>
     public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
-        _index.Search(query, k, SearchWidth(k, ef, _index.Options.DefaultEfSearch), filter);
+        SearchesExactly ? _index.SearchExact(query, k, filter) : _index.Search(query, k, ef ?? Math.Max(k, _index.Options.DefaultEfSearch), filter);
 
     /// <summary>Papers best matching <paramref name="text"/> by BM25 (title and abstract), best first.</summary>
     public List<(long Key, float Score)> SearchLexical(string text, int k, Func<long, bool>? filter = null)
@@ -226,14 +240,6 @@ public sealed partial class PaperDatabase : IDisposable
 
     /// <summary>The analyzed terms of a query (what lexical search matches): for highlighting.</summary>
     public IReadOnlyList<string> LexicalTerms(string text) => _lexical.Terms(text);
-
-    /// <summary>The ef of a search: the given one, else the default (at least k), and every node below <see cref="ExactSearchBelow"/>.</summary>
-    int SearchWidth(int k, int? ef, int defaultEf)
-    {
-        int width = ef ?? Math.Max(k, defaultEf);
-        int live = _index.LiveCount;
-        return live <= ExactSearchBelow ? Math.Max(width, live) : width;
-    }
 
     /// <summary>
     /// Search width of "papers like this" when none is given. Started at the paper's own node, the
@@ -251,12 +257,13 @@ public sealed partial class PaperDatabase : IDisposable
     public SearchHit[]? SearchSimilar(long key, int k, int? ef = null, Func<long, bool>? filter = null)
     {
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be positive");
-        int width = SearchWidth(k, ef, SimilarEf);
+        var vector = new float[Dimension];
+        if (SearchesExactly) return TryReadVector(key, vector) ? _index.SearchExact(vector, k, filter) : null;
+        int width = ef ?? Math.Max(k, SimilarEf);
         var hits = new SearchHit[k];
         int found = _index.SearchSimilar(key, hits, width, filter);
         if (found >= 0) return found == k ? hits : hits[..found];
         // Not in the index (it never lacks a stored paper, but a delete may have just run): by vector.
-        var vector = new float[Dimension];
         return TryReadVector(key, vector) ? _index.Search(vector, k, width, filter) : null;
     }
 

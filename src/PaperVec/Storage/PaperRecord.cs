@@ -55,4 +55,16 @@ public sealed record DigestRecord(string Id, DateOnly Date, string Source, IRead
     public IReadOnlyList<ulong> ListingHashes { get; init; } = [];
 
     public ulong ListingHash(int index) => index < ListingHashes.Count ? ListingHashes[index] : 0;
+
+    /// <summary>
+    /// Per listing, the key of the stored paper that the listed one is a reworded copy of (decided at
+    /// ingest by <c>DuplicateFinder.StoredCopyOf</c>), 0 when none. Empty for digests stored before
+    /// layout 3: then <see cref="HasStoredCopies"/> is false and the decision must be made again.
+    /// </summary>
+    public IReadOnlyList<long> StoredCopies { get; init; } = [];
+
+    /// <summary>Whether this record holds the ingest's copy decisions (every digest since layout 3).</summary>
+    public bool HasStoredCopies => StoredCopies.Count == PaperKeys.Count;
+
+    public long StoredCopy(int index) => index < StoredCopies.Count ? StoredCopies[index] : 0;
 }

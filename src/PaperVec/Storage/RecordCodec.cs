@@ -12,11 +12,13 @@ namespace PaperVec.Storage;
 ///   than misread. No reflection: the hot path is spans in, spans out.
 /// Version 2 appended fields at the end (a paper's previous versions, a digest's listing hashes), so
 /// fixed-offset readers are unchanged and version-1 records read with those fields empty.
+/// Version 3 appended a digest's stored-copy keys (one i64 per listing, 0 for none) after its listing
+/// hashes; papers are unchanged from version 2. Version-2 digests read with no stored copies.
 /// </summary>
 public static class RecordCodec
 {
     public const byte PaperKind = (byte)'P', DigestKind = (byte)'D';
-    public const byte CurrentVersion = 2;
+    public const byte CurrentVersion = 3;
     const uint NullString = uint.MaxValue;
 
     public static int PaperSize(PaperRecord p)
@@ -117,7 +119,7 @@ public static class RecordCodec
 
     public static byte[] EncodeDigest(DigestRecord d)
     {
-        int size = 2 + 4 + 8 + 4 + 4 + Encoding.UTF8.GetByteCount(d.Id) + Encoding.UTF8.GetByteCount(d.Source) + 4 + d.PaperKeys.Count * 16;
+        int size = 2 + 4 + 8 + 4 + 4 + Encoding.UTF8.GetByteCount(d.Id) + Encoding.UTF8.GetByteCount(d.Source) + 4 + d.PaperKeys.Count * 24;
         var bytes = new byte[size];
         var w = new Writer(bytes);
         w.Byte(DigestKind);
@@ -129,6 +131,7 @@ public static class RecordCodec
         w.Int32(d.PaperKeys.Count);
         foreach (var k in d.PaperKeys) w.Int64(k);
         for (int i = 0; i < d.PaperKeys.Count; i++) w.Int64((long)d.ListingHash(i));
+        for (int i = 0; i < d.PaperKeys.Count; i++) w.Int64(d.StoredCopy(i));
         return w.Position == size ? bytes : throw new InvalidOperationException("digest size mismatch");
     }
 
@@ -145,7 +148,9 @@ public static class RecordCodec
         for (int i = 0; i < count; i++) keys[i] = r.Int64();
         var hashes = new ulong[r.Version >= 2 ? count : 0];
         for (int i = 0; i < hashes.Length; i++) hashes[i] = (ulong)r.Int64();
-        return new DigestRecord(id, date, name, keys, ingested) { ListingHashes = hashes };
+        var copies = new long[r.Version >= 3 ? count : 0];
+        for (int i = 0; i < copies.Length; i++) copies[i] = r.Int64();
+        return new DigestRecord(id, date, name, keys, ingested) { ListingHashes = hashes, StoredCopies = copies };
     }
 
     ref struct Writer(Span<byte> buffer)

@@ -65,12 +65,32 @@ public class RecordCodecTests
         Assert.Equal(Sample().Vector, decodedPaper.Vector);
         Assert.Empty(decodedPaper.PreviousVersions);
 
-        var digest = RecordCodec.EncodeDigest(new DigestRecord("2025-03-11/d", new DateOnly(2025, 3, 11), "d", [5, 3], DateTimeOffset.UnixEpoch) { ListingHashes = [7, 8] });
-        var v1Digest = digest[..^16];
+        var digest = RecordCodec.EncodeDigest(new DigestRecord("2025-03-11/d", new DateOnly(2025, 3, 11), "d", [5, 3], DateTimeOffset.UnixEpoch) { ListingHashes = [7, 8], StoredCopies = [9, 0] });
+        var v1Digest = digest[..^32];
         v1Digest[1] = 1;
         var decodedDigest = RecordCodec.ReadDigest(v1Digest);
         Assert.Equal([5L, 3L], decodedDigest.PaperKeys);
         Assert.Equal(0UL, decodedDigest.ListingHash(1));
+        Assert.False(decodedDigest.HasStoredCopies);
+    }
+
+    [Fact]
+    public void Version2DigestsReadWithoutStoredCopies()
+    {
+        // Layout 2 is layout 3 without a digest's stored-copy keys (papers did not change).
+        var digest = RecordCodec.EncodeDigest(new DigestRecord("2025-03-11/d", new DateOnly(2025, 3, 11), "d", [5, 3], DateTimeOffset.UnixEpoch) { ListingHashes = [7, 8], StoredCopies = [9, 0] });
+        var v2Digest = digest[..^16];
+        v2Digest[1] = 2;
+        var decoded = RecordCodec.ReadDigest(v2Digest);
+        Assert.Equal([5L, 3L], decoded.PaperKeys);
+        Assert.Equal([7UL, 8UL], decoded.ListingHashes);
+        Assert.Empty(decoded.StoredCopies);
+        Assert.False(decoded.HasStoredCopies);
+        Assert.Equal(0L, decoded.StoredCopy(0));
+
+        var paper = RecordCodec.EncodePaper(Sample());
+        paper[1] = 2;
+        Assert.Equal(Sample().Vector, RecordCodec.ReadPaper(paper).Vector);
     }
 
     [Fact]
@@ -103,7 +123,7 @@ public class RecordCodecTests
     public void DigestRoundTrips()
     {
         var digest = new DigestRecord("2025-03-11/daily-papers", new DateOnly(2025, 3, 11), "daily-papers", [5, 3, 9], DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123))
-            { ListingHashes = [11, ulong.MaxValue, 1] };
+            { ListingHashes = [11, ulong.MaxValue, 1], StoredCopies = [0, 42, long.MinValue] };
         var decoded = RecordCodec.ReadDigest(RecordCodec.EncodeDigest(digest));
         Assert.Equal(digest.Id, decoded.Id);
         Assert.Equal(digest.Date, decoded.Date);
@@ -111,6 +131,8 @@ public class RecordCodecTests
         Assert.Equal(digest.PaperKeys, decoded.PaperKeys);
         Assert.Equal(digest.IngestedAt, decoded.IngestedAt);
         Assert.Equal(digest.ListingHashes, decoded.ListingHashes);
+        Assert.Equal(digest.StoredCopies, decoded.StoredCopies);
+        Assert.True(decoded.HasStoredCopies);
     }
 
     [Theory]
