@@ -41,7 +41,7 @@ public sealed partial class PaperDatabase
     /// <summary>Starts a checkpoint in the background once the log has grown past the threshold (never inside a write).</summary>
     void MaybeCheckpointInBackground()
     {
-        if (_wal.TailAddress - (_manifest?.WalAddress ?? 0) <= _options.CheckpointAfterWalBytes) return;
+        if (_wal.TailAddress - (_manifest?.WalAddress ?? 0) <= _options.CheckpointAfterWalBytes || _applyFailure != null) return;
         if (DateTime.UtcNow.Ticks < Interlocked.Read(ref _checkpointNotBeforeTicks) || _storeWedged) return;
         if (Interlocked.CompareExchange(ref _checkpointRunning, 1, 0) != 0) return;
         _ = Task.Run(async () =>
@@ -76,6 +76,8 @@ public sealed partial class PaperDatabase
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_storeWedged) throw new StorageFaultException(_checkpointProblem ?? "the store is stuck", null, false);
+            // A durable entry that was not applied must stay in the log for the restart to replay.
+            if (_applyFailure is { } broken) throw new StorageFaultException($"no checkpoint while {broken}", null, false);
             await CheckpointLockedAsync().ConfigureAwait(false);
             ClearStorageProblem(commit: false);
         }
@@ -126,7 +128,7 @@ public sealed partial class PaperDatabase
             }
             AtomicFile.FlushDirectory(_directory.IndexPath);
             // Before the manifest: the lexical index may run ahead of checkpoint.json (replay is idempotent), never behind it.
-            if (_lexicalFault == null) _lexical.Commit(nextSequence); // a failed one stays behind and is rebuilt at the next start
+            Lexically(() => _lexical.Commit(nextSequence)); // a failed one stays behind and is rebuilt at the next start
             var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount, _store.CheckpointFiles(token));
             manifest.Save(_directory.ManifestPath);
             _manifest = manifest;
@@ -235,10 +237,11 @@ public sealed partial class PaperDatabase
         finally
         {
             _disposed = true;
-            _wal.Dispose();
-            if (!_storeWedged) _store.Dispose();
+            // Each step on its own, so a failing one never keeps the data directory's lock held.
+            try { _wal.Dispose(); } catch (Exception e) { _options.Log?.Invoke($"write-ahead log not closed cleanly ({e.Message})"); }
+            try { if (!_storeWedged) _store.Dispose(); } catch (Exception e) { _options.Log?.Invoke($"store not closed cleanly ({e.Message})"); }
             _index.Dispose();
-            try { if (_options.Mode == OpenMode.Verify) _lexical.Abandon(); else _lexical.Dispose(); } catch (IOException e) { _options.Log?.Invoke($"lexical index not closed cleanly ({e.Message}); it is checked at the next start"); }
+            try { if (_options.Mode == OpenMode.Verify) _lexical.Abandon(); else _lexical.Dispose(); } catch (Exception e) { _options.Log?.Invoke($"lexical index not closed cleanly ({e.Message}); it is checked at the next start"); }
             _directory.Dispose();
         }
     }

@@ -57,7 +57,7 @@ public sealed partial class PaperDatabase
         try
         {
             _durable[entry.Sequence] = (batch, entry.End, applied);
-            while (_durable.Remove(_nextToApply, out var next))
+            while (_applyFailure == null && _durable.Remove(_nextToApply, out var next))
             {
                 try
                 {
@@ -67,13 +67,17 @@ public sealed partial class PaperDatabase
                 }
                 catch (Exception e)
                 {
-                    // Durable but not applied: what is in memory no longer matches the log. Stop writes; a restart replays the log.
-                    _applyFailure = $"a durable write could not be applied ({e.GetType().Name}: {e.Message.Split('\n')[0]})";
+                    // Durable but not applied: memory no longer matches the log. Nothing advances past this entry (so no
+                    // checkpoint can truncate it); writes stop, and a restart replays it.
+                    _applyFailure = $"a durable write could not be applied ({e.GetType().Name}: {e.Message.Split('\n')[0]}); it is in the log and is applied when papervec restarts";
                     next.Applied.TrySetException(new StorageFaultException(_applyFailure, e, insufficientSpace: false));
+                    break;
                 }
                 _nextToApply++;
                 _appliedEnd = next.End;
             }
+            if (_applyFailure is { } stopped)
+                foreach (var (_, later) in _durable) later.Applied.TrySetException(new StorageFaultException(stopped, null, insufficientSpace: false));
         }
         finally { _applyGate.Release(); }
         await applied.Task.ConfigureAwait(false);

@@ -275,6 +275,12 @@ public sealed class WriteAheadLog : IDisposable
     {
         long next = _uncommitted.TryPeek(out var first) ? first.Sequence : _nextSequence;
         long committed = _verifiedUntil;
+        // Every writer still waiting on the old log learns its fate now: covered by the last verified commit, or failed.
+        var failure = _failure;
+        foreach (var w in _waiters)
+            if (w.Sequence >= 0 && w.Address <= committed) w.Done.TrySetResult(new DurableEntry(w.Sequence, w.Address));
+            else w.Done.TrySetException(StorageFaultException.From("write-ahead log commit failed", failure ?? new IOException("the log was reopened")));
+        _waiters.Clear();
         // FasterLog opened on a full disk can leave its commit record empty: wait for space before reopening.
         if (DiskSpace.Available(_directory) is long free && free < MinFreeBytesToOpen)
             throw new StorageFaultException($"write-ahead log commit failed: no space left on device ({free >> 20} MB free); writes resume once {MinFreeBytesToOpen >> 20} MB are free", _failure, insufficientSpace: true);
@@ -284,11 +290,13 @@ public sealed class WriteAheadLog : IDisposable
         try
         {
             var (device, log) = OpenLog();
-            if (log.CommittedUntilAddress < committed)
+            if (log.CommittedUntilAddress != committed)
             {
+                // Before: acknowledged entries are gone. After: entries already failed to their writers were committed
+                // after all, and reusing their sequence numbers would break replay. Either way, stop rather than guess.
                 log.Dispose();
                 device.Dispose();
-                throw new IOException($"the reopened log recovered to address {log.CommittedUntilAddress}, before its last commit at {committed}");
+                throw new IOException($"the reopened log recovered to address {log.CommittedUntilAddress}, not its last verified commit at {committed}");
             }
             (_device, _log) = (device, log);
             _verifiedUntil = log.CommittedUntilAddress;
