@@ -20,12 +20,18 @@ public sealed partial class PaperDatabase
     /// <summary>Whether <see cref="StorageProblem"/> is a full disk (HTTP 507) rather than another fault (503).</summary>
     public bool StorageProblemIsSpace => _problemIsSpace;
 
-    StorageFaultException Classify(string what, Exception e)
+    /// <summary>A storage failure as a fault; FASTER's device errors often carry no errno, so a nearly full disk counts as full.</summary>
+    StorageFaultException FaultOf(string what, Exception e)
     {
         var fault = StorageFaultException.From(what, e);
-        // FASTER's device errors often carry no errno: a nearly full disk is the likely cause.
-        if (!fault.InsufficientSpace && DiskSpace.Available(Root) is long free && free < (64L << 20))
-            fault = new StorageFaultException($"{what}: no space left on device ({free >> 20} MB free)", e, insufficientSpace: true);
+        return !fault.InsufficientSpace && DiskSpace.Available(Root) is long free && free < (64L << 20)
+            ? new StorageFaultException($"{what}: no space left on device ({free >> 20} MB free)", e, insufficientSpace: true)
+            : fault;
+    }
+
+    StorageFaultException Classify(string what, Exception e)
+    {
+        var fault = FaultOf(what, e);
         _commitProblem = fault.Message;
         _problemIsSpace = fault.InsufficientSpace;
         return fault;
@@ -83,9 +89,7 @@ public sealed partial class PaperDatabase
         }
         catch (Exception e) when (e is not ObjectDisposedException)
         {
-            var fault = StorageFaultException.From("checkpoint failed", e);
-            if (!fault.InsufficientSpace && DiskSpace.Available(Root) is long free && free < (64L << 20))
-                fault = new StorageFaultException($"checkpoint failed: no space left on device ({free >> 20} MB free)", e, true);
+            var fault = FaultOf("checkpoint failed", e);
             _checkpointProblem = $"{fault.Message} (the write-ahead log still holds every write; retried later)";
             _problemIsSpace |= fault.InsufficientSpace;
             Interlocked.Exchange(ref _checkpointNotBeforeTicks, (DateTime.UtcNow + _options.CheckpointRetryAfter).Ticks);
