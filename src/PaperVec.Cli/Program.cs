@@ -27,6 +27,9 @@ public static class Program
             IngestCommand.Create(),
             SearchCommand.Create(),
             SearchCommand.CreateSimilar(),
+            RecommendCommands.Recommend(),
+            RecommendCommands.Rank(),
+            RecommendCommands.Library(),
             DupesCommand.Create(),
             StatsCommand.Create(),
             VerifyCommands.CreateVerify(),
@@ -50,7 +53,7 @@ public static class Program
         catch (Exception e)
         {
             var reason = e is CliException or FileNotFoundException or InvalidDataException or IOException or UnauthorizedAccessException
-                or Embedding.EmbeddingDeviceException or ArgumentException or InvalidOperationException
+                or Embedding.EmbeddingDeviceException or ArgumentException or InvalidOperationException or KeyNotFoundException
                 ? e.Message : $"{e.GetType().Name}: {e.Message}";
             stderr.WriteLine($"papervec: {reason.Split('\n')[0].Trim()}");
             if (parsed.GetValue(Verbose)) stderr.WriteLine(e);

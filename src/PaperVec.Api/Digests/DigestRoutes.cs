@@ -14,10 +14,19 @@ public sealed record DigestSummary(string Id, string Date, string Source, int Pa
 /// A paper of a digest, and the earlier digests that listed it too (it was seen before), either as
 /// this record or, under another title, as the record <c>SameAs</c> names (a retitled copy).
 /// </summary>
-public sealed record DigestPaperView(string Id, string Title, string Date, bool SeenBefore, IReadOnlyList<string> SeenIn, string Snippet, string? SameAs = null);
+public sealed record DigestPaperView(string Id, string Title, string Date, bool SeenBefore, IReadOnlyList<string> SeenIn, string Snippet, string? SameAs = null)
+{
+    /// <summary>With ?library=: how likely the reader wants it (the recommender's score), and the liked papers it is closest to.</summary>
+    public double? Score { get; init; }
+    public IReadOnlyList<PaperVec.Recommend.LikedMatch>? Because { get; init; }
+}
 
 /// <summary>GET /digests/{id}: the digest and its papers in listing order.</summary>
-public sealed record DigestView(string Id, string Date, string Source, DateTimeOffset IngestedAt, int SeenBefore, IReadOnlyList<DigestPaperView> Papers);
+public sealed record DigestView(string Id, string Date, string Source, DateTimeOffset IngestedAt, int SeenBefore, IReadOnlyList<DigestPaperView> Papers)
+{
+    /// <summary>The library the papers are ordered by (?library=), or null for listing order.</summary>
+    public string? Library { get; init; }
+}
 
 /// <summary>POST /digests (the digest's text), GET /digests, GET /digests/{id}.</summary>
 public static class DigestRoutes
@@ -54,13 +63,24 @@ public static class DigestRoutes
             .WithSummary("Every ingested digest, oldest first");
 
         // A digest id holds a slash ("2025-03-11/daily-papers"), hence the catch-all.
-        digests.MapGet("/{**id}", async (string id, ServedCollection library) =>
+        digests.MapGet("/{**id}", async (string id, string? library, ServedCollection served) =>
             {
-                var digest = library.Database.GetDigest(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
-                return TypedResults.Ok(await ViewAsync(library.Database, digest));
+                var digest = served.Database.GetDigest(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
+                var view = await ViewAsync(served.Database, digest);
+                if (library == null) return TypedResults.Ok(view);
+                var ranked = await served.Collection.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
+                return TypedResults.Ok(OrderedBy(view, ranked, library));
             })
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("One digest's papers, each marked when an earlier digest listed it too");
+            .WithSummary("One digest's papers, each marked when an earlier digest listed it too; ?library=NAME orders them by that reader's library, each with its score and the liked papers it is closest to");
+    }
+
+    /// <summary>The view's papers in the library's order, each with its score and explanation.</summary>
+    static DigestView OrderedBy(DigestView view, List<PaperVec.Search.SearchResult> ranked, string library)
+    {
+        var byId = view.Papers.GroupBy(p => p.Id).ToDictionary(g => g.Key, g => g.First());
+        var papers = ranked.Where(r => byId.ContainsKey(r.Id)).Select(r => byId[r.Id] with { Score = r.Score, Because = r.Because }).ToList();
+        return view with { Papers = papers, Library = library };
     }
 
     static async Task<DigestView> ViewAsync(PaperDatabase db, DigestRecord digest)

@@ -73,6 +73,8 @@ public static class PaperVecServer
             SearchRoutes.Map(app);
             PaperRoutes.Map(app);
             DigestRoutes.Map(app);
+            Recommend.RecommendRoutes.Map(app);
+            Libraries.LibraryRoutes.Map(app);
             Duplicates.DuplicateRoutes.Map(app);
             HealthRoutes.Map(app);
             MetricsRoutes.Map(app);

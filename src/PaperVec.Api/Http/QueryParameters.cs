@@ -33,6 +33,18 @@ public static class QueryParameters
         return year;
     }
 
+    /// <summary>Maximal marginal relevance: 0 (none, the default) .. 1.</summary>
+    public static double Diversity(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return 0;
+        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double d) || d is < 0 or > 1)
+            throw ApiProblemException.BadRequest($"diversity must be a number within 0..1 (got '{text}')");
+        return d;
+    }
+
+    public static double Diversity(double? value) =>
+        value is null ? 0 : value is >= 0 and <= 1 ? value.Value : throw ApiProblemException.BadRequest($"diversity must be a number within 0..1 (got {value})");
+
     public static void CheckRange(DateOnly? from, DateOnly? to)
     {
         if (from > to) throw ApiProblemException.BadRequest($"from ({from:yyyy-MM-dd}) is after to ({to:yyyy-MM-dd})");

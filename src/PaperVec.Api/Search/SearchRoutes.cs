@@ -6,7 +6,7 @@ using PaperVec.Search;
 namespace PaperVec.Api.Search;
 
 /// <summary>The body of POST /search: a whole abstract, say.</summary>
-public sealed record SearchRequest(string? Text, int? K, string? From, string? To, string? Mode);
+public sealed record SearchRequest(string? Text, int? K, string? From, string? To, string? Mode, double? Diversity);
 
 /// <summary>What search and similar answer: results best first, and what was asked.</summary>
 public sealed record SearchResponse(IReadOnlyList<SearchResult> Results, int K, string? From, string? To, int Papers)
@@ -21,8 +21,8 @@ public static class SearchRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         var search = app.MapGroup("/search").WithTags("Search");
-        search.MapGet("", (string? q, string? k, string? from, string? to, string? mode, ServedCollection library, ServerLimits limits) =>
-                SearchAsync(library, limits, q, k, from, to, mode))
+        search.MapGet("", (string? q, string? k, string? from, string? to, string? mode, string? diversity, ServedCollection library, ServerLimits limits) =>
+                SearchAsync(library, limits, q, k, from, to, mode, QueryParameters.Diversity(diversity)))
             .WithSummary("Papers best matching the text q, best first; mode=hybrid (default: BM25 and meaning fused), semantic or lexical");
         search.MapPost("", async (HttpRequest request, ServedCollection library, ServerLimits limits) =>
             {
@@ -30,13 +30,13 @@ public static class SearchRoutes
                 SearchRequest? asked;
                 try { asked = JsonSerializer.Deserialize<SearchRequest>(body, JsonSerializerOptions.Web); }
                 catch (JsonException e) { throw ApiProblemException.BadRequest($"the body must be JSON like {{\"text\": \"...\", \"k\": 10}} ({e.Message})"); }
-                return await SearchAsync(library, limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To, asked?.Mode);
+                return await SearchAsync(library, limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To, asked?.Mode, QueryParameters.Diversity(asked?.Diversity));
             })
             .WithSummary("Papers closest in meaning to a long text (a whole abstract), best first");
     }
 
     static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> SearchAsync(ServedCollection library, ServerLimits limits,
-        string? text, string? kText, string? fromText, string? toText, string? modeText)
+        string? text, string? kText, string? fromText, string? toText, string? modeText, double diversity)
     {
         if (string.IsNullOrWhiteSpace(text)) throw ApiProblemException.BadRequest("the search text is empty (GET: ?q=...; POST: {\"text\": \"...\"})");
         if (text.Length > limits.MaxQueryChars) throw ApiProblemException.BadRequest($"the search text is longer than {limits.MaxQueryChars:N0} characters");
@@ -50,7 +50,7 @@ public static class SearchRoutes
             var queries = library.Queries ?? throw ApiProblemException.Unavailable(library.NotReadyReason ?? "the model is not loaded");
             vector = await queries.EmbedAsync(text);
         }
-        var results = library.Collection.Search(new SearchQuery(text, vector, mode), new SearchScope { K = k, From = from, To = to });
+        var results = library.Collection.Search(new SearchQuery(text, vector, mode), new SearchScope { K = k, From = from, To = to, Diversity = diversity });
         return TypedResults.Ok(new SearchResponse(results, k, fromText, toText, library.Database.PaperCount) { Mode = mode.ToString().ToLowerInvariant() });
     }
 }

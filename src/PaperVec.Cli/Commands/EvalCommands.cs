@@ -16,7 +16,7 @@ namespace PaperVec.Cli.Commands;
 /// <summary>`papervec eval beir DIR`: retrieval quality (nDCG@10, recall@100) on a BEIR-format set.</summary>
 static class EvalCommands
 {
-    public static Command Create() => new("eval", "Measure search and duplicate-detection quality") { Beir(), DupesEvaluationCommands.Eval() };
+    public static Command Create() => new("eval", "Measure search, recommendation and duplicate-detection quality") { Beir(), RecommendEvaluationCommand.Create(), DupesEvaluationCommands.Eval() };
 
     static Command Beir()
     {

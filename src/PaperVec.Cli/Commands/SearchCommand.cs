@@ -67,17 +67,18 @@ static class SearchCommand
         public readonly Option<DateOnly?> From = new("--from") { Description = "Only papers first seen on or after this date" };
         public readonly Option<DateOnly?> To = new("--to") { Description = "Only papers first seen on or before this date" };
         public readonly Option<bool> Json = new("--json") { Description = "Print JSON" };
+        public readonly Option<double> Diversity = new("--diversity") { Description = "0 (none) .. 1: trade relevance for results unlike each other (MMR)" };
 
         public SearchOptions() => K.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1000) r.AddError("--k must be within 1..1000"); });
 
         public void AddTo(Command command)
         {
-            command.Options.Add(Data); command.Options.Add(K); command.Options.Add(From); command.Options.Add(To); command.Options.Add(Json);
+            command.Options.Add(Data); command.Options.Add(K); command.Options.Add(From); command.Options.Add(To); command.Options.Add(Json); command.Options.Add(Diversity);
         }
 
         public SearchScope Scope(ParseResult parse, long? exclude) => new()
         {
-            K = parse.GetValue(K), From = parse.GetValue(From), To = parse.GetValue(To),
+            K = parse.GetValue(K), From = parse.GetValue(From), To = parse.GetValue(To), Diversity = parse.GetValue(Diversity),
             Exclude = exclude is long key ? new HashSet<long> { key } : new HashSet<long>(),
         };
     }

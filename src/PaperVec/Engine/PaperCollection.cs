@@ -1,5 +1,6 @@
 using PaperVec.Digests;
 using PaperVec.Embedding;
+using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
 
@@ -97,6 +98,111 @@ public sealed class PaperCollection : IDisposable
 
     /// <summary>Papers similar to a stored one (itself excluded unless the scope says otherwise); null when there is no such paper.</summary>
     public List<SearchResult>? Similar(long key, SearchScope scope) => PaperSearch.Similar(Database, key, scope);
+
+    // ---- recommendations and readers' libraries ----------------------------------------------
+
+    /// <summary>Paper keys of ids (PaperVec ids or source ids); <see cref="UnknownPapersException"/> naming every id that names no stored paper.</summary>
+    public List<long> ResolvePapers(IReadOnlyList<string> ids)
+    {
+        var keys = new List<long>(ids.Count);
+        var unknown = new List<string>();
+        foreach (var id in ids)
+            if (Database.ResolveId(id?.Trim() ?? "") is long key) keys.Add(key);
+            else unknown.Add(id ?? "");
+        return unknown.Count == 0 ? keys : throw new UnknownPapersException(unknown);
+    }
+
+    /// <summary>
+    /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
+    /// best first (<see cref="Recommender"/>); <paramref name="digestId"/> limits candidates to that
+    /// digest's papers. Bad requests (no liked paper, over <see cref="RecommendQuery.MaxIds"/> ids, an
+    /// unknown digest) are <see cref="InvalidDataException"/>s, unknown ids <see cref="UnknownPapersException"/>.
+    /// </summary>
+    public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
+        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy)
+    {
+        if (liked.Count == 0) throw new InvalidDataException("name at least one liked paper (positive)");
+        if (liked.Count + disliked.Count > RecommendQuery.MaxIds)
+            throw new InvalidDataException($"{liked.Count + disliked.Count:N0} ids named; a request names at most {RecommendQuery.MaxIds:N0} (keep a larger set as a library)");
+        var candidates = digestId == null ? null : DigestPapers(digestId);
+        var query = new RecommendQuery(ResolvePapers(liked), ResolvePapers(disliked)) { Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates };
+        return Recommender.RankAsync(Database, query, scope);
+    }
+
+    /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
+    public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
+    {
+        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName)) is not { } library) return null;
+        if (library.Liked.Count == 0) throw new InvalidDataException($"library '{libraryName}' has no liked papers yet: like some first");
+        var candidates = digestId == null ? null : DigestPapers(digestId);
+        var query = new RecommendQuery(library.Liked, library.Disliked) { Diversity = scope.Diversity, Candidates = candidates };
+        return await Recommender.RankAsync(Database, query, scope).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Every paper of a digest still stored, ordered by a reader's library: score and "because you
+    /// liked" each (the library's own papers are ranked too, as they are listed). Null when there is no such library.
+    /// </summary>
+    public async Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName)
+    {
+        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName)) is not { } library) return null;
+        if (library.Liked.Count == 0) throw new InvalidDataException($"library '{libraryName}' has no liked papers yet: like some first");
+        var candidates = DigestPapers(digestId);
+        var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates, IncludeLibrary = true };
+        return await Recommender.RankAsync(Database, query, new SearchScope { K = Math.Clamp(candidates.Count, 1, SearchScope.MaxK) }).ConfigureAwait(false);
+    }
+
+    HashSet<long> DigestPapers(string digestId) =>
+        Database.GetDigest(digestId) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId);
+
+    /// <summary>A reader's library by name (checked), or null.</summary>
+    public ReaderLibrary? Library(string name) => Database.GetLibrary(ReaderLibrary.CheckName(name));
+
+    /// <summary>Replaces (or creates) a library with these liked and disliked papers (ids), as one durable write.</summary>
+    public Task<ReaderLibrary> PutLibraryAsync(string name, IReadOnlyList<string> liked, IReadOnlyList<string> disliked) =>
+        ChangeLibraryAsync(name, liked, disliked, [], replace: true);
+
+    /// <summary>Marks papers liked or disliked, or takes them out, in a library (created when missing), as one durable write.</summary>
+    public Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove) =>
+        ChangeLibraryAsync(name, like, dislike, remove, replace: false);
+
+    async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
+    {
+        ReaderLibrary.CheckName(name);
+        if (like.Count + dislike.Count + remove.Count > ReaderLibrary.MaxPapers)
+            throw new InvalidDataException($"{like.Count + dislike.Count + remove.Count:N0} ids named; a library holds at most {ReaderLibrary.MaxPapers:N0}");
+        var overlap = like.Intersect(dislike, StringComparer.Ordinal).FirstOrDefault();
+        if (overlap != null) throw new InvalidDataException($"paper '{overlap}' is named both liked and disliked");
+        var likeKeys = ResolvePapers(like);
+        var dislikeKeys = ResolvePapers(dislike);
+        // A paper deleted since it was liked can still be taken out by its PaperVec id.
+        var removeKeys = remove.Select(id => Database.ResolveId(id) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id]))).ToList();
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var current = replace ? null : Database.GetLibrary(name);
+            var library = (current ?? new ReaderLibrary(name, [], [], DateTimeOffset.UtcNow)).With(likeKeys, dislikeKeys, removeKeys, DateTimeOffset.UtcNow);
+            await Database.CommitAsync(new WriteBatch().PutLibrary(library)).ConfigureAwait(false);
+            return library;
+        }
+        finally { _writes.Release(); }
+    }
+
+    /// <summary>Deletes a library; false when there was none.</summary>
+    public async Task<bool> DeleteLibraryAsync(string name)
+    {
+        ReaderLibrary.CheckName(name);
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (Database.GetLibrary(name) == null) return false;
+            await Database.CommitAsync(new WriteBatch().DeleteLibrary(name)).ConfigureAwait(false);
+            return true;
+        }
+        finally { _writes.Release(); }
+    }
 
     /// <summary>Waits for a write in flight, then checkpoints and closes the data directory.</summary>
     public void Dispose()

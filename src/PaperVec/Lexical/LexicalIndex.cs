@@ -182,6 +182,53 @@ public sealed class LexicalIndex : IDisposable
         finally { _searchers.Release(searcher); }
     }
 
+    /// <summary>
+    /// The best papers for weighted terms (already analyzed: a reader library's profile), best first;
+    /// <paramref name="restrictTo"/>, when given, limits the answer to those papers (a digest's), which
+    /// Lucene applies as a filter instead of reading every match.
+    /// </summary>
+    public List<(long Key, float Score)> SearchTerms(IReadOnlyList<(string Term, float Weight)> terms, int count, Func<long, bool>? filter = null,
+        IReadOnlyCollection<long>? restrictTo = null)
+    {
+        var results = new List<(long, float)>(count);
+        if (terms.Count == 0 || count <= 0 || restrictTo is { Count: 0 }) return results;
+        var query = new BooleanQuery();
+        foreach (var (t, weight) in terms.Take(BooleanQuery.MaxClauseCount)) query.Add(new TermQuery(new Term(Text, t)) { Boost = weight }, Occur.SHOULD);
+        Query search = query;
+        if (restrictTo != null)
+            search = new FilteredQuery(query, new Lucene.Net.Queries.TermsFilter(restrictTo.Select(k => new Term(KeyTerm, KeyText(k))).ToList()));
+        RefreshIfChanged();
+        var searcher = _searchers.Acquire();
+        try
+        {
+            int depth = filter == null ? count : Math.Max(count * 4, 100);
+            while (true)
+            {
+                var top = searcher.Search(search, depth);
+                results.Clear();
+                foreach (var hit in top.ScoreDocs)
+                {
+                    long key = searcher.Doc(hit.Doc).GetField(KeyValue).GetInt64Value() ?? 0;
+                    if (filter != null && !filter(key)) continue;
+                    results.Add((key, hit.Score));
+                    if (results.Count == count) return results;
+                }
+                if (top.ScoreDocs.Length < depth || depth >= top.TotalHits) return results;
+                depth *= 4;
+            }
+        }
+        finally { _searchers.Release(searcher); }
+    }
+
+    /// <summary>How many papers hold <paramref name="term"/> (an analyzed term), and how many papers there are: for term weights.</summary>
+    public (int DocFreq, int Docs) DocFreq(string term)
+    {
+        RefreshIfChanged();
+        var searcher = _searchers.Acquire();
+        try { return (searcher.IndexReader.DocFreq(new Term(Text, term)), searcher.IndexReader.NumDocs); }
+        finally { _searchers.Release(searcher); }
+    }
+
     /// <summary>Closes without committing, as process death would (tests).</summary>
     internal void Abandon()
     {

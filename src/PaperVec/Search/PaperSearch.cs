@@ -15,6 +15,8 @@ public sealed record SearchScope
     public DateOnly? To { get; init; }
     /// <summary>Papers never returned: the query paper itself for "similar", the papers of a digest.</summary>
     public IReadOnlySet<long> Exclude { get; init; } = new HashSet<long>();
+    /// <summary>0 (none) .. 1: how much maximal marginal relevance trades relevance for results unlike those above them.</summary>
+    public double Diversity { get; init; }
 }
 
 /// <summary>
@@ -25,6 +27,8 @@ public sealed record SearchScope
 public sealed record SearchResult(string Id, string Title, string Date, double Score, string Snippet)
 {
     public IReadOnlyList<string>? Matches { get; init; }
+    /// <summary>Recommendations: the liked papers this one is closest to (cosine), for "because you liked ...".</summary>
+    public IReadOnlyList<Recommend.LikedMatch>? Because { get; init; }
 }
 
 /// <summary>How free text is matched: BM25 and the embedding fused (default), the embedding alone, or BM25 alone.</summary>
@@ -67,14 +71,18 @@ public static class PaperSearch
     public static List<SearchResult> Run(PaperDatabase db, SearchQuery query, SearchScope scope)
     {
         int k = CheckedK(scope);
+        CheckDiversity(scope);
         var filter = Filter(db, scope);
+        // With diversity, a deeper pool is read and maximal marginal relevance picks k from it.
+        int depth = scope.Diversity > 0 ? Math.Max(4 * k, 50) : k;
         var hits = query.Mode switch
         {
-            SearchMode.Semantic => db.Search(Vector(query), k, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
-            SearchMode.Lexical => db.SearchLexical(query.Text, k, filter).Select(h => (h.Key, (double)h.Score)).ToList(),
-            _ => Fuse(db.Search(Vector(query), Math.Max(k, FusionDepth), filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
-                db.SearchLexical(query.Text, Math.Max(k, FusionDepth), filter).Select(h => (h.Key, (double)h.Score)).ToList(), query, k),
+            SearchMode.Semantic => db.Search(Vector(query), depth, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
+            SearchMode.Lexical => db.SearchLexical(query.Text, depth, filter).Select(h => (h.Key, (double)h.Score)).ToList(),
+            _ => Fuse(db.Search(Vector(query), Math.Max(depth, FusionDepth), filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
+                db.SearchLexical(query.Text, Math.Max(depth, FusionDepth), filter).Select(h => (h.Key, (double)h.Score)).ToList(), query, depth),
         };
+        if (scope.Diversity > 0) hits = MaximalMarginalRelevance.Select(db, hits, k, scope.Diversity);
         var terms = db.LexicalTerms(query.Text).ToHashSet(StringComparer.Ordinal);
         var results = new List<SearchResult>(hits.Count);
         foreach (var (key, score) in hits)
@@ -132,10 +140,15 @@ public static class PaperSearch
     public static List<SearchResult>? Similar(PaperDatabase db, long key, SearchScope scope) =>
         db.SearchSimilar(key, CheckedK(scope), filter: Filter(db, scope)) is { } hits ? Shape(db, hits) : null;
 
-    static int CheckedK(SearchScope scope) =>
+    static void CheckDiversity(SearchScope scope)
+    {
+        if (scope.Diversity is < 0 or > 1 || double.IsNaN(scope.Diversity)) throw new InvalidDataException("diversity must be within 0..1");
+    }
+
+    internal static int CheckedK(SearchScope scope) =>
         scope.K is < 1 or > SearchScope.MaxK ? throw new ArgumentOutOfRangeException(nameof(scope), $"k must be within 1..{SearchScope.MaxK}") : scope.K;
 
-    static Func<long, bool>? Filter(PaperDatabase db, SearchScope scope)
+    internal static Func<long, bool>? Filter(PaperDatabase db, SearchScope scope)
     {
         DateOnly? from = scope.From, to = scope.To;
         var exclude = scope.Exclude;

@@ -231,8 +231,15 @@ public sealed partial class PaperDatabase
         _aliases.Clear();
         _titleAliases.Clear();
         _digests.Clear();
-        _store.ScanLatest([PaperPrefix, AliasPrefix, TitleAliasPrefix, DigestPrefix], (key, value) =>
+        _libraries.Clear();
+        _store.ScanLatest([PaperPrefix, AliasPrefix, TitleAliasPrefix, DigestPrefix, LibraryPrefix], (key, value) =>
         {
+            if (key[0] == LibraryPrefix)
+            {
+                var library = RecordCodec.ReadLibrary(value);
+                _libraries[library.Name] = library;
+                return;
+            }
             if (key[0] == DigestPrefix)
             {
                 var digest = RecordCodec.ReadDigest(value);

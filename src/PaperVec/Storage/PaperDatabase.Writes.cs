@@ -144,6 +144,14 @@ public sealed partial class PaperDatabase
                     _store.Upsert(DigestKeyBytes(change.Digest!.Id), RecordCodec.EncodeDigest(change.Digest));
                     _digests[change.Digest.Id] = change.Digest;
                     break;
+                case WriteBatch.Kind.PutLibrary:
+                    _store.Upsert(LibraryKeyBytes(change.Library!.Name), RecordCodec.EncodeLibrary(change.Library));
+                    _libraries[change.Library.Name] = change.Library;
+                    break;
+                case WriteBatch.Kind.DeleteLibrary:
+                    _store.Delete(LibraryKeyBytes(change.Alias!));
+                    _libraries.TryRemove(change.Alias!, out _);
+                    break;
                 case WriteBatch.Kind.PutModelId:
                     _store.Upsert(ModelIdKey, Encoding.UTF8.GetBytes(change.ModelId!));
                     break;
@@ -212,6 +220,8 @@ public sealed partial class PaperDatabase
     }
 
     static byte[] DigestKeyBytes(string digestId) => [DigestPrefix, .. Encoding.UTF8.GetBytes(digestId)];
+
+    static byte[] LibraryKeyBytes(string name) => [LibraryPrefix, .. Encoding.UTF8.GetBytes(name)];
 }
 
 /// <summary>A record larger than the store can hold; refused before anything is written (HTTP 413).</summary>

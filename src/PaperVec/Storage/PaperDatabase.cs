@@ -71,7 +71,8 @@ public sealed record RecoveryReport(bool FromCheckpoint, int ReplayedBatches, bo
 /// </summary>
 public sealed partial class PaperDatabase : IDisposable
 {
-    public const byte PaperPrefix = (byte)'P', AliasPrefix = (byte)'S', DigestPrefix = (byte)'D', MetaPrefix = (byte)'M', TitleAliasPrefix = (byte)'T';
+    public const byte PaperPrefix = (byte)'P', AliasPrefix = (byte)'S', DigestPrefix = (byte)'D', MetaPrefix = (byte)'M', TitleAliasPrefix = (byte)'T',
+        LibraryPrefix = (byte)'L';
     static readonly byte[] ModelIdKey = [MetaPrefix, .. Encoding.ASCII.GetBytes("model")];
 
     readonly DataDirectory _directory;
@@ -83,6 +84,7 @@ public sealed partial class PaperDatabase : IDisposable
     readonly ConcurrentDictionary<string, long> _aliases = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<long, long> _titleAliases = new();
     readonly ConcurrentDictionary<string, DigestRecord> _digests = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, Recommend.ReaderLibrary> _libraries = new(StringComparer.Ordinal);
     WriteAheadLog _wal;
     HnswIndex _index;
     LexicalIndex _lexical;
@@ -196,6 +198,40 @@ public sealed partial class PaperDatabase : IDisposable
     public List<DigestRecord> Digests() =>
         _digests.Values.OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
 
+    /// <summary>A reader's library by name, from memory (null when there is none).</summary>
+    public Recommend.ReaderLibrary? GetLibrary(string name) => _libraries.TryGetValue(name, out var library) ? library : null;
+
+    /// <summary>Every reader's library, by name.</summary>
+    public List<Recommend.ReaderLibrary> Libraries() => _libraries.Values.OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// Up to <paramref name="count"/> stored paper keys drawn at random, none of <paramref name="excluded"/>:
+    /// the keys with the smallest seeded hash (a bottom-k sample), so the same seed and papers give the
+    /// same sample whatever order memory holds them in, in one pass without sorting.
+    /// </summary>
+    public List<long> SampleKeys(int count, int seed, IReadOnlySet<long>? excluded = null)
+    {
+        var largest = new PriorityQueue<long, ulong>(count + 1, Comparer<ulong>.Create((a, b) => b.CompareTo(a)));
+        foreach (long key in _summaries.Keys)
+        {
+            if (excluded?.Contains(key) == true) continue;
+            ulong hash = Mix((ulong)key ^ (ulong)(uint)seed * 0x9E3779B97F4A7C15UL);
+            if (largest.Count < count) largest.Enqueue(key, hash);
+            else if (largest.TryPeek(out _, out ulong top) && hash < top) largest.EnqueueDequeue(key, hash);
+        }
+        var sample = new List<long>(largest.Count);
+        while (largest.TryDequeue(out long key, out _)) sample.Add(key);
+        sample.Reverse();
+        return sample;
+
+        static ulong Mix(ulong z) // SplitMix64's finaliser
+        {
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+    }
+
     /// <summary>Every stored paper, in log order (a full scan: for exports, stats and duplicate checks).</summary>
     public List<PaperRecord> Papers()
     {
@@ -237,6 +273,20 @@ public sealed partial class PaperDatabase : IDisposable
             return [];
         }
     }
+
+    /// <summary>Papers best matching weighted analyzed terms by BM25 (a library's profile), best first; optionally only among <paramref name="restrictTo"/>.</summary>
+    public List<(long Key, float Score)> SearchLexicalTerms(IReadOnlyList<(string Term, float Weight)> terms, int k, Func<long, bool>? filter = null, IReadOnlyCollection<long>? restrictTo = null)
+    {
+        try { return _lexical.SearchTerms(terms, k, filter, restrictTo); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            Lexically(() => throw e);
+            return [];
+        }
+    }
+
+    /// <summary>Papers holding an analyzed term, and papers indexed (for term weights).</summary>
+    public (int DocFreq, int Docs) LexicalDocFreq(string term) => _lexical.DocFreq(term);
 
     /// <summary>The analyzed terms of a query (what lexical search matches): for highlighting.</summary>
     public IReadOnlyList<string> LexicalTerms(string text) => _lexical.Terms(text);

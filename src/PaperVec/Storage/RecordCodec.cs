@@ -6,7 +6,7 @@ namespace PaperVec.Storage;
 
 /// <summary>
 /// PaperVec's own compact binary layout for stored values (little-endian):
-///   byte kind ('P' paper, 'D' digest), byte version, then the fields in a fixed order; strings are
+///   byte kind ('P' paper, 'D' digest, 'L' reader's library), byte version, then the fields in a fixed order; strings are
 ///   a u32 byte count + UTF-8, optional strings use count 0xFFFFFFFF for null, the vector is a u16
 ///   dimension + floats. A record from a newer layout version is rejected with a clear error rather
 ///   than misread. No reflection: the hot path is spans in, spans out.
@@ -17,7 +17,7 @@ namespace PaperVec.Storage;
 /// </summary>
 public static class RecordCodec
 {
-    public const byte PaperKind = (byte)'P', DigestKind = (byte)'D';
+    public const byte PaperKind = (byte)'P', DigestKind = (byte)'D', LibraryKind = (byte)'L';
     public const byte CurrentVersion = 3;
     const uint NullString = uint.MaxValue;
 
@@ -151,6 +151,41 @@ public static class RecordCodec
         var copies = new long[r.Version >= 3 ? count : 0];
         for (int i = 0; i < copies.Length; i++) copies[i] = r.Int64();
         return new DigestRecord(id, date, name, keys, ingested) { ListingHashes = hashes, StoredCopies = copies };
+    }
+
+    /// <summary>A reader's library: name, updated-at, then the liked and the disliked keys (i32 count + i64 each).</summary>
+    public static byte[] EncodeLibrary(Recommend.ReaderLibrary library)
+    {
+        int size = 2 + 8 + 4 + Encoding.UTF8.GetByteCount(library.Name) + 4 + library.Liked.Count * 8 + 4 + library.Disliked.Count * 8;
+        var bytes = new byte[size];
+        var w = new Writer(bytes);
+        w.Byte(LibraryKind);
+        w.Byte(CurrentVersion);
+        w.Int64(library.UpdatedAt.ToUnixTimeMilliseconds());
+        w.String(library.Name);
+        w.Int32(library.Liked.Count);
+        foreach (long key in library.Liked) w.Int64(key);
+        w.Int32(library.Disliked.Count);
+        foreach (long key in library.Disliked) w.Int64(key);
+        return w.Position == size ? bytes : throw new InvalidOperationException("library size mismatch");
+    }
+
+    public static Recommend.ReaderLibrary ReadLibrary(ReadOnlySpan<byte> source)
+    {
+        var r = new Reader(source);
+        r.Header(LibraryKind, "library");
+        var updated = DateTimeOffset.FromUnixTimeMilliseconds(r.Int64());
+        string name = r.String() ?? throw new InvalidDataException("library record: no name");
+        var lists = new long[2][];
+        for (int list = 0; list < 2; list++)
+        {
+            int count = r.Int32();
+            if (count < 0 || count > source.Length / 8) throw new InvalidDataException("library record: bad paper count");
+            lists[list] = new long[count];
+            for (int i = 0; i < count; i++) lists[list][i] = r.Int64();
+        }
+        var (liked, disliked) = (lists[0], lists[1]);
+        return new Recommend.ReaderLibrary(name, liked, disliked, updated);
     }
 
     ref struct Writer(Span<byte> buffer)

@@ -9,10 +9,11 @@ namespace PaperVec.Storage;
 /// </summary>
 public sealed class WriteBatch
 {
-    public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5, PutModelId = 6, PutTitleAlias = 7, DeleteTitleAlias = 8 }
+    public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5, PutModelId = 6, PutTitleAlias = 7, DeleteTitleAlias = 8, PutLibrary = 9, DeleteLibrary = 10 }
 
     /// <summary>One change; <see cref="TitleKey"/> is the key of a title that names paper <see cref="Key"/> after a retitle.</summary>
-    public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null, long TitleKey = 0, string? ModelId = null);
+    public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null, long TitleKey = 0, string? ModelId = null,
+        Recommend.ReaderLibrary? Library = null);
 
     const byte Version = 1;
     readonly List<Change> _changes = [];
@@ -32,6 +33,10 @@ public sealed class WriteBatch
     /// <summary>Records which model made the database's vectors (see ModelChangeReembedder).</summary>
     public WriteBatch PutModelId(string modelId) { _changes.Add(new(Kind.PutModelId, ModelId: modelId)); return this; }
 
+    /// <summary>Stores a reader's library under its name, replacing what was there.</summary>
+    public WriteBatch PutLibrary(Recommend.ReaderLibrary library) { _changes.Add(new(Kind.PutLibrary, Library: library)); return this; }
+    public WriteBatch DeleteLibrary(string name) { _changes.Add(new(Kind.DeleteLibrary, Alias: name)); return this; }
+
     public byte[] Encode()
     {
         var parts = _changes.Select(c => (c.Kind, Payload: c.Kind switch
@@ -44,6 +49,8 @@ public sealed class WriteBatch
             Kind.PutModelId => Encoding.UTF8.GetBytes(c.ModelId!),
             Kind.PutTitleAlias => [.. BitConverter.GetBytes(c.TitleKey), .. BitConverter.GetBytes(c.Key)],
             Kind.DeleteTitleAlias => BitConverter.GetBytes(c.TitleKey),
+            Kind.PutLibrary => RecordCodec.EncodeLibrary(c.Library!),
+            Kind.DeleteLibrary => Encoding.UTF8.GetBytes(c.Alias!),
             _ => throw new InvalidOperationException(),
         })).ToList();
         var bytes = new byte[5 + parts.Sum(p => 5 + p.Payload.Length)];
@@ -84,6 +91,8 @@ public sealed class WriteBatch
                 Kind.PutModelId => batch.PutModelId(Encoding.UTF8.GetString(payload)),
                 Kind.PutTitleAlias when length == 16 => batch.PutTitleAlias(BinaryPrimitives.ReadInt64LittleEndian(payload), BinaryPrimitives.ReadInt64LittleEndian(payload[8..])),
                 Kind.DeleteTitleAlias when length == 8 => batch.DeleteTitleAlias(BinaryPrimitives.ReadInt64LittleEndian(payload)),
+                Kind.PutLibrary => batch.PutLibrary(RecordCodec.ReadLibrary(payload)),
+                Kind.DeleteLibrary => batch.DeleteLibrary(Encoding.UTF8.GetString(payload)),
                 _ => throw new InvalidDataException($"unknown write batch change kind {(byte)kind} or bad length {length}"),
             };
             at += 5 + length;

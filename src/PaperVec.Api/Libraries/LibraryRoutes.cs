@@ -1,0 +1,74 @@
+using System.Text.Json;
+using PaperVec.Api.Hosting;
+using PaperVec.Api.Http;
+using PaperVec.Api.Security;
+using PaperVec.Recommend;
+using PaperVec.Storage;
+
+namespace PaperVec.Api.Libraries;
+
+/// <summary>PUT /libraries/{name}: the whole library.</summary>
+public sealed record LibraryPut(IReadOnlyList<string>? Liked, IReadOnlyList<string>? Disliked);
+
+/// <summary>PATCH /libraries/{name}: papers to mark liked or disliked, or to take out.</summary>
+public sealed record LibraryPatch(IReadOnlyList<string>? Like, IReadOnlyList<string>? Dislike, IReadOnlyList<string>? Remove);
+
+/// <summary>A reader's library as the API shows it: liked and disliked PaperVec ids, oldest first.</summary>
+public sealed record LibraryView(string Name, IReadOnlyList<string> Liked, IReadOnlyList<string> Disliked, DateTimeOffset UpdatedAt)
+{
+    public static LibraryView Of(ReaderLibrary library) =>
+        new(library.Name, library.Liked.Select(PaperIdentity.Format).ToList(), library.Disliked.Select(PaperIdentity.Format).ToList(), library.UpdatedAt);
+}
+
+/// <summary>GET /libraries, and PUT/PATCH/GET/DELETE /libraries/{name}: readers' named lists of liked and disliked papers.</summary>
+public static class LibraryRoutes
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var libraries = app.MapGroup("/libraries").WithTags("Libraries");
+        libraries.MapGet("", (ServedCollection served) => TypedResults.Ok(served.Database.Libraries().Select(LibraryView.Of).ToList()))
+            .WithSummary("Every reader's library");
+        libraries.MapGet("/{name}", GetLibrary)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("One library: its liked and disliked paper ids");
+        libraries.MapPut("/{name}", PutLibraryAsync)
+            .RequireApiKey()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Create or replace a library: {\"liked\": [ids], \"disliked\": [ids]}");
+        libraries.MapPatch("/{name}", PatchLibraryAsync)
+            .RequireApiKey()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Mark papers liked or disliked, or take them out: {\"like\": [], \"dislike\": [], \"remove\": []} (creates the library)");
+        libraries.MapDelete("/{name}", DeleteLibraryAsync)
+            .RequireApiKey()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Delete a library");
+    }
+
+    static Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView> GetLibrary(string name, ServedCollection served) =>
+        TypedResults.Ok(LibraryView.Of(served.Collection.Library(name) ?? throw ApiProblemException.NotFound($"no library named '{name}'")));
+
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PutLibraryAsync(string name, HttpRequest request, ServedCollection served, ServerLimits limits)
+    {
+        var body = await ReadAsync<LibraryPut>(request, limits, "{\"liked\": [\"ID\"], \"disliked\": []}");
+        return TypedResults.Ok(LibraryView.Of(await served.Collection.PutLibraryAsync(name, body.Liked ?? [], body.Disliked ?? [])));
+    }
+
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PatchLibraryAsync(string name, HttpRequest request, ServedCollection served, ServerLimits limits)
+    {
+        var body = await ReadAsync<LibraryPatch>(request, limits, "{\"like\": [\"ID\"], \"dislike\": [], \"remove\": []}");
+        return TypedResults.Ok(LibraryView.Of(await served.Collection.ChangeLibraryAsync(name, body.Like ?? [], body.Dislike ?? [], body.Remove ?? [])));
+    }
+
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> DeleteLibraryAsync(string name, ServedCollection served) =>
+        await served.Collection.DeleteLibraryAsync(name) ? TypedResults.NoContent() : throw ApiProblemException.NotFound($"no library named '{name}'");
+
+    static async Task<T> ReadAsync<T>(HttpRequest request, ServerLimits limits, string example) where T : class
+    {
+        string text = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
+        try { return JsonSerializer.Deserialize<T>(text, JsonSerializerOptions.Web) ?? throw ApiProblemException.BadRequest($"the body must be a JSON object like {example}"); }
+        catch (JsonException e) { throw ApiProblemException.BadRequest($"the body must be JSON like {example} ({e.Message})"); }
+    }
+}

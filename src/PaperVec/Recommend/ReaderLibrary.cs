@@ -1,0 +1,48 @@
+using System.Text.RegularExpressions;
+
+namespace PaperVec.Recommend;
+
+/// <summary>
+/// A reader's named library: the papers they liked and the ones they marked "not interested", by
+/// paper key, in the order they were added. Stored durably with the papers (one record per name,
+/// written through the log like every write) and recovered with them. A liked paper deleted later
+/// stays listed and is skipped when ranking.
+/// </summary>
+public sealed record ReaderLibrary(string Name, IReadOnlyList<long> Liked, IReadOnlyList<long> Disliked, DateTimeOffset UpdatedAt)
+{
+    /// <summary>Papers a library holds at most, liked and disliked together.</summary>
+    public const int MaxPapers = 10_000;
+    public const int MaxNameLength = 64;
+
+    static readonly Regex NamePattern = new("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant);
+
+    /// <summary>Letters, digits, '-' and '_', at most 64 characters; an <see cref="InvalidDataException"/> saying so otherwise.</summary>
+    public static string CheckName(string? name) =>
+        name != null && NamePattern.IsMatch(name) ? name
+        : throw new InvalidDataException($"library name '{Shorten(name)}' is not valid: use 1 to {MaxNameLength} letters, digits, '-' or '_'");
+
+    /// <summary>This library with <paramref name="liked"/> and <paramref name="disliked"/> added (a paper is in one list at most: the later mark wins) and <paramref name="removed"/> taken out.</summary>
+    public ReaderLibrary With(IEnumerable<long> liked, IEnumerable<long> disliked, IEnumerable<long> removed, DateTimeOffset now)
+    {
+        var like = Liked.ToList();
+        var dislike = Disliked.ToList();
+        foreach (long key in removed) { like.Remove(key); dislike.Remove(key); }
+        foreach (long key in liked) { dislike.Remove(key); if (!like.Contains(key)) like.Add(key); }
+        foreach (long key in disliked) { like.Remove(key); if (!dislike.Contains(key)) dislike.Add(key); }
+        var result = this with { Liked = like, Disliked = dislike, UpdatedAt = now };
+        return result.Check();
+    }
+
+    /// <summary>Refuses a library over <see cref="MaxPapers"/> or with a paper in both lists.</summary>
+    public ReaderLibrary Check()
+    {
+        if (Liked.Count + Disliked.Count > MaxPapers)
+            throw new InvalidDataException($"library '{Name}' would hold {Liked.Count + Disliked.Count:N0} papers; a library holds at most {MaxPapers:N0}");
+        var liked = Liked.ToHashSet();
+        if (Disliked.FirstOrDefault(liked.Contains) is var both and not 0) // paper keys are never 0
+            throw new InvalidDataException($"paper {Storage.PaperIdentity.Format(both)} is both liked and disliked in library '{Name}'");
+        return this;
+    }
+
+    static string Shorten(string? s) => s == null ? "" : s.Length <= 80 ? s : s[..80] + "…";
+}
