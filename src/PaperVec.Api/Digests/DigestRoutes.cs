@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using PaperVec.Api.Hosting;
 using PaperVec.Api.Http;
 using PaperVec.Api.Security;
@@ -17,7 +18,9 @@ public sealed record DigestSummary(string Id, string Date, string Source, int Pa
 public sealed record DigestPaperView(string Id, string Title, string Date, bool SeenBefore, IReadOnlyList<string> SeenIn, string Snippet, string? SameAs = null)
 {
     /// <summary>With ?library=: how likely the reader wants it (the recommender's score), and the liked papers it is closest to.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? Score { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<PaperVec.Recommend.LikedMatch>? Because { get; init; }
 }
 
@@ -25,6 +28,7 @@ public sealed record DigestPaperView(string Id, string Title, string Date, bool 
 public sealed record DigestView(string Id, string Date, string Source, DateTimeOffset IngestedAt, int SeenBefore, IReadOnlyList<DigestPaperView> Papers)
 {
     /// <summary>The library the papers are ordered by (?library=), or null for listing order.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Library { get; init; }
 }
 

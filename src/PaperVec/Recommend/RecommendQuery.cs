@@ -9,7 +9,7 @@ public enum RecommendStrategy
     BestMatch,
     /// <summary>A logistic regression on the embeddings: liked papers against disliked ones and a sample of the rest (arxiv-sanity's per-reader classifier).</summary>
     Classifier,
-    /// <summary>The classifier's ranking fused with BM25 over the library's characteristic terms.</summary>
+    /// <summary>The classifier's scores fused (convex, min-max normalised) with BM25 of the library's characteristic terms (the default).</summary>
     Hybrid,
 }
 

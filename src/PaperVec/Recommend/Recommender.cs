@@ -15,10 +15,16 @@ public sealed record LikedMatch(string Id, string Title, double Similarity);
 /// </summary>
 public static class Recommender
 {
-    /// <summary>The best measured strategy (README, Recommendations).</summary>
-    public const RecommendStrategy DefaultStrategy = RecommendStrategy.Classifier;
+    /// <summary>
+    /// The best measured strategy (README, Recommendations; `papervec eval recommend`, 14,179 arXiv
+    /// papers): the classifier fused half and half with BM25 of the library's terms scored nDCG@10
+    /// 19.92 / 34.90 / 35.41 on the author / category / category-with-dislikes proxies, against
+    /// 14.56 / 23.86 / 23.66 for the centroid and 18.51 / 33.39 / 34.02 for the classifier alone.
+    /// </summary>
+    public const RecommendStrategy DefaultStrategy = RecommendStrategy.Hybrid;
     public const double DefaultRegularization = 0.01;
-    public const double DefaultSemanticWeight = 0.7;
+    /// <summary>Semantic share of the hybrid: 0.5 and 0.7 measured within 0.1 point on average; 0.5 led on two proxies of three.</summary>
+    public const double DefaultSemanticWeight = 0.5;
     /// <summary>The disliked papers' share against the liked ones in <see cref="RecommendStrategy.Centroid"/> and <see cref="RecommendStrategy.BestMatch"/>.</summary>
     public const double DislikedWeight = 0.5;
     /// <summary>Other papers sampled as the classifier's background negatives ("the rest", as arxiv-sanity trains against).</summary>

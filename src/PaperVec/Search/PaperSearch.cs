@@ -28,6 +28,7 @@ public sealed record SearchResult(string Id, string Title, string Date, double S
 {
     public IReadOnlyList<string>? Matches { get; init; }
     /// <summary>Recommendations: the liked papers this one is closest to (cosine), for "because you liked ...".</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<Recommend.LikedMatch>? Because { get; init; }
 }
 

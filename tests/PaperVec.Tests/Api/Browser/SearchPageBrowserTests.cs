@@ -21,7 +21,7 @@ public sealed class ChromiumFactAttribute : FactAttribute
 public class SearchPageBrowserTests
 {
     [ChromiumFact]
-    public async Task SearchMoreLikeThisAndTheDigestViewWorkInABrowser()
+    public async Task SearchMoreLikeThisTheDigestViewAndTheLibraryWorkInABrowser()
     {
         string data = Directory.CreateTempSubdirectory("pv-browser-").FullName;
         var app = PaperVecServer.Create(new ServerOptions { DataPath = data, Urls = ["http://127.0.0.1:0"], ModelDirectory = RepoPaths.ModelDir });
@@ -73,6 +73,30 @@ public class SearchPageBrowserTests
             await browser.ClickAsync("#digests a:last-child");
             await browser.WaitForAsync("document.querySelector('#heading').textContent.startsWith('Digest') && document.querySelectorAll('li.result').length === 2", "the digest view");
             Assert.Equal(1, (await browser.EvaluateAsync("document.querySelectorAll('li.seen-before .seen').length")).GetInt32());
+
+            // A star and a "not interested" on the Mar 11 digest's papers go into the reader's library ("mine" by default).
+            await browser.ClickAsync("#digests a:first-child");
+            await browser.WaitForAsync("document.querySelector('#heading').textContent.startsWith('Digest') && document.querySelectorAll('li.result').length > 10", "the first digest");
+            string liked = (await browser.EvaluateAsync("document.querySelector('li.result').dataset.id")).GetString()!;
+            string disliked = (await browser.EvaluateAsync("document.querySelectorAll('li.result')[1].dataset.id")).GetString()!;
+            await browser.ClickAsync("li.result button.star");
+            await browser.WaitForAsync("document.querySelector('li.result button.star').classList.contains('on')", "the star");
+            await browser.ClickAsync("li.result:nth-child(2) button.not-interested");
+            await browser.WaitForAsync("document.querySelectorAll('li.result')[1].querySelector('button.not-interested').classList.contains('on')", "not interested");
+            using (var http = new HttpClient { BaseAddress = new Uri(baseUrl) })
+            {
+                string stored = await http.GetStringAsync("/libraries/mine");
+                Assert.Contains($"\"liked\":[\"{liked}\"]", stored);
+                Assert.Contains($"\"disliked\":[\"{disliked}\"]", stored);
+            }
+
+            // The digest ordered by the library says why; "Recommended for you" leaves the library's own papers out.
+            await browser.ClickAsync("#by-library");
+            await browser.WaitForAsync("document.querySelector('#heading').textContent.includes('ordered by library') && document.querySelectorAll('li.result .because').length > 0", "the digest ordered by the library");
+            await browser.ClickAsync("#recommend-link");
+            await browser.WaitForAsync("document.querySelector('#heading').textContent.startsWith('Recommended') && document.querySelectorAll('li.result').length > 0", "recommendations");
+            Assert.False((await browser.EvaluateAsync($"[...document.querySelectorAll('li.result')].some(e => e.dataset.id === '{liked}' || e.dataset.id === '{disliked}')")).GetBoolean(),
+                "a library paper is recommended back");
 
             var png = await browser.ScreenshotPngAsync();
             File.WriteAllBytes(Path.Combine(Path.GetTempPath(), "papervec-search-page.png"), png);
