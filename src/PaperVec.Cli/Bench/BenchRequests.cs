@@ -16,7 +16,11 @@ namespace PaperVec.Cli.Bench;
 /// </summary>
 public sealed class BenchRequests
 {
-    readonly string[] _similar, _paper, _search;
+    /// <summary>Papers in each recommend request's library, and how many different libraries are cycled through.</summary>
+    public const int LibraryPapers = 50, Libraries = 64;
+
+    readonly string[] _similar, _paper, _search, _searchSemantic, _searchLexical;
+    readonly string[] _recommendBodies;
     readonly int _ingestBatch;
     long _nextNewPaper;
 
@@ -31,6 +35,9 @@ public sealed class BenchRequests
         _paper = paperIds.Select(id => new Uri(baseUri, $"papers/{Uri.EscapeDataString(id)}").AbsoluteUri).ToArray();
         _search = queries.Select(q => new Uri(baseUri, $"search?k=10&q={Uri.EscapeDataString(q)}").AbsoluteUri).ToArray();
         if (_search.Length == 0) throw new ArgumentException("no search queries", nameof(queries));
+        _searchSemantic = _search.Select(u => u + "&mode=semantic").ToArray();
+        _searchLexical = _search.Select(u => u + "&mode=lexical").ToArray();
+        _recommendBodies = RecommendBodies(paperIds);
         _ingestBatch = ingestBatch;
         _nextNewPaper = firstNewPaper;
         BaseUri = baseUri;
@@ -45,10 +52,32 @@ public sealed class BenchRequests
         BenchRoute.Similar => new HttpRequestMessage(HttpMethod.Get, _similar[(int)((uint)pick % _similar.Length)]),
         BenchRoute.Paper => new HttpRequestMessage(HttpMethod.Get, _paper[(int)((uint)pick % _paper.Length)]),
         BenchRoute.Search => new HttpRequestMessage(HttpMethod.Get, _search[(int)((uint)pick % _search.Length)]),
+        BenchRoute.SearchSemantic => new HttpRequestMessage(HttpMethod.Get, _searchSemantic[(int)((uint)pick % _searchSemantic.Length)]),
+        BenchRoute.SearchLexical => new HttpRequestMessage(HttpMethod.Get, _searchLexical[(int)((uint)pick % _searchLexical.Length)]),
+        BenchRoute.Recommend => new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, "recommend"))
+        {
+            Content = new StringContent(_recommendBodies[(int)((uint)pick % _recommendBodies.Length)], Encoding.UTF8, "application/json"),
+        },
         BenchRoute.Ingest => IngestDigest(),
         BenchRoute.IngestVectors => IngestRecords(),
         _ => throw new ArgumentOutOfRangeException(nameof(route)),
     };
+
+    /// <summary>
+    /// Request bodies of <see cref="Libraries"/> libraries, each <see cref="LibraryPapers"/> stored
+    /// papers drawn with a fixed seed (so runs compare), as {"positive": [...], "k": 10}.
+    /// </summary>
+    static string[] RecommendBodies(IReadOnlyList<string> paperIds)
+    {
+        var random = new Random(17);
+        int size = Math.Min(LibraryPapers, paperIds.Count);
+        return Enumerable.Range(0, Libraries).Select(_ =>
+        {
+            var liked = new HashSet<string>(StringComparer.Ordinal);
+            while (liked.Count < size) liked.Add(paperIds[random.Next(paperIds.Count)]);
+            return System.Text.Json.JsonSerializer.Serialize(new { positive = liked, k = 10 });
+        }).ToArray();
+    }
 
     long[] NewPapers()
     {

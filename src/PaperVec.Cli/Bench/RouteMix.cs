@@ -5,8 +5,14 @@ public enum BenchRoute
 {
     /// <summary>GET /papers/{id}/similar?k=10 for a random prepared paper.</summary>
     Similar,
-    /// <summary>GET /search?q=...&amp;k=10 with a short query (a sample digest title), embedded by the server.</summary>
+    /// <summary>GET /search?q=...&amp;k=10 with a short query (a sample digest title), embedded by the server; the default mode (hybrid).</summary>
     Search,
+    /// <summary>The same queries with mode=semantic (embedding and HNSW only), to compare with hybrid in one run.</summary>
+    SearchSemantic,
+    /// <summary>The same queries with mode=lexical (BM25 only).</summary>
+    SearchLexical,
+    /// <summary>POST /recommend from a 50-paper library of stored papers (the default strategy).</summary>
+    Recommend,
     /// <summary>GET /papers/{id}.</summary>
     Paper,
     /// <summary>POST /digests with new papers: parsed, embedded, checked for duplicates, stored durably.</summary>
@@ -20,7 +26,8 @@ public sealed class RouteMix
 {
     public static readonly IReadOnlyDictionary<string, BenchRoute> Names = new Dictionary<string, BenchRoute>(StringComparer.OrdinalIgnoreCase)
     {
-        ["similar"] = BenchRoute.Similar, ["search"] = BenchRoute.Search, ["paper"] = BenchRoute.Paper,
+        ["similar"] = BenchRoute.Similar, ["search"] = BenchRoute.Search, ["search-semantic"] = BenchRoute.SearchSemantic,
+        ["search-lexical"] = BenchRoute.SearchLexical, ["recommend"] = BenchRoute.Recommend, ["paper"] = BenchRoute.Paper,
         ["ingest"] = BenchRoute.Ingest, ["ingest-vectors"] = BenchRoute.IngestVectors,
     };
 

@@ -24,7 +24,7 @@ static class BenchApiCommand
         var mode = new Option<LoadMode>("--mode") { Description = "open (fixed --rate) or closed (--connections each waiting for its answer)", DefaultValueFactory = _ => LoadMode.Open };
         var rate = new Option<double>("--rate") { Description = "Open loop: requests per second (the sweep's first step)", DefaultValueFactory = _ => 1000 };
         var connections = CommonOptions.AtLeast(new Option<int>("--connections") { Description = "Closed loop: concurrent requests; open loop: most connections", DefaultValueFactory = _ => 32 }, 1);
-        var mix = new Option<string>("--mix") { Description = "Routes with weights: similar, search, paper, ingest (POST /digests, embedded), ingest-vectors (POST /papers with vectors)", DefaultValueFactory = _ => "similar:70,search:25,ingest:5" };
+        var mix = new Option<string>("--mix") { Description = "Routes with weights: similar, search (hybrid), search-semantic, search-lexical, recommend (POST /recommend, 50-paper library), paper, ingest (POST /digests, embedded), ingest-vectors (POST /papers with vectors)", DefaultValueFactory = _ => "similar:70,search:25,ingest:5" };
         var duration = new Option<double>("--duration") { Description = "Measured seconds (per sweep step)", DefaultValueFactory = _ => 30 };
         var warmup = new Option<double>("--warmup") { Description = "Seconds of load before measuring (per sweep step)", DefaultValueFactory = _ => 5 };
         var ingestBatch = CommonOptions.AtLeast(new Option<int>("--ingest-batch") { Description = "New papers per ingest request", DefaultValueFactory = _ => 10 }, 1);

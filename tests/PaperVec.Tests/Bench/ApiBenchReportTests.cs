@@ -103,6 +103,28 @@ public class ApiBenchReportTests
     }
 
     [Fact]
+    public async Task SearchModeAndRecommendRoutesSendWhatTheirNamesSay()
+    {
+        var ids = Enumerable.Range(0, 200).Select(i => $"p{i}").ToList();
+        var requests = new BenchRequests(new Uri("http://127.0.0.1:1/"), ids, ["deep nets"], 10, 0);
+        Assert.EndsWith("q=deep%20nets", requests.Create(BenchRoute.Search, 0).RequestUri!.AbsoluteUri);
+        Assert.EndsWith("&mode=semantic", requests.Create(BenchRoute.SearchSemantic, 0).RequestUri!.AbsoluteUri);
+        Assert.EndsWith("&mode=lexical", requests.Create(BenchRoute.SearchLexical, 0).RequestUri!.AbsoluteUri);
+
+        var recommend = requests.Create(BenchRoute.Recommend, 3);
+        Assert.Equal(HttpMethod.Post, recommend.Method);
+        Assert.Equal("/recommend", recommend.RequestUri!.AbsolutePath);
+        using var body = System.Text.Json.JsonDocument.Parse(await recommend.Content!.ReadAsStringAsync());
+        var liked = body.RootElement.GetProperty("positive").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Equal(BenchRequests.LibraryPapers, liked.Distinct().Count());
+        Assert.All(liked, id => Assert.Contains(id, ids));
+
+        var mix = RouteMix.Parse("search:1,search-semantic:1,search-lexical:1,recommend:1");
+        Assert.Equal(4, mix.Entries.Count);
+        Assert.False(mix.Writes);
+    }
+
+    [Fact]
     public void WrkOutputIsReadForRateAndP99()
     {
         const string output = """

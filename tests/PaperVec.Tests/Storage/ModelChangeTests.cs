@@ -9,7 +9,7 @@ namespace PaperVec.Tests.Storage;
 public class ModelChangeTests(EmbedderFixture fixture)
 {
     [Fact]
-    public void PapersFromAnotherModelAreReembeddedNotMixed()
+    public async Task PapersFromAnotherModelAreReembeddedNotMixed()
     {
         string dir = StoreTestData.TempDir();
         try
@@ -26,12 +26,12 @@ public class ModelChangeTests(EmbedderFixture fixture)
             db.Commit(new WriteBatch().PutPaper(old).PutModelId("old-model/000000000000/b0"));
             Assert.Single(ModelChangeReembedder.Stale(db, embedder.ModelId));
 
-            Assert.Equal(1, ModelChangeReembedder.ReembedAsync(db, embedder).GetAwaiter().GetResult());
+            Assert.Equal(1, await ModelChangeReembedder.ReembedAsync(db, embedder));
             var updated = db.GetPaper(old.Key)!;
             Assert.Equal(embedder.ModelId, updated.ModelId);
             Assert.True(System.Numerics.Tensors.TensorPrimitives.Dot(updated.Vector, embedder.Embed(PaperVec.Embedding.PaperText.ForEmbedding(old.Title, old.Abstract))) > 0.9999f);
             Assert.Empty(ModelChangeReembedder.Stale(db, embedder.ModelId));
-            Assert.Equal(0, ModelChangeReembedder.ReembedAsync(db, embedder).GetAwaiter().GetResult());
+            Assert.Equal(0, await ModelChangeReembedder.ReembedAsync(db, embedder));
         }
         finally { Directory.Delete(dir, true); }
     }
