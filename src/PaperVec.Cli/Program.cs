@@ -48,7 +48,9 @@ public static class Program
         }
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+            // ProcessTerminationTimeout null: System.CommandLine would otherwise answer SIGTERM/Ctrl+C for
+            // async actions and end the process after 2 s, cutting `serve`'s drain and final checkpoint short.
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
         }
         catch (Exception e)
         {

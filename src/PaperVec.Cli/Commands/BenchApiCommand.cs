@@ -43,7 +43,7 @@ static class BenchApiCommand
             url, ids, papers, synthetic, corpus, prepared, mode, rate, connections, mix, duration, warmup, ingestBatch, queryBatch,
             sweep, sweepStep, sweepMax, bound, crossCheck, json, markdown, svg, seed,
         };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             var routeMix = RouteMix.Parse(parse.GetValue(mix)!);
             if (parse.GetValue(rate) <= 0 || parse.GetValue(duration) <= 0 || parse.GetValue(warmup) < 0 || parse.GetValue(bound) <= 0 || parse.GetValue(sweepStep) <= 0)
@@ -53,7 +53,7 @@ static class BenchApiCommand
                 Mode = parse.GetValue(sweep) ? LoadMode.Open : parse.GetValue(mode), Rate = parse.GetValue(rate), Connections = parse.GetValue(connections),
                 Mix = routeMix, Duration = TimeSpan.FromSeconds(parse.GetValue(duration)), Warmup = TimeSpan.FromSeconds(parse.GetValue(warmup)), Seed = parse.GetValue(seed),
             };
-            return RunAsync(parse, settings).GetAwaiter().GetResult();
+            return await RunAsync(parse, settings);
 
             async Task<int> RunAsync(ParseResult parse, LoadSettings settings)
             {

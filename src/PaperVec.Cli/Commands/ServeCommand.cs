@@ -22,7 +22,7 @@ static class ServeCommand
         var batch = CommonOptions.AtLeast(new Option<int>("--query-batch") { Description = "Search queries embedded together at most (1: no batching)", DefaultValueFactory = _ => new ServerOptions().MaxQueryBatch }, 1);
         var checkpoint = DataOptions.CheckpointMegabytes();
         var command = new Command("serve", "Serve the HTTP API and the search page") { data, urls, batch, checkpoint };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             var options = new ServerOptions
             {
@@ -32,17 +32,17 @@ static class ServeCommand
                 CheckpointAfterWalMegabytes = parse.GetValue(checkpoint),
                 Log = message => Console.Out.WriteLine($"papervec: {message}"),
             };
-            using var app = PaperVecServer.Create(options);
+            await using var app = PaperVecServer.Create(options);
             var library = app.Services.GetService(typeof(ServedCollection)) as ServedCollection;
-            app.Start();
+            await app.StartAsync();
             // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
             try { PaperVecServer.CheckBoundAddresses(app); }
             catch (ServerStartException)
             {
-                app.StopAsync().GetAwaiter().GetResult();
+                await app.StopAsync();
                 throw;
             }
-            app.WaitForShutdown(); // returns after SIGTERM or Ctrl+C once the requests in flight are done; disposing the host checkpoints
+            await app.WaitForShutdownAsync(); // returns after SIGTERM or Ctrl+C once the requests in flight are done; disposing the host checkpoints
             if (library?.WhenModelLoaded.IsFaulted == true) throw new CliException(library.NotReadyReason!);
             return 0;
         });
