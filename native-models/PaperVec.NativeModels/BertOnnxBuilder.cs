@@ -14,8 +14,15 @@ namespace PaperVec.NativeModels;
 public static class BertOnnxBuilder
 {
     public const long Opset = 17;
+    /// <summary>Version of the com.microsoft contrib-op domain the fused graph imports.</summary>
+    public const long ContribOpset = 1;
 
-    public static OnnxGraph Build(BertConfig config, Safetensors weights)
+    /// <summary>
+    /// Builds the encoder. <paramref name="fusedAttention"/>: each layer's self-attention is one
+    /// com.microsoft.Attention node (packed Q|K|V weights, the raw 0/1 mask) instead of the plain
+    /// ops, because ONNX Runtime's AttentionFusion does not match opset-17 graphs (README).
+    /// </summary>
+    public static OnnxGraph Build(BertConfig config, Safetensors weights, bool fusedAttention = false)
     {
         var g = new OnnxGraph("bert_encoder");
         string prefix = weights.Contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
@@ -55,8 +62,10 @@ public static class BertOnnxBuilder
         string x = LayerNorm(g, embedded, weights, W("embeddings.LayerNorm"), "embeddings_ln", eps);
 
         // Additive mask [batch, 1, 1, sequence]: 0 where attended, -10000 where padded.
-        string mask4d = g.Op("Cast", [g.Op("Unsqueeze", ["attention_mask", axes12])], new OnnxAttribute("to", Int: (long)OnnxType.Float));
-        string additiveMask = g.Op("Mul", [g.Op("Sub", [oneF, mask4d]), maskValue]);
+        // The Attention contrib op takes the raw [batch, sequence] mask as int32 and applies the same -10000.
+        string? rawMask = fusedAttention ? g.Op("Cast", ["attention_mask"], new OnnxAttribute("to", Int: (long)OnnxType.Int32)) : null;
+        string additiveMask = fusedAttention ? "" : g.Op("Mul", [g.Op("Sub", [oneF,
+            g.Op("Cast", [g.Op("Unsqueeze", ["attention_mask", axes12])], new OnnxAttribute("to", Int: (long)OnnxType.Float))]), maskValue]);
 
         for (int layer = 0; layer < config.Layers; layer++)
         {
@@ -67,14 +76,24 @@ public static class BertOnnxBuilder
                 g.Op("Transpose", [g.Op("Reshape", [Linear(g, input, weights, L + projection, n + projection.Replace('.', '_'), hidden, hidden), headShape])],
                     new OnnxAttribute("perm", Ints: perm.Select(p => (long)p).ToArray()));
 
-            string q = Heads(x, "attention.self.query", [0, 2, 1, 3]);
-            string kT = Heads(x, "attention.self.key", [0, 2, 3, 1]);
-            string v = Heads(x, "attention.self.value", [0, 2, 1, 3]);
+            string merged;
+            if (rawMask != null)
+            {
+                var (packedWeights, packedBias) = PackedQkv(g, weights, L + "attention.self.", n + "qkv", hidden);
+                merged = g.OpMulti("Attention", [x, packedWeights, packedBias, rawMask], 1, "com.microsoft",
+                    new OnnxAttribute("num_heads", Int: heads), new OnnxAttribute("mask_filter_value", Float: -10000.0f))[0];
+            }
+            else
+            {
+                string q = Heads(x, "attention.self.query", [0, 2, 1, 3]);
+                string kT = Heads(x, "attention.self.key", [0, 2, 3, 1]);
+                string v = Heads(x, "attention.self.value", [0, 2, 1, 3]);
 
-            string scores = g.Op("Div", [g.Op("MatMul", [q, kT]), sqrtHeadSize]);
-            string probs = g.Op("Softmax", [g.Op("Add", [scores, additiveMask])], new OnnxAttribute("axis", Int: -1));
-            string context = g.Op("Transpose", [g.Op("MatMul", [probs, v])], new OnnxAttribute("perm", Ints: [0, 2, 1, 3]));
-            string merged = g.Op("Reshape", [context, mergedShape]);
+                string scores = g.Op("Div", [g.Op("MatMul", [q, kT]), sqrtHeadSize]);
+                string probs = g.Op("Softmax", [g.Op("Add", [scores, additiveMask])], new OnnxAttribute("axis", Int: -1));
+                string context = g.Op("Transpose", [g.Op("MatMul", [probs, v])], new OnnxAttribute("perm", Ints: [0, 2, 1, 3]));
+                merged = g.Op("Reshape", [context, mergedShape]);
+            }
 
             string attentionOut = Linear(g, merged, weights, L + "attention.output.dense", n + "attention_output", hidden, hidden);
             x = LayerNorm(g, g.Op("Add", [attentionOut, x]), weights, L + "attention.output.LayerNorm", n + "attention_ln", eps);
@@ -105,6 +124,24 @@ public static class BertOnnxBuilder
         string weight = g.Initializer(nodeName + "_weight", transposed, inFeatures, outFeatures);
         string bias = g.Initializer(nodeName + "_bias", weights.ReadFloat32(name + ".bias"), outFeatures);
         return g.Op("Add", [g.Op("MatMul", [input, weight]), bias]);
+    }
+
+    /// <summary>The query, key and value Linears packed as Attention wants them: weights [in, 3 x out] (x @ W form), bias [3 x out].</summary>
+    static (string Weights, string Bias) PackedQkv(OnnxGraph g, Safetensors weights, string prefix, string nodeName, int hidden)
+    {
+        var packed = new float[hidden * 3 * hidden];
+        var bias = new float[3 * hidden];
+        string[] parts = ["query", "key", "value"];
+        for (int p = 0; p < 3; p++)
+        {
+            var w = weights.ReadFloat32(prefix + parts[p] + ".weight");
+            if (w.Length != hidden * hidden) throw new InvalidDataException($"{prefix}{parts[p]}.weight has {w.Length} values, expected {hidden}x{hidden}");
+            for (int o = 0; o < hidden; o++)
+                for (int i = 0; i < hidden; i++)
+                    packed[i * 3 * hidden + p * hidden + o] = w[o * hidden + i];
+            weights.ReadFloat32(prefix + parts[p] + ".bias").CopyTo(bias, p * hidden);
+        }
+        return (g.Initializer(nodeName + "_weight", packed, hidden, 3 * hidden), g.Initializer(nodeName + "_bias", bias, 3 * hidden));
     }
 
     static string LayerNorm(OnnxGraph g, string input, Safetensors weights, string name, string nodeName, float eps)

@@ -14,7 +14,12 @@ public static class MiniLmModelBuilder
 
     public sealed record Result(string ModelPath, string ModelSha256, string WeightsSha256, int NodeCount, long Bytes);
 
-    public static Result Build(string packageModelDir, string outputDir)
+    /// <param name="fusedAttention">
+    /// Write each layer's attention as one com.microsoft.Attention node (the default): the same
+    /// vectors (cosine >= 0.99999, tested) faster. The model id stays the same for both graphs: it
+    /// names the weights and the builder, i.e. the vector space, not the node layout.
+    /// </param>
+    public static Result Build(string packageModelDir, string outputDir, bool fusedAttention = true)
     {
         string configPath = Path.Combine(packageModelDir, "config.json");
         string tokenizerPath = Path.Combine(packageModelDir, "tokenizer.json");
@@ -26,7 +31,7 @@ public static class MiniLmModelBuilder
 
         var config = BertConfig.Load(configPath);
         var weights = Safetensors.Open(weightsPath);
-        var graph = BertOnnxBuilder.Build(config, weights);
+        var graph = BertOnnxBuilder.Build(config, weights, fusedAttention);
         var metadata = new List<KeyValuePair<string, string>>
         {
             new("papervec.model", ModelName),
@@ -34,8 +39,9 @@ public static class MiniLmModelBuilder
             new("papervec.weights_sha256", weights.Sha256),
             new("papervec.hidden_size", config.HiddenSize.ToString()),
             new("papervec.builder_version", BuilderVersion),
+            new("papervec.graph", fusedAttention ? "fused-attention" : "plain"),
         };
-        byte[] model = graph.Serialize(BertOnnxBuilder.Opset, [], metadata, BuilderVersion);
+        byte[] model = graph.Serialize(BertOnnxBuilder.Opset, fusedAttention ? [("com.microsoft", BertOnnxBuilder.ContribOpset)] : [], metadata, BuilderVersion);
 
         Directory.CreateDirectory(outputDir);
         string modelPath = Path.Combine(outputDir, "model.onnx");

