@@ -11,6 +11,18 @@ namespace PaperVec.NativeModels;
 /// ONNX Runtime's graph optimizer recognizes and fuses (Attention, SkipLayerNormalization,
 /// BiasGelu, EmbedLayerNormalization): see native-models/README.md for what fuses.
 /// </summary>
+/// <summary>How the encoder's Linear layers hold their weights.</summary>
+public enum WeightPrecision
+{
+    /// <summary>fp32 MatMul + bias.</summary>
+    Fp32,
+    /// <summary>
+    /// com.microsoft.DynamicQuantizeMatMul: int8 weights with one symmetric scale per output column,
+    /// activations quantised per tensor at run time (u8 x s8 GEMMs, VNNI where the CPU has it).
+    /// </summary>
+    Int8,
+}
+
 public static class BertOnnxBuilder
 {
     public const long Opset = 17;
@@ -22,7 +34,7 @@ public static class BertOnnxBuilder
     /// com.microsoft.Attention node (packed Q|K|V weights, the raw 0/1 mask) instead of the plain
     /// ops, because ONNX Runtime's AttentionFusion does not match opset-17 graphs (README).
     /// </summary>
-    public static OnnxGraph Build(BertConfig config, Safetensors weights, bool fusedAttention = false)
+    public static OnnxGraph Build(BertConfig config, Safetensors weights, bool fusedAttention = false, WeightPrecision precision = WeightPrecision.Fp32)
     {
         var g = new OnnxGraph("bert_encoder");
         string prefix = weights.Contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
@@ -73,15 +85,26 @@ public static class BertOnnxBuilder
             string n = $"layer{layer}_";
 
             string Heads(string input, string projection, int[] perm) =>
-                g.Op("Transpose", [g.Op("Reshape", [Linear(g, input, weights, L + projection, n + projection.Replace('.', '_'), hidden, hidden), headShape])],
+                g.Op("Transpose", [g.Op("Reshape", [Linear(g, precision, input, weights, L + projection, n + projection.Replace('.', '_'), hidden, hidden), headShape])],
                     new OnnxAttribute("perm", Ints: perm.Select(p => (long)p).ToArray()));
 
             string merged;
             if (rawMask != null)
             {
-                var (packedWeights, packedBias) = PackedQkv(g, weights, L + "attention.self.", n + "qkv", hidden);
-                merged = g.OpMulti("Attention", [x, packedWeights, packedBias, rawMask], 1, "com.microsoft",
-                    new OnnxAttribute("num_heads", Int: heads), new OnnxAttribute("mask_filter_value", Float: -10000.0f))[0];
+                var (packed, packedBias) = PackedQkv(weights, L + "attention.self.", hidden);
+                string bias = g.Initializer(n + "qkv_bias", packedBias, 3 * hidden);
+                if (precision == WeightPrecision.Int8)
+                {
+                    // QAttention: the input quantised per tensor at run time (u8), Q|K|V weights int8 per column.
+                    var (quantized, scales) = QuantizePerColumn(packed, hidden, 3 * hidden);
+                    string[] input = g.OpMulti("DynamicQuantizeLinear", [x], 3, "");
+                    merged = g.OpMulti("QAttention", [input[0], g.Initializer(n + "qkv_weight_int8", quantized, hidden, 3 * hidden), bias, input[1],
+                            g.Initializer(n + "qkv_weight_scale", scales, 3 * hidden), rawMask, input[2]], 1, "com.microsoft",
+                        new OnnxAttribute("num_heads", Int: heads))[0];
+                }
+                else
+                    merged = g.OpMulti("Attention", [x, g.Initializer(n + "qkv_weight", packed, hidden, 3 * hidden), bias, rawMask], 1, "com.microsoft",
+                        new OnnxAttribute("num_heads", Int: heads), new OnnxAttribute("mask_filter_value", Float: -10000.0f))[0];
             }
             else
             {
@@ -95,15 +118,15 @@ public static class BertOnnxBuilder
                 merged = g.Op("Reshape", [context, mergedShape]);
             }
 
-            string attentionOut = Linear(g, merged, weights, L + "attention.output.dense", n + "attention_output", hidden, hidden);
+            string attentionOut = Linear(g, precision, merged, weights, L + "attention.output.dense", n + "attention_output", hidden, hidden);
             x = LayerNorm(g, g.Op("Add", [attentionOut, x]), weights, L + "attention.output.LayerNorm", n + "attention_ln", eps);
 
-            string intermediate = Linear(g, x, weights, L + "intermediate.dense", n + "intermediate", hidden, config.IntermediateSize);
+            string intermediate = Linear(g, precision, x, weights, L + "intermediate.dense", n + "intermediate", hidden, config.IntermediateSize);
             // Exact GELU: 0.5 * x * (1 + erf(x / sqrt(2))).
             string erf = g.Op("Erf", [g.Op("Div", [intermediate, sqrt2])]);
             string gelu = g.Op("Mul", [g.Op("Mul", [intermediate, g.Op("Add", [erf, oneF])]), half]);
 
-            string output = Linear(g, gelu, weights, L + "output.dense", n + "output", config.IntermediateSize, hidden);
+            string output = Linear(g, precision, gelu, weights, L + "output.dense", n + "output", config.IntermediateSize, hidden);
             x = LayerNorm(g, g.Op("Add", [output, x]), weights, L + "output.LayerNorm", n + "output_ln", eps);
         }
 
@@ -113,7 +136,7 @@ public static class BertOnnxBuilder
     }
 
     /// <summary>x @ W^T + b for a torch Linear whose weight is [out, in].</summary>
-    static string Linear(OnnxGraph g, string input, Safetensors weights, string name, string nodeName, int inFeatures, int outFeatures)
+    static string Linear(OnnxGraph g, WeightPrecision precision, string input, Safetensors weights, string name, string nodeName, int inFeatures, int outFeatures)
     {
         var w = weights.ReadFloat32(name + ".weight");
         if (w.Length != inFeatures * outFeatures) throw new InvalidDataException($"{name}.weight has {w.Length} values, expected {outFeatures}x{inFeatures}");
@@ -121,13 +144,39 @@ public static class BertOnnxBuilder
         for (int o = 0; o < outFeatures; o++)
             for (int i = 0; i < inFeatures; i++)
                 transposed[i * outFeatures + o] = w[o * inFeatures + i];
-        string weight = g.Initializer(nodeName + "_weight", transposed, inFeatures, outFeatures);
         string bias = g.Initializer(nodeName + "_bias", weights.ReadFloat32(name + ".bias"), outFeatures);
+        if (precision == WeightPrecision.Int8)
+        {
+            var (quantized, scales) = QuantizePerColumn(transposed, inFeatures, outFeatures);
+            string q = g.Initializer(nodeName + "_weight_int8", quantized, inFeatures, outFeatures);
+            string scale = g.Initializer(nodeName + "_weight_scale", scales, outFeatures);
+            // Inputs: A, B, b_scale, b_zero_point (omitted: symmetric), bias.
+            return g.OpMulti("DynamicQuantizeMatMul", [input, q, scale, "", bias], 1, "com.microsoft")[0];
+        }
+        string weight = g.Initializer(nodeName + "_weight", transposed, inFeatures, outFeatures);
         return g.Op("Add", [g.Op("MatMul", [input, weight]), bias]);
     }
 
+    /// <summary>
+    /// Symmetric int8 per output column of a row-major [in, out] matrix: scale = max |w| / 127 over
+    /// the column, q = round-half-even(w / scale) (deterministic, so builds stay byte-reproducible).
+    /// </summary>
+    public static (sbyte[] Quantized, float[] Scales) QuantizePerColumn(float[] w, int rows, int columns)
+    {
+        var scales = new float[columns];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++)
+                scales[c] = MathF.Max(scales[c], MathF.Abs(w[r * columns + c]));
+        for (int c = 0; c < columns; c++) scales[c] = scales[c] > 0 ? scales[c] / 127f : 1f;
+        var quantized = new sbyte[w.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++)
+                quantized[r * columns + c] = (sbyte)Math.Clamp(MathF.Round(w[r * columns + c] / scales[c]), -127f, 127f);
+        return (quantized, scales);
+    }
+
     /// <summary>The query, key and value Linears packed as Attention wants them: weights [in, 3 x out] (x @ W form), bias [3 x out].</summary>
-    static (string Weights, string Bias) PackedQkv(OnnxGraph g, Safetensors weights, string prefix, string nodeName, int hidden)
+    static (float[] Weights, float[] Bias) PackedQkv(Safetensors weights, string prefix, int hidden)
     {
         var packed = new float[hidden * 3 * hidden];
         var bias = new float[3 * hidden];
@@ -141,7 +190,7 @@ public static class BertOnnxBuilder
                     packed[i * 3 * hidden + p * hidden + o] = w[o * hidden + i];
             weights.ReadFloat32(prefix + parts[p] + ".bias").CopyTo(bias, p * hidden);
         }
-        return (g.Initializer(nodeName + "_weight", packed, hidden, 3 * hidden), g.Initializer(nodeName + "_bias", bias, 3 * hidden));
+        return (packed, bias);
     }
 
     static string LayerNorm(OnnxGraph g, string input, Safetensors weights, string name, string nodeName, float eps)

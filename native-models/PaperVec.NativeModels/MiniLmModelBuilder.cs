@@ -19,7 +19,8 @@ public static class MiniLmModelBuilder
     /// vectors (cosine >= 0.99999, tested) faster. The model id stays the same for both graphs: it
     /// names the weights and the builder, i.e. the vector space, not the node layout.
     /// </param>
-    public static Result Build(string packageModelDir, string outputDir, bool fusedAttention = true)
+    /// <param name="precision">Int8: the Linear layers outside attention run as DynamicQuantizeMatMul; the model id then ends in /int8, so its vectors are never searched with fp32 ones.</param>
+    public static Result Build(string packageModelDir, string outputDir, bool fusedAttention = true, WeightPrecision precision = WeightPrecision.Fp32)
     {
         string configPath = Path.Combine(packageModelDir, "config.json");
         string tokenizerPath = Path.Combine(packageModelDir, "tokenizer.json");
@@ -31,7 +32,7 @@ public static class MiniLmModelBuilder
 
         var config = BertConfig.Load(configPath);
         var weights = Safetensors.Open(weightsPath);
-        var graph = BertOnnxBuilder.Build(config, weights, fusedAttention);
+        var graph = BertOnnxBuilder.Build(config, weights, fusedAttention, precision);
         var metadata = new List<KeyValuePair<string, string>>
         {
             new("papervec.model", ModelName),
@@ -40,8 +41,9 @@ public static class MiniLmModelBuilder
             new("papervec.hidden_size", config.HiddenSize.ToString()),
             new("papervec.builder_version", BuilderVersion),
             new("papervec.graph", fusedAttention ? "fused-attention" : "plain"),
+            new("papervec.precision", precision == WeightPrecision.Int8 ? "int8" : "fp32"),
         };
-        byte[] model = graph.Serialize(BertOnnxBuilder.Opset, fusedAttention ? [("com.microsoft", BertOnnxBuilder.ContribOpset)] : [], metadata, BuilderVersion);
+        byte[] model = graph.Serialize(BertOnnxBuilder.Opset, fusedAttention || precision == WeightPrecision.Int8 ? [("com.microsoft", BertOnnxBuilder.ContribOpset)] : [], metadata, BuilderVersion);
 
         Directory.CreateDirectory(outputDir);
         string modelPath = Path.Combine(outputDir, "model.onnx");

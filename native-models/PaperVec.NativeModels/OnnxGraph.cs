@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace PaperVec.NativeModels;
 
 /// <summary>ONNX tensor element types (onnx.proto TensorProto.DataType).</summary>
-public enum OnnxType { Float = 1, Int32 = 6, Int64 = 7, Bool = 9 }
+public enum OnnxType { Float = 1, Int8 = 3, Int32 = 6, Int64 = 7, Bool = 9 }
 
 /// <summary>
 /// An ONNX graph under construction: nodes in topological order, initializers, inputs and outputs,
@@ -40,6 +40,12 @@ public sealed class OnnxGraph(string name)
     {
         CheckCount(data.Length, dims, tensorName);
         return AddInitializer(tensorName, OnnxType.Int64, dims, MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
+    }
+
+    public string Initializer(string tensorName, sbyte[] data, params long[] dims)
+    {
+        CheckCount(data.Length, dims, tensorName);
+        return AddInitializer(tensorName, OnnxType.Int8, dims, MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
     }
 
     public string Scalar(string tensorName, float value) => Initializer(tensorName, [value]);

@@ -46,7 +46,7 @@ public sealed class ServedCollection : IDisposable
     async Task<(Embedder, QueryEmbeddingBatcher)> LoadModelAsync(ServerOptions options)
     {
         // Lone queries on all cores: a search's latency is mostly its query's forward pass.
-        var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = options.ModelDirectory, AllCoresForSingleBatches = true });
+        var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = options.ModelDirectory, Precision = options.Precision, AllCoresForSingleBatches = true });
         // Vectors of another model are re-made before this model's queries meet them.
         int count = await Collection.AttachModelAsync(embedder).ConfigureAwait(false);
         if (count > 0) _log?.Invoke($"re-embedded {count} papers made by another model");

@@ -15,6 +15,8 @@ public sealed record ServerOptions
     public string? ApiKey { get; init; }
     /// <summary>Where the model lives (null: the checkout's native-models/out, or $PAPERVEC_MODEL_DIR).</summary>
     public string? ModelDirectory { get; init; }
+    /// <summary>Which built model serves when <see cref="ModelDirectory"/> names none (a change of precision re-embeds the store first).</summary>
+    public PaperVec.Embedding.EmbeddingPrecision Precision { get; init; } = new PaperVec.Embedding.EmbedderOptions().Precision;
     public long MaxBodyBytes { get; init; } = 10L << 20;
     /// <summary>Longest search text, in characters: a whole abstract fits (the record reader's own limit).</summary>
     public int MaxQueryChars { get; init; } = PaperVec.Digests.PaperRecordReader.MaxAbstractChars;

@@ -25,11 +25,14 @@ static class BenchCommands
         var batch = CommonOptions.Batch();
         var threads = CommonOptions.Threads();
         var workers = CommonOptions.Workers();
-        var command = new Command("embed", "Embedding throughput, dynamic vs naive fixed-length padding") { corpus, limit, skipNaive, device, batch, threads, workers };
+        var precision = CommonOptions.Precision();
+        var compare = new Option<bool>("--compare-precisions") { Description = "Embed the abstracts with the fp32 and the int8 model in turn (3 rounds each, interleaved): texts/s of each, their ratio, and the cosine between their vectors" };
+        var command = new Command("embed", "Embedding throughput, dynamic vs naive fixed-length padding") { corpus, limit, skipNaive, device, batch, threads, workers, precision, compare };
         command.SetAction(parse =>
         {
             var (titles, papers, source) = LoadTexts(parse.GetValue(corpus), parse.GetValue(limit));
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers);
+            if (parse.GetValue(compare)) return ComparePrecisions(parse, papers, source, device, batch, threads, workers);
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precision);
             Console.WriteLine($"bench embed: {papers.Count} papers from {source}; model {embedder.ModelId}; device {embedder.ActualDevice}; batch {embedder.Options.BatchSize}; {embedder.Options.EffectiveWorkers} workers x {embedder.Options.EffectiveThreads} threads");
             embedder.Embed(papers.Take(Math.Min(8, papers.Count)).ToList()); // warm-up: first-run allocations and kernel selection
 
@@ -49,6 +52,33 @@ static class BenchCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>fp32 against int8 on the same abstracts, interleaved so drift on a shared machine hits both alike.</summary>
+    static int ComparePrecisions(ParseResult parse, List<string> papers, string source, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads, Option<int> workers)
+    {
+        using var fp32 = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precisionOverride: EmbeddingPrecision.Fp32);
+        using var int8 = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precisionOverride: EmbeddingPrecision.Int8);
+        Console.WriteLine($"bench embed: {papers.Count} abstracts from {source}; fp32 {fp32.ModelId} vs int8 {int8.ModelId}; batch {fp32.Options.BatchSize} (fp32), {int8.Options.BatchSize} (int8); {fp32.Options.EffectiveWorkers} workers x {fp32.Options.EffectiveThreads} threads");
+        var warm = papers.Take(Math.Min(8, papers.Count)).ToList();
+        fp32.Embed(warm);
+        int8.Embed(warm);
+        var rates = new Dictionary<EmbeddingPrecision, List<double>> { [EmbeddingPrecision.Fp32] = [], [EmbeddingPrecision.Int8] = [] };
+        for (int round = 1; round <= 3; round++)
+            foreach (var embedder in new[] { fp32, int8 })
+            {
+                double seconds = Time(embedder, papers, fixedPadding: false);
+                rates[embedder.Precision].Add(papers.Count / seconds);
+                Console.WriteLine($"  round {round} {embedder.Precision,-4}  {papers.Count / seconds:0.00} abstracts/s");
+            }
+        double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
+        double a = Median(rates[EmbeddingPrecision.Fp32]), b = Median(rates[EmbeddingPrecision.Int8]);
+        Console.WriteLine($"median: fp32 {a:0.00} abstracts/s, int8 {b:0.00} abstracts/s, int8 / fp32 {b / a:0.00}x");
+        var x = fp32.Embed(papers);
+        var y = int8.Embed(papers);
+        var cosines = x.Zip(y, (u, v) => (double)System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(u, v)).ToList();
+        Console.WriteLine($"cosine int8 vs fp32 over {cosines.Count} abstracts: mean {cosines.Average():0.00000}, min {cosines.Min():0.00000}");
+        return 0;
     }
 
     static double Time(Embedder embedder, List<string> texts, bool fixedPadding)

@@ -12,7 +12,13 @@ static class CommonOptions
         DefaultValueFactory = _ => EmbeddingDevice.Cpu,
     };
 
-    public static Option<int> Batch() => AtLeast(new("--batch") { Description = "Texts per forward pass", DefaultValueFactory = _ => new EmbedderOptions().BatchSize }, 1);
+    public static Option<EmbeddingPrecision> Precision() => new("--precision")
+    {
+        Description = "Model weights: int8 (default, 1.9x faster) or fp32; each has its own model id, so their vectors are never mixed (a store switched to the other is re-embedded first)",
+        DefaultValueFactory = _ => new EmbedderOptions().Precision,
+    };
+
+    public static Option<int> Batch() => AtLeast(new("--batch") { Description = "Texts per forward pass (0: the precision's default, 1 for int8 and 8 for fp32)", DefaultValueFactory = _ => 0 }, 0);
 
     public static Option<int> Threads() => AtLeast(new("--threads") { Description = "ONNX Runtime threads per forward pass (0: cores / workers)", DefaultValueFactory = _ => 0 }, 0);
 
@@ -28,11 +34,16 @@ static class CommonOptions
         return option;
     }
 
-    public static Embedder LoadEmbedder(ParseResult parse, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads, Option<int>? workers = null)
+    public static Embedder LoadEmbedder(ParseResult parse, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads, Option<int>? workers = null,
+        Option<EmbeddingPrecision>? precision = null, EmbeddingPrecision? precisionOverride = null)
     {
         int batchSize = parse.GetValue(batch), threadCount = parse.GetValue(threads);
         int workerCount = workers == null ? 0 : parse.GetValue(workers);
-        var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), BatchSize = batchSize, Threads = threadCount, Workers = workerCount });
+        var embedder = Embedder.Load(new EmbedderOptions
+        {
+            Device = parse.GetValue(device), BatchSize = batchSize, Threads = threadCount, Workers = workerCount,
+            Precision = precisionOverride ?? (precision == null ? EmbeddingPrecision.Fp32 : parse.GetValue(precision)),
+        });
         if (embedder.DeviceNote != null) Console.Error.WriteLine($"papervec: warning: {embedder.DeviceNote}");
         return embedder;
     }

@@ -19,14 +19,15 @@ static class EmbedCommand
         var batch = CommonOptions.Batch();
         var threads = CommonOptions.Threads();
         var workers = CommonOptions.Workers();
-        var command = new Command("embed", "Embed one text per line into raw float32 vectors") { input, output, device, batch, threads, workers };
+        var precision = CommonOptions.Precision();
+        var command = new Command("embed", "Embed one text per line into raw float32 vectors") { input, output, device, batch, threads, workers, precision };
         command.SetAction(parse =>
         {
             var inFile = parse.GetValue(input)!;
             var outFile = parse.GetValue(output)!;
             if (!inFile.Exists) throw new CliException($"no such file: {inFile.FullName}");
             var texts = ReadLines(inFile.FullName);
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers);
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precision);
             var vectors = new float[texts.Count * embedder.Dimension];
             using (var progress = new ConsoleProgress("embed", texts.Count, "texts"))
                 embedder.Embed(texts, vectors, done => progress.Report(done));

@@ -35,13 +35,14 @@ static class EvalCommands
         var batch = CommonOptions.Batch();
         var threads = CommonOptions.Threads();
         var workers = CommonOptions.Workers();
-        var command = new Command("beir", "Search a BEIR set through PaperVec (or a bare index), print nDCG@10 and recall@100") { directory, cache, json, indexKind, mode, fusion, weight, dataOption, device, batch, threads, workers };
+        var precision = CommonOptions.Precision();
+        var command = new Command("beir", "Search a BEIR set through PaperVec (or a bare index), print nDCG@10 and recall@100") { directory, cache, json, indexKind, mode, fusion, weight, dataOption, device, batch, threads, workers, precision };
         command.SetAction(parse =>
         {
             var dir = parse.GetValue(directory)!;
             if (!dir.Exists) throw new CliException($"no such folder: {dir.FullName}");
             var data = BeirDataset.Load(dir.FullName);
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers);
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precision);
             int dim = embedder.Dimension;
             var clock = Stopwatch.StartNew();
 

@@ -24,7 +24,8 @@ static class IngestCommand
         var ack = new Option<bool>("--ack") { Description = "Print 'ack N IDS' when each batch is durable" };
         var checkpoint = DataOptions.CheckpointMegabytes();
         var device = CommonOptions.Device();
-        var command = new Command("ingest", "Ingest digests and paper records") { files, data, date, year, name, batch, ack, checkpoint, device };
+        var precision = CommonOptions.Precision();
+        var command = new Command("ingest", "Ingest digests and paper records") { files, data, date, year, name, batch, ack, checkpoint, device, precision };
         command.SetAction(parse =>
         {
             var paths = parse.GetValue(files)!;
@@ -37,7 +38,7 @@ static class IngestCommand
             void ModelFor(IReadOnlyList<IncomingPaper> papers)
             {
                 if (embedder != null || papers.All(p => p.Vector != null)) return;
-                embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
+                embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), Precision = parse.GetValue(precision) });
                 DataOptions.AttachModel(collection, embedder);
             }
             IngestResult Ingest(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest = null)

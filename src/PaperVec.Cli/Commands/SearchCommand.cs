@@ -14,8 +14,9 @@ static class SearchCommand
         var query = new Argument<string>("TEXT") { Description = "What to look for: a few words or a whole abstract" };
         var options = new SearchOptions();
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var mode = new Option<string>("--mode") { Description = "hybrid (BM25 and meaning fused), semantic or lexical", DefaultValueFactory = _ => "hybrid" };
-        var command = new Command("search", "Search for free text: hybrid (default), semantic or lexical") { query, device, mode };
+        var command = new Command("search", "Search for free text: hybrid (default), semantic or lexical") { query, device, precision, mode };
         options.AddTo(command);
         command.SetAction(parse =>
         {
@@ -31,7 +32,7 @@ static class SearchCommand
             float[]? vector = null;
             if (searchMode != SearchMode.Lexical)
             {
-                using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device) });
+                using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), Precision = parse.GetValue(precision) });
                 DataOptions.AttachModel(collection, embedder);
                 vector = embedder.Embed(text);
             }

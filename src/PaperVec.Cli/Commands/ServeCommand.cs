@@ -21,7 +21,8 @@ static class ServeCommand
         };
         var batch = CommonOptions.AtLeast(new Option<int>("--query-batch") { Description = "Search queries embedded together at most (1: no batching)", DefaultValueFactory = _ => new ServerOptions().MaxQueryBatch }, 1);
         var checkpoint = DataOptions.CheckpointMegabytes();
-        var command = new Command("serve", "Serve the HTTP API and the search page") { data, urls, batch, checkpoint };
+        var precision = CommonOptions.Precision();
+        var command = new Command("serve", "Serve the HTTP API and the search page") { data, urls, batch, checkpoint, precision };
         command.SetAction(async parse =>
         {
             var options = new ServerOptions
@@ -29,6 +30,7 @@ static class ServeCommand
                 DataPath = parse.GetValue(data),
                 Urls = parse.GetValue(urls)!.SelectMany(u => u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
                 MaxQueryBatch = parse.GetValue(batch),
+                Precision = parse.GetValue(precision),
                 CheckpointAfterWalMegabytes = parse.GetValue(checkpoint),
                 Log = message => Console.Out.WriteLine($"papervec: {message}"),
             };

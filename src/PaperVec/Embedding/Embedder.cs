@@ -29,6 +29,8 @@ public sealed class Embedder : IDisposable
     public int Dimension { get; }
     /// <summary>Names the model and its weights, so vectors from another model are never mixed with these.</summary>
     public string ModelId { get; }
+    /// <summary>The loaded model's weight precision (from its metadata).</summary>
+    public EmbeddingPrecision Precision { get; }
     public EmbeddingDevice ActualDevice { get; }
     /// <summary>Why the device differs from the one asked for (auto fell back to the CPU), else null.</summary>
     public string? DeviceNote { get; }
@@ -38,22 +40,26 @@ public sealed class Embedder : IDisposable
     {
         _session = session;
         _singleBatchSession = singleBatchSession;
-        _options = options;
         Tokenizer = tokenizer;
         ActualDevice = device;
         DeviceNote = note;
         var metadata = session.ModelMetadata.CustomMetadataMap;
         Dimension = int.Parse(metadata.GetValueOrDefault("papervec.hidden_size", "384"));
         string weights = metadata.GetValueOrDefault("papervec.weights_sha256", "unknown");
-        ModelId = $"{metadata.GetValueOrDefault("papervec.model", "model")}/{weights[..Math.Min(12, weights.Length)]}/b{metadata.GetValueOrDefault("papervec.builder_version", "?")}";
+        // fp32 ids keep their earlier form, so existing stores are not re-embedded; other precisions say which.
+        string precision = metadata.GetValueOrDefault("papervec.precision", "fp32");
+        Precision = precision == "int8" ? EmbeddingPrecision.Int8 : EmbeddingPrecision.Fp32;
+        ModelId = $"{metadata.GetValueOrDefault("papervec.model", "model")}/{weights[..Math.Min(12, weights.Length)]}/b{metadata.GetValueOrDefault("papervec.builder_version", "?")}"
+            + (precision == "fp32" ? "" : "/" + precision);
+        _options = options.BatchSize > 0 ? options : options with { BatchSize = EmbedderOptions.DefaultBatchSize(Precision) };
     }
 
     public static Embedder Load(EmbedderOptions? options = null)
     {
         options ??= new EmbedderOptions();
-        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "batch size must be at least 1");
+        if (options.BatchSize < 0) throw new ArgumentOutOfRangeException(nameof(options), "batch size must be at least 1 (0: the precision's default)");
         if (options.MaxTokens is < 2 or > 512) throw new ArgumentOutOfRangeException(nameof(options), "max tokens must be within 2..512");
-        var files = ModelFiles.Locate(options.ModelDirectory);
+        var files = ModelFiles.Locate(options.ModelDirectory, options.Precision);
         var tokenizer = BertTokenizer.Load(files.TokenizerPath, options.MaxTokens);
 
         var device = options.Device;

@@ -11,18 +11,19 @@ public sealed record ModelFiles(string Directory)
     public string ModelPath => Path.Combine(Directory, "model.onnx");
     public string TokenizerPath => Path.Combine(Directory, "tokenizer.json");
 
-    public static ModelFiles Locate(string? directory = null)
+    public static ModelFiles Locate(string? directory = null, EmbeddingPrecision precision = EmbeddingPrecision.Fp32)
     {
         directory ??= Environment.GetEnvironmentVariable("PAPERVEC_MODEL_DIR");
-        directory ??= DefaultBuildDirectory();
+        directory ??= DefaultBuildDirectory(precision);
         var files = new ModelFiles(directory);
         if (!File.Exists(files.ModelPath) || !File.Exists(files.TokenizerPath))
-            throw new FileNotFoundException($"model not built: {files.ModelPath} is missing (run ./papervec model build)");
+            throw new FileNotFoundException($"model not built: {files.ModelPath} is missing (run ./papervec model build{(precision == EmbeddingPrecision.Int8 ? " --precision int8" : "")})");
         return files;
     }
 
-    /// <summary>native-models/out/all-MiniLM-L6-v2 of the repository this program runs from.</summary>
-    public static string DefaultBuildDirectory() => Path.Combine(RepositoryRoot(), "native-models", "out", DefaultModelName);
+    /// <summary>native-models/out/all-MiniLM-L6-v2 (fp32) or all-MiniLM-L6-v2-int8 of the repository this program runs from.</summary>
+    public static string DefaultBuildDirectory(EmbeddingPrecision precision = EmbeddingPrecision.Fp32) =>
+        Path.Combine(RepositoryRoot(), "native-models", "out", precision == EmbeddingPrecision.Int8 ? DefaultModelName + "-int8" : DefaultModelName);
 
     /// <summary>
     /// The PaperVec checkout this program runs from (the first folder above it, or above the current

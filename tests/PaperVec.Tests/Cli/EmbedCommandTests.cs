@@ -57,7 +57,8 @@ public class EmbedCommandTests(EmbedderFixture fixture)
     {
         Assert.Equal(2, CliRunner.Run("embed", "--in").Exit);
         Assert.Equal(2, CliRunner.Run("no-such-verb").Exit);
-        Assert.Equal(2, CliRunner.Run("embed", "--in", "a", "--out", "b", "--batch", "0").Exit);
+        Assert.Equal(2, CliRunner.Run("embed", "--in", "a", "--out", "b", "--batch", "-1").Exit);
+        Assert.Equal(2, CliRunner.Run("embed", "--in", "a", "--out", "b", "--precision", "int4").Exit);
     }
 
     [Fact]

@@ -9,6 +9,7 @@ public sealed class BuiltGraphs : IDisposable
 {
     public string PlainDir { get; } = Directory.CreateTempSubdirectory("pv-model-plain").FullName;
     public string FusedDir { get; } = Directory.CreateTempSubdirectory("pv-model-fused").FullName;
+    public string Int8Dir { get; } = Directory.CreateTempSubdirectory("pv-model-int8").FullName;
     public string PlainModel => Path.Combine(PlainDir, "model.onnx");
     public string FusedModel => Path.Combine(FusedDir, "model.onnx");
 
@@ -16,12 +17,14 @@ public sealed class BuiltGraphs : IDisposable
     {
         MiniLmModelBuilder.Build(RepoPaths.WeightsPackageDir, PlainDir, fusedAttention: false);
         MiniLmModelBuilder.Build(RepoPaths.WeightsPackageDir, FusedDir);
+        MiniLmModelBuilder.Build(RepoPaths.WeightsPackageDir, Int8Dir, precision: WeightPrecision.Int8);
     }
 
     public void Dispose()
     {
         Directory.Delete(PlainDir, true);
         Directory.Delete(FusedDir, true);
+        Directory.Delete(Int8Dir, true);
     }
 }
 
@@ -117,6 +120,93 @@ public class ModelBuilderTests(BuiltGraphs graphs) : IClassFixture<BuiltGraphs>
             if (inBatch < 0.99999 || alone < 0.99999) failures.Add($"text {i}: cosine {inBatch:0.0000000} in a batch, {alone:0.0000000} alone");
         }
         Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void Int8BuildIsByteReproducibleAndQuantisesEveryLinearLayer()
+    {
+        string again = Directory.CreateTempSubdirectory("pv-model-int8-again").FullName;
+        try
+        {
+            var second = MiniLmModelBuilder.Build(RepoPaths.WeightsPackageDir, again, precision: WeightPrecision.Int8);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(graphs.Int8Dir, "model.onnx")), File.ReadAllBytes(second.ModelPath));
+        }
+        finally { Directory.Delete(again, true); }
+        var summary = OnnxModelSummary.Read(Path.Combine(graphs.Int8Dir, "model.onnx"));
+        Assert.Equal(6 * 3, summary.Count("com.microsoft.DynamicQuantizeMatMul"));
+        Assert.Equal(6, summary.Count("com.microsoft.QAttention"));
+        Assert.Equal(0, summary.Count("MatMul"));
+        Assert.Equal("int8", summary.Metadata["papervec.precision"]);
+    }
+
+    [Fact]
+    public void PerColumnQuantisationKeepsEachColumnWithinHalfAStep()
+    {
+        var random = new Random(3);
+        var w = Enumerable.Range(0, 16 * 5).Select(_ => (float)(random.NextDouble() * 2 - 1) * (1 + random.Next(4))).ToArray();
+        w[7] = 0; // a zero stays zero
+        var (q, scales) = BertOnnxBuilder.QuantizePerColumn(w, 16, 5);
+        for (int c = 0; c < 5; c++)
+        {
+            float max = Enumerable.Range(0, 16).Max(r => MathF.Abs(w[r * 5 + c]));
+            Assert.Equal(max / 127f, scales[c], 6);
+            for (int r = 0; r < 16; r++)
+                Assert.InRange(MathF.Abs(q[r * 5 + c] * scales[c] - w[r * 5 + c]), 0f, scales[c] / 2 + 1e-6f);
+        }
+        Assert.Equal(0, q[7]);
+        Assert.Contains(q, v => v == 127 || v == -127);
+    }
+
+    /// <summary>int8 vectors stay close to fp32's (the floor: mean cosine >= 0.99) but are another model: another id.</summary>
+    [Fact]
+    public void Int8VectorsAreCloseToFp32ButCarryTheirOwnModelId()
+    {
+        var texts = PaperVec.Tests.Embedding.EmbedderTests.ReferenceCases().Select(c => (string)c[1]).ToList();
+        using var fp32 = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.FusedDir });
+        using var int8 = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.Int8Dir });
+        Assert.Equal(EmbeddingPrecision.Int8, int8.Precision);
+        Assert.Equal(fp32.ModelId + "/int8", int8.ModelId);
+        var a = fp32.Embed(texts);
+        var b = int8.Embed(texts);
+        var cosines = a.Zip(b, (x, y) => (double)System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(x, y)).ToList();
+        Assert.True(cosines.Average() >= 0.99, $"mean cosine {cosines.Average():0.0000}");
+        Assert.True(cosines.Min() >= 0.97, $"min cosine {cosines.Min():0.0000}");
+        // One text per forward pass by default, so a text's int8 vector does not depend on its batch mates.
+        Assert.Equal(1, int8.Options.BatchSize);
+        for (int i = 0; i < texts.Count; i += 7)
+            Assert.True(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(b[i], int8.Embed(texts[i])) >= 0.999999f, $"text {i} alone differs from the batch");
+    }
+
+    /// <summary>Switching a store to the int8 model re-embeds every paper before anything searches: no mixed vectors.</summary>
+    [Fact]
+    public async Task AStoreSwitchedToInt8IsReembeddedBeforeItIsSearched()
+    {
+        string dir = Directory.CreateTempSubdirectory("pv-precision-store").FullName;
+        try
+        {
+            using var fp32 = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.FusedDir });
+            using var int8 = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.Int8Dir });
+            string[] titles = ["Graph neural networks for molecules", "Contrastive learning of visual representations", "Retrieval-augmented language models"];
+            using (var collection = PaperVec.Engine.PaperCollection.Open(dir))
+            {
+                await collection.AttachModelAsync(fp32);
+                await collection.IngestAsync(titles.Select(t => new PaperVec.Digests.IncomingPaper(t, $"We study {t.ToLowerInvariant()} at scale.")).ToList());
+                Assert.Equal(fp32.ModelId, collection.Database.ModelId);
+            }
+            using (var collection = PaperVec.Engine.PaperCollection.Open(dir))
+            {
+                Assert.Equal(3, await collection.AttachModelAsync(int8));
+                Assert.Equal(int8.ModelId, collection.Database.ModelId);
+                foreach (var title in titles)
+                {
+                    long key = PaperVec.Storage.PaperIdentity.KeyOfTitle(title);
+                    var stored = collection.Database.GetPaper(key)!;
+                    Assert.Equal(int8.ModelId, stored.ModelId);
+                    Assert.True(System.Numerics.Tensors.TensorPrimitives.Dot(stored.Vector, int8.Embed(PaperVec.Embedding.PaperText.ForEmbedding(stored.Title, stored.Abstract))) > 0.99999f);
+                }
+            }
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
