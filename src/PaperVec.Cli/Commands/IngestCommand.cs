@@ -54,16 +54,25 @@ static class IngestCommand
                     var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
                     if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
                     {
-                        // Every record is validated before anything is written; then durable writes of 1,000 records.
+                        // Every record is validated before anything is written; then durable writes of 1,000
+                        // records, in order, each batch's embedding made while the one before it is written.
                         var records = PaperRecordReader.ReadAll(text, path);
+                        ModelFor(records);
                         int newCount = 0, exact = 0, revised = 0;
+                        var chunks = records.Chunk(1000).ToList();
                         using (var progress = new ConsoleProgress($"ingest {Path.GetFileName(path)}", records.Count, "records") { Enabled = records.Count > 1000 })
-                            for (int start = 0; start < records.Count; start += 1000)
+                        {
+                            var ahead = Task.Run(() => collection.EmbedAhead(chunks[0]));
+                            for (int c = 0, done = 0; c < chunks.Count; c++)
                             {
-                                var result = Ingest(records.Skip(start).Take(1000).ToList());
+                                var embedded = ahead.GetAwaiter().GetResult();
+                                var next = c + 1 < chunks.Count ? chunks[c + 1] : null;
+                                if (next != null) ahead = Task.Run(() => collection.EmbedAhead(next));
+                                var result = collection.IngestAsync(chunks[c], embedded: embedded).GetAwaiter().GetResult();
                                 (newCount, exact, revised) = (newCount + result.New, exact + result.SeenExact, revised + result.Revised);
-                                progress.Report(Math.Min(records.Count, start + 1000));
+                                progress.Report(done += chunks[c].Length);
                             }
+                        }
                         Console.WriteLine($"{Path.GetFileName(path)}: {records.Count} records; {exact + revised} of {records.Count} papers already seen ({exact} exact, {revised} revised)");
                         continue;
                     }

@@ -42,6 +42,33 @@ public sealed record IngestResult(IReadOnlyList<IngestedListing> Listings, strin
 /// </summary>
 public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, string suppliedVectorsModelId = ModelChangeReembedder.SuppliedModelId)
 {
+    /// <summary>
+    /// Vectors the caller already made with <c>embedder</c>, by embedding text (<see cref="PaperText.ForEmbedding"/>):
+    /// used for every paper the plan embeds whose text is here, so embedding can happen before the
+    /// write gate is taken (see <see cref="Engine.PaperCollection.IngestAsync"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, float[]>? Embedded { get; init; }
+
+    /// <summary>
+    /// The embedding texts of the papers that carry no vector and that no stored paper answers to
+    /// (by record id or title): the ones an ingest will surely embed, if nothing is written before it.
+    /// Limits are checked first, so bad input fails before any embedding.
+    /// </summary>
+    public static List<string> TextsLikelyToEmbed(PaperDatabase database, IReadOnlyList<IncomingPaper> incoming, DigestInfo? digest)
+    {
+        for (int i = 0; i < incoming.Count; i++)
+            PaperLimits.Check(incoming[i], digest != null ? $"paper {i + 1} of the digest" : $"record {i + 1}");
+        var texts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var paper in incoming)
+        {
+            if (paper.Vector != null) continue;
+            if (paper.SourceId is { } sid && database.KeyOfSourceId(sid) != null) continue;
+            if (database.KeyOfTitle(PaperIdentity.KeyOfTitle(paper.Title)) != null) continue;
+            texts.Add(PaperText.ForEmbedding(paper.Title, paper.Abstract));
+        }
+        return texts.ToList();
+    }
+
     public sealed record DigestInfo(string Id, DateOnly Date, string Source)
     {
         /// <summary>A parsed digest's identity: its date and source name ("2025-03-11/daily-papers").</summary>
@@ -131,8 +158,11 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         if (toEmbed.Count > 0)
         {
             if (embedder == null) throw new InvalidOperationException("no embedder: records must carry vectors");
-            var vectors = embedder.Embed(toEmbed.Select(t => t.Text).ToList());
-            for (int i = 0; i < toEmbed.Count; i++) planned[toEmbed[i].Key] = planned[toEmbed[i].Key] with { Vector = vectors[i] };
+            var missing = toEmbed.Where(t => Embedded?.ContainsKey(t.Text) != true).ToList();
+            var vectors = missing.Count > 0 ? embedder.Embed(missing.Select(t => t.Text).ToList()) : [];
+            for (int i = 0; i < missing.Count; i++) planned[missing[i].Key] = planned[missing[i].Key] with { Vector = vectors[i] };
+            foreach (var (key, text) in toEmbed)
+                if (Embedded?.TryGetValue(text, out var vector) == true) planned[key] = planned[key] with { Vector = vector };
         }
         // A digest's new record may still be a stored paper under a reworded title: say so (it stays its own
         // record), and keep the decision with the digest so its view need not search again. Record files

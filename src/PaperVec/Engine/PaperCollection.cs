@@ -62,20 +62,46 @@ public sealed class PaperCollection : IDisposable
     /// the attached model (<see cref="ModelNotReadyException"/> otherwise). Bad input is an
     /// <see cref="InvalidDataException"/> naming the paper and field, before anything is written.
     /// </summary>
-    public async Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest = null, DateOnly? defaultDate = null)
+    /// <param name="embedded">Vectors made ahead by <see cref="EmbedAhead"/> (a bulk ingest embeds its next batch while this one commits); null: made here.</param>
+    public async Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest = null, DateOnly? defaultDate = null,
+        EmbeddedTexts? embedded = null)
     {
         foreach (var paper in papers)
             if (paper.Vector is { } v && v.Length != Database.Dimension)
                 throw new InvalidDataException($"record '{paper.Title}' has a {v.Length}-d vector; this collection holds {Database.Dimension}-d vectors");
         var embedder = papers.All(p => p.Vector != null) ? null
             : _embedder ?? throw new ModelNotReadyException("the model is not loaded, and these papers carry no vectors");
+        // Embedding (milliseconds a paper) depends only on the text: papers nothing stored answers to
+        // are embedded before the write gate, so other writes, and a bulk ingest's next batch, are not
+        // held behind it. The plan inside the gate decides with what is stored then and embeds any
+        // other paper it must (a revised one) itself.
+        if (embedder != null) embedded ??= EmbedAhead(papers, digest);
         await _writes.WaitAsync().ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return await new PaperIngestor(Database, embedder).IngestAsync(papers, digest, defaultDate).ConfigureAwait(false);
+            // A model attached since (a re-embed ran) makes early vectors stale: the plan then embeds afresh.
+            var current = embedder == null ? null : _embedder;
+            return await new PaperIngestor(Database, current) { Embedded = embedded?.ModelId == current?.ModelId ? embedded?.Vectors : null }
+                .IngestAsync(papers, digest, defaultDate).ConfigureAwait(false);
         }
         finally { _writes.Release(); }
+    }
+
+    /// <summary>
+    /// Embeds, with the attached model, the papers of <paramref name="papers"/> that carry no vector and
+    /// that no stored paper answers to, without taking the write gate (CPU only; limits are checked
+    /// first). <see cref="IngestAsync"/> uses the result; empty when no model is attached.
+    /// </summary>
+    public EmbeddedTexts EmbedAhead(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest = null)
+    {
+        var embedder = _embedder;
+        var vectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        if (embedder == null) return new EmbeddedTexts("", vectors);
+        var texts = PaperIngestor.TextsLikelyToEmbed(Database, papers, digest);
+        var made = texts.Count > 0 ? embedder.Embed(texts) : [];
+        for (int i = 0; i < texts.Count; i++) vectors[texts[i]] = made[i];
+        return new EmbeddedTexts(embedder.ModelId, vectors);
     }
 
     /// <summary>Deletes a paper (by PaperVec id or any id it was ingested under) and every id that names it; null when there is none.</summary>
@@ -214,3 +240,6 @@ public sealed class PaperCollection : IDisposable
         Database.Dispose();
     }
 }
+
+/// <summary>Vectors made ahead of an ingest (<see cref="PaperCollection.EmbedAhead"/>), by embedding text, with the model that made them.</summary>
+public sealed record EmbeddedTexts(string ModelId, IReadOnlyDictionary<string, float[]> Vectors);

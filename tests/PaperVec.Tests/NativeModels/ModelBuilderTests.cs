@@ -28,7 +28,11 @@ public sealed class BuiltGraphs : IDisposable
     }
 }
 
-public class ModelBuilderTests(BuiltGraphs graphs) : IClassFixture<BuiltGraphs>
+[CollectionDefinition("built-graphs")]
+public sealed class BuiltGraphsCollection : ICollectionFixture<BuiltGraphs>;
+
+[Collection("built-graphs")]
+public class ModelBuilderTests(BuiltGraphs graphs)
 {
     [Fact]
     public void BuildIsByteReproducibleAndRecordsTheWeightsHash()
