@@ -132,18 +132,5 @@ static class RecommendCommands
         }
     }
 
-    static void Print(PaperDatabase db, List<SearchResult> results, string heading, bool json)
-    {
-        if (json)
-        {
-            Console.WriteLine(JsonSerializer.Serialize(new { results }, JsonSerializerOptions.Web));
-            return;
-        }
-        Console.WriteLine($"{db.PaperCount} papers; {heading}:");
-        foreach (var r in results)
-        {
-            Console.WriteLine($"  {r.Score:0.000}  {r.Date}  {r.Id}  {r.Title}");
-            if (r.Because is [var first, ..]) Console.WriteLine($"         because you liked \"{first.Title}\" ({first.Similarity:0.00})");
-        }
-    }
+    static void Print(PaperDatabase db, List<SearchResult> results, string heading, bool json) => SearchCommand.Print(db, results, heading, json);
 }

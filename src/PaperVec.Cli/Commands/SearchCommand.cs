@@ -84,7 +84,8 @@ static class SearchCommand
         };
     }
 
-    static void Print(PaperDatabase db, List<SearchResult> results, string heading, bool json)
+    /// <summary>Results as JSON ({"results": [...]}, the API's shape) or one line each, with "because you liked" for recommendations.</summary>
+    internal static void Print(PaperDatabase db, List<SearchResult> results, string heading, bool json)
     {
         if (json)
         {
@@ -93,7 +94,10 @@ static class SearchCommand
         }
         Console.WriteLine($"{db.PaperCount} papers; {heading}:");
         foreach (var r in results)
+        {
             Console.WriteLine($"  {r.Score:0.000}  {r.Date}  {r.Id}  {r.Title}");
+            if (r.Because is [var first, ..]) Console.WriteLine($"         because you liked \"{first.Title}\" ({first.Similarity:0.00})");
+        }
     }
 
     internal static string DefaultDigestFolder() => Path.Combine(ModelFiles.RepositoryRoot(), "data", "digests");

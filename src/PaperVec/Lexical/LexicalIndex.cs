@@ -155,31 +155,10 @@ public sealed class LexicalIndex : IDisposable
     public List<(long Key, float Score)> Search(string text, int count, Func<long, bool>? filter = null)
     {
         var terms = Terms(text);
-        var results = new List<(long, float)>(count);
-        if (terms.Count == 0 || count <= 0) return results;
+        if (terms.Count == 0 || count <= 0) return [];
         var query = new BooleanQuery();
         foreach (var t in terms.Take(BooleanQuery.MaxClauseCount)) query.Add(new TermQuery(new Term(Text, t)), Occur.SHOULD);
-        RefreshIfChanged();
-        var searcher = _searchers.Acquire();
-        try
-        {
-            int depth = filter == null ? count : Math.Max(count * 4, 100);
-            while (true)
-            {
-                var top = searcher.Search(query, depth);
-                results.Clear();
-                foreach (var hit in top.ScoreDocs)
-                {
-                    long key = searcher.Doc(hit.Doc).GetField(KeyValue).GetInt64Value() ?? 0;
-                    if (filter != null && !filter(key)) continue;
-                    results.Add((key, hit.Score));
-                    if (results.Count == count) return results;
-                }
-                if (top.ScoreDocs.Length < depth || depth >= top.TotalHits) return results;
-                depth *= 4;
-            }
-        }
-        finally { _searchers.Release(searcher); }
+        return Top(query, count, filter);
     }
 
     /// <summary>
@@ -190,13 +169,19 @@ public sealed class LexicalIndex : IDisposable
     public List<(long Key, float Score)> SearchTerms(IReadOnlyList<(string Term, float Weight)> terms, int count, Func<long, bool>? filter = null,
         IReadOnlyCollection<long>? restrictTo = null)
     {
-        var results = new List<(long, float)>(count);
-        if (terms.Count == 0 || count <= 0 || restrictTo is { Count: 0 }) return results;
+        if (terms.Count == 0 || count <= 0 || restrictTo is { Count: 0 }) return [];
         var query = new BooleanQuery();
         foreach (var (t, weight) in terms.Take(BooleanQuery.MaxClauseCount)) query.Add(new TermQuery(new Term(Text, t)) { Boost = weight }, Occur.SHOULD);
         Query search = query;
         if (restrictTo != null)
             search = new FilteredQuery(query, new Lucene.Net.Queries.TermsFilter(restrictTo.Select(k => new Term(KeyTerm, KeyText(k))).ToList()));
+        return Top(search, count, filter);
+    }
+
+    /// <summary>The best <paramref name="count"/> papers for a query that pass <paramref name="filter"/>, reading deeper until enough pass.</summary>
+    List<(long Key, float Score)> Top(Query query, int count, Func<long, bool>? filter)
+    {
+        var results = new List<(long, float)>(count);
         RefreshIfChanged();
         var searcher = _searchers.Acquire();
         try
@@ -204,7 +189,7 @@ public sealed class LexicalIndex : IDisposable
             int depth = filter == null ? count : Math.Max(count * 4, 100);
             while (true)
             {
-                var top = searcher.Search(search, depth);
+                var top = searcher.Search(query, depth);
                 results.Clear();
                 foreach (var hit in top.ScoreDocs)
                 {
