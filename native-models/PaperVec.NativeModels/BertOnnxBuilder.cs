@@ -2,6 +2,19 @@ using static PaperVec.NativeModels.OnnxGraph;
 
 namespace PaperVec.NativeModels;
 
+/// <summary>How the encoder's Linear layers hold their weights.</summary>
+public enum WeightPrecision
+{
+    /// <summary>fp32 MatMul + bias (Attention for Q/K/V in the fused graph).</summary>
+    Fp32,
+    /// <summary>
+    /// int8 weights with one symmetric scale per output column, activations quantised per tensor at
+    /// run time (u8 x s8 GEMMs, VNNI where the CPU has it): com.microsoft.QAttention for Q/K/V in the
+    /// fused graph, com.microsoft.DynamicQuantizeMatMul for every other Linear.
+    /// </summary>
+    Int8,
+}
+
 /// <summary>
 /// Builds the ONNX graph of a Hugging Face BertModel encoder (no pooler) from its config and
 /// safetensors weights: embeddings + LayerNorm, N layers of multi-head self-attention with the
@@ -11,18 +24,6 @@ namespace PaperVec.NativeModels;
 /// ONNX Runtime's graph optimizer recognizes and fuses (Attention, SkipLayerNormalization,
 /// BiasGelu, EmbedLayerNormalization): see native-models/README.md for what fuses.
 /// </summary>
-/// <summary>How the encoder's Linear layers hold their weights.</summary>
-public enum WeightPrecision
-{
-    /// <summary>fp32 MatMul + bias.</summary>
-    Fp32,
-    /// <summary>
-    /// com.microsoft.DynamicQuantizeMatMul: int8 weights with one symmetric scale per output column,
-    /// activations quantised per tensor at run time (u8 x s8 GEMMs, VNNI where the CPU has it).
-    /// </summary>
-    Int8,
-}
-
 public static class BertOnnxBuilder
 {
     public const long Opset = 17;
@@ -76,7 +77,7 @@ public static class BertOnnxBuilder
         // Additive mask [batch, 1, 1, sequence]: 0 where attended, -10000 where padded.
         // The Attention contrib op takes the raw [batch, sequence] mask as int32 and applies the same -10000.
         string? rawMask = fusedAttention ? g.Op("Cast", ["attention_mask"], new OnnxAttribute("to", Int: (long)OnnxType.Int32)) : null;
-        string additiveMask = fusedAttention ? "" : g.Op("Mul", [g.Op("Sub", [oneF,
+        string? additiveMask = fusedAttention ? null : g.Op("Mul", [g.Op("Sub", [oneF,
             g.Op("Cast", [g.Op("Unsqueeze", ["attention_mask", axes12])], new OnnxAttribute("to", Int: (long)OnnxType.Float))]), maskValue]);
 
         for (int layer = 0; layer < config.Layers; layer++)
@@ -113,7 +114,7 @@ public static class BertOnnxBuilder
                 string v = Heads(x, "attention.self.value", [0, 2, 1, 3]);
 
                 string scores = g.Op("Div", [g.Op("MatMul", [q, kT]), sqrtHeadSize]);
-                string probs = g.Op("Softmax", [g.Op("Add", [scores, additiveMask])], new OnnxAttribute("axis", Int: -1));
+                string probs = g.Op("Softmax", [g.Op("Add", [scores, additiveMask!])], new OnnxAttribute("axis", Int: -1));
                 string context = g.Op("Transpose", [g.Op("MatMul", [probs, v])], new OnnxAttribute("perm", Ints: [0, 2, 1, 3]));
                 merged = g.Op("Reshape", [context, mergedShape]);
             }
@@ -138,12 +139,8 @@ public static class BertOnnxBuilder
     /// <summary>x @ W^T + b for a torch Linear whose weight is [out, in].</summary>
     static string Linear(OnnxGraph g, WeightPrecision precision, string input, Safetensors weights, string name, string nodeName, int inFeatures, int outFeatures)
     {
-        var w = weights.ReadFloat32(name + ".weight");
-        if (w.Length != inFeatures * outFeatures) throw new InvalidDataException($"{name}.weight has {w.Length} values, expected {outFeatures}x{inFeatures}");
-        var transposed = new float[w.Length];
-        for (int o = 0; o < outFeatures; o++)
-            for (int i = 0; i < inFeatures; i++)
-                transposed[i * outFeatures + o] = w[o * inFeatures + i];
+        var transposed = new float[inFeatures * outFeatures];
+        TransposeInto(weights, name + ".weight", inFeatures, outFeatures, transposed, 0, outFeatures);
         string bias = g.Initializer(nodeName + "_bias", weights.ReadFloat32(name + ".bias"), outFeatures);
         if (precision == WeightPrecision.Int8)
         {
@@ -183,14 +180,23 @@ public static class BertOnnxBuilder
         string[] parts = ["query", "key", "value"];
         for (int p = 0; p < 3; p++)
         {
-            var w = weights.ReadFloat32(prefix + parts[p] + ".weight");
-            if (w.Length != hidden * hidden) throw new InvalidDataException($"{prefix}{parts[p]}.weight has {w.Length} values, expected {hidden}x{hidden}");
-            for (int o = 0; o < hidden; o++)
-                for (int i = 0; i < hidden; i++)
-                    packed[i * 3 * hidden + p * hidden + o] = w[o * hidden + i];
+            TransposeInto(weights, prefix + parts[p] + ".weight", hidden, hidden, packed, p * hidden, 3 * hidden);
             weights.ReadFloat32(prefix + parts[p] + ".bias").CopyTo(bias, p * hidden);
         }
         return (packed, bias);
+    }
+
+    /// <summary>
+    /// A torch Linear weight [out, in] written transposed (x @ W form) into row-major <paramref name="destination"/>
+    /// of <paramref name="destinationColumns"/> columns, starting at column <paramref name="firstColumn"/>.
+    /// </summary>
+    static void TransposeInto(Safetensors weights, string name, int inFeatures, int outFeatures, float[] destination, int firstColumn, int destinationColumns)
+    {
+        var w = weights.ReadFloat32(name);
+        if (w.Length != inFeatures * outFeatures) throw new InvalidDataException($"{name} has {w.Length} values, expected {outFeatures}x{inFeatures}");
+        for (int o = 0; o < outFeatures; o++)
+            for (int i = 0; i < inFeatures; i++)
+                destination[i * destinationColumns + firstColumn + o] = w[o * inFeatures + i];
     }
 
     static string LayerNorm(OnnxGraph g, string input, Safetensors weights, string name, string nodeName, float eps)

@@ -19,7 +19,7 @@ public static class MiniLmModelBuilder
     /// vectors (cosine >= 0.99999, tested) faster. The model id stays the same for both graphs: it
     /// names the weights and the builder, i.e. the vector space, not the node layout.
     /// </param>
-    /// <param name="precision">Int8: the Linear layers outside attention run as DynamicQuantizeMatMul; the model id then ends in /int8, so its vectors are never searched with fp32 ones.</param>
+    /// <param name="precision">Int8: every Linear layer holds int8 weights (<see cref="WeightPrecision.Int8"/>); the model id then ends in /int8, so its vectors are never searched with fp32 ones.</param>
     public static Result Build(string packageModelDir, string outputDir, bool fusedAttention = true, WeightPrecision precision = WeightPrecision.Fp32)
     {
         string configPath = Path.Combine(packageModelDir, "config.json");

@@ -32,7 +32,7 @@ static class BenchCommands
         {
             var (titles, papers, source) = LoadTexts(parse.GetValue(corpus), parse.GetValue(limit));
             if (parse.GetValue(compare)) return ComparePrecisions(parse, papers, source, device, batch, threads, workers);
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precision);
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, parse.GetValue(precision));
             Console.WriteLine($"bench embed: {papers.Count} papers from {source}; model {embedder.ModelId}; device {embedder.ActualDevice}; batch {embedder.Options.BatchSize}; {embedder.Options.EffectiveWorkers} workers x {embedder.Options.EffectiveThreads} threads");
             embedder.Embed(papers.Take(Math.Min(8, papers.Count)).ToList()); // warm-up: first-run allocations and kernel selection
 
@@ -57,8 +57,8 @@ static class BenchCommands
     /// <summary>fp32 against int8 on the same abstracts, interleaved so drift on a shared machine hits both alike.</summary>
     static int ComparePrecisions(ParseResult parse, List<string> papers, string source, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads, Option<int> workers)
     {
-        using var fp32 = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precisionOverride: EmbeddingPrecision.Fp32);
-        using var int8 = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precisionOverride: EmbeddingPrecision.Int8);
+        using var fp32 = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, EmbeddingPrecision.Fp32);
+        using var int8 = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, EmbeddingPrecision.Int8);
         Console.WriteLine($"bench embed: {papers.Count} abstracts from {source}; fp32 {fp32.ModelId} vs int8 {int8.ModelId}; batch {fp32.Options.BatchSize} (fp32), {int8.Options.BatchSize} (int8); {fp32.Options.EffectiveWorkers} workers x {fp32.Options.EffectiveThreads} threads");
         var warm = papers.Take(Math.Min(8, papers.Count)).ToList();
         fp32.Embed(warm);

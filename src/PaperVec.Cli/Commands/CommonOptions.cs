@@ -34,15 +34,15 @@ static class CommonOptions
         return option;
     }
 
-    public static Embedder LoadEmbedder(ParseResult parse, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads, Option<int>? workers = null,
-        Option<EmbeddingPrecision>? precision = null, EmbeddingPrecision? precisionOverride = null)
+    public static Embedder LoadEmbedder(ParseResult parse, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads, Option<int> workers,
+        EmbeddingPrecision precision)
     {
         int batchSize = parse.GetValue(batch), threadCount = parse.GetValue(threads);
-        int workerCount = workers == null ? 0 : parse.GetValue(workers);
+        int workerCount = parse.GetValue(workers);
         var embedder = Embedder.Load(new EmbedderOptions
         {
             Device = parse.GetValue(device), BatchSize = batchSize, Threads = threadCount, Workers = workerCount,
-            Precision = precisionOverride ?? (precision == null ? EmbeddingPrecision.Fp32 : parse.GetValue(precision)),
+            Precision = precision,
         });
         if (embedder.DeviceNote != null) Console.Error.WriteLine($"papervec: warning: {embedder.DeviceNote}");
         return embedder;

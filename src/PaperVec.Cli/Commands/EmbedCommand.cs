@@ -27,7 +27,7 @@ static class EmbedCommand
             var outFile = parse.GetValue(output)!;
             if (!inFile.Exists) throw new CliException($"no such file: {inFile.FullName}");
             var texts = ReadLines(inFile.FullName);
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precision);
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, parse.GetValue(precision));
             var vectors = new float[texts.Count * embedder.Dimension];
             using (var progress = new ConsoleProgress("embed", texts.Count, "texts"))
                 embedder.Embed(texts, vectors, done => progress.Report(done));

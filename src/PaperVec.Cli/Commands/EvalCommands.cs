@@ -42,7 +42,7 @@ static class EvalCommands
             var dir = parse.GetValue(directory)!;
             if (!dir.Exists) throw new CliException($"no such folder: {dir.FullName}");
             var data = BeirDataset.Load(dir.FullName);
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, precision);
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, parse.GetValue(precision));
             int dim = embedder.Dimension;
             var clock = Stopwatch.StartNew();
 

@@ -8,6 +8,6 @@ namespace PaperVec.Embedding;
 public enum EmbeddingPrecision
 {
     Fp32,
-    /// <summary>int8 weights per output column in the Linear layers outside attention (com.microsoft.DynamicQuantizeMatMul).</summary>
+    /// <summary>int8 weights, one scale per output column, in every Linear layer (com.microsoft.QAttention and DynamicQuantizeMatMul).</summary>
     Int8,
 }

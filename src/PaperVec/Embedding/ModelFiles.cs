@@ -17,7 +17,7 @@ public sealed record ModelFiles(string Directory)
         directory ??= DefaultBuildDirectory(precision);
         var files = new ModelFiles(directory);
         if (!File.Exists(files.ModelPath) || !File.Exists(files.TokenizerPath))
-            throw new FileNotFoundException($"model not built: {files.ModelPath} is missing (run ./papervec model build{(precision == EmbeddingPrecision.Int8 ? " --precision int8" : "")})");
+            throw new FileNotFoundException($"model not built: {files.ModelPath} is missing (run ./papervec model build --precision {(precision == EmbeddingPrecision.Int8 ? "int8" : "fp32")})");
         return files;
     }
 
