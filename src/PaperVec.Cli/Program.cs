@@ -11,9 +11,9 @@ public static class Program
 {
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "Show stack traces of errors", Recursive = true };
 
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         // A plain command named "papervec" (what users type; the assembly is PaperVec.Cli), with the
         // help and version options a RootCommand would add.
@@ -50,7 +50,7 @@ public static class Program
         {
             // ProcessTerminationTimeout null: System.CommandLine would otherwise answer SIGTERM/Ctrl+C for
             // async actions and end the process after 2 s, cutting `serve`'s drain and final checkpoint short.
-            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
         }
         catch (Exception e)
         {

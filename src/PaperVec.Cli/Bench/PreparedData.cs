@@ -5,7 +5,6 @@ using PaperVec.Embedding;
 using PaperVec.Index;
 using PaperVec.Storage;
 using PaperVec.Tooling.Datasets;
-using PaperVec.Tooling;
 
 namespace PaperVec.Cli.Bench;
 
@@ -37,7 +36,7 @@ public sealed class PreparedData
     public static string DefaultCacheRoot() => Path.Combine(Path.GetTempPath(), "papervec-bench");
 
     /// <summary>Returns the prepared directory for <paramref name="spec"/> under <paramref name="cacheRoot"/>, preparing it first when missing.</summary>
-    public static PreparedData Ensure(PreparedDataSpec spec, string cacheRoot, string? modelDirectory, Action<string> log)
+    public static async Task<PreparedData> EnsureAsync(PreparedDataSpec spec, string cacheRoot, string? modelDirectory, Action<string> log)
     {
         string dir = Path.Combine(cacheRoot, spec.Key);
         bool reused = File.Exists(Path.Combine(dir, MarkerFile));
@@ -47,7 +46,7 @@ public sealed class PreparedData
             System.IO.Directory.CreateDirectory(dir);
             var clock = Stopwatch.StartNew();
             using var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = modelDirectory });
-            var ids = spec.Corpus == null ? WriteSynthetic(dir, spec, embedder.ModelId, log) : WriteCorpus(dir, spec, embedder, log);
+            var ids = spec.Corpus == null ? await WriteSyntheticAsync(dir, spec, embedder.ModelId, log) : await WriteCorpusAsync(dir, spec, embedder, log);
             File.WriteAllLines(Path.Combine(dir, IdsFile), ids);
             File.WriteAllText(Path.Combine(dir, MarkerFile), JsonSerializer.Serialize(new { spec.Papers, corpus = spec.Corpus?.FullName, spec.Seed, spec.Clusters, seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) }));
             log($"prepared {ids.Count} papers in {dir} ({clock.Elapsed.TotalSeconds:0} s)");
@@ -61,12 +60,12 @@ public sealed class PreparedData
     /// (ClusteredDataset), stored in durable batches of 2,000 whose index inserts run in parallel.
     /// The model id is stored too, so the server does not scan every paper for stale vectors at start.
     /// </summary>
-    static List<string> WriteSynthetic(string dir, PreparedDataSpec spec, string modelId, Action<string> log)
+    static async Task<List<string>> WriteSyntheticAsync(string dir, PreparedDataSpec spec, string modelId, Action<string> log)
     {
         var vectors = ClusteredDataset.Generate(spec.Papers, 0, 384, spec.Clusters, spec.Seed);
         var ids = new List<string>(spec.Papers);
         using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = spec.Papers } });
-        db.Commit(new WriteBatch().PutModelId(modelId));
+        await db.CommitAsync(new WriteBatch().PutModelId(modelId));
         using var progress = new ConsoleProgress("preparing synthetic papers", spec.Papers, "papers");
         for (int start = 0; start < spec.Papers; start += 2000)
         {
@@ -77,15 +76,15 @@ public sealed class PreparedData
                 batch.PutPaper(paper);
                 ids.Add(PaperIdentity.Format(paper.Key));
             }
-            db.Commit(batch);
+            await db.CommitAsync(batch);
             progress.Report(Math.Min(spec.Papers, start + 2000));
         }
-        db.Checkpoint();
+        await db.CheckpointAsync();
         return ids;
     }
 
     /// <summary>The corpus's first N records, embedded and ingested as `papervec ingest` would.</summary>
-    static List<string> WriteCorpus(string dir, PreparedDataSpec spec, Embedder embedder, Action<string> log)
+    static async Task<List<string>> WriteCorpusAsync(string dir, PreparedDataSpec spec, Embedder embedder, Action<string> log)
     {
         if (!spec.Corpus!.Exists) throw new CliException($"no such file: {spec.Corpus.FullName}");
         var records = File.ReadLines(spec.Corpus.FullName).Where(l => !string.IsNullOrWhiteSpace(l)).Take(spec.Papers)
@@ -96,11 +95,11 @@ public sealed class PreparedData
         using var progress = new ConsoleProgress("embedding and storing corpus papers", records.Count, "papers");
         for (int start = 0; start < records.Count; start += 256)
         {
-            var result = ingestor.Ingest(records.Skip(start).Take(256).ToList(), defaultDate: new DateOnly(2025, 3, 11));
+            var result = await ingestor.IngestAsync(records.Skip(start).Take(256).ToList(), defaultDate: new DateOnly(2025, 3, 11));
             ids.AddRange(result.Listings.Select(l => PaperIdentity.Format(l.Key)));
             progress.Report(Math.Min(records.Count, start + 256));
         }
-        db.Checkpoint();
+        await db.CheckpointAsync();
         return ids.Distinct().ToList();
     }
 

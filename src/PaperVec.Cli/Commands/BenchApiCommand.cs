@@ -76,7 +76,7 @@ static class BenchApiCommand
                 {
                     if (parse.GetValue(synthetic) == (parse.GetValue(corpus) != null))
                         throw new UsageException("give exactly one of --synthetic-vectors and --corpus FILE (or --url)");
-                    var data = PreparedData.Ensure(new PreparedDataSpec(parse.GetValue(papers), parse.GetValue(corpus), parse.GetValue(seed)),
+                    var data = await PreparedData.EnsureAsync(new PreparedDataSpec(parse.GetValue(papers), parse.GetValue(corpus), parse.GetValue(seed)),
                         parse.GetValue(prepared) ?? PreparedData.DefaultCacheRoot(), modelDir, m => Console.Error.WriteLine($"bench api: {m}"));
                     string? scratch = routeMix.Writes ? data.CopyForWrites() : null;
                     server = await BenchServer.StartAsync(scratch ?? data.Directory, parse.GetValue(queryBatch), modelDir, scratch);

@@ -5,7 +5,6 @@ using PaperVec.Cli.Bench;
 using PaperVec.Index;
 using PaperVec.Storage;
 using PaperVec.Tooling.Datasets;
-using PaperVec.Tooling;
 
 namespace PaperVec.Cli.Commands;
 
@@ -25,7 +24,7 @@ static class BenchStoreCommand
         var data = new Option<string?>("--data") { Description = "Scratch folder (default: a temporary one, deleted afterwards)" };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON" };
         var command = new Command("store", "Durable ingest throughput, commit latency, bytes per paper and recovery time") { papers, writers, recovery, data, json };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             string root = parse.GetValue(data) ?? Directory.CreateTempSubdirectory("papervec-bench-store-").FullName;
             var results = new List<object>();
@@ -39,7 +38,7 @@ static class BenchStoreCommand
                 {
                     string dir = Path.Combine(root, $"batch-{batchSize}");
                     int writerCount = batchSize >= 1000 ? 1 : parse.GetValue(writers);
-                    var (rate, p50, p99, bytesPerPaper) = Ingest(dir, offset, n, batchSize, writerCount);
+                    var (rate, p50, p99, bytesPerPaper) = await IngestAsync(dir, offset, n, batchSize, writerCount);
                     offset += n;
                     Console.WriteLine($"{batchSize,6} {writerCount,8} {rate,10:0} {p50,14:0.00} {p99,14:0.00} {bytesPerPaper,12:0}");
                     results.Add(new { batch = batchSize, writers = writerCount, papersPerSecond = Math.Round(rate), commitP50Ms = Math.Round(p50, 3), commitP99Ms = Math.Round(p99, 3), bytesPerPaper = Math.Round(bytesPerPaper) });
@@ -57,7 +56,7 @@ static class BenchStoreCommand
                         {
                             var batch = new WriteBatch();
                             for (int i = start; i < Math.Min(recoveryPapers, start + 2000); i++) batch.PutPaper(SyntheticPaper(1_000_000 + i));
-                            db.Commit(batch);
+                            await db.CommitAsync(batch);
                             Console.Error.Write($"\rloading {Math.Min(recoveryPapers, start + 2000)}/{recoveryPapers} papers ({clock.Elapsed.TotalSeconds:0}s)");
                         }
                     }
@@ -83,13 +82,13 @@ static class BenchStoreCommand
         return command;
     }
 
-    static (double Rate, double P50, double P99, double BytesPerPaper) Ingest(string dir, int offset, int count, int batchSize, int writers)
+    static async Task<(double Rate, double P50, double P99, double BytesPerPaper)> IngestAsync(string dir, int offset, int count, int batchSize, int writers)
     {
         using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = count } });
         var latencies = new LatencyRecorder();
         int next = 0;
         var clock = Stopwatch.StartNew();
-        var threads = Enumerable.Range(0, writers).Select(_ => new Thread(() =>
+        var writerTasks = Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
         {
             while (true)
             {
@@ -98,14 +97,13 @@ static class BenchStoreCommand
                 var batch = new WriteBatch();
                 for (int i = start; i < Math.Min(count, start + batchSize); i++) batch.PutPaper(SyntheticPaper(offset + i));
                 long t0 = Stopwatch.GetTimestamp();
-                db.Commit(batch);
+                await db.CommitAsync(batch);
                 latencies.RecordTicks(Stopwatch.GetTimestamp() - t0);
             }
         })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        await Task.WhenAll(writerTasks);
         double seconds = clock.Elapsed.TotalSeconds;
-        db.Checkpoint();
+        await db.CheckpointAsync();
         long bytes = db.Stats().BytesOnDisk;
         return (count / seconds, latencies.PercentileMilliseconds(0.50), latencies.PercentileMilliseconds(0.99), (double)bytes / count);
     }

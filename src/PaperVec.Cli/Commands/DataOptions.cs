@@ -13,13 +13,13 @@ static class DataOptions
         CommonOptions.AtLeast(new("--checkpoint-mb") { Description = "Checkpoint after this many MB of write-ahead log", DefaultValueFactory = _ => 256 }, 0);
 
     /// <summary>Attaches the model to the collection: papers made by another model are re-embedded first, with a progress bar.</summary>
-    public static void AttachModel(PaperCollection collection, Embedding.Embedder embedder)
+    public static async Task AttachModelAsync(PaperCollection collection, Embedding.Embedder embedder)
     {
         ConsoleProgress? progress = null;
         try
         {
-            int count = collection.AttachModelAsync(embedder, (done, total) =>
-                (progress ??= new ConsoleProgress($"re-embedding (model is now {embedder.ModelId})", total, "papers")).Report(done)).GetAwaiter().GetResult();
+            int count = await collection.AttachModelAsync(embedder, (done, total) =>
+                (progress ??= new ConsoleProgress($"re-embedding (model is now {embedder.ModelId})", total, "papers")).Report(done));
             if (count > 0) Console.Error.WriteLine($"papervec: re-embedded {count} papers made by another model");
         }
         finally { progress?.Dispose(); }

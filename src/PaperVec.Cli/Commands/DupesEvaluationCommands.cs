@@ -39,10 +39,10 @@ static class DupesEvaluationCommands
         var sweep = new Option<bool>("--sweep") { Description = "Also grade a grid of thresholds (how the defaults were chosen)" };
         var command = new Command("dupes", "Precision and recall of duplicate detection on digests generated from real abstracts") { digests, perDigest, sweep };
         set.AddTo(command);
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             var options = new DuplicateDigestSetOptions { Digests = parse.GetValue(digests), PapersPerDigest = parse.GetValue(perDigest), Seed = parse.GetValue(set.Seed) };
-            using var evaluation = Prepare(parse, set, options);
+            using var evaluation = await PrepareAsync(parse, set, options);
             var clock = Stopwatch.StartNew();
             var groups = evaluation.Find(new DuplicateSettings());
             double seconds = clock.Elapsed.TotalSeconds;
@@ -84,11 +84,11 @@ static class DupesEvaluationCommands
         var threads = CommonOptions.AtLeast(new Option<int>("--threads") { Description = "Threads of the duplicate search (0: one per core)", DefaultValueFactory = _ => 0 }, 0);
         var command = new Command("dupes", "Speed of duplicate detection: seconds per 1k listings once vectors exist") { papers, digests, threads };
         set.AddTo(command);
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             int digestCount = parse.GetValue(digests);
             var options = new DuplicateDigestSetOptions { Digests = digestCount, PapersPerDigest = Math.Max(1, parse.GetValue(papers) / digestCount), Seed = parse.GetValue(set.Seed) };
-            using var evaluation = Prepare(parse, set, options);
+            using var evaluation = await PrepareAsync(parse, set, options);
             int threadCount = parse.GetValue(threads);
             evaluation.Find(new DuplicateSettings(), threadCount); // warm-up: JIT, page cache
             var clock = Stopwatch.StartNew();
@@ -122,7 +122,7 @@ static class DupesEvaluationCommands
             Console.WriteLine($"  {k.Kind.ToString().ToLowerInvariant(),-9} recall {k.Recall:0.0000} ({k.Found}/{k.TruePairs})");
     }
 
-    static DuplicateEvaluation Prepare(ParseResult parse, SetOptions set, DuplicateDigestSetOptions options)
+    static async Task<DuplicateEvaluation> PrepareAsync(ParseResult parse, SetOptions set, DuplicateDigestSetOptions options)
     {
         var corpusFile = parse.GetValue(set.Corpus)?.FullName ?? DefaultCorpus;
         if (!File.Exists(corpusFile)) throw new CliException($"no corpus at {corpusFile} (give one with --corpus)");
@@ -151,6 +151,6 @@ static class DupesEvaluationCommands
 
         string dataDir = Path.Combine(Path.GetTempPath(), $"papervec-dupes-{Guid.NewGuid():N}");
         using var progress = new ConsoleProgress("ingesting generated digests", listings, "listings");
-        return DuplicateEvaluation.Prepare(dataDir, generated, null, vectorOf, done => progress.Report(done), deleteDirectoryOnDispose: true);
+        return await DuplicateEvaluation.PrepareAsync(dataDir, generated, null, vectorOf, done => progress.Report(done), deleteDirectoryOnDispose: true);
     }
 }

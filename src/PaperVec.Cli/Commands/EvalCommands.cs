@@ -37,7 +37,7 @@ static class EvalCommands
         var workers = CommonOptions.Workers();
         var precision = CommonOptions.Precision();
         var command = new Command("beir", "Search a BEIR set through PaperVec (or a bare index), print nDCG@10 and recall@100") { directory, cache, json, indexKind, mode, fusion, weight, dataOption, device, batch, threads, workers, precision };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             var dir = parse.GetValue(directory)!;
             if (!dir.Exists) throw new CliException($"no such folder: {dir.FullName}");
@@ -62,7 +62,7 @@ static class EvalCommands
             if (parse.GetValue(fusion) is { } f) query = query with { Fusion = f == "rrf" ? Fusion.ReciprocalRank : Fusion.Convex };
             if (parse.GetValue(weight) is double w) query = query with { SemanticWeight = w is >= 0 and <= 1 ? w : throw new UsageException("--weight must be within 0..1") };
             if (kind == "engine")
-                EngineRankings(data, docs, queryIds, queryVectors, dim, query, parse.GetValue(dataOption), rankings);
+                await EngineRankingsAsync(data, docs, queryIds, queryVectors, dim, query, parse.GetValue(dataOption), rankings);
             else if (kind == "hnsw")
             {
                 using var index = new HnswIndex(dim, new HnswOptions { InitialCapacity = data.Corpus.Count });
@@ -116,7 +116,7 @@ static class EvalCommands
     /// directory and ranks every query with PaperVec's own search in the query's mode. A document
     /// PaperVec merges with another (the same normalized title) ranks under each of its ids.
     /// </summary>
-    static void EngineRankings(BeirDataset data, float[] docs, List<string> queryIds, float[] queryVectors, int dim, SearchQuery query,
+    static async Task EngineRankingsAsync(BeirDataset data, float[] docs, List<string> queryIds, float[] queryVectors, int dim, SearchQuery query,
         string? dataPath, Dictionary<string, IReadOnlyList<string>> rankings)
     {
         string dir = dataPath ?? Directory.CreateTempSubdirectory("papervec-beir-").FullName;
@@ -135,7 +135,7 @@ static class EvalCommands
             using (var progress = new ConsoleProgress("ingesting", papers.Count, "docs"))
                 for (int start = 0; start < papers.Count; start += 1000)
                 {
-                    collection.IngestAsync(papers.Skip(start).Take(1000).ToList()).GetAwaiter().GetResult();
+                    await collection.IngestAsync(papers.Skip(start).Take(1000).ToList());
                     progress.Report(Math.Min(papers.Count, start + 1000));
                 }
             if (refused > 0) Console.Error.WriteLine($"papervec: {refused} documents refused by PaperVec's limits (they rank nowhere)");

@@ -26,7 +26,7 @@ static class IngestCommand
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var command = new Command("ingest", "Ingest digests and paper records") { files, data, date, year, name, batch, ack, checkpoint, device, precision };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             var paths = parse.GetValue(files)!;
             foreach (var path in paths)
@@ -35,29 +35,29 @@ static class IngestCommand
             var db = collection.Database;
             Embedder? embedder = null;
             // The model loads only when some paper carries no vector.
-            void ModelFor(IReadOnlyList<IncomingPaper> papers)
+            async Task ModelForAsync(IReadOnlyList<IncomingPaper> papers)
             {
                 if (embedder != null || papers.All(p => p.Vector != null)) return;
                 embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), Precision = parse.GetValue(precision) });
-                DataOptions.AttachModel(collection, embedder);
+                await DataOptions.AttachModelAsync(collection, embedder);
             }
-            IngestResult Ingest(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest = null)
+            async Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest = null)
             {
-                ModelFor(papers);
-                return collection.IngestAsync(papers, digest).GetAwaiter().GetResult();
+                await ModelForAsync(papers);
+                return await collection.IngestAsync(papers, digest);
             }
             try
             {
                 foreach (var path in paths)
                 {
-                    if (path == "-") { StreamRecords(Console.In, parse.GetValue(batch), parse.GetValue(ack), papers => Ingest(papers)); continue; }
+                    if (path == "-") { await StreamRecordsAsync(Console.In, parse.GetValue(batch), parse.GetValue(ack), papers => IngestAsync(papers)); continue; }
                     var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
                     if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
                     {
                         // Every record is validated before anything is written; then durable writes of 1,000
                         // records, in order, each batch's embedding made while the one before it is written.
                         var records = PaperRecordReader.ReadAll(text, path);
-                        ModelFor(records);
+                        await ModelForAsync(records);
                         int newCount = 0, exact = 0, revised = 0;
                         var chunks = records.Chunk(1000).ToList();
                         using (var progress = new ConsoleProgress($"ingest {Path.GetFileName(path)}", records.Count, "records") { Enabled = records.Count > 1000 })
@@ -65,10 +65,10 @@ static class IngestCommand
                             var ahead = Task.Run(() => collection.EmbedAhead(chunks[0]));
                             for (int c = 0, done = 0; c < chunks.Count; c++)
                             {
-                                var embedded = ahead.GetAwaiter().GetResult();
+                                var embedded = await ahead;
                                 var next = c + 1 < chunks.Count ? chunks[c + 1] : null;
                                 if (next != null) ahead = Task.Run(() => collection.EmbedAhead(next));
-                                var result = collection.IngestAsync(chunks[c], embedded: embedded).GetAwaiter().GetResult();
+                                var result = await collection.IngestAsync(chunks[c], embedded: embedded);
                                 (newCount, exact, revised) = (newCount + result.New, exact + result.SeenExact, revised + result.Revised);
                                 progress.Report(done += chunks[c].Length);
                             }
@@ -80,7 +80,7 @@ static class IngestCommand
                     foreach (var problem in digest.Problems) Console.Error.WriteLine($"{path}: {problem}");
                     if (digest.Papers.Count == 0) throw new CliException($"{path}: no papers found");
                     string source = parse.GetValue(name) ?? Path.GetFileNameWithoutExtension(path);
-                    var ingested = Ingest(PaperIngestor.PapersOf(digest), PaperIngestor.DigestInfo.Of(digest, source));
+                    var ingested = await IngestAsync(PaperIngestor.PapersOf(digest), PaperIngestor.DigestInfo.Of(digest, source));
                     Console.WriteLine($"{Path.GetFileName(path)}: {digest.Papers.Count} papers, dated {digest.Date:yyyy-MM-dd} ({Describe(digest.DateRule)}); {ingested.Summary}");
                 }
                 Console.WriteLine($"{db.PaperCount} papers in {db.Root}");
@@ -100,14 +100,14 @@ static class IngestCommand
         _ => "year of the ingest date",
     };
 
-    static void StreamRecords(TextReader input, int batchSize, bool ack, Func<IReadOnlyList<IncomingPaper>, IngestResult> ingest)
+    static async Task StreamRecordsAsync(TextReader input, int batchSize, bool ack, Func<IReadOnlyList<IncomingPaper>, Task<IngestResult>> ingest)
     {
         var pending = new List<IncomingPaper>();
         int line = 0, batches = 0;
-        void Flush()
+        async Task FlushAsync()
         {
             if (pending.Count == 0) return;
-            var result = ingest(pending.ToList());
+            var result = await ingest(pending.ToList());
             batches++;
             if (ack) Console.Out.WriteLine($"ack {batches} {string.Join(',', result.Listings.Select(l => PaperIdentity.Format(l.Key)))}");
             Console.Out.Flush();
@@ -118,8 +118,8 @@ static class IngestCommand
             line++;
             if (text.Trim().Length == 0) continue;
             pending.Add(PaperRecordReader.ReadLine(text, $"stdin:{line}"));
-            if (pending.Count >= batchSize) Flush();
+            if (pending.Count >= batchSize) await FlushAsync();
         }
-        Flush();
+        await FlushAsync();
     }
 }

@@ -39,23 +39,28 @@ static class RecommendEvaluationCommand
                 var db = collection.Database;
                 var tasks = RecommendEvaluation.Tasks(papers, id => db.ResolveId(id), parse.GetValue(testFrom), parse.GetValue(authors), db);
                 var tfidf = new TfIdfRanker(db);
-                var rankers = new List<(string Name, Func<RecommendTask, IReadOnlyCollection<long>, List<long>> Rank)>
+                var rankers = new List<(string Name, Func<RecommendTask, IReadOnlyCollection<long>, Task<List<long>>> Rank)>
                 {
-                    ("centroid of liked (minus disliked)", (t, l) => RecommendEvaluation.EngineRanking(db, t, l, RecommendStrategy.Centroid)),
-                    ("best single match among liked", (t, l) => RecommendEvaluation.EngineRanking(db, t, l, RecommendStrategy.BestMatch)),
-                    ("linear classifier on embeddings", (t, l) => RecommendEvaluation.EngineRanking(db, t, l, RecommendStrategy.Classifier)),
-                    ("linear classifier on tf-idf", (t, l) => tfidf.Rank(t.Liked, t.Disliked, l)),
-                    ("BM25 of the library's terms", (t, l) => RecommendEvaluation.EngineRanking(db, t, l, RecommendStrategy.Hybrid, semanticWeight: 0)),
-                    ("hybrid: classifier 0.5 + BM25 0.5", (t, l) => RecommendEvaluation.EngineRanking(db, t, l, RecommendStrategy.Hybrid, semanticWeight: 0.5)),
-                    ("hybrid: classifier 0.7 + BM25 0.3", (t, l) => RecommendEvaluation.EngineRanking(db, t, l, RecommendStrategy.Hybrid, semanticWeight: 0.7)),
-                    ("classifiers on embeddings 0.5 + on tf-idf 0.5", (t, l) => RecommendEvaluation.Fuse(
-                        RecommendEvaluation.EngineScores(db, t, l, RecommendStrategy.Classifier), tfidf.Scores(t.Liked, t.Disliked, l), 0.5)),
+                    ("centroid of liked (minus disliked)", (t, l) => RecommendEvaluation.EngineRankingAsync(db, t, l, RecommendStrategy.Centroid)),
+                    ("best single match among liked", (t, l) => RecommendEvaluation.EngineRankingAsync(db, t, l, RecommendStrategy.BestMatch)),
+                    ("linear classifier on embeddings", (t, l) => RecommendEvaluation.EngineRankingAsync(db, t, l, RecommendStrategy.Classifier)),
+                    ("linear classifier on tf-idf", (t, l) => Task.FromResult(tfidf.Rank(t.Liked, t.Disliked, l))),
+                    ("BM25 of the library's terms", (t, l) => RecommendEvaluation.EngineRankingAsync(db, t, l, RecommendStrategy.Hybrid, semanticWeight: 0)),
+                    ("hybrid: classifier 0.5 + BM25 0.5", (t, l) => RecommendEvaluation.EngineRankingAsync(db, t, l, RecommendStrategy.Hybrid, semanticWeight: 0.5)),
+                    ("hybrid: classifier 0.7 + BM25 0.3", (t, l) => RecommendEvaluation.EngineRankingAsync(db, t, l, RecommendStrategy.Hybrid, semanticWeight: 0.7)),
+                    ("classifiers on embeddings 0.5 + on tf-idf 0.5", async (t, l) => RecommendEvaluation.Fuse(
+                        await RecommendEvaluation.EngineScoresAsync(db, t, l, RecommendStrategy.Classifier), tfidf.Scores(t.Liked, t.Disliked, l), 0.5)),
                 };
                 var kinds = new[] { "author", "category", "category+disliked" };
                 var rows = new List<(string Name, double[] Ndcg)>();
                 foreach (var (name, rank) in rankers)
                 {
-                    var scores = kinds.Select(kind => RecommendEvaluation.MeanNdcg(tasks.Where(t => t.Kind == kind), rank) * 100).ToArray();
+                    var scores = new double[kinds.Length];
+                    for (int k = 0; k < kinds.Length; k++)
+                    {
+                        string kind = kinds[k];
+                        scores[k] = await RecommendEvaluation.MeanNdcgAsync(tasks.Where(t => t.Kind == kind), rank) * 100;
+                    }
                     rows.Add((name, scores));
                     Console.Error.WriteLine($"  {name}: {string.Join(" / ", scores.Select(s => s.ToString("0.00")))}");
                 }
@@ -87,7 +92,7 @@ static class RecommendEvaluationCommand
         var missing = papers.Where(p => collection.Database.ResolveId(p.Id) == null).ToList();
         if (missing.Count == 0) return;
         using var embedder = Embedding.Embedder.Load(new Embedding.EmbedderOptions { Device = device });
-        DataOptions.AttachModel(collection, embedder);
+        await DataOptions.AttachModelAsync(collection, embedder);
         using var progress = new ConsoleProgress("ingesting", missing.Count, "papers");
         for (int start = 0; start < missing.Count; start += 256)
         {

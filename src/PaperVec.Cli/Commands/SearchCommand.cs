@@ -18,7 +18,7 @@ static class SearchCommand
         var mode = new Option<string>("--mode") { Description = "hybrid (BM25 and meaning fused), semantic or lexical", DefaultValueFactory = _ => "hybrid" };
         var command = new Command("search", "Search for free text: hybrid (default), semantic or lexical") { query, device, precision, mode };
         options.AddTo(command);
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             string text = parse.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(text)) throw new UsageException("the search text is empty");
@@ -33,7 +33,7 @@ static class SearchCommand
             if (searchMode != SearchMode.Lexical)
             {
                 using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), Precision = parse.GetValue(precision) });
-                DataOptions.AttachModel(collection, embedder);
+                await DataOptions.AttachModelAsync(collection, embedder);
                 vector = embedder.Embed(text);
             }
             Print(db, collection.Search(new SearchQuery(text, vector, searchMode), options.Scope(parse, exclude: null)), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using PaperVec.Tooling;
 
 namespace PaperVec.Cli.Commands;
 
@@ -13,11 +12,11 @@ static class StatsCommand
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var compact = new Option<bool>("--compact") { Description = "Reclaim disk from overwritten and deleted records first" };
         var command = new Command("stats", "Papers, digests, bytes on disk and index size") { data, json, compact };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             using var collection = DataOptions.Open(parse.GetValue(data));
             var db = collection.Database;
-            if (parse.GetValue(compact)) Console.Error.WriteLine($"compaction reclaimed {db.Compact() / 1e6:0.0} MB of log");
+            if (parse.GetValue(compact)) Console.Error.WriteLine($"compaction reclaimed {await db.CompactAsync() / 1e6:0.0} MB of log");
             var stats = db.Stats();
             bool consistent = db.IndexMatchesStore(out string problem);
             if (parse.GetValue(json))

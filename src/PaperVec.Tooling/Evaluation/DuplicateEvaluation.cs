@@ -2,7 +2,6 @@ using PaperVec.Digests;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Storage;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tooling.Evaluation;
 
@@ -27,7 +26,7 @@ public sealed class DuplicateEvaluation : IDisposable
     /// Ingests <paramref name="digests"/> into a new database at <paramref name="dataDirectory"/>, embedding
     /// with <paramref name="embedder"/>, or with the vectors <paramref name="vectorOf"/> gives each listing.
     /// </summary>
-    public static DuplicateEvaluation Prepare(string dataDirectory, IReadOnlyList<GeneratedDigest> digests, Embedder? embedder,
+    public static async Task<DuplicateEvaluation> PrepareAsync(string dataDirectory, IReadOnlyList<GeneratedDigest> digests, Embedder? embedder,
         Func<GeneratedListing, float[]>? vectorOf = null, Action<int>? progress = null, bool deleteDirectoryOnDispose = false)
     {
         if (embedder == null && vectorOf == null) throw new ArgumentException("give an embedder or the listings' vectors");
@@ -49,7 +48,7 @@ public sealed class DuplicateEvaluation : IDisposable
                     Date = parsed.Date,
                     Vector = vectorOf?.Invoke(digest.Listings[i]),
                 }).ToList();
-                ingestor.Ingest(papers, new PaperIngestor.DigestInfo(DigestId(digest), parsed.Date, digest.Name));
+                await ingestor.IngestAsync(papers, new PaperIngestor.DigestInfo(DigestId(digest), parsed.Date, digest.Name));
                 progress?.Invoke(done += digest.Listings.Count);
             }
             return new DuplicateEvaluation(database, digests, deleteDirectoryOnDispose);

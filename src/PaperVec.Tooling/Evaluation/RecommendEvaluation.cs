@@ -102,14 +102,14 @@ public static class RecommendEvaluation
     }
 
     /// <summary>Mean nDCG@10 of a ranker over every (task, day) of one kind.</summary>
-    public static double MeanNdcg(IEnumerable<RecommendTask> tasks, Func<RecommendTask, IReadOnlyCollection<long>, List<long>> rank)
+    public static async Task<double> MeanNdcgAsync(IEnumerable<RecommendTask> tasks, Func<RecommendTask, IReadOnlyCollection<long>, Task<List<long>>> rank)
     {
         double sum = 0;
         int count = 0;
         foreach (var task in tasks)
             foreach (var (_, listing, wanted) in task.Days)
             {
-                var ranked = rank(task, listing);
+                var ranked = await rank(task, listing);
                 var judged = wanted.ToDictionary(k => k.ToString(), _ => 1);
                 sum += RetrievalMetrics.NdcgAtK(ranked.Select(k => k.ToString()).ToList(), judged, 10);
                 count++;
@@ -118,19 +118,19 @@ public static class RecommendEvaluation
     }
 
     /// <summary>The engine's ranking of a listing for a task's library with one strategy.</summary>
-    public static List<long> EngineRanking(PaperDatabase db, RecommendTask task, IReadOnlyCollection<long> listing, RecommendStrategy strategy, double? semanticWeight = null)
+    public static async Task<List<long>> EngineRankingAsync(PaperDatabase db, RecommendTask task, IReadOnlyCollection<long> listing, RecommendStrategy strategy, double? semanticWeight = null)
     {
         var query = new RecommendQuery(task.Liked, task.Disliked) { Strategy = strategy, Candidates = listing };
         if (semanticWeight is double w) query = query with { SemanticWeight = w };
-        var results = Recommender.RankAsync(db, query, new SearchScope { K = 10 }).GetAwaiter().GetResult();
+        var results = await Recommender.RankAsync(db, query, new SearchScope { K = 10 });
         return results.Select(r => PaperIdentity.TryParse(r.Id, out long key) ? key : 0).ToList();
     }
 
     /// <summary>The engine's score of every listed paper outside the library (for fusions measured here).</summary>
-    public static Dictionary<long, double> EngineScores(PaperDatabase db, RecommendTask task, IReadOnlyCollection<long> listing, RecommendStrategy strategy)
+    public static async Task<Dictionary<long, double>> EngineScoresAsync(PaperDatabase db, RecommendTask task, IReadOnlyCollection<long> listing, RecommendStrategy strategy)
     {
         var query = new RecommendQuery(task.Liked, task.Disliked) { Strategy = strategy, Candidates = listing };
-        var results = Recommender.RankAsync(db, query, new SearchScope { K = Math.Clamp(listing.Count, 1, SearchScope.MaxK) }).GetAwaiter().GetResult();
+        var results = await Recommender.RankAsync(db, query, new SearchScope { K = Math.Clamp(listing.Count, 1, SearchScope.MaxK) });
         return results.ToDictionary(r => PaperIdentity.TryParse(r.Id, out long key) ? key : 0, r => r.Score);
     }
 

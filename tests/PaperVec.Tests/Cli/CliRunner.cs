@@ -16,7 +16,8 @@ static class CliRunner
             Console.SetOut(stdout);
             Console.SetError(stderr);
             Environment.SetEnvironmentVariable("PAPERVEC_MODEL_DIR", RepoPaths.ModelDir);
-            int exit = PaperVec.Cli.Program.Run(args, stdout, stderr);
+            // Off the test's synchronization context, so the command's awaits never wait for this blocked thread.
+            int exit = Task.Run(() => PaperVec.Cli.Program.RunAsync(args, stdout, stderr)).GetAwaiter().GetResult();
             return (exit, stdout.ToString(), stderr.ToString());
         }
         finally

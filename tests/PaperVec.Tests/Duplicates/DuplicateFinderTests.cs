@@ -5,7 +5,6 @@ using PaperVec.Embedding;
 using PaperVec.Storage;
 using PaperVec.Tests.Embedding;
 using PaperVec.Tests.Storage;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Duplicates;
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using PaperVec.Storage;
 using PaperVec.Tests.Storage;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Faults;
 

@@ -1,6 +1,5 @@
 using PaperVec.Storage;
 using PaperVec.Tests.Storage;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Faults;
 

@@ -1,7 +1,6 @@
 using PaperVec.Search;
 using PaperVec.Storage;
 using PaperVec.Tests.Storage;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Lexical;
 

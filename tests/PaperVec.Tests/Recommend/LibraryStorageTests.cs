@@ -2,7 +2,6 @@ using PaperVec.Engine;
 using PaperVec.Recommend;
 using PaperVec.Storage;
 using PaperVec.Tests.Storage;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Recommend;
 

@@ -4,7 +4,6 @@ using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
 using PaperVec.Tests.Storage;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Recommend;
 

@@ -1,7 +1,6 @@
 using PaperVec.Digests;
 using PaperVec.Storage;
 using PaperVec.Tests.Embedding;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Storage;
 

@@ -1,6 +1,5 @@
 using PaperVec.Storage;
 using PaperVec.Tooling.Datasets;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Storage;
 

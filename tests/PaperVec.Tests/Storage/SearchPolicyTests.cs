@@ -1,6 +1,5 @@
 using PaperVec.Index;
 using PaperVec.Storage;
-using PaperVec.Tooling;
 
 namespace PaperVec.Tests.Storage;
 

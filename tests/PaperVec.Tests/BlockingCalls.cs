@@ -1,14 +1,14 @@
 using PaperVec.Digests;
 using PaperVec.Storage;
 
-namespace PaperVec.Tooling;
+namespace PaperVec.Tests;
 
 /// <summary>
-/// Blocking forms of the engine's async writes, for one-shot tools, benchmarks and tests that run
-/// one operation at a time on their own thread. The engine and the server only offer the async
-/// forms: a blocked thread-pool thread there is a stalled request.
+/// Blocking forms of the engine's async writes, for tests that run one operation at a time on their
+/// own thread. The engine, the server and the command line only use the async forms: a blocked
+/// thread-pool thread there is a stalled request.
 /// </summary>
-public static class BlockingCalls
+static class BlockingCalls
 {
     public static void Commit(this PaperDatabase database, WriteBatch batch) => database.CommitAsync(batch).AsTask().GetAwaiter().GetResult();
 
