@@ -36,6 +36,8 @@ public static class Program
             VerifyCommands.CreateRepair(),
             EvalCommands.Create(),
             BenchCommands.Create(),
+            ClusterCommands.Silo(),
+            ClusterCommands.Cluster(),
         };
         root.Options.Add(Verbose);
 

@@ -89,6 +89,34 @@ public sealed class PaperCollection : IDisposable
     }
 
     /// <summary>
+    /// Ingests papers whose vectors another process made with model <paramref name="modelId"/> (a
+    /// cluster shard: the cluster's client embeds, shards store and search). The collection takes
+    /// that model as its own when it has none, and refuses another model's vectors, so no search
+    /// mixes two models.
+    /// </summary>
+    public async Task<IngestResult> IngestEmbeddedAsync(IReadOnlyList<IncomingPaper> papers, string modelId, DateOnly? defaultDate = null)
+    {
+        if (papers.Any(p => p.Vector == null)) throw new InvalidDataException("papers written with their model id must carry vectors");
+        foreach (var paper in papers)
+            if (paper.Vector!.Length != Database.Dimension)
+                throw new InvalidDataException($"record '{paper.Title}' has a {paper.Vector.Length}-d vector; this collection holds {Database.Dimension}-d vectors");
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            string? held = Database.ModelId;
+            if (held != modelId)
+            {
+                if (held != null && Database.PaperCount > 0)
+                    throw new InvalidDataException($"these vectors are of model {modelId}; this collection holds model {held}'s");
+                await Database.CommitAsync(new WriteBatch().PutModelId(modelId)).ConfigureAwait(false);
+            }
+            return await new PaperIngestor(Database, null, modelId).IngestAsync(papers, null, defaultDate).ConfigureAwait(false);
+        }
+        finally { _writes.Release(); }
+    }
+
+    /// <summary>
     /// Embeds, with the attached model, the papers of <paramref name="papers"/> that carry no vector and
     /// that no stored paper answers to, without taking the write gate (CPU only; limits are checked
     /// first). <see cref="IngestAsync"/> uses the result; empty when no model is attached.

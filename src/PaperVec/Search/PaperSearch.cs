@@ -95,6 +95,22 @@ public static class PaperSearch
         return results;
     }
 
+    /// <summary>
+    /// One ranking of a query within a scope, best first and unshaped: a cluster shard's part of a
+    /// search. The cluster merges every shard's list into one before fusing, as <see cref="Run(PaperDatabase, SearchQuery, SearchScope)"/> fuses one node's.
+    /// </summary>
+    public static List<(long Key, double Score)> Ranking(PaperDatabase db, SearchQuery query, SearchMode ranking, SearchScope scope, int depth)
+    {
+        if (depth is < 1 or > SearchScope.MaxK) throw new ArgumentOutOfRangeException(nameof(depth), $"depth must be within 1..{SearchScope.MaxK}");
+        var filter = Filter(db, scope);
+        return ranking switch
+        {
+            SearchMode.Semantic => db.Search(Vector(query), depth, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
+            SearchMode.Lexical => db.SearchLexical(query.Text, depth, filter).Select(h => (h.Key, (double)h.Score)).ToList(),
+            _ => throw new ArgumentException("a ranking is semantic or lexical; hybrid fuses the two", nameof(ranking)),
+        };
+    }
+
     static float[] Vector(SearchQuery query) => query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding");
 
     /// <summary>
@@ -146,7 +162,7 @@ public static class PaperSearch
         if (scope.Diversity is < 0 or > 1 || double.IsNaN(scope.Diversity)) throw new InvalidDataException("diversity must be within 0..1");
     }
 
-    internal static int CheckedK(SearchScope scope) =>
+    public static int CheckedK(SearchScope scope) =>
         scope.K is < 1 or > SearchScope.MaxK ? throw new ArgumentOutOfRangeException(nameof(scope), $"k must be within 1..{SearchScope.MaxK}") : scope.K;
 
     internal static Func<long, bool>? Filter(PaperDatabase db, SearchScope scope)

@@ -1,0 +1,247 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using PaperVec.Cluster;
+using PaperVec.Cluster.Hosting;
+using PaperVec.Cluster.Shards;
+using PaperVec.Digests;
+using PaperVec.Embedding;
+using PaperVec.Search;
+
+namespace PaperVec.Cli.Commands;
+
+/// <summary>
+/// `papervec silo` (one silo process) and `papervec cluster local|status|ingest|search|similar`:
+/// PaperVec sharded and replicated on Orleans (docs/cluster.md).
+/// </summary>
+static class ClusterCommands
+{
+    sealed class Endpoints
+    {
+        public readonly Option<int> SiloPortBase = new("--silo-port-base") { Description = "Silo i listens for silos on this port + i", DefaultValueFactory = _ => 11111 };
+        public readonly Option<int> GatewayPortBase = new("--gateway-port-base") { Description = "Silo i listens for clients on this port + i", DefaultValueFactory = _ => 30000 };
+        public void AddTo(Command command) { command.Options.Add(SiloPortBase); command.Options.Add(GatewayPortBase); }
+        public ClusterEndpoints Of(ParseResult parse) => new(parse.GetValue(SiloPortBase), parse.GetValue(GatewayPortBase));
+    }
+
+    static Option<int> Count(string name, string description, int fallback) =>
+        CommonOptions.AtLeast(new Option<int>(name) { Description = description, DefaultValueFactory = _ => fallback }, 1);
+
+    public static Command Silo()
+    {
+        var data = new Option<string>("--data") { Description = "This silo's data directory (its replicas live in shard-N folders)", Required = true };
+        var index = new Option<int>("--silo") { Description = "This silo's index, 0..silos-1 (silo 0 holds the development membership table)", Required = true };
+        var silos = Count("--silos", "Silos in the cluster (recorded at creation)", 3);
+        var shards = Count("--shards", "Shards (recorded at creation)", 4);
+        var replicas = Count("--replicas", "Replicas per shard, each on a different silo (recorded at creation)", 2);
+        var endpoints = new Endpoints();
+        var command = new Command("silo", "Run one silo of a PaperVec cluster: holds its shard replicas until SIGTERM") { data, index, silos, shards, replicas };
+        endpoints.AddTo(command);
+        command.SetAction(async (parse, cancellation) =>
+        {
+            string root = Path.GetFullPath(parse.GetValue(data)!);
+            Directory.CreateDirectory(root);
+            var asked = ClusterLayout.Create(parse.GetValue(shards), parse.GetValue(replicas), parse.GetValue(silos));
+            string configuration = Path.Combine(root, ClusterLayout.FileName);
+            var layout = File.Exists(configuration) ? ClusterLayout.Load(configuration) : asked;
+            if (layout != asked) throw new UsageException($"{configuration} records {layout.Shards} shards, {layout.Replicas} replicas, {layout.Silos} silos; the layout is fixed at creation");
+            if (!File.Exists(configuration)) layout.Save(configuration);
+            int silo = parse.GetValue(index);
+            if (silo < 0 || silo >= layout.Silos) throw new UsageException($"--silo must be within 0..{layout.Silos - 1}");
+            var ports = endpoints.Of(parse);
+            using var host = SiloHost.Build(new ClusterSiloOptions { DataRoot = root, Layout = layout, SiloIndex = silo }, ports);
+            await host.StartAsync(cancellation);
+            Console.WriteLine($"{ClusterLayout.SiloName(silo)} pid {Environment.ProcessId} silo port {ports.SiloPort(silo)} gateway port {ports.GatewayPort(silo)}: shards {string.Join(',', layout.ShardsOn(silo))}");
+            await host.WaitForShutdownAsync(CancellationToken.None);
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Cluster() => new("cluster", "A sharded, replicated PaperVec on Orleans: run one locally, or talk to one")
+    {
+        Local(), Status(), Ingest(), SearchText(), Similar(),
+    };
+
+    static Command Local()
+    {
+        var data = new Option<string>("--data") { Description = "Where the silos keep their data (silo-N folders)", DefaultValueFactory = _ => "papervec-cluster" };
+        var silos = Count("--silos", "Silo processes", 3);
+        var shards = Count("--shards", "Shards", 4);
+        var replicas = Count("--replicas", "Replicas per shard", 2);
+        var endpoints = new Endpoints();
+        var command = new Command("local", "Start a cluster's silos as processes on loopback, one line each; Ctrl+C stops them all") { data, silos, shards, replicas };
+        endpoints.AddTo(command);
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var layout = ClusterLayout.Create(parse.GetValue(shards), parse.GetValue(replicas), parse.GetValue(silos));
+            string root = Path.GetFullPath(parse.GetValue(data)!);
+            var ports = endpoints.Of(parse);
+            var children = new List<Process>();
+            // SIGINT/SIGTERM stop every silo (each checkpoints on its own SIGTERM) before this exits.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            using var onInterrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            cancellation = stop.Token;
+            try
+            {
+                for (int i = 0; i < layout.Silos; i++)
+                {
+                    var child = StartSelf(["silo", "--data", Path.Combine(root, ClusterLayout.SiloName(i)), "--silo", $"{i}", "--silos", $"{layout.Silos}",
+                        "--shards", $"{layout.Shards}", "--replicas", $"{layout.Replicas}",
+                        "--silo-port-base", $"{ports.SiloPortBase}", "--gateway-port-base", $"{ports.GatewayPortBase}"]);
+                    children.Add(child);
+                    Console.WriteLine($"silo   {ClusterLayout.SiloName(i)}  pid {child.Id}  silo port {ports.SiloPort(i)}  gateway port {ports.GatewayPort(i)}  data {Path.Combine(root, ClusterLayout.SiloName(i))}");
+                    if (i == 0) await Task.Delay(TimeSpan.FromSeconds(2), cancellation); // the others join silo 0
+                }
+                Console.WriteLine($"cluster: {layout.Shards} shards x {layout.Replicas} replicas on {layout.Silos} silos; try `papervec cluster status --silos {layout.Silos}`");
+                // A silo that dies is reported, not restarted: the others go on serving (start it again with the `silo` line printed above).
+                var watchers = children.Select((child, i) => child.WaitForExitAsync(cancellation).ContinueWith(t =>
+                {
+                    if (t.IsCompletedSuccessfully) Console.WriteLine($"silo   {ClusterLayout.SiloName(i)}  pid {child.Id} exited with code {child.ExitCode}");
+                }, TaskScheduler.Default)).ToList();
+                try { await Task.Delay(Timeout.Infinite, cancellation); }
+                catch (OperationCanceledException) { }
+            }
+            finally
+            {
+                foreach (var child in children)
+                    if (!child.HasExited) { try { Process.Start("kill", ["-TERM", $"{child.Id}"])?.WaitForExit(); } catch (Exception) { } }
+                foreach (var child in children)
+                    if (!child.WaitForExit(TimeSpan.FromSeconds(30))) { try { child.Kill(); } catch (InvalidOperationException) { } }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Starts this CLI again with <paramref name="arguments"/> (through dotnet when it runs as a .dll).</summary>
+    static Process StartSelf(string[] arguments)
+    {
+        string host = Environment.ProcessPath ?? "dotnet";
+        var start = new ProcessStartInfo(host) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(ClusterCommands).Assembly.Location);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        return Process.Start(start) ?? throw new CliException($"could not start {host}");
+    }
+
+    /// <summary>Runs <paramref name="body"/> against the cluster behind the gateways.</summary>
+    static async Task<int> WithClusterAsync(ParseResult parse, Endpoints endpoints, Option<int> silos, Embedder? embedder, Func<ClusterCollection, Task> body)
+    {
+        using var host = ClusterClientHost.Build(endpoints.Of(parse), parse.GetValue(silos));
+        try { await host.StartAsync(); }
+        catch (Exception e) { throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message})"); }
+        var collection = await ClusterCollection.ConnectAsync(host.Services.GetRequiredService<IClusterClient>(), embedder);
+        await body(collection);
+        await host.StopAsync();
+        return 0;
+    }
+
+    static Command Status()
+    {
+        var silos = Count("--silos", "Silos in the cluster (to find their gateways)", 3);
+        var endpoints = new Endpoints();
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var command = new Command("status", "Every shard replica: ready or not, papers, model") { silos, json };
+        endpoints.AddTo(command);
+        command.SetAction(async parse => await WithClusterAsync(parse, endpoints, silos, null, async cluster =>
+        {
+            var replicas = await cluster.StatusAsync();
+            if (parse.GetValue(json)) { Console.WriteLine(JsonSerializer.Serialize(replicas, JsonSerializerOptions.Web)); return; }
+            Console.WriteLine($"{cluster.Layout.Shards} shards x {cluster.Layout.Replicas} replicas on {cluster.Layout.Silos} silos");
+            foreach (var r in replicas.OrderBy(r => r.Shard).ThenBy(r => r.Silo, StringComparer.Ordinal))
+                Console.WriteLine($"  shard {r.Shard,-3} {r.Silo,-8} {(r.Ready ? "ready" : "NOT READY"),-9} {r.Papers,8} papers  {r.Note}");
+        }));
+        return command;
+    }
+
+    static Command Ingest()
+    {
+        var files = new Argument<string[]>("FILES") { Description = "Digests (.txt) or records (.json, .jsonl)", Arity = ArgumentArity.OneOrMore };
+        var silos = Count("--silos", "Silos in the cluster (to find their gateways)", 3);
+        var year = new Option<int?>("--year") { Description = "Year of a bare date line such as 'Mar 11'" };
+        var precision = CommonOptions.Precision();
+        var endpoints = new Endpoints();
+        var command = new Command("ingest", "Ingest papers into the cluster: embedded here, each written to its shard's live replicas") { files, silos, year, precision };
+        endpoints.AddTo(command);
+        command.SetAction(async parse =>
+        {
+            var paths = parse.GetValue(files)!;
+            var batches = new List<(string Path, List<IncomingPaper> Papers, DateOnly? Date)>();
+            foreach (var path in paths)
+            {
+                if (!File.Exists(path)) throw new CliException($"no such file: {path}");
+                var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
+                if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+                    batches.Add((path, PaperRecordReader.ReadAll(text, path), null));
+                else
+                {
+                    var digest = DigestParser.Parse(text, new DigestParseOptions { Year = parse.GetValue(year), FileName = path });
+                    if (digest.Papers.Count == 0) throw new CliException($"{path}: no papers found");
+                    batches.Add((path, PaperIngestor.PapersOf(digest).ToList(), digest.Date));
+                }
+            }
+            using var embedder = batches.Any(b => b.Papers.Any(p => p.Vector == null))
+                ? Embedder.Load(new EmbedderOptions { Precision = parse.GetValue(precision) }) : null;
+            return await WithClusterAsync(parse, endpoints, silos, embedder, async cluster =>
+            {
+                foreach (var (path, papers, date) in batches)
+                    foreach (var chunk in papers.Chunk(1000))
+                    {
+                        var result = await cluster.IngestAsync(chunk, date);
+                        Console.WriteLine($"{Path.GetFileName(path)}: {chunk.Length} papers; {result.New} new, {result.SeenExact + result.Revised} seen before; {result.ReplicaWrites} replica writes");
+                    }
+            });
+        });
+        return command;
+    }
+
+    static Command SearchText()
+    {
+        var query = new Argument<string>("TEXT") { Description = "What to look for" };
+        var silos = Count("--silos", "Silos in the cluster (to find their gateways)", 3);
+        var mode = new Option<string>("--mode") { Description = "hybrid, semantic or lexical", DefaultValueFactory = _ => "hybrid" };
+        var k = new Option<int>("--k") { Description = "How many results", DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var precision = CommonOptions.Precision();
+        var endpoints = new Endpoints();
+        var command = new Command("search", "Free-text search over every shard") { query, silos, mode, k, json, precision };
+        endpoints.AddTo(command);
+        command.SetAction(async parse =>
+        {
+            string text = parse.GetValue(query)!;
+            if (string.IsNullOrWhiteSpace(text)) throw new UsageException("the search text is empty");
+            SearchMode searchMode;
+            try { searchMode = SearchQuery.ParseMode(parse.GetValue(mode)); }
+            catch (InvalidDataException e) { throw new UsageException(e.Message); }
+            using var embedder = searchMode == SearchMode.Lexical ? null : Embedder.Load(new EmbedderOptions { Precision = parse.GetValue(precision) });
+            var vector = embedder?.Embed(text);
+            return await WithClusterAsync(parse, endpoints, silos, embedder, async cluster =>
+                Print(await cluster.SearchAsync(new SearchQuery(text, vector, searchMode), new SearchScope { K = parse.GetValue(k) }), parse.GetValue(json)));
+        });
+        return command;
+    }
+
+    static Command Similar()
+    {
+        var id = new Argument<string>("ID") { Description = "A paper id, or a record's own id" };
+        var silos = Count("--silos", "Silos in the cluster (to find their gateways)", 3);
+        var k = new Option<int>("--k") { Description = "How many results", DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var endpoints = new Endpoints();
+        var command = new Command("similar", "Papers like a stored one, over every shard") { id, silos, k, json };
+        endpoints.AddTo(command);
+        command.SetAction(async parse => await WithClusterAsync(parse, endpoints, silos, null, async cluster =>
+            Print(await cluster.SimilarAsync(parse.GetValue(id)!, new SearchScope { K = parse.GetValue(k) })
+                ?? throw new CliException($"no paper with id {parse.GetValue(id)}"), parse.GetValue(json))));
+        return command;
+    }
+
+    static void Print(List<SearchResult> results, bool json)
+    {
+        if (json) { Console.WriteLine(JsonSerializer.Serialize(new { results }, JsonSerializerOptions.Web)); return; }
+        foreach (var r in results) Console.WriteLine($"  {r.Score:0.000}  {r.Date}  {r.Id}  {r.Title}");
+    }
+}

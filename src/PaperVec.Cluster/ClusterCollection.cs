@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using PaperVec.Cluster.Shards;
+using PaperVec.Digests;
+using PaperVec.Embedding;
+using PaperVec.Search;
+using PaperVec.Storage;
+
+namespace PaperVec.Cluster;
+
+/// <summary>Every replica of a shard refused or missed a write or a read: the answer would be incomplete.</summary>
+public sealed class ShardUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>What a cluster ingest did, summed over shards.</summary>
+public sealed record ClusterIngestResult(int New, int SeenExact, int Revised, IReadOnlyList<string> Ids, int ReplicaWrites);
+
+/// <summary>
+/// The cluster's front door on the client side, as <see cref="Engine.PaperCollection"/> is one
+/// node's: it embeds (shards store and search), routes each paper to its shard's replicas and
+/// merges what the shards answer.
+/// - Writes go to every replica of the shard at once and are acknowledged when every replica that
+///   answered has the write durably, and at least one did; a replica that missed it is asked to
+///   catch up and is not read from until <see cref="SuspectFor"/> has passed. This client writes to a
+///   shard one write at a time, so its replicas see writes in one order.
+/// - Reads ask one live replica per shard (the first of the layout's order that answers) for
+///   enough depth and merge: the top k of the union of each shard's top k is the top k of all.
+/// </summary>
+public sealed class ClusterCollection
+{
+    /// <summary>How long a replica that failed a call is passed over by reads.</summary>
+    public static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(5);
+    static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+    static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(500);
+
+    readonly IGrainFactory _grains;
+    readonly Embedder? _embedder;
+    readonly SemaphoreSlim[] _shardWrites;
+    readonly ConcurrentDictionary<string, DateTime> _suspectUntil = new();
+
+    public ClusterLayout Layout { get; }
+
+    public ClusterCollection(IGrainFactory grains, ClusterLayout layout, Embedder? embedder = null)
+    {
+        _grains = grains;
+        _embedder = embedder;
+        Layout = layout;
+        _shardWrites = Enumerable.Range(0, layout.Shards).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    }
+
+    public static async Task<ClusterCollection> ConnectAsync(IGrainFactory grains, Embedder? embedder = null) =>
+        new(grains, await grains.GetGrain<IClusterInfo>(0).LayoutAsync().ConfigureAwait(false), embedder);
+
+    /// <summary>The model id written with the vectors: the client's model, or "supplied" when the records carry their own vectors.</summary>
+    public string ModelId => _embedder?.ModelId ?? Digests.ModelChangeReembedder.SuppliedModelId;
+
+    IShardReplica Replica(int shard, int silo) => _grains.GetGrain<IShardReplica>(ClusterLayout.ReplicaKey(shard, silo));
+
+    // ---- writes ---------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Ingests records: embeds those without vectors with the client's model, then writes each
+    /// shard's papers to its replicas. Limits are checked before anything is written; a write that
+    /// spans shards is durable shard by shard (a retry is idempotent).
+    /// </summary>
+    public async Task<ClusterIngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, DateOnly? defaultDate = null)
+    {
+        for (int i = 0; i < papers.Count; i++) PaperLimits.Check(papers[i], $"record {i + 1}");
+        var missing = papers.Where(p => p.Vector == null).ToList();
+        if (missing.Count > 0 && _embedder == null) throw new InvalidDataException("these records carry no vectors and this client has no model loaded");
+        var made = missing.Count > 0 ? await Task.Run(() => _embedder!.Embed(missing.Select(p => PaperText.ForEmbedding(p.Title, p.Abstract)).ToList())).ConfigureAwait(false) : [];
+        var vectors = new Dictionary<IncomingPaper, float[]>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < missing.Count; i++) vectors[missing[i]] = made[i];
+
+        var byShard = papers.GroupBy(p => Layout.ShardOf(PaperIdentity.KeyOfTitle(p.Title)));
+        var writes = byShard.Select(group => WriteShardAsync(group.Key, new ShardWrite
+        {
+            ModelId = ModelId, DefaultDate = defaultDate,
+            Papers = group.Select(p => ShardPaper.Of(p, p.Vector ?? vectors[p])).ToArray(),
+        })).ToList();
+        var results = await Task.WhenAll(writes).ConfigureAwait(false);
+        return new ClusterIngestResult(results.Sum(r => r.Result.New), results.Sum(r => r.Result.SeenExact), results.Sum(r => r.Result.Revised),
+            results.SelectMany(r => r.Result.Ids).ToList(), results.Sum(r => r.Replicas));
+    }
+
+    async Task<(ShardWriteResult Result, int Replicas)> WriteShardAsync(int shard, ShardWrite write)
+    {
+        await _shardWrites[shard].WaitAsync().ConfigureAwait(false);
+        try
+        {
+            try { return await WriteReplicasAsync(shard, write).ConfigureAwait(false); }
+            catch (ShardUnavailableException)
+            {
+                // A request in flight through a gateway that just died is lost, not refused: once more,
+                // through the gateways left (an ingest is idempotent).
+                await Task.Delay(RetryAfter).ConfigureAwait(false);
+                return await WriteReplicasAsync(shard, write).ConfigureAwait(false);
+            }
+        }
+        finally { _shardWrites[shard].Release(); }
+    }
+
+    async Task<(ShardWriteResult Result, int Replicas)> WriteReplicasAsync(int shard, ShardWrite write)
+    {
+        {
+            var silos = Layout.SilosOf(shard);
+            var calls = silos.Select(silo => Replica(shard, silo).WriteAsync(write).WaitAsync(CallTimeout)).ToArray();
+            try { await Task.WhenAll(calls).ConfigureAwait(false); } catch { /* each call is looked at below */ }
+            ShardWriteResult? first = null;
+            int written = 0;
+            Exception? failure = null;
+            for (int i = 0; i < silos.Length; i++)
+            {
+                if (calls[i].IsCompletedSuccessfully) { first ??= calls[i].Result; written++; continue; }
+                var error = calls[i].Exception?.GetBaseException();
+                if (error is InvalidDataException) throw error; // the input, not the replica: every replica refuses it alike
+                failure ??= error;
+                Suspect(shard, silos[i]);
+            }
+            if (first == null) throw new ShardUnavailableException($"shard {shard}: no replica took the write ({failure?.Message})", failure);
+            return (first, written);
+        }
+    }
+
+    void Suspect(int shard, int silo)
+    {
+        _suspectUntil[ClusterLayout.ReplicaKey(shard, silo)] = DateTime.UtcNow + SuspectFor;
+        // It may be alive but behind (a timeout): ask it to copy what it missed. One-way, no wait.
+        try { _ = Replica(shard, silo).CatchUpAsync(); } catch { }
+    }
+
+    // ---- reads ----------------------------------------------------------------------------------
+
+    /// <summary>Calls one replica of <paramref name="shard"/>: the layout's order, replicas under suspicion last.</summary>
+    async Task<T> ReadShardAsync<T>(int shard, Func<IShardReplica, Task<T>> call)
+    {
+        var now = DateTime.UtcNow;
+        var order = Layout.SilosOf(shard)
+            .OrderBy(silo => _suspectUntil.TryGetValue(ClusterLayout.ReplicaKey(shard, silo), out var until) && until > now ? 1 : 0).ToList();
+        var failures = new List<string>();
+        // Twice round: a request in flight through a gateway that just died is lost and times out.
+        foreach (int silo in order.Concat(order))
+        {
+            if (failures.Count == order.Count) await Task.Delay(RetryAfter).ConfigureAwait(false);
+            try { return await call(Replica(shard, silo)).WaitAsync(CallTimeout).ConfigureAwait(false); }
+            catch (Exception e) when (e is not InvalidDataException and not ArgumentException)
+            {
+                failures.Add($"{ClusterLayout.SiloName(silo)}: {e.GetType().Name}: {e.Message}");
+                if (e is not ReplicaNotReadyException) _suspectUntil[ClusterLayout.ReplicaKey(shard, silo)] = DateTime.UtcNow + SuspectFor;
+            }
+        }
+        throw new ShardUnavailableException($"shard {shard}: no replica answered ({string.Join("; ", failures)})");
+    }
+
+    Task<ShardHit[][]> ScatterAsync(ShardQuery query) =>
+        Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(shard => ReadShardAsync(shard, r => r.SearchAsync(query))));
+
+    /// <summary>Free-text search in the query's mode, merged over every shard; the same shape as one node's.</summary>
+    public async Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope)
+    {
+        int k = PaperSearch.CheckedK(scope);
+        if (scope.Diversity != 0) throw new InvalidDataException("diversity is not available on a cluster yet");
+        var exclude = scope.Exclude.ToArray();
+        ShardQuery Ranking(SearchMode ranking, int depth) => new()
+        {
+            Text = query.Text, Vector = ranking == SearchMode.Semantic ? query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding") : null,
+            Ranking = ranking, Depth = depth, From = scope.From, To = scope.To, Exclude = exclude,
+        };
+        if (query.Mode != SearchMode.Hybrid)
+            return Shape(Merge(await ScatterAsync(Ranking(query.Mode, k)).ConfigureAwait(false), k), k);
+        int depth = Math.Max(k, PaperSearch.FusionDepth);
+        var semantic = ScatterAsync(Ranking(SearchMode.Semantic, depth));
+        var lexical = ScatterAsync(Ranking(SearchMode.Lexical, depth));
+        var semanticHits = Merge(await semantic.ConfigureAwait(false), depth);
+        var lexicalHits = Merge(await lexical.ConfigureAwait(false), depth);
+        var papers = semanticHits.Concat(lexicalHits).GroupBy(h => h.Key).ToDictionary(g => g.Key, g => g.First());
+        var fused = PaperSearch.Fuse(semanticHits.Select(h => (h.Key, h.Score)).ToList(), lexicalHits.Select(h => (h.Key, h.Score)).ToList(), query, k);
+        return fused.Select(f => Result(papers[f.Key], f.Score)).ToList();
+    }
+
+    /// <summary>Papers like a stored one (by PaperVec id or source id), itself excluded; null when no shard has it.</summary>
+    public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope)
+    {
+        int k = PaperSearch.CheckedK(scope);
+        var paper = await FindAsync(id).ConfigureAwait(false);
+        if (paper == null) return null;
+        var query = new ShardQuery
+        {
+            Vector = paper.Vector, Ranking = SearchMode.Semantic, Depth = k, From = scope.From, To = scope.To,
+            Exclude = [.. scope.Exclude, paper.Key],
+        };
+        return Shape(Merge(await ScatterAsync(query).ConfigureAwait(false), k), k);
+    }
+
+    /// <summary>
+    /// A stored paper, with its vector: a PaperVec id names its shard (the one its title's key
+    /// hashes to, unless it was renamed since); otherwise every shard is asked.
+    /// </summary>
+    public async Task<ShardPaper?> FindAsync(string id)
+    {
+        if (PaperIdentity.TryParse(id, out long key) && await ReadShardAsync(Layout.ShardOf(key), r => r.FindAsync(id)).ConfigureAwait(false) is { } direct)
+            return direct;
+        var all = await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(s => ReadShardAsync(s, r => r.FindAsync(id)))).ConfigureAwait(false);
+        return all.FirstOrDefault(p => p != null);
+    }
+
+    /// <summary>Every replica's health, the unreachable ones included (not ready, with the reason).</summary>
+    public async Task<List<ReplicaStatus>> StatusAsync()
+    {
+        var calls = new List<(int Shard, int Silo, Task<ReplicaStatus> Call)>();
+        for (int shard = 0; shard < Layout.Shards; shard++)
+            foreach (int silo in Layout.SilosOf(shard))
+                calls.Add((shard, silo, Replica(shard, silo).StatusAsync().WaitAsync(TimeSpan.FromSeconds(3))));
+        try { await Task.WhenAll(calls.Select(c => c.Call)).ConfigureAwait(false); } catch { }
+        return calls.Select(c => c.Call.IsCompletedSuccessfully ? c.Call.Result : new ReplicaStatus
+        {
+            Shard = c.Shard, Silo = ClusterLayout.SiloName(c.Silo), Ready = false, Papers = 0,
+            Note = $"unreachable: {c.Call.Exception?.GetBaseException().Message ?? "timed out"}",
+        }).ToList();
+    }
+
+    static List<ShardHit> Merge(ShardHit[][] perShard, int k) =>
+        perShard.SelectMany(h => h).OrderByDescending(h => h.Score).ThenBy(h => h.Key).Take(k).ToList();
+
+    static List<SearchResult> Shape(List<ShardHit> hits, int k) => hits.Take(k).Select(h => Result(h, h.Score)).ToList();
+
+    static SearchResult Result(ShardHit hit, double score) => new(PaperIdentity.Format(hit.Key), hit.Title, hit.Date, Math.Round(score, 4), hit.Snippet);
+}

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace PaperVec.Cluster.Hosting;
+
+/// <summary>Builds the client side of a cluster (the CLI's cluster verbs, tests): connects to every silo's gateway.</summary>
+public static class ClusterClientHost
+{
+    public static IHost Build(ClusterEndpoints endpoints, int silos, LogLevel logLevel = LogLevel.Warning)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(logLevel);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        // Orleans' client refuses to start when a listed gateway refuses connections: list the silos
+        // that answer now (it drops gateways that die later by itself).
+        var live = endpoints.GatewayPorts(silos).Where(Listening).ToArray();
+        if (live.Length == 0) throw new ShardUnavailableException($"no silo gateway answers on 127.0.0.1 ports {endpoints.GatewayPort(0)}..{endpoints.GatewayPort(silos - 1)}");
+        builder.UseOrleansClient(client =>
+        {
+            client.UseLocalhostClustering(live, ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId);
+            client.Configure<MessagingOptions>(o => o.ResponseTimeout = FailureDetection.ResponseTimeout);
+        });
+        return builder.Build();
+    }
+
+    static bool Listening(int port)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            var connect = socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            return connect.Wait(TimeSpan.FromSeconds(1)) && socket.Connected;
+        }
+        catch (AggregateException) { return false; }
+        catch (System.Net.Sockets.SocketException) { return false; }
+    }
+}

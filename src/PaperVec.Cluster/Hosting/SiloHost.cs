@@ -1,0 +1,67 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using PaperVec.Cluster.Shards;
+
+namespace PaperVec.Cluster.Hosting;
+
+/// <summary>Builds one silo process: its replicas, their placement, failure detection tuned for seconds, not minutes.</summary>
+public static class SiloHost
+{
+    public static IHost Build(ClusterSiloOptions options, ClusterEndpoints endpoints, LogLevel logLevel = LogLevel.Warning)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(logLevel);
+        builder.Logging.AddFilter("PaperVec", LogLevel.Information);
+        // Placement retries a replica whose silo is down (expected while a silo restarts): not a warning.
+        builder.Logging.AddFilter("Polly", LogLevel.Error);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(endpoints.SiloPort(options.SiloIndex), endpoints.GatewayPort(options.SiloIndex), endpoints.PrimarySilo,
+                ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId);
+            silo.Configure<SiloOptions>(o => o.SiloName = options.SiloName);
+            silo.Configure<ClusterMembershipOptions>(FailureDetection.Configure);
+            silo.Configure<MessagingOptions>(o => o.ResponseTimeout = FailureDetection.ResponseTimeout);
+            silo.Services.AddSingleton(options);
+            silo.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
+            // Activate this silo's replicas at start: each opens its store and catches up with its peers.
+            silo.AddStartupTask(async (services, cancellation) =>
+            {
+                var grains = services.GetRequiredService<IGrainFactory>();
+                foreach (int shard in options.Layout.ShardsOn(options.SiloIndex))
+                    _ = ActivateAsync(grains.GetGrain<IShardReplica>(ClusterLayout.ReplicaKey(shard, options.SiloIndex)), cancellation);
+                await Task.CompletedTask;
+            });
+        });
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Activates a replica, retrying while the cluster still routes its key to this silo's previous
+    /// life (until membership declares that one dead).
+    /// </summary>
+    static async Task ActivateAsync(IShardReplica replica, CancellationToken cancellation)
+    {
+        for (int attempt = 0; !cancellation.IsCancellationRequested; attempt++)
+        {
+            try { await replica.StatusAsync().ConfigureAwait(false); return; }
+            catch (Exception) when (attempt < 120) { await Task.Delay(TimeSpan.FromSeconds(1), cancellation).ConfigureAwait(false); }
+        }
+    }
+}
+
+/// <summary>Failure detection for a cluster whose silos are processes on one machine or one rack: seconds to notice a death.</summary>
+public static class FailureDetection
+{
+    public static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(10);
+
+    public static void Configure(ClusterMembershipOptions o)
+    {
+        o.ProbeTimeout = TimeSpan.FromSeconds(1);
+        o.NumMissedProbesLimit = 2;
+        o.NumVotesForDeathDeclaration = 1;
+        o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
+        o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+    }
+}

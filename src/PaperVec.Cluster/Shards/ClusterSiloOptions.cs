@@ -1,0 +1,14 @@
+namespace PaperVec.Cluster.Shards;
+
+/// <summary>What a silo knows of itself: where its replicas keep their data, the cluster's layout and its own index.</summary>
+public sealed record ClusterSiloOptions
+{
+    public required string DataRoot { get; init; }
+    public required ClusterLayout Layout { get; init; }
+    public required int SiloIndex { get; init; }
+
+    public string SiloName => ClusterLayout.SiloName(SiloIndex);
+
+    /// <summary>The data directory of this silo's replica of <paramref name="shard"/>.</summary>
+    public string ReplicaDirectory(int shard) => Path.Combine(DataRoot, $"shard-{shard}");
+}

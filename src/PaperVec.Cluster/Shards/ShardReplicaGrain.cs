@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using PaperVec.Engine;
+using PaperVec.Search;
+using PaperVec.Storage;
+
+namespace PaperVec.Cluster.Shards;
+
+/// <summary>
+/// A shard replica: one engine collection (<see cref="PaperCollection"/>) in
+/// <c>DATA/shard-N</c> on the silo its key names (<see cref="ReplicaPlacementAttribute"/>), kept
+/// active for the silo's lifetime. Reentrant, so reads interleave with everything; writes and
+/// catching up take <see cref="_writes"/> one at a time, in arrival order. Engine calls that take
+/// CPU or disk run on the thread pool (<see cref="Task.Run(Action)"/>), not on the grain's
+/// single-threaded scheduler, so a replica answers many searches in parallel.
+/// </summary>
+[ReplicaPlacement]
+[Reentrant]
+[CollectionAgeLimit(AlwaysActive = true)]
+public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrainFactory grains, ILogger<ShardReplicaGrain> log) : Grain, IShardReplica
+{
+    /// <summary>How long a peer may take to answer while catching up before it counts as down.</summary>
+    static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(10);
+
+    readonly SemaphoreSlim _writes = new(1, 1);
+    PaperCollection? _collection;
+    int _shard;
+    volatile bool _ready;
+    string? _note = "starting";
+
+    PaperCollection Collection => _collection ?? throw new InvalidOperationException("replica not open");
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        string key = this.GetPrimaryKeyString();
+        var (shard, silo) = ClusterLayout.ParseReplicaKey(key);
+        if (silo != options.SiloName || !options.Layout.SilosOf(shard).Contains(options.SiloIndex))
+            throw new InvalidOperationException($"replica {key} does not belong on {options.SiloName}");
+        _shard = shard;
+        string directory = options.ReplicaDirectory(shard);
+        // Opening recovers the store, the HNSW and the Lucene index: disk and CPU, off the grain scheduler.
+        _collection = await Task.Run(() => PaperCollection.Open(directory), cancellationToken).ConfigureAwait(true);
+        log.LogInformation("replica {Key}: {Papers} papers in {Directory}", key, _collection.Database.PaperCount, directory);
+        // Catch up once activated: peers activating at the same time call us too.
+        _ = this.AsReference<IShardReplica>().CatchUpAsync();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Disposing checkpoints the store: off the grain scheduler.
+        var collection = Interlocked.Exchange(ref _collection, null);
+        return collection == null ? Task.CompletedTask : Task.Run(collection.Dispose, cancellationToken);
+    }
+
+    public async Task<ShardWriteResult> WriteAsync(ShardWrite write)
+    {
+        foreach (var paper in write.Papers)
+        {
+            int owner = options.Layout.ShardOf(PaperIdentity.KeyOfTitle(paper.Title));
+            if (owner != _shard) throw new InvalidDataException($"paper '{paper.Title}' belongs to shard {owner}, not {_shard}");
+        }
+        await _writes.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            var collection = Collection;
+            var papers = write.Papers.Select(p => p.ToIncoming()).ToList();
+            var result = await Task.Run(() => collection.IngestEmbeddedAsync(papers, write.ModelId, write.DefaultDate)).ConfigureAwait(true);
+            return new ShardWriteResult
+            {
+                New = result.New, SeenExact = result.SeenExact, Revised = result.Revised,
+                Ids = result.Listings.Select(l => PaperIdentity.Format(l.Key)).ToArray(),
+            };
+        }
+        finally { _writes.Release(); }
+    }
+
+    public Task<ReplicaStatus> StatusAsync()
+    {
+        var db = _collection?.Database;
+        return Task.FromResult(new ReplicaStatus
+        {
+            Shard = _shard, Silo = options.SiloName, Ready = _ready && db != null,
+            Papers = db?.PaperCount ?? 0, ModelId = db?.ModelId, Note = _note,
+        });
+    }
+
+    public Task<ShardHit[]> SearchAsync(ShardQuery query)
+    {
+        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is catching up");
+        var db = Collection.Database;
+        return Task.Run(() =>
+        {
+            var scope = new SearchScope { K = query.Depth, From = query.From, To = query.To, Exclude = query.Exclude.ToHashSet() };
+            var ranking = PaperSearch.Ranking(db, new SearchQuery(query.Text, query.Vector, query.Ranking), query.Ranking, scope, query.Depth);
+            var hits = new List<ShardHit>(ranking.Count);
+            foreach (var (key, score) in ranking)
+                if (db.Summary(key) is { } paper) // deleted between the index hit and the read
+                    hits.Add(new ShardHit { Key = key, Score = score, Title = paper.Title, Date = paper.FirstSeen.ToString("yyyy-MM-dd"), Snippet = paper.Snippet });
+            return hits.ToArray();
+        });
+    }
+
+    public async Task<ShardPaper?> FindAsync(string id)
+    {
+        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is catching up");
+        var record = await Collection.Database.FindPaperAsync(id).ConfigureAwait(true);
+        return record == null ? null : ShardPaper.Of(record);
+    }
+
+    public Task<long?> ResolveAsync(string id)
+    {
+        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is catching up");
+        return Task.FromResult(Collection.Database.ResolveId(id));
+    }
+}
