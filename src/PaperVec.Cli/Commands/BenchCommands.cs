@@ -27,12 +27,13 @@ static class BenchCommands
         var workers = CommonOptions.Workers();
         var precision = CommonOptions.Precision();
         var compare = new Option<bool>("--compare-precisions") { Description = "Embed the abstracts with the fp32 and the int8 model in turn (3 rounds each, interleaved): texts/s of each, their ratio, and the cosine between their vectors" };
-        var command = new Command("embed", "Embedding throughput, dynamic vs naive fixed-length padding") { corpus, limit, skipNaive, device, batch, threads, workers, precision, compare };
+        var spinning = new Option<bool?>("--spinning") { Description = "Whether ONNX Runtime's intra-op threads spin between runs (default: ONNX Runtime's, on); matters with --threads above 1" };
+        var command = new Command("embed", "Embedding throughput, dynamic vs naive fixed-length padding") { corpus, limit, skipNaive, device, batch, threads, workers, precision, compare, spinning };
         command.SetAction(parse =>
         {
             var (titles, papers, source) = LoadTexts(parse.GetValue(corpus), parse.GetValue(limit));
             if (parse.GetValue(compare)) return ComparePrecisions(parse, papers, source, device, batch, threads, workers);
-            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, parse.GetValue(precision));
+            using var embedder = CommonOptions.LoadEmbedder(parse, device, batch, threads, workers, parse.GetValue(precision), parse.GetValue(spinning));
             Console.WriteLine($"bench embed: {papers.Count} papers from {source}; model {embedder.ModelId}; device {embedder.ActualDevice}; batch {embedder.Options.BatchSize}; {embedder.Options.EffectiveWorkers} workers x {embedder.Options.EffectiveThreads} threads");
             embedder.Embed(papers.Take(Math.Min(8, papers.Count)).ToList()); // warm-up: first-run allocations and kernel selection
 

@@ -35,14 +35,14 @@ static class CommonOptions
     }
 
     public static Embedder LoadEmbedder(ParseResult parse, Option<EmbeddingDevice> device, Option<int> batch, Option<int> threads, Option<int> workers,
-        EmbeddingPrecision precision)
+        EmbeddingPrecision precision, bool? spinning = null)
     {
         int batchSize = parse.GetValue(batch), threadCount = parse.GetValue(threads);
         int workerCount = parse.GetValue(workers);
         var embedder = Embedder.Load(new EmbedderOptions
         {
             Device = parse.GetValue(device), BatchSize = batchSize, Threads = threadCount, Workers = workerCount,
-            Precision = precision,
+            Precision = precision, Spinning = spinning,
         });
         if (embedder.DeviceNote != null) Console.Error.WriteLine($"papervec: warning: {embedder.DeviceNote}");
         return embedder;

@@ -115,6 +115,7 @@ public sealed class Embedder : IDisposable
         sessionOptions.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
         sessionOptions.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
         sessionOptions.IntraOpNumThreads = options.EffectiveThreads;
+        if (options.Spinning is bool spinning) sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning ? "1" : "0");
         if (options.OptimizedModelPath != null) sessionOptions.OptimizedModelFilePath = options.OptimizedModelPath;
         if (device is EmbeddingDevice.Cuda or EmbeddingDevice.Auto)
         {

@@ -32,6 +32,12 @@ public sealed record EmbedderOptions
     /// by default, because building the second session costs a one-off command more than it saves.
     /// </summary>
     public bool AllCoresForSingleBatches { get; init; }
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op threads spin between runs (null: ONNX Runtime's default, spinning).
+    /// Matters only with more than one thread per forward pass; the default of one single-threaded
+    /// worker per core has none to spin.
+    /// </summary>
+    public bool? Spinning { get; init; }
     /// <summary>Tokens per text, [CLS] and [SEP] included (the model was trained with 256).</summary>
     public int MaxTokens { get; init; } = BertTokenizer.DefaultMaxTokens;
     /// <summary>ONNX Runtime writes the optimized graph here when set (to inspect what fused).</summary>
