@@ -80,6 +80,20 @@ public class EmbedderTests(EmbedderFixture fixture)
         }
     }
 
+    /// <summary>`--spinning` only changes how ONNX Runtime's threads wait, never the vectors.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SpinningOnOrOffGivesTheSameVectors(bool spinning)
+    {
+        using var twoThreads = Embedder.Load(new EmbedderOptions { ModelDirectory = RepoPaths.ModelDir, Workers = 1, Threads = 2, Spinning = spinning });
+        var texts = ReferenceCases().Take(8).Select(c => (string)c[1]).ToList();
+        var expected = _embedder.Embed(texts);
+        var actual = twoThreads.Embed(texts);
+        for (int i = 0; i < texts.Count; i++)
+            Assert.True(TensorPrimitives.CosineSimilarity(expected[i], actual[i]) > 0.99999f, $"text {i}");
+    }
+
     [Fact]
     public void ConcurrentCallersGetTheirOwnVectors()
     {
