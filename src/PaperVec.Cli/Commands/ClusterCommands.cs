@@ -62,8 +62,14 @@ static class ClusterCommands
 
     public static Command Cluster() => new("cluster", "A sharded, replicated PaperVec on Orleans: run one locally, or talk to one")
     {
-        Local(), Status(), Ingest(), SearchText(), Similar(),
+        Local(), Status(), Ingest(), SearchText(), Similar(), Bench(),
     };
+
+    static Command Bench()
+    {
+        var endpoints = new Endpoints();
+        return ClusterBenchCommand.Create(Count("--silos", "Silos in the cluster (to find their gateways)", 3), endpoints.AddTo, endpoints.Of);
+    }
 
     static Command Local()
     {
