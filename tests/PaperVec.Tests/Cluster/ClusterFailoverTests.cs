@@ -122,6 +122,60 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    [Trait("Category", "Cluster")]
+    public async Task The_sample_digests_through_the_cluster_read_as_on_one_node()
+    {
+        var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
+        int basePort = 42000 + Random.Shared.Next(0, 1000) * 10;
+        var endpoints = new ClusterEndpoints(basePort, basePort + 5);
+        var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints)).ToArray();
+        using var embedder = PaperVec.Embedding.Embedder.Load(new PaperVec.Embedding.EmbedderOptions { ModelDirectory = RepoPaths.ModelDir });
+        using var single = PaperCollection.Open(Path.Combine(_root, "single"));
+        await single.AttachModelAsync(embedder);
+        try
+        {
+            silos[0].Start();
+            await silos[0].WaitForGatewayAsync();
+            silos[1].Start(); silos[2].Start();
+            await Task.WhenAll(silos[1].WaitForGatewayAsync(), silos[2].WaitForGatewayAsync());
+            using var client = ClusterClientHost.Build(endpoints, layout.Silos);
+            await client.StartAsync();
+            var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>(), embedder);
+            await WaitAllReadyAsync(cluster);
+
+            foreach (var path in Directory.GetFiles(RepoPaths.Digests, "*.txt").Order(StringComparer.Ordinal))
+            {
+                var digest = DigestParser.Parse(DigestParser.DecodeText(File.ReadAllBytes(path), path), new DigestParseOptions { Year = 2025, FileName = path });
+                var papers = PaperIngestor.PapersOf(digest);
+                var expected = await single.IngestAsync(papers, defaultDate: digest.Date);
+                var actual = await cluster.IngestAsync(papers, digest.Date);
+                Assert.Equal((expected.New, expected.SeenExact, expected.Revised), (actual.New, actual.SeenExact, actual.Revised));
+            }
+            Assert.Equal(single.Database.PaperCount, (await cluster.StatusAsync()).GroupBy(s => s.Shard).Sum(g => g.Max(s => s.Papers)));
+
+            foreach (var text in new[] { "visual explanations for deep networks", "graph neural networks", "adversarial examples", "reinforcement learning" })
+            {
+                var query = new SearchQuery(text, embedder.Embed(text), SearchMode.Semantic);
+                var expected = single.Search(query, new SearchScope { K = 10 });
+                var actual = await cluster.SearchAsync(query, new SearchScope { K = 10 });
+                Assert.Equal(expected.Select(r => (r.Id, r.Score)), actual.Select(r => (r.Id, r.Score)));
+            }
+            var hybrid = await cluster.SearchAsync(new SearchQuery("visual explanations for deep networks", embedder.Embed("visual explanations for deep networks")), new SearchScope { K = 3 });
+            Assert.StartsWith("Grad-CAM", hybrid[0].Title);
+            await client.StopAsync();
+        }
+        catch
+        {
+            foreach (var silo in silos) output.WriteLine(silo.Output);
+            throw;
+        }
+        finally
+        {
+            foreach (var silo in silos) silo.Dispose();
+        }
+    }
+
     static async Task WaitAllReadyAsync(ClusterCollection cluster, int exceptSilo = -1)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
