@@ -53,8 +53,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     public async Task Three_silos_answer_as_one_node_and_lose_no_acknowledged_paper_when_a_silo_dies()
     {
         var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
-        int basePort = 20000 + Random.Shared.Next(0, 2000) * 10;
-        var endpoints = new ClusterEndpoints(basePort, basePort + 5);
+        var endpoints = FreeEndpoints();
         var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints)).ToArray();
         using var single = PaperCollection.Open(Path.Combine(_root, "single"));
         try
@@ -127,8 +126,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     public async Task The_sample_digests_through_the_cluster_read_as_on_one_node()
     {
         var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
-        int basePort = 42000 + Random.Shared.Next(0, 1000) * 10;
-        var endpoints = new ClusterEndpoints(basePort, basePort + 5);
+        var endpoints = FreeEndpoints();
         var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints)).ToArray();
         using var embedder = PaperVec.Embedding.Embedder.Load(new PaperVec.Embedding.EmbedderOptions { ModelDirectory = RepoPaths.ModelDir });
         using var single = PaperCollection.Open(Path.Combine(_root, "single"));
@@ -174,6 +172,33 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
         {
             foreach (var silo in silos) silo.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Ten consecutive ports that are free now, below Linux's ephemeral range (32768 and up), so no
+    /// outgoing connection of a test running alongside takes one of them between here and the
+    /// silos' start.
+    /// </summary>
+    static ClusterEndpoints FreeEndpoints()
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            int basePort = 10000 + Random.Shared.Next(0, 2200) * 10;
+            var listeners = new List<System.Net.Sockets.TcpListener>();
+            try
+            {
+                for (int port = basePort; port < basePort + 10; port++)
+                {
+                    var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                    listener.Start();
+                    listeners.Add(listener);
+                }
+                return new ClusterEndpoints(basePort, basePort + 5);
+            }
+            catch (System.Net.Sockets.SocketException) { }
+            finally { foreach (var listener in listeners) listener.Stop(); }
+        }
+        throw new InvalidOperationException("no ten free consecutive ports below 32000");
     }
 
     static async Task WaitAllReadyAsync(ClusterCollection cluster, int exceptSilo = -1)
