@@ -52,23 +52,9 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     [Trait("Category", "Cluster")]
     public async Task Three_silos_answer_as_one_node_and_lose_no_acknowledged_paper_when_a_silo_dies()
     {
-        var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
-        var endpoints = FreeEndpoints();
-        var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints)).ToArray();
         using var single = PaperCollection.Open(Path.Combine(_root, "single"));
-        try
+        await WithClusterAsync(embedder: null, async (silos, cluster) =>
         {
-            silos[0].Start();
-            await silos[0].WaitForGatewayAsync();
-            silos[1].Start(); silos[2].Start();
-            await Task.WhenAll(silos[1].WaitForGatewayAsync(), silos[2].WaitForGatewayAsync());
-
-            using var client = ClusterClientHost.Build(endpoints, layout.Silos);
-            await client.StartAsync();
-            var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>());
-            Assert.Equal(layout, cluster.Layout);
-            await WaitAllReadyAsync(cluster);
-
             var papers = Papers(2400, seed: 7); // under the exact-search size on one node, so both search exactly
             var acked = new List<IncomingPaper>();
             async Task IngestAsync(IReadOnlyList<IncomingPaper> batch)
@@ -108,40 +94,18 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             var status = await cluster.StatusAsync();
             Assert.All(status.Where(s => s.Silo != "silo-1"), s => Assert.True(s.Ready, $"{s.Shard}/{s.Silo}: {s.Note}"));
             Assert.All(status.Where(s => s.Silo == "silo-1"), s => Assert.False(s.Ready));
-            await client.StopAsync();
-        }
-        catch
-        {
-            foreach (var silo in silos) output.WriteLine(silo.Output);
-            throw;
-        }
-        finally
-        {
-            foreach (var silo in silos) silo.Dispose();
-        }
+        });
     }
 
     [Fact]
     [Trait("Category", "Cluster")]
     public async Task The_sample_digests_through_the_cluster_read_as_on_one_node()
     {
-        var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
-        var endpoints = FreeEndpoints();
-        var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints)).ToArray();
         using var embedder = PaperVec.Embedding.Embedder.Load(new PaperVec.Embedding.EmbedderOptions { ModelDirectory = RepoPaths.ModelDir });
         using var single = PaperCollection.Open(Path.Combine(_root, "single"));
         await single.AttachModelAsync(embedder);
-        try
+        await WithClusterAsync(embedder, async (_, cluster) =>
         {
-            silos[0].Start();
-            await silos[0].WaitForGatewayAsync();
-            silos[1].Start(); silos[2].Start();
-            await Task.WhenAll(silos[1].WaitForGatewayAsync(), silos[2].WaitForGatewayAsync());
-            using var client = ClusterClientHost.Build(endpoints, layout.Silos);
-            await client.StartAsync();
-            var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>(), embedder);
-            await WaitAllReadyAsync(cluster);
-
             foreach (var path in Directory.GetFiles(RepoPaths.Digests, "*.txt").Order(StringComparer.Ordinal))
             {
                 var digest = DigestParser.Parse(DigestParser.DecodeText(File.ReadAllBytes(path), path), new DigestParseOptions { Year = 2025, FileName = path });
@@ -161,6 +125,30 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             }
             var hybrid = await cluster.SearchAsync(new SearchQuery("visual explanations for deep networks", embedder.Embed("visual explanations for deep networks")), new SearchScope { K = 3 });
             Assert.StartsWith("Grad-CAM", hybrid[0].Title);
+        });
+    }
+
+    /// <summary>
+    /// Starts 3 silo processes (4 shards x 2 replicas) and a client, waits until every replica is
+    /// ready, runs <paramref name="body"/>; on failure the silos' output goes to the test log.
+    /// </summary>
+    async Task WithClusterAsync(PaperVec.Embedding.Embedder? embedder, Func<SiloProcess[], ClusterCollection, Task> body)
+    {
+        var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
+        var endpoints = FreeEndpoints();
+        var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints)).ToArray();
+        try
+        {
+            silos[0].Start();
+            await silos[0].WaitForGatewayAsync();
+            silos[1].Start(); silos[2].Start();
+            await Task.WhenAll(silos[1].WaitForGatewayAsync(), silos[2].WaitForGatewayAsync());
+            using var client = ClusterClientHost.Build(endpoints, layout.Silos);
+            await client.StartAsync();
+            var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>(), embedder);
+            Assert.Equal(layout, cluster.Layout);
+            await WaitAllReadyAsync(cluster);
+            await body(silos, cluster);
             await client.StopAsync();
         }
         catch
