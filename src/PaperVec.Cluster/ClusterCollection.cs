@@ -10,8 +10,8 @@ namespace PaperVec.Cluster;
 /// <summary>Every replica of a shard refused or missed a write or a read: the answer would be incomplete.</summary>
 public sealed class ShardUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>What a cluster ingest did, summed over shards.</summary>
-public sealed record ClusterIngestResult(int New, int SeenExact, int Revised, IReadOnlyList<string> Ids, int ReplicaWrites);
+/// <summary>What a cluster ingest did, as one node's ingest reports it, and how many replica writes acknowledged it.</summary>
+public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites);
 
 /// <summary>
 /// The cluster's front door on the client side, as <see cref="Engine.PaperCollection"/> is one
@@ -32,7 +32,7 @@ public sealed class ClusterCollection
     static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(500);
 
     readonly IGrainFactory _grains;
-    readonly Embedder? _embedder;
+    volatile Embedder? _embedder;
     readonly SemaphoreSlim[] _shardWrites;
     readonly ConcurrentDictionary<string, DateTime> _suspectUntil = new();
 
@@ -49,6 +49,9 @@ public sealed class ClusterCollection
     public static async Task<ClusterCollection> ConnectAsync(IGrainFactory grains, Embedder? embedder = null) =>
         new(grains, await grains.GetGrain<IClusterInfo>(0).LayoutAsync().ConfigureAwait(false), embedder);
 
+    /// <summary>Makes <paramref name="embedder"/> the model that embeds papers written without vectors (a server loads it after connecting).</summary>
+    public void AttachModel(Embedder embedder) => _embedder = embedder;
+
     /// <summary>The model id written with the vectors: the client's model, or "supplied" when the records carry their own vectors.</summary>
     public string ModelId => _embedder?.ModelId ?? Digests.ModelChangeReembedder.SuppliedModelId;
 
@@ -57,31 +60,75 @@ public sealed class ClusterCollection
     // ---- writes ---------------------------------------------------------------------------------
 
     /// <summary>
-    /// Ingests records: embeds those without vectors with the client's model, then writes each
-    /// shard's papers to its replicas. Limits are checked before anything is written; a write that
-    /// spans shards is durable shard by shard (a retry is idempotent).
+    /// Ingests papers (records, or a digest's when <paramref name="digest"/> is given): embeds those
+    /// without vectors with the client's model, then writes each shard's papers to its replicas.
+    /// Limits are checked before anything is written; a write that spans shards is durable shard by
+    /// shard (a retry is idempotent). A digest's record (its whole listing order, the listing hashes
+    /// and copy decisions every shard made for its part) is written last, to the digest's home
+    /// shard: a digest is listed once all its papers are durable.
     /// </summary>
-    public async Task<ClusterIngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, DateOnly? defaultDate = null)
+    public async Task<ClusterIngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, DateOnly? defaultDate = null, PaperIngestor.DigestInfo? digest = null)
     {
-        for (int i = 0; i < papers.Count; i++) PaperLimits.Check(papers[i], $"record {i + 1}");
+        for (int i = 0; i < papers.Count; i++) PaperLimits.Check(papers[i], digest != null ? $"paper {i + 1} of the digest" : $"record {i + 1}");
         var missing = papers.Where(p => p.Vector == null).ToList();
         if (missing.Count > 0 && _embedder == null) throw new InvalidDataException("these records carry no vectors and this client has no model loaded");
         var made = missing.Count > 0 ? await Task.Run(() => _embedder!.Embed(missing.Select(p => PaperText.ForEmbedding(p.Title, p.Abstract)).ToList())).ConfigureAwait(false) : [];
         var vectors = new Dictionary<IncomingPaper, float[]>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < missing.Count; i++) vectors[missing[i]] = made[i];
 
-        var byShard = papers.GroupBy(p => Layout.ShardOf(PaperIdentity.KeyOfTitle(p.Title)));
-        var writes = byShard.Select(group => WriteShardAsync(group.Key, new ShardWrite
+        var groups = Enumerable.Range(0, papers.Count).GroupBy(i => Layout.ShardOf(PaperIdentity.KeyOfTitle(papers[i].Title))).ToList();
+        var writes = groups.Select(group => WriteShardAsync(group.Key, replica => replica.WriteAsync(new ShardWrite
         {
-            ModelId = ModelId, DefaultDate = defaultDate,
-            Papers = group.Select(p => ShardPaper.Of(p, p.Vector ?? vectors[p])).ToArray(),
-        })).ToList();
+            ModelId = ModelId, DefaultDate = defaultDate, Digest = digest == null ? null : ShardDigest.Of(digest),
+            Papers = group.Select(i => ShardPaper.Of(papers[i], papers[i].Vector ?? vectors[papers[i]])).ToArray(),
+        }))).ToList();
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
-        return new ClusterIngestResult(results.Sum(r => r.Result.New), results.Sum(r => r.Result.SeenExact), results.Sum(r => r.Result.Revised),
-            results.SelectMany(r => r.Result.Ids).ToList(), results.Sum(r => r.Replicas));
+        int replicaWrites = results.Sum(r => r.Replicas);
+
+        // One node's result shape, in the caller's order.
+        var keyAt = new long[papers.Count];
+        var listingAt = new ShardListing[papers.Count];
+        var byKey = new Dictionary<long, ShardListing>();
+        var hashes = new Dictionary<long, ulong>();
+        var copies = new Dictionary<long, long>();
+        for (int g = 0; g < groups.Count; g++)
+        {
+            var (result, _) = results[g];
+            int j = 0;
+            foreach (int i in groups[g])
+            {
+                keyAt[i] = result.KeysByPosition[j];
+                if (digest == null) listingAt[i] = result.Listings[j];
+                j++;
+            }
+            foreach (var listing in result.Listings) byKey[listing.Key] = listing;
+            if (result.Digest != null)
+            {
+                var part = RecordCodec.ReadDigest(result.Digest);
+                for (int k = 0; k < part.PaperKeys.Count; k++) { hashes[part.PaperKeys[k]] = part.ListingHash(k); copies[part.PaperKeys[k]] = part.StoredCopy(k); }
+            }
+        }
+        var order = keyAt.Distinct().ToList();
+        var listings = (digest == null ? listingAt.AsEnumerable() : order.Select(key => byKey[key]))
+            .Select(l => new IngestedListing(l.Key, l.Title, l.Status)).ToList();
+        var twins = Enumerable.Range(0, papers.Count).GroupBy(i => keyAt[i]).Where(g => g.Count() > 1)
+            .Select(g => new IngestTwin(g.Key, byKey[g.Key].Title, g.Select(i => i + 1).ToList())).ToList();
+        DigestRecord? manifest = null;
+        if (digest != null)
+        {
+            manifest = new DigestRecord(digest.Id, digest.Date, digest.Source, order, DateTimeOffset.UtcNow)
+            {
+                ListingHashes = order.Select(k => hashes.GetValueOrDefault(k)).ToList(),
+                StoredCopies = order.Select(k => copies.GetValueOrDefault(k)).ToList(),
+            };
+            byte[] encoded = RecordCodec.EncodeDigest(manifest);
+            var (_, replicas) = await WriteShardAsync(Layout.HomeShardOf(digest.Id), async replica => { await replica.PutDigestAsync(encoded).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+            replicaWrites += replicas;
+        }
+        return new ClusterIngestResult(new IngestResult(listings, digest?.Id) { Twins = twins, KeysByPosition = keyAt, Digest = manifest }, replicaWrites);
     }
 
-    async Task<(ShardWriteResult Result, int Replicas)> WriteShardAsync(int shard, ShardWrite write)
+    async Task<(T Result, int Replicas)> WriteShardAsync<T>(int shard, Func<IShardReplica, Task<T>> write)
     {
         await _shardWrites[shard].WaitAsync().ConfigureAwait(false);
         try
@@ -98,26 +145,25 @@ public sealed class ClusterCollection
         finally { _shardWrites[shard].Release(); }
     }
 
-    async Task<(ShardWriteResult Result, int Replicas)> WriteReplicasAsync(int shard, ShardWrite write)
+    async Task<(T Result, int Replicas)> WriteReplicasAsync<T>(int shard, Func<IShardReplica, Task<T>> write)
     {
+        var silos = Layout.SilosOf(shard);
+        var calls = silos.Select(silo => write(Replica(shard, silo)).WaitAsync(CallTimeout)).ToArray();
+        try { await Task.WhenAll(calls).ConfigureAwait(false); } catch { /* each call is looked at below */ }
+        bool any = false;
+        T first = default!;
+        int written = 0;
+        Exception? failure = null;
+        for (int i = 0; i < silos.Length; i++)
         {
-            var silos = Layout.SilosOf(shard);
-            var calls = silos.Select(silo => Replica(shard, silo).WriteAsync(write).WaitAsync(CallTimeout)).ToArray();
-            try { await Task.WhenAll(calls).ConfigureAwait(false); } catch { /* each call is looked at below */ }
-            ShardWriteResult? first = null;
-            int written = 0;
-            Exception? failure = null;
-            for (int i = 0; i < silos.Length; i++)
-            {
-                if (calls[i].IsCompletedSuccessfully) { first ??= calls[i].Result; written++; continue; }
-                var error = calls[i].Exception?.GetBaseException();
-                if (error is InvalidDataException) throw error; // the input, not the replica: every replica refuses it alike
-                failure ??= error;
-                Suspect(shard, silos[i]);
-            }
-            if (first == null) throw new ShardUnavailableException($"shard {shard}: no replica took the write ({failure?.Message})", failure);
-            return (first, written);
+            if (calls[i].IsCompletedSuccessfully) { if (!any) first = calls[i].Result; any = true; written++; continue; }
+            var error = calls[i].Exception?.GetBaseException();
+            if (error is InvalidDataException) throw error; // the input, not the replica: every replica refuses it alike
+            failure ??= error;
+            Suspect(shard, silos[i]);
         }
+        if (!any) throw new ShardUnavailableException($"shard {shard}: no replica took the write ({failure?.Message})", failure);
+        return (first, written);
     }
 
     void Suspect(int shard, int silo)
@@ -202,6 +248,27 @@ public sealed class ClusterCollection
         return all.FirstOrDefault(p => p != null);
     }
 
+    /// <summary>
+    /// A digest and its listings in listing order, each marked "seen before" by its own shard (every
+    /// paper's shard holds the dates of the digests that listed it); null when no digest has that id.
+    /// </summary>
+    public async Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id)
+    {
+        if (await ReadShardAsync(Layout.HomeShardOf(id), r => r.DigestAsync(id)).ConfigureAwait(false) is not { } encoded) return null;
+        var digest = RecordCodec.ReadDigest(encoded);
+        var parts = await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(s => ReadShardAsync(s, r => r.DigestListingsAsync(id)))).ConfigureAwait(false);
+        var byKey = parts.SelectMany(p => p).GroupBy(l => l.Key).ToDictionary(g => g.Key, g => g.First());
+        return (digest, digest.PaperKeys.Where(byKey.ContainsKey).Select(k => byKey[k].ToListing()).ToList());
+    }
+
+    /// <summary>Every ingested digest, oldest first: each as its home shard records it (a digest whose manifest is not written yet is not listed).</summary>
+    public async Task<List<DigestRecord>> DigestsAsync()
+    {
+        var perShard = await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(s => ReadShardAsync(s, r => r.DigestsAsync()))).ConfigureAwait(false);
+        return perShard.SelectMany((records, shard) => records.Select(e => RecordCodec.ReadDigest(e)).Where(d => Layout.HomeShardOf(d.Id) == shard))
+            .OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>Every replica's health, the unreachable ones included (not ready, with the reason).</summary>
     public async Task<List<ReplicaStatus>> StatusAsync()
     {
@@ -222,5 +289,6 @@ public sealed class ClusterCollection
 
     static List<SearchResult> Shape(List<ShardHit> hits, int k) => hits.Take(k).Select(h => Result(h, h.Score)).ToList();
 
-    static SearchResult Result(ShardHit hit, double score) => new(PaperIdentity.Format(hit.Key), hit.Title, hit.Date, Math.Round(score, 4), hit.Snippet);
+    static SearchResult Result(ShardHit hit, double score) =>
+        new(PaperIdentity.Format(hit.Key), hit.Title, hit.Date, Math.Round(score, 4), hit.Snippet) { Matches = hit.Matches };
 }

@@ -30,6 +30,10 @@ public sealed record ClusterLayout
     /// <summary>The shard a paper belongs to.</summary>
     public int ShardOf(long paperKey) => (int)((ulong)paperKey % (ulong)Shards);
 
+    /// <summary>The shard that keeps a digest's record (its whole listing order): a hash of its id.</summary>
+    public int HomeShardOf(string digestId) =>
+        (int)(System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(digestId)) % (ulong)Shards);
+
     /// <summary>The silos holding shard <paramref name="shard"/>'s replicas, preferred first.</summary>
     public int[] SilosOf(int shard) => Enumerable.Range(0, Replicas).Select(j => (shard + j) % Silos).ToArray();
 

@@ -3,7 +3,6 @@ using PaperVec.Api.Hosting;
 using PaperVec.Api.Http;
 using PaperVec.Api.Security;
 using PaperVec.Digests;
-using PaperVec.Duplicates;
 using PaperVec.Storage;
 
 namespace PaperVec.Api.Digests;
@@ -39,7 +38,7 @@ public static class DigestRoutes
     {
         var digests = app.MapGroup("/digests").WithTags("Digests");
 
-        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, ServedCollection library, ServerLimits limits) =>
+        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, IServedPapers library, ServerLimits limits) =>
             {
                 var given = QueryParameters.Date(date, "date");
                 int? givenYear = QueryParameters.Year(year);
@@ -52,7 +51,7 @@ public static class DigestRoutes
                 if (digest.Papers.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"the digest lists {digest.Papers.Count} papers; send at most {limits.MaxPapersPerRequest} per request");
                 var info = PaperIngestor.DigestInfo.Of(digest, source);
-                var result = await library.Collection.IngestAsync(PaperIngestor.PapersOf(digest), info);
+                var result = await library.IngestAsync(PaperIngestor.PapersOf(digest), info);
                 library.Metrics.RecordIngest(result);
                 return TypedResults.Created($"/digests/{info.Id}", IngestResponse.From(result, digest.Date, digest.Problems));
             })
@@ -61,18 +60,18 @@ public static class DigestRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest a daily digest's text; ?date=YYYY-MM-DD dates it (or ?year= completes a bare 'Mar 11'), ?name= names its source");
 
-        digests.MapGet("", (ServedCollection library) =>
-                TypedResults.Ok(library.Database.Digests()
+        digests.MapGet("", async (IServedPapers library) =>
+                TypedResults.Ok((await library.DigestsAsync())
                     .Select(d => new DigestSummary(d.Id, d.Date.ToString("yyyy-MM-dd"), d.Source, d.PaperKeys.Count, d.IngestedAt)).ToList()))
             .WithSummary("Every ingested digest, oldest first");
 
         // A digest id holds a slash ("2025-03-11/daily-papers"), hence the catch-all.
-        digests.MapGet("/{**id}", async (string id, string? library, ServedCollection served) =>
+        digests.MapGet("/{**id}", async (string id, string? library, IServedPapers served) =>
             {
-                var digest = served.Database.GetDigest(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
-                var view = await ViewAsync(served.Database, digest);
+                var (digest, listings) = await served.DigestAsync(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
+                var view = View(digest, listings);
                 if (library == null) return TypedResults.Ok(view);
-                var ranked = await served.Collection.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
+                var ranked = await served.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
                 return TypedResults.Ok(OrderedBy(view, ranked, library));
             })
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -87,30 +86,11 @@ public static class DigestRoutes
         return view with { Papers = papers, Library = library };
     }
 
-    static async Task<DigestView> ViewAsync(PaperDatabase db, DigestRecord digest)
+    /// <summary>The digest's view from its listings (one node's, or merged from a cluster's shards).</summary>
+    static DigestView View(DigestRecord digest, IReadOnlyList<DigestListing> listings)
     {
-        var dates = new Dictionary<string, DateOnly?>(StringComparer.Ordinal);
-        DateOnly? DateOf(string id) => dates.TryGetValue(id, out var d) ? d : dates[id] = db.GetDigest(id)?.Date;
-        List<string> Earlier(PaperRecord paper) => paper.Digests.Where(d => d != digest.Id && DateOf(d) is DateOnly date && date < digest.Date).ToList();
-        // Digests stored before layout 3 carry no copy decisions: those are made here, as they were at ingest.
-        var finder = digest.HasStoredCopies ? null : new DuplicateFinder(db);
-        var papers = new List<DigestPaperView>();
-        for (int i = 0; i < digest.PaperKeys.Count; i++)
-        {
-            if (await db.GetPaperAsync(digest.PaperKeys[i]) is not { } paper) continue; // deleted since: the digest keeps its history, the view shows what is there
-            var earlier = Earlier(paper);
-            string? sameAs = null;
-            if (earlier.Count == 0 && await StoredCopyAsync(paper, i) is { } copy && Earlier(copy) is { Count: > 0 } copyEarlier)
-                (earlier, sameAs) = (copyEarlier, copy.Id);
-            papers.Add(new DigestPaperView(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), earlier.Count > 0, earlier,
-                PaperSummary.SnippetOf(paper.Abstract), sameAs));
-        }
+        var papers = listings.Select(l => new DigestPaperView(l.Id, l.Title, l.FirstSeen.ToString("yyyy-MM-dd"), l.SeenBefore, l.SeenIn, l.Snippet, l.SameAs)).ToList();
         return new DigestView(digest.Id, digest.Date.ToString("yyyy-MM-dd"), digest.Source, digest.IngestedAt, papers.Count(p => p.SeenBefore), papers);
-
-        // The stored paper this listing is a reworded copy of: the ingest's decision, read from the digest.
-        async ValueTask<PaperRecord?> StoredCopyAsync(PaperRecord paper, int listing) =>
-            finder == null
-                ? digest.StoredCopy(listing) is var key and not 0 ? await db.GetPaperAsync(key) : null
-                : (await finder.StoredCopyOfAsync(paper.Vector, paper.Title, paper.Abstract, paper.Key))?.Paper;
     }
+
 }

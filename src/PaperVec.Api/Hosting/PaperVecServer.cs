@@ -50,43 +50,40 @@ public static class PaperVecServer
         }));
 
         var apiKey = new ApiKey(key);
-
         var metrics = new ServerMetrics();
+        builder.Services.AddServerMetrics(metrics);
+        builder.Services.AddSingleton(new ServerLimits(options.MaxBodyBytes, options.MaxQueryChars, options.MaxPapersPerRequest));
+        builder.Services.AddSingleton(apiKey);
+        return options.Cluster is { } cluster
+            ? CreateClusterServer(builder, options, cluster, metrics, key)
+            : CreateNodeServer(builder, options, metrics, key);
+    }
+
+    /// <summary>`serve`: one node's data directory, opened and recovered before anything listens.</summary>
+    static WebApplication CreateNodeServer(WebApplicationBuilder builder, ServerOptions options, ServerMetrics metrics, string? key)
+    {
         var library = ServedCollection.Open(options, metrics);
         try
         {
             // Registered through a factory so the container owns it: disposing the host checkpoints and closes the store.
             builder.Services.AddSingleton(_ => library);
+            builder.Services.AddSingleton<IServedPapers>(services => services.GetRequiredService<ServedCollection>());
             metrics.Observe(library.Database);
-            builder.Services.AddServerMetrics(metrics);
-            builder.Services.AddSingleton(new ServerLimits(options.MaxBodyBytes, options.MaxQueryChars, options.MaxPapersPerRequest));
-            builder.Services.AddSingleton(apiKey);
 
             var app = builder.Build();
             _ = app.Services.GetRequiredService<ServedCollection>(); // resolve now, so the container disposes it even if no request came
-            app.UseMiddleware<ProblemMiddleware>();
-            app.UseLoopbackOnlyWithoutKey(apiKey);
-            app.UseRequestTargetLimit();
-            app.UseStatusCodePages(ProblemMiddleware.WriteStatusProblemAsync); // unknown routes and methods get problem details too
-
-            PageRoutes.Map(app);
-            SearchRoutes.Map(app);
-            PaperRoutes.Map(app);
-            DigestRoutes.Map(app);
+            UseCommon(app);
+            MapShared(app);
             Recommend.RecommendRoutes.Map(app);
             Libraries.LibraryRoutes.Map(app);
             Duplicates.DuplicateRoutes.Map(app);
+            PaperRoutes.MapDelete(app);
             HealthRoutes.Map(app);
-            MetricsRoutes.Map(app);
-            app.MapOpenApi(); // /openapi/v1.json
 
             if (options.Log is { } log)
             {
                 app.Lifetime.ApplicationStarted.Register(() =>
-                {
-                    var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-                    log($"serving {library.Database.PaperCount} papers from {library.Database.Root} on {string.Join(", ", addresses)}{(string.IsNullOrEmpty(key) ? "" : " (writes need X-Api-Key)")}");
-                });
+                    log($"serving {library.Database.PaperCount} papers from {library.Database.Root} on {string.Join(", ", Addresses(app))}{(string.IsNullOrEmpty(key) ? "" : " (writes need X-Api-Key)")}"));
                 library.WhenModelLoaded.ContinueWith(t => log(t.IsCompletedSuccessfully ? "model loaded; ready" : $"not ready: {library.NotReadyReason}"), TaskScheduler.Default);
             }
             return app;
@@ -99,12 +96,64 @@ public static class PaperVecServer
     }
 
     /// <summary>
+    /// `serve --cluster`: the same routes as a client of a cluster's silos (the Orleans client starts
+    /// with the host, before Kestrel listens); what a cluster does not serve yet answers 501.
+    /// </summary>
+    static WebApplication CreateClusterServer(WebApplicationBuilder builder, ServerOptions options, ClusterConnection cluster, ServerMetrics metrics, string? key)
+    {
+        try { PaperVec.Cluster.Hosting.ClusterClientHost.AddClusterClient(builder, cluster.Endpoints, cluster.Silos); }
+        catch (PaperVec.Cluster.ShardUnavailableException e) { throw new ServerStartException(e.Message); }
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<ServedCluster>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ServedCluster>());
+        builder.Services.AddSingleton<IServedPapers>(services => services.GetRequiredService<ServedCluster>());
+
+        var app = builder.Build();
+        UseCommon(app);
+        MapShared(app);
+        HealthRoutes.MapAlive(app);
+        Cluster.ClusterRoutes.Map(app);
+        if (options.Log is { } log)
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                var served = app.Services.GetRequiredService<ServedCluster>();
+                var layout = served.Cluster.Layout;
+                log($"serving a cluster of {layout.Shards} shards x {layout.Replicas} replicas on {layout.Silos} silos ({served.PaperCount} papers) on {string.Join(", ", Addresses(app))}{(string.IsNullOrEmpty(key) ? "" : " (writes need X-Api-Key)")}");
+                served.WhenModelLoaded.ContinueWith(t => log(t.IsCompletedSuccessfully ? "model loaded; ready" : $"not ready: {served.NotReadyReason}"), TaskScheduler.Default);
+            });
+        return app;
+    }
+
+    /// <summary>Problem details for every error, the loopback rule without a key, the URL length limit.</summary>
+    static void UseCommon(WebApplication app)
+    {
+        app.UseMiddleware<ProblemMiddleware>();
+        app.UseLoopbackOnlyWithoutKey(app.Services.GetRequiredService<ApiKey>());
+        app.UseRequestTargetLimit();
+        app.UseStatusCodePages(ProblemMiddleware.WriteStatusProblemAsync); // unknown routes and methods get problem details too
+    }
+
+    /// <summary>The routes one node and a cluster answer alike (through <see cref="IServedPapers"/>), the page, metrics and OpenAPI.</summary>
+    static void MapShared(WebApplication app)
+    {
+        PageRoutes.Map(app);
+        SearchRoutes.Map(app);
+        PaperRoutes.Map(app);
+        DigestRoutes.Map(app);
+        MetricsRoutes.Map(app);
+        app.MapOpenApi(); // /openapi/v1.json
+    }
+
+    static ICollection<string> Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+
+    /// <summary>
     /// After the server started: every address it actually bound (after all configuration) must be
     /// loopback unless an API key is set. Throws <see cref="ServerStartException"/> naming the address.
     /// </summary>
     public static void CheckBoundAddresses(WebApplication app)
     {
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var addresses = Addresses(app);
         if (!app.Services.GetRequiredService<ApiKey>().IsRequired && ListenAddresses.NonLoopback(addresses) is [var open, ..])
             throw new ServerStartException($"refusing to serve on {open} without an API key (configuration bound it): set {ServerOptions.ApiKeyVariable}, or listen on 127.0.0.1");
     }

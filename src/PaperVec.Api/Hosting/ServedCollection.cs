@@ -4,6 +4,8 @@ using PaperVec.Api.Metrics;
 using PaperVec.Digests;
 using PaperVec.Embedding;
 using PaperVec.Engine;
+using PaperVec.Recommend;
+using PaperVec.Search;
 using PaperVec.Storage;
 
 namespace PaperVec.Api.Hosting;
@@ -14,7 +16,7 @@ namespace PaperVec.Api.Hosting;
 /// model, loaded in the background so /health answers while /ready waits for it, the query
 /// batcher and the metrics. Engine rules (write ordering, re-embedding) live in the collection.
 /// </summary>
-public sealed class ServedCollection : IDisposable
+public sealed class ServedCollection : IServedPapers, IDisposable
 {
     readonly Task<(Embedder Embedder, QueryEmbeddingBatcher Queries)> _model;
     readonly Action<string>? _log;
@@ -71,6 +73,33 @@ public sealed class ServedCollection : IDisposable
         _model.IsFaulted ? $"the model failed to load: {_model.Exception!.InnerException?.Message}"
         : !_model.IsCompletedSuccessfully ? "the model is still loading"
         : null;
+
+    // ---- what the shared routes call (IServedPapers) -------------------------------------------
+
+    public int PaperCount => Database.PaperCount;
+
+    public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => Task.FromResult(Collection.Search(query, scope));
+
+    public Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest)
+    {
+        // Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
+        if (Database.ResolveId(id) is not long key) return Task.FromResult<List<SearchResult>?>(null);
+        var exclude = new HashSet<long>(scope.Exclude) { key };
+        if (!string.IsNullOrEmpty(excludeDigest))
+            exclude.UnionWith((Database.GetDigest(excludeDigest) ?? throw new DigestNotFoundException(excludeDigest)).PaperKeys);
+        return Task.FromResult(Collection.Similar(key, scope with { Exclude = exclude }));
+    }
+
+    public Task<PaperRecord?> FindPaperAsync(string id) => Database.FindPaperAsync(id).AsTask();
+
+    public Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest) => Collection.IngestAsync(papers, digest);
+
+    public Task<List<DigestRecord>> DigestsAsync() => Task.FromResult(Database.Digests());
+
+    public async Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) =>
+        Database.GetDigest(id) is { } digest ? (digest, await Collection.ListingsOfAsync(digest).ConfigureAwait(false)) : null;
+
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => Collection.RankDigestAsync(digestId, library);
 
     /// <summary>
     /// After the server has drained its requests: stops the query batcher, waits for a write still

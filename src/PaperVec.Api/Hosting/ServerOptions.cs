@@ -32,6 +32,11 @@ public sealed record ServerOptions
     /// <summary>Queries embedded together at most (1 turns batching off, for comparison).</summary>
     public int MaxQueryBatch { get; init; } = 32;
     public int CheckpointAfterWalMegabytes { get; init; } = 256;
+    /// <summary>Serve a cluster as its client (`serve --cluster`) instead of a data directory.</summary>
+    public ClusterConnection? Cluster { get; init; }
     /// <summary>Start-up and shutdown notes (the command line prints them).</summary>
     public Action<string>? Log { get; init; }
 }
+
+/// <summary>Where a cluster's silos take clients: gateway ports on loopback, one per silo.</summary>
+public sealed record ClusterConnection(PaperVec.Cluster.Hosting.ClusterEndpoints Endpoints, int Silos);

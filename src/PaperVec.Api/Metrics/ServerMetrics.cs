@@ -45,6 +45,21 @@ public sealed class ServerMetrics : IDisposable
         _meter.CreateObservableGauge("papervec.store", database.BytesOnDisk, unit: "By", description: "Bytes of the data directory on disk.");
     }
 
+    /// <summary>
+    /// A cluster client's gauges, from the latest poll of its replicas: each replica's readiness (1 or
+    /// 0) and papers, labelled by shard and silo, and the papers the cluster holds.
+    /// </summary>
+    public void Observe(Func<Hosting.ClusterHealth> health)
+    {
+        static KeyValuePair<string, object?>[] Labels(PaperVec.Cluster.Shards.ReplicaStatus r) => [new("shard", r.Shard), new("silo", r.Silo)];
+        _meter.CreateObservableGauge("papervec.cluster.replica.ready", () => health().Replicas.Select(r => new Measurement<int>(r.Ready ? 1 : 0, Labels(r))),
+            unit: "{replica}", description: "1 when a shard replica serves reads (caught up with its peers), else 0.");
+        _meter.CreateObservableGauge("papervec.cluster.replica.papers", () => health().Replicas.Select(r => new Measurement<long>(r.Papers, Labels(r))),
+            unit: "{paper}", description: "Papers a shard replica holds.");
+        _meter.CreateObservableGauge("papervec.index.papers", () => (long)health().Papers, unit: "{paper}",
+            description: "Papers in the cluster (per shard, its fullest ready replica).");
+    }
+
     public void RecordEmbedBatch(int size, IEnumerable<TimeSpan> waits)
     {
         _batchSize.Record(size);

@@ -27,14 +27,14 @@ public static class PaperRoutes
     {
         var papers = app.MapGroup("/papers").WithTags("Papers");
 
-        papers.MapPost("", async (HttpRequest request, ServedCollection library, ServerLimits limits) =>
+        papers.MapPost("", async (HttpRequest request, IServedPapers library, ServerLimits limits) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 var records = PaperRecordReader.ReadAll(body, "request body");
                 if (records.Count == 0) throw ApiProblemException.BadRequest("the request body holds no records");
                 if (records.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"{records.Count} records in one request; send at most {limits.MaxPapersPerRequest} per request");
-                var result = await library.Collection.IngestAsync(records);
+                var result = await library.IngestAsync(records, null);
                 library.Metrics.RecordIngest(result);
                 return TypedResults.Created((string?)null, IngestResponse.From(result, null, []));
             })
@@ -43,12 +43,29 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest paper records: a JSON array or JSON Lines of {id, title, abstract, authors, url, date, categories, vector}");
 
-        papers.MapGet("/{id}", async (string id, ServedCollection library) =>
-                TypedResults.Ok(PaperView.Of(await library.Database.FindPaperAsync(Decode(id)) ?? throw NoSuchPaper(Decode(id)))))
+        papers.MapGet("/{id}", async (string id, IServedPapers library) =>
+                TypedResults.Ok(PaperView.Of(await library.FindPaperAsync(Decode(id)) ?? throw NoSuchPaper(Decode(id)))))
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One stored paper");
 
-        papers.MapDelete("/{id}", async (string id, ServedCollection library) =>
+        papers.MapGet("/{id}/similar", async (string id, string? k, string? from, string? to, string? excludeDigest, IServedPapers library) =>
+            {
+                id = Decode(id);
+                int count = QueryParameters.K(k);
+                DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
+                QueryParameters.CheckRange(fromDate, toDate);
+                var results = await library.SimilarAsync(id, new SearchScope { K = count, From = fromDate, To = toDate }, excludeDigest) ?? throw NoSuchPaper(id);
+                return TypedResults.Ok(new SearchResponse(results, count, from, to, library.PaperCount));
+            })
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Papers like this one (itself excluded), best first, with cosine scores");
+    }
+
+    /// <summary>DELETE /papers/{id}: one node only (a cluster needs tombstones first, see docs/cluster.md).</summary>
+    public static void MapDelete(IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/papers").WithTags("Papers").MapDelete("/{id}", async (string id, ServedCollection library) =>
             {
                 id = Decode(id);
                 var deleted = await library.Collection.DeleteAsync(id);
@@ -57,25 +74,6 @@ public static class PaperRoutes
             .RequireApiKey()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Delete a paper (durably; every id it was known by stops resolving)");
-
-        papers.MapGet("/{id}/similar", (string id, string? k, string? from, string? to, string? excludeDigest, ServedCollection library) =>
-            {
-                // Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
-                var db = library.Database;
-                id = Decode(id);
-                long key = db.ResolveId(id) ?? throw NoSuchPaper(id);
-                int count = QueryParameters.K(k);
-                DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
-                QueryParameters.CheckRange(fromDate, toDate);
-                var exclude = new HashSet<long> { key };
-                if (!string.IsNullOrEmpty(excludeDigest))
-                    exclude.UnionWith((db.GetDigest(excludeDigest) ?? throw ApiProblemException.NotFound($"no digest with id '{excludeDigest}'")).PaperKeys);
-                var results = PaperSearch.Similar(db, key, new SearchScope { K = count, From = fromDate, To = toDate, Exclude = exclude }) ?? throw NoSuchPaper(id);
-                return TypedResults.Ok(new SearchResponse(results, count, from, to, library.Database.PaperCount));
-            })
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Papers like this one (itself excluded), best first, with cosine scores");
     }
 
     /// <summary>

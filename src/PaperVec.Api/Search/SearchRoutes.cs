@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PaperVec.Api.Http;
+using PaperVec.Api.Embedding;
 using PaperVec.Api.Hosting;
 using PaperVec.Search;
 
@@ -15,28 +16,45 @@ public sealed record SearchResponse(IReadOnlyList<SearchResult> Results, int K, 
     public string? Mode { get; init; }
 }
 
+/// <summary>A search request after its checks: what to look for, how, and where.</summary>
+public sealed record CheckedSearch(string Text, SearchMode Mode, SearchScope Scope, string? From, string? To)
+{
+    /// <summary>The query's embedding for the modes that use one (not lexical): 503 while the model loads.</summary>
+    public async Task<SearchQuery> EmbedAsync(QueryEmbeddingBatcher? queries, string? notReadyReason)
+    {
+        if (Mode == SearchMode.Lexical) return new SearchQuery(Text, null, Mode);
+        var batcher = queries ?? throw ApiProblemException.Unavailable(notReadyReason ?? "the model is not loaded");
+        return new SearchQuery(Text, await batcher.EmbedAsync(Text), Mode);
+    }
+
+    public SearchResponse Answer(IReadOnlyList<SearchResult> results, int papers) =>
+        new(results, Scope.K, From, To, papers) { Mode = Mode.ToString().ToLowerInvariant() };
+}
+
 /// <summary>GET /search?q= and POST /search: semantic search for free text.</summary>
 public static class SearchRoutes
 {
     public static void Map(IEndpointRouteBuilder app)
     {
         var search = app.MapGroup("/search").WithTags("Search");
-        search.MapGet("", (string? q, string? k, string? from, string? to, string? mode, string? diversity, ServedCollection library, ServerLimits limits) =>
-                SearchAsync(library, limits, q, k, from, to, mode, QueryParameters.Diversity(diversity)))
+        search.MapGet("", async (string? q, string? k, string? from, string? to, string? mode, string? diversity, IServedPapers served, ServerLimits limits) =>
+                TypedResults.Ok(await RunAsync(served, Check(limits, q, k, from, to, mode, QueryParameters.Diversity(diversity)))))
             .WithSummary("Papers best matching the text q, best first; mode=hybrid (default: BM25 and meaning fused), semantic or lexical");
-        search.MapPost("", async (HttpRequest request, ServedCollection library, ServerLimits limits) =>
+        search.MapPost("", async (HttpRequest request, IServedPapers served, ServerLimits limits) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 SearchRequest? asked;
                 try { asked = JsonSerializer.Deserialize<SearchRequest>(body, JsonSerializerOptions.Web); }
                 catch (JsonException e) { throw ApiProblemException.BadRequest($"the body must be JSON like {{\"text\": \"...\", \"k\": 10}} ({e.Message})"); }
-                return await SearchAsync(library, limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To, asked?.Mode, QueryParameters.Diversity(asked?.Diversity));
+                return TypedResults.Ok(await RunAsync(served, Check(limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To, asked?.Mode, QueryParameters.Diversity(asked?.Diversity))));
             })
             .WithSummary("Papers closest in meaning to a long text (a whole abstract), best first");
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> SearchAsync(ServedCollection library, ServerLimits limits,
-        string? text, string? kText, string? fromText, string? toText, string? modeText, double diversity)
+    static async Task<SearchResponse> RunAsync(IServedPapers served, CheckedSearch search) =>
+        search.Answer(await served.SearchAsync(await search.EmbedAsync(served.Queries, served.NotReadyReason), search.Scope), served.PaperCount);
+
+    static CheckedSearch Check(ServerLimits limits, string? text, string? kText, string? fromText, string? toText, string? modeText, double diversity)
     {
         if (string.IsNullOrWhiteSpace(text)) throw ApiProblemException.BadRequest("the search text is empty (GET: ?q=...; POST: {\"text\": \"...\"})");
         if (text.Length > limits.MaxQueryChars) throw ApiProblemException.BadRequest($"the search text is longer than {limits.MaxQueryChars:N0} characters");
@@ -44,13 +62,6 @@ public static class SearchRoutes
         DateOnly? from = QueryParameters.Date(fromText, "from"), to = QueryParameters.Date(toText, "to");
         QueryParameters.CheckRange(from, to);
         var mode = SearchQuery.ParseMode(modeText);
-        float[]? vector = null;
-        if (mode != SearchMode.Lexical)
-        {
-            var queries = library.Queries ?? throw ApiProblemException.Unavailable(library.NotReadyReason ?? "the model is not loaded");
-            vector = await queries.EmbedAsync(text);
-        }
-        var results = library.Collection.Search(new SearchQuery(text, vector, mode), new SearchScope { K = k, From = from, To = to, Diversity = diversity });
-        return TypedResults.Ok(new SearchResponse(results, k, fromText, toText, library.Database.PaperCount) { Mode = mode.ToString().ToLowerInvariant() });
+        return new CheckedSearch(text, mode, new SearchScope { K = k, From = from, To = to, Diversity = diversity }, fromText, toText);
     }
 }

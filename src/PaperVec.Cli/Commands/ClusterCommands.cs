@@ -78,7 +78,8 @@ static class ClusterCommands
         var shards = Count("--shards", "Shards", 4);
         var replicas = Count("--replicas", "Replicas per shard", 2);
         var endpoints = new Endpoints();
-        var command = new Command("local", "Start a cluster's silos as processes on loopback, one line each; Ctrl+C stops them all") { data, silos, shards, replicas };
+        var port = new Option<int>("--port") { Description = "HTTP port of the server (`serve --cluster`) on 127.0.0.1; 0: start no server", DefaultValueFactory = _ => 5080 };
+        var command = new Command("local", "Start a cluster's silos and one HTTP server as processes on loopback, one line each; Ctrl+C stops them all") { data, silos, shards, replicas, port };
         endpoints.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
@@ -102,11 +103,21 @@ static class ClusterCommands
                     Console.WriteLine($"silo   {ClusterLayout.SiloName(i)}  pid {child.Id}  silo port {ports.SiloPort(i)}  gateway port {ports.GatewayPort(i)}  data {Path.Combine(root, ClusterLayout.SiloName(i))}");
                     if (i == 0) await Task.Delay(TimeSpan.FromSeconds(2), cancellation); // the others join silo 0
                 }
+                if (parse.GetValue(port) is > 0 and var http)
+                {
+                    // The server's client needs the gateways up: wait for them (each silo opens its replicas first).
+                    var deadline = DateTime.UtcNow.AddSeconds(120);
+                    while (!ports.GatewayPorts(layout.Silos).All(Listening) && DateTime.UtcNow < deadline) await Task.Delay(500, cancellation);
+                    var server = StartSelf(["serve", "--cluster", "--silos", $"{layout.Silos}", "--gateway-port-base", $"{ports.GatewayPortBase}", "--urls", $"http://127.0.0.1:{http}"]);
+                    children.Add(server);
+                    Console.WriteLine($"server        pid {server.Id}  http://127.0.0.1:{http}  (serve --cluster: API, search page, /ready, /metrics)");
+                }
                 Console.WriteLine($"cluster: {layout.Shards} shards x {layout.Replicas} replicas on {layout.Silos} silos; try `papervec cluster status --silos {layout.Silos}`");
                 // A silo that dies is reported, not restarted: the others go on serving (start it again with the `silo` line printed above).
                 var watchers = children.Select((child, i) => child.WaitForExitAsync(cancellation).ContinueWith(t =>
                 {
-                    if (t.IsCompletedSuccessfully) Console.WriteLine($"silo   {ClusterLayout.SiloName(i)}  pid {child.Id} exited with code {child.ExitCode}");
+                    string name = i < layout.Silos ? $"silo   {ClusterLayout.SiloName(i)}" : "server";
+                    if (t.IsCompletedSuccessfully) Console.WriteLine($"{name}  pid {child.Id} exited with code {child.ExitCode}");
                 }, TaskScheduler.Default)).ToList();
                 try { await Task.Delay(Timeout.Infinite, cancellation); }
                 catch (OperationCanceledException) { }
@@ -121,6 +132,13 @@ static class ClusterCommands
             return 0;
         });
         return command;
+    }
+
+    static bool Listening(int port)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        try { client.Connect(System.Net.IPAddress.Loopback, port); return true; }
+        catch (System.Net.Sockets.SocketException) { return false; }
     }
 
     /// <summary>Starts this CLI again with <paramref name="arguments"/> (through dotnet when it runs as a .dll).</summary>
@@ -175,29 +193,30 @@ static class ClusterCommands
         command.SetAction(async parse =>
         {
             var paths = parse.GetValue(files)!;
-            var batches = new List<(string Path, List<IncomingPaper> Papers, DateOnly? Date)>();
+            var batches = new List<(string Path, List<IncomingPaper> Papers, DateOnly? Date, PaperIngestor.DigestInfo? Digest)>();
             foreach (var path in paths)
             {
                 if (!File.Exists(path)) throw new CliException($"no such file: {path}");
                 var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
                 if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
-                    batches.Add((path, PaperRecordReader.ReadAll(text, path), null));
+                    batches.Add((path, PaperRecordReader.ReadAll(text, path), null, null));
                 else
                 {
                     var digest = DigestParser.Parse(text, new DigestParseOptions { Year = parse.GetValue(year), FileName = path });
                     if (digest.Papers.Count == 0) throw new CliException($"{path}: no papers found");
-                    batches.Add((path, PaperIngestor.PapersOf(digest).ToList(), digest.Date));
+                    batches.Add((path, PaperIngestor.PapersOf(digest).ToList(), digest.Date, PaperIngestor.DigestInfo.Of(digest, Path.GetFileNameWithoutExtension(path))));
                 }
             }
             using var embedder = batches.Any(b => b.Papers.Any(p => p.Vector == null))
                 ? Embedder.Load(new EmbedderOptions { Precision = parse.GetValue(precision) }) : null;
             return await WithClusterAsync(parse, endpoints, silos, embedder, async cluster =>
             {
-                foreach (var (path, papers, date) in batches)
-                    foreach (var chunk in papers.Chunk(1000))
+                foreach (var (path, papers, date, digest) in batches)
+                    // A digest is one write (its record lists every paper); record files go in chunks.
+                    foreach (var chunk in digest != null ? [papers.ToArray()] : papers.Chunk(1000))
                     {
-                        var result = await cluster.IngestAsync(chunk, date);
-                        Console.WriteLine($"{Path.GetFileName(path)}: {chunk.Length} papers; {result.New} new, {result.SeenExact + result.Revised} seen before; {result.ReplicaWrites} replica writes");
+                        var (result, replicaWrites) = await cluster.IngestAsync(chunk, date, digest);
+                        Console.WriteLine($"{Path.GetFileName(path)}: {result.Summary}; {result.New} new; {replicaWrites} replica writes");
                     }
             });
         });

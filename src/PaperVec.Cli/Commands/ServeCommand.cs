@@ -5,8 +5,8 @@ using PaperVec.Api.Hosting;
 namespace PaperVec.Cli.Commands;
 
 /// <summary>
-/// `papervec serve`: the HTTP API and search page over the data directory, on loopback unless told
-/// otherwise. Runs until SIGTERM or Ctrl+C, then finishes the requests in flight, checkpoints and exits 0.
+/// `papervec serve`: the HTTP API and search page over the data directory (or, with --cluster, over
+/// a cluster's silos as their client), on loopback unless told otherwise. Runs until SIGTERM or Ctrl+C, then finishes the requests in flight, checkpoints and exits 0.
 /// </summary>
 static class ServeCommand
 {
@@ -22,7 +22,10 @@ static class ServeCommand
         var batch = CommonOptions.AtLeast(new Option<int>("--query-batch") { Description = "Search queries embedded together at most (1: no batching)", DefaultValueFactory = _ => new ServerOptions().MaxQueryBatch }, 1);
         var checkpoint = DataOptions.CheckpointMegabytes();
         var precision = CommonOptions.Precision();
-        var command = new Command("serve", "Serve the HTTP API and the search page") { data, urls, batch, checkpoint, precision };
+        var cluster = new Option<bool>("--cluster") { Description = "Serve a cluster's papers as its client (silos started with `papervec silo`) instead of a data directory" };
+        var silos = CommonOptions.AtLeast(new Option<int>("--silos") { Description = "With --cluster: silos in the cluster (to find their gateways)", DefaultValueFactory = _ => 3 }, 1);
+        var gateways = new Option<int>("--gateway-port-base") { Description = "With --cluster: silo i takes clients on this port + i", DefaultValueFactory = _ => new PaperVec.Cluster.Hosting.ClusterEndpoints().GatewayPortBase };
+        var command = new Command("serve", "Serve the HTTP API and the search page (of a data directory, or of a cluster with --cluster)") { data, urls, batch, checkpoint, precision, cluster, silos, gateways };
         command.SetAction(async parse =>
         {
             var options = new ServerOptions
@@ -32,11 +35,18 @@ static class ServeCommand
                 MaxQueryBatch = parse.GetValue(batch),
                 Precision = parse.GetValue(precision),
                 CheckpointAfterWalMegabytes = parse.GetValue(checkpoint),
+                Cluster = parse.GetValue(cluster)
+                    ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos))
+                    : null,
                 Log = message => Console.Out.WriteLine($"papervec: {message}"),
             };
             await using var app = PaperVecServer.Create(options);
             var library = app.Services.GetService(typeof(ServedCollection)) as ServedCollection;
-            await app.StartAsync();
+            try { await app.StartAsync(); }
+            catch (Exception e) when (options.Cluster != null && e is not ServerStartException)
+            {
+                throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message})");
+            }
             // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
             try { PaperVecServer.CheckBoundAddresses(app); }
             catch (ServerStartException)

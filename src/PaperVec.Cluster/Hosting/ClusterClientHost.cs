@@ -11,6 +11,13 @@ public static class ClusterClientHost
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(logLevel);
+        AddClusterClient(builder, endpoints, silos);
+        return builder.Build();
+    }
+
+    /// <summary>Adds the Orleans client to a host (`serve --cluster` adds it to the web server's): it connects when the host starts.</summary>
+    public static void AddClusterClient(IHostApplicationBuilder builder, ClusterEndpoints endpoints, int silos)
+    {
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         // Orleans' client refuses to start when a listed gateway refuses connections: list the silos
         // that answer now (it drops gateways that die later by itself).
@@ -21,7 +28,6 @@ public static class ClusterClientHost
             client.UseLocalhostClustering(live, ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId);
             client.Configure<MessagingOptions>(o => o.ResponseTimeout = FailureDetection.ResponseTimeout);
         });
-        return builder.Build();
     }
 
     static bool Listening(int port)

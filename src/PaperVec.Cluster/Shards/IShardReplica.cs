@@ -12,7 +12,19 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>Applies a write durably (returns when it is in this replica's write-ahead log).</summary>
     Task<ShardWriteResult> WriteAsync(ShardWrite write);
 
+    /// <summary>Writes a digest's manifest (its whole listing order over shards) on the digest's home shard; durable when it returns.</summary>
+    Task PutDigestAsync(byte[] digest);
+
     [AlwaysInterleave] Task<ReplicaStatus> StatusAsync();
+
+    /// <summary>A digest record this shard holds (encoded): its part of the digest, or the whole manifest on the home shard; null when none.</summary>
+    [AlwaysInterleave] Task<byte[]?> DigestAsync(string id);
+
+    /// <summary>Every digest record this shard holds (encoded).</summary>
+    [AlwaysInterleave] Task<byte[][]> DigestsAsync();
+
+    /// <summary>This shard's papers of a digest as its view shows them ("seen before" from this shard's records); empty when none.</summary>
+    [AlwaysInterleave] Task<ShardDigestListing[]> DigestListingsAsync(string id);
 
     /// <summary>The best <see cref="ShardQuery.Depth"/> papers of one ranking; throws <see cref="ReplicaNotReadyException"/> while catching up.</summary>
     [AlwaysInterleave] Task<ShardHit[]> SearchAsync(ShardQuery query);
@@ -23,11 +35,11 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>The key of a paper by id (PaperVec or source id); null when this shard has none.</summary>
     [AlwaysInterleave] Task<long?> ResolveAsync(string id);
 
-    /// <summary>Every paper this replica holds, as key and text hash (catching up compares listings).</summary>
+    /// <summary>Every paper this replica holds, as key and record hash (catching up compares listings).</summary>
     [AlwaysInterleave] Task<ListedPaper[]> ListAsync();
 
-    /// <summary>Papers by key, whole (catching up copies them).</summary>
-    [AlwaysInterleave] Task<ShardPaper[]> ReadAsync(long[] keys);
+    /// <summary>Papers by key, whole and encoded as the store holds them (catching up copies them as they are).</summary>
+    [AlwaysInterleave] Task<byte[][]> ReadAsync(long[] keys);
 
     /// <summary>
     /// Copies from every live peer what this replica lacks (pull only: a peer that lacks something of

@@ -20,6 +20,10 @@ public sealed class ShardPaper
     [Id(7)] public required float[] Vector { get; init; }
     /// <summary>The stored paper's key (0 in a write: the shard decides identity).</summary>
     [Id(8)] public long Key { get; init; }
+    /// <summary>A stored paper's digests (empty in a write: the write's digest says).</summary>
+    [Id(9)] public string[] Digests { get; init; } = [];
+    /// <summary>The model that made a stored paper's vector (null in a write: the write says).</summary>
+    [Id(10)] public string? ModelId { get; init; }
 
     public static ShardPaper Of(IncomingPaper paper, float[] vector) => new()
     {
@@ -31,6 +35,14 @@ public sealed class ShardPaper
     {
         Title = record.Title, Abstract = record.Abstract, SourceId = record.SourceId, Authors = record.Authors,
         Url = record.Url, Categories = record.Categories, Date = record.FirstSeen, Vector = record.Vector, Key = record.Key,
+        Digests = [.. record.Digests], ModelId = record.ModelId,
+    };
+
+    /// <summary>A stored paper as its shard holds it (earlier versions left out).</summary>
+    public PaperRecord ToRecord() => new()
+    {
+        Key = Key, Title = Title, Abstract = Abstract, SourceId = SourceId, Authors = Authors, Url = Url, Categories = Categories,
+        FirstSeen = Date ?? default, Digests = Digests, ModelId = ModelId ?? "", Vector = Vector,
     };
 
     public IncomingPaper ToIncoming() => new(Title, Abstract)
@@ -46,16 +58,32 @@ public sealed class ShardWrite
     [Id(0)] public required string ModelId { get; init; }
     [Id(1)] public required ShardPaper[] Papers { get; init; }
     [Id(2)] public DateOnly? DefaultDate { get; init; }
+    /// <summary>The digest these papers are this shard's part of (null for records).</summary>
+    [Id(3)] public ShardDigest? Digest { get; init; }
 }
 
-/// <summary>What a replica did with a write (its own counts; replicas of one shard agree when in step).</summary>
+/// <summary>A digest's identity, as a shard's part of it is written.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardDigest([property: Id(0)] string Id, [property: Id(1)] DateOnly Date, [property: Id(2)] string Source)
+{
+    public Digests.PaperIngestor.DigestInfo ToInfo() => new(Id, Date, Source);
+    public static ShardDigest Of(Digests.PaperIngestor.DigestInfo info) => new(info.Id, info.Date, info.Source);
+}
+
+/// <summary>One listing of a write as the shard decided it: the stored key and new, exact, revised or retitled.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ShardListing([property: Id(0)] long Key, [property: Id(1)] string Title, [property: Id(2)] Digests.ListingStatus Status);
+
+/// <summary>What a replica did with a write (its own decisions; replicas of one shard agree when in step).</summary>
 [GenerateSerializer, Immutable]
 public sealed class ShardWriteResult
 {
-    [Id(0)] public int New { get; init; }
-    [Id(1)] public int SeenExact { get; init; }
-    [Id(2)] public int Revised { get; init; }
-    [Id(3)] public required string[] Ids { get; init; }
+    /// <summary>As the engine lists them: one per paper for records, one per distinct paper for a digest.</summary>
+    [Id(0)] public required ShardListing[] Listings { get; init; }
+    /// <summary>The stored key of each paper of the write, in the write's order.</summary>
+    [Id(1)] public required long[] KeysByPosition { get; init; }
+    /// <summary>For a digest: the record of this shard's part (encoded, <see cref="RecordCodec"/>), with its listing hashes and copy decisions.</summary>
+    [Id(2)] public byte[]? Digest { get; init; }
 }
 
 /// <summary>A search sent to every shard: each answers its own best <see cref="Depth"/> of one ranking.</summary>
@@ -81,6 +109,8 @@ public sealed class ShardHit
     [Id(2)] public required string Title { get; init; }
     [Id(3)] public required string Date { get; init; }
     [Id(4)] public required string Snippet { get; init; }
+    /// <summary>The words of the title and snippet the query's terms match; null when the query has no text (similar).</summary>
+    [Id(5)] public string[]? Matches { get; init; }
 }
 
 /// <summary>A replica's health: whether it serves reads (caught up with a live peer), and what it holds.</summary>
@@ -95,9 +125,37 @@ public sealed class ReplicaStatus
     [Id(5)] public string? Note { get; init; }
 }
 
-/// <summary>One paper in a replica's listing, for catching up: its key and which text it holds.</summary>
+/// <summary>
+/// One paper in a replica's listing, for catching up: its key, a hash of the whole stored record,
+/// and how many versions and digests it has (a record that grew in either is the newer).
+/// </summary>
 [GenerateSerializer, Immutable]
-public readonly record struct ListedPaper([property: Id(0)] long Key, [property: Id(1)] ulong TextHash, [property: Id(2)] int Versions);
+public readonly record struct ListedPaper([property: Id(0)] long Key, [property: Id(1)] ulong RecordHash, [property: Id(2)] int Versions, [property: Id(3)] int Digests)
+{
+    public static ListedPaper Of(PaperRecord paper) =>
+        new(paper.Key, System.IO.Hashing.XxHash3.HashToUInt64(RecordCodec.EncodePaper(paper)), paper.PreviousVersions.Count, paper.Digests.Count);
+
+    /// <summary>Whether this (a peer's) is newer than <paramref name="mine"/>: it differs and holds more versions or more digests.</summary>
+    public bool NewerThan(ListedPaper mine) =>
+        RecordHash != mine.RecordHash && (Versions, Digests).CompareTo((mine.Versions, mine.Digests)) > 0;
+}
+
+/// <summary>A paper of a digest as one shard shows it (<see cref="Digests.DigestListing"/>).</summary>
+[GenerateSerializer, Immutable]
+public sealed class ShardDigestListing
+{
+    [Id(0)] public required long Key { get; init; }
+    [Id(1)] public required string Title { get; init; }
+    [Id(2)] public required DateOnly FirstSeen { get; init; }
+    [Id(3)] public required string[] SeenIn { get; init; }
+    [Id(4)] public required string Snippet { get; init; }
+    [Id(5)] public string? SameAs { get; init; }
+
+    public static ShardDigestListing Of(Digests.DigestListing l) =>
+        new() { Key = l.Key, Title = l.Title, FirstSeen = l.FirstSeen, SeenIn = [.. l.SeenIn], Snippet = l.Snippet, SameAs = l.SameAs };
+
+    public Digests.DigestListing ToListing() => new(Key, Title, FirstSeen, SeenIn, Snippet, SameAs);
+}
 
 /// <summary>A replica is catching up with its peers and does not serve reads yet: ask another.</summary>
 [GenerateSerializer]

@@ -5,7 +5,8 @@ namespace PaperVec.Cluster.Shards;
 
 // Catching up (docs/cluster.md): a replica that starts, or comes back after its silo died,
 // compares its papers with each live peer's and copies the ones it lacks (or holds an older
-// version of), then serves reads. It only pulls; when it holds papers a peer lacks (acknowledged
+// version of: one with more versions or more digests), and the digest records it lacks, as the
+// peer stores them; then it serves reads. It only pulls; when it holds papers a peer lacks (acknowledged
 // while that peer was down), it asks the peer to catch up in turn.
 public sealed partial class ShardReplicaGrain
 {
@@ -14,15 +15,15 @@ public sealed partial class ShardReplicaGrain
     public Task<ListedPaper[]> ListAsync()
     {
         var db = Collection.Database;
-        return Task.Run(() => db.Papers().Select(p => new ListedPaper(p.Key, p.TextHash, p.PreviousVersions.Count)).ToArray());
+        return Task.Run(() => db.Papers().Select(ListedPaper.Of).ToArray());
     }
 
-    public async Task<ShardPaper[]> ReadAsync(long[] keys)
+    public async Task<byte[][]> ReadAsync(long[] keys)
     {
         var db = Collection.Database;
-        var papers = new List<ShardPaper>(keys.Length);
+        var papers = new List<byte[]>(keys.Length);
         foreach (long key in keys)
-            if (await db.GetPaperAsync(key).ConfigureAwait(true) is { } record) papers.Add(ShardPaper.Of(record));
+            if (await db.GetPaperAsync(key).ConfigureAwait(true) is { } record) papers.Add(RecordCodec.EncodePaper(record));
         return papers.ToArray();
     }
 
@@ -33,6 +34,7 @@ public sealed partial class ShardReplicaGrain
         {
             var collection = Collection;
             var mine = (await ListAsync().ConfigureAwait(true)).ToDictionary(p => p.Key);
+            var myDigests = collection.Database.Digests().ToDictionary(d => d.Id, StringComparer.Ordinal);
             int reached = 0, copied = 0;
             foreach (int silo in options.Layout.SilosOf(_shard))
             {
@@ -42,19 +44,27 @@ public sealed partial class ShardReplicaGrain
                 {
                     var status = await peer.StatusAsync().WaitAsync(PeerTimeout).ConfigureAwait(true);
                     var theirs = await peer.ListAsync().WaitAsync(PeerTimeout).ConfigureAwait(true);
+                    var theirDigests = await peer.DigestsAsync().WaitAsync(PeerTimeout).ConfigureAwait(true);
                     reached++;
-                    var wanted = theirs.Where(p => !mine.TryGetValue(p.Key, out var m) || (m.TextHash != p.TextHash && p.Versions > m.Versions))
-                        .Select(p => p.Key).ToArray();
-                    foreach (var chunk in wanted.Chunk(CopyBatch))
+                    var wanted = theirs.Where(p => !mine.TryGetValue(p.Key, out var m) || p.NewerThan(m)).Select(p => p.Key).ToArray();
+                    // Digest records this replica lacks, or holds an older write of (a shard's part, later replaced by the manifest).
+                    var digests = theirDigests.Select(d => RecordCodec.ReadDigest(d))
+                        .Where(d => !myDigests.TryGetValue(d.Id, out var m) || d.IngestedAt > m.IngestedAt)
+                        .ToList();
+                    if (status.ModelId != null)
                     {
-                        var papers = await peer.ReadAsync(chunk).WaitAsync(PeerTimeout).ConfigureAwait(true);
-                        if (papers.Length == 0 || status.ModelId == null) continue;
-                        var incoming = papers.Select(p => p.ToIncoming()).ToList();
-                        await Task.Run(() => collection.IngestEmbeddedAsync(incoming, status.ModelId)).ConfigureAwait(true);
-                        copied += papers.Length;
+                        foreach (var chunk in wanted.Chunk(CopyBatch))
+                        {
+                            var papers = (await peer.ReadAsync(chunk).WaitAsync(PeerTimeout).ConfigureAwait(true)).Select(p => RecordCodec.ReadPaper(p)).ToList();
+                            await Task.Run(() => collection.CopyFromReplicaAsync(papers, [], status.ModelId)).ConfigureAwait(true);
+                            copied += papers.Count;
+                        }
+                        // Digest records after their papers, as an ingest writes them.
+                        await Task.Run(() => collection.CopyFromReplicaAsync([], digests, status.ModelId)).ConfigureAwait(true);
+                        foreach (var digest in digests) myDigests[digest.Id] = digest;
                     }
-                    var theirKeys = theirs.Select(p => p.Key).ToHashSet();
-                    if (mine.Keys.Any(k => !theirKeys.Contains(k))) _ = peer.CatchUpAsync();
+                    var theirKeys = theirs.ToDictionary(p => p.Key);
+                    if (mine.Values.Any(m => !theirKeys.TryGetValue(m.Key, out var t) || m.NewerThan(t))) _ = peer.CatchUpAsync();
                 }
                 catch (Exception e) when (e is not ObjectDisposedException)
                 {

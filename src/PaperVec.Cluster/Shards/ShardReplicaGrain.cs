@@ -64,14 +64,52 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         {
             var collection = Collection;
             var papers = write.Papers.Select(p => p.ToIncoming()).ToList();
-            var result = await Task.Run(() => collection.IngestEmbeddedAsync(papers, write.ModelId, write.DefaultDate)).ConfigureAwait(true);
+            var result = await Task.Run(() => collection.IngestEmbeddedAsync(papers, write.ModelId, write.DefaultDate, write.Digest?.ToInfo())).ConfigureAwait(true);
             return new ShardWriteResult
             {
-                New = result.New, SeenExact = result.SeenExact, Revised = result.Revised,
-                Ids = result.Listings.Select(l => PaperIdentity.Format(l.Key)).ToArray(),
+                Listings = result.Listings.Select(l => new ShardListing(l.Key, l.Title, l.Status)).ToArray(),
+                KeysByPosition = [.. result.KeysByPosition],
+                Digest = result.Digest == null ? null : RecordCodec.EncodeDigest(result.Digest),
             };
         }
         finally { _writes.Release(); }
+    }
+
+    public async Task PutDigestAsync(byte[] digest)
+    {
+        var record = RecordCodec.ReadDigest(digest);
+        await _writes.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            var collection = Collection;
+            await Task.Run(() => collection.PutDigestAsync(record)).ConfigureAwait(true);
+        }
+        finally { _writes.Release(); }
+    }
+
+    public Task<byte[]?> DigestAsync(string id)
+    {
+        ThrowIfNotReady();
+        return Task.FromResult(Collection.Database.GetDigest(id) is { } digest ? RecordCodec.EncodeDigest(digest) : null);
+    }
+
+    public Task<byte[][]> DigestsAsync()
+    {
+        ThrowIfNotReady();
+        return Task.FromResult(Collection.Database.Digests().Select(RecordCodec.EncodeDigest).ToArray());
+    }
+
+    public async Task<ShardDigestListing[]> DigestListingsAsync(string id)
+    {
+        ThrowIfNotReady();
+        var collection = Collection;
+        var listings = await Task.Run(() => collection.ListingsOfAsync(id)).ConfigureAwait(true);
+        return listings?.Select(ShardDigestListing.Of).ToArray() ?? [];
+    }
+
+    void ThrowIfNotReady()
+    {
+        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is catching up");
     }
 
     public Task<ReplicaStatus> StatusAsync()
@@ -86,30 +124,35 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
 
     public Task<ShardHit[]> SearchAsync(ShardQuery query)
     {
-        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is catching up");
+        ThrowIfNotReady();
         var db = Collection.Database;
         return Task.Run(() =>
         {
             var scope = new SearchScope { K = query.Depth, From = query.From, To = query.To, Exclude = query.Exclude.ToHashSet() };
             var ranking = PaperSearch.Ranking(db, new SearchQuery(query.Text, query.Vector, query.Ranking), query.Ranking, scope, query.Depth);
+            var terms = query.Text.Length > 0 ? PaperSearch.QueryTerms(db, query.Text) : null;
             var hits = new List<ShardHit>(ranking.Count);
             foreach (var (key, score) in ranking)
                 if (db.Summary(key) is { } paper) // deleted between the index hit and the read
-                    hits.Add(new ShardHit { Key = key, Score = score, Title = paper.Title, Date = paper.FirstSeen.ToString("yyyy-MM-dd"), Snippet = paper.Snippet });
+                    hits.Add(new ShardHit
+                    {
+                        Key = key, Score = score, Title = paper.Title, Date = paper.FirstSeen.ToString("yyyy-MM-dd"), Snippet = paper.Snippet,
+                        Matches = terms == null ? null : [.. PaperSearch.MatchedWords(db, paper, terms)],
+                    });
             return hits.ToArray();
         });
     }
 
     public async Task<ShardPaper?> FindAsync(string id)
     {
-        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is catching up");
+        ThrowIfNotReady();
         var record = await Collection.Database.FindPaperAsync(id).ConfigureAwait(true);
         return record == null ? null : ShardPaper.Of(record);
     }
 
     public Task<long?> ResolveAsync(string id)
     {
-        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is catching up");
+        ThrowIfNotReady();
         return Task.FromResult(Collection.Database.ResolveId(id));
     }
 }

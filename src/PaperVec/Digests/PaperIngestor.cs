@@ -17,6 +17,12 @@ public sealed record IngestResult(IReadOnlyList<IngestedListing> Listings, strin
     /// <summary>Papers listed more than once in this ingest, with their 1-based positions; the last listing's text was stored.</summary>
     public IReadOnlyList<IngestTwin> Twins { get; init; } = [];
 
+    /// <summary>The stored paper's key of each incoming paper, in input order (twins repeat a key).</summary>
+    public IReadOnlyList<long> KeysByPosition { get; init; } = [];
+
+    /// <summary>The digest record this ingest wrote (null for records): its listing hashes and copy decisions.</summary>
+    public DigestRecord? Digest { get; init; }
+
     public int New => Listings.Count(l => l.Status == ListingStatus.New);
     public int SeenExact => Listings.Count(l => l.Status == ListingStatus.SeenExact);
     public int Revised => Listings.Count(l => l.Status == ListingStatus.Revised);
@@ -100,6 +106,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         var plannedIds = new Dictionary<string, long>(StringComparer.Ordinal);
         var sourceIds = new List<(string Id, long Key)>();
         var titleAliases = new Dictionary<long, long>();
+        var keysByPosition = new List<long>(incoming.Count);
 
         for (int i = 0; i < incoming.Count; i++)
             PaperLimits.Check(incoming[i], digest != null ? $"paper {i + 1} of the digest" : $"record {i + 1}");
@@ -116,6 +123,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
             // Retitled under a known id: the new title names the paper from now on (unless it is another paper's).
             if (titleKey != key && !planned.ContainsKey(titleKey) && database.KeyOfTitle(titleKey) == null) titleAliases[titleKey] = key;
             (positions.TryGetValue(key, out var at) ? at : positions[key] = []).Add(position);
+            keysByPosition.Add(key);
             var existing = planned.TryGetValue(key, out var p) ? p : await database.GetPaperAsync(key).ConfigureAwait(false);
             var digests = existing?.Digests.ToList() ?? [];
             if (digest != null && !digests.Contains(digest.Id)) digests.Add(digest.Id);
@@ -193,18 +201,20 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
             if (database.KeyOfSourceId(id) != key) batch.PutAlias(id, key);
         foreach (var (titleKey, key) in titleAliases) batch.PutTitleAlias(titleKey, key);
         if (embedder != null && toEmbed.Count > 0 && database.ModelId == null) batch.PutModelId(embedder.ModelId);
+        DigestRecord? digestRecord = null;
         if (digest != null)
         {
             var keys = listings.Select(l => l.Key).Distinct().ToList();
-            batch.PutDigest(new DigestRecord(digest.Id, digest.Date, digest.Source, keys, DateTimeOffset.UtcNow)
+            digestRecord = new DigestRecord(digest.Id, digest.Date, digest.Source, keys, DateTimeOffset.UtcNow)
             {
                 ListingHashes = keys.Select(k => planned[k].TextHash).ToList(),
                 StoredCopies = keys.Select(k => copies.GetValueOrDefault(k)).ToList(),
-            });
+            };
+            batch.PutDigest(digestRecord);
             foreach (var later in laterDigests.Values) batch.PutDigest(later);
         }
         var twins = positions.Where(p => p.Value.Count > 1).Select(p => new IngestTwin(p.Key, planned[p.Key].Title, p.Value)).ToList();
-        return (batch, new IngestResult(listings, digest?.Id) { Twins = twins });
+        return (batch, new IngestResult(listings, digest?.Id) { Twins = twins, KeysByPosition = keysByPosition, Digest = digestRecord });
     }
 
     /// <summary>Whether a digest dated before <paramref name="digest"/> listed the paper (then no copy is looked for).</summary>

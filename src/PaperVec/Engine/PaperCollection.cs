@@ -94,7 +94,9 @@ public sealed class PaperCollection : IDisposable
     /// that model as its own when it has none, and refuses another model's vectors, so no search
     /// mixes two models.
     /// </summary>
-    public async Task<IngestResult> IngestEmbeddedAsync(IReadOnlyList<IncomingPaper> papers, string modelId, DateOnly? defaultDate = null)
+    /// <param name="digest">The digest these papers are (part of) when a digest is ingested: membership, "seen before" and this collection's part of the digest record.</param>
+    public async Task<IngestResult> IngestEmbeddedAsync(IReadOnlyList<IncomingPaper> papers, string modelId, DateOnly? defaultDate = null,
+        PaperIngestor.DigestInfo? digest = null)
     {
         if (papers.Any(p => p.Vector == null)) throw new InvalidDataException("papers written with their model id must carry vectors");
         foreach (var paper in papers)
@@ -104,17 +106,70 @@ public sealed class PaperCollection : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            string? held = Database.ModelId;
-            if (held != modelId)
-            {
-                if (held != null && Database.PaperCount > 0)
-                    throw new InvalidDataException($"these vectors are of model {modelId}; this collection holds model {held}'s");
-                await Database.CommitAsync(new WriteBatch().PutModelId(modelId)).ConfigureAwait(false);
-            }
-            return await new PaperIngestor(Database, null, modelId).IngestAsync(papers, null, defaultDate).ConfigureAwait(false);
+            await TakeModelAsync(modelId).ConfigureAwait(false);
+            return await new PaperIngestor(Database, null, modelId).IngestAsync(papers, digest, defaultDate).ConfigureAwait(false);
         }
         finally { _writes.Release(); }
     }
+
+    /// <summary>Records <paramref name="modelId"/> as the vectors' model when the collection is empty; refuses another model's vectors.</summary>
+    async Task TakeModelAsync(string modelId)
+    {
+        string? held = Database.ModelId;
+        if (held == modelId) return;
+        if (held != null && Database.PaperCount > 0)
+            throw new InvalidDataException($"these vectors are of model {modelId}; this collection holds model {held}'s");
+        await Database.CommitAsync(new WriteBatch().PutModelId(modelId)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes a digest record as given (a cluster's digest manifest: the whole digest's listing order,
+    /// kept on the digest's home shard while its papers live on every shard), replacing one of that id.
+    /// </summary>
+    public async Task PutDigestAsync(DigestRecord digest)
+    {
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await Database.CommitAsync(new WriteBatch().PutDigest(digest)).ConfigureAwait(false);
+        }
+        finally { _writes.Release(); }
+    }
+
+    /// <summary>
+    /// Stores papers and digest records exactly as another replica of the same shard holds them (a
+    /// replica catching up: versions, digest membership and first-seen dates kept), as one durable write.
+    /// </summary>
+    public async Task CopyFromReplicaAsync(IReadOnlyList<PaperRecord> papers, IReadOnlyList<DigestRecord> digests, string modelId)
+    {
+        if (papers.Count == 0 && digests.Count == 0) return;
+        foreach (var paper in papers)
+            if (paper.Vector.Length != Database.Dimension)
+                throw new InvalidDataException($"paper {paper.Id} has a {paper.Vector.Length}-d vector; this collection holds {Database.Dimension}-d vectors");
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await TakeModelAsync(modelId).ConfigureAwait(false);
+            var batch = new WriteBatch();
+            foreach (var paper in papers)
+            {
+                batch.PutPaper(paper);
+                if (paper.SourceId != null && Database.KeyOfSourceId(paper.SourceId) != paper.Key) batch.PutAlias(paper.SourceId, paper.Key);
+            }
+            foreach (var digest in digests) batch.PutDigest(digest);
+            await Database.CommitAsync(batch).ConfigureAwait(false);
+        }
+        finally { _writes.Release(); }
+    }
+
+    /// <summary>The listings of a digest, in listing order, each marked when an earlier digest listed it too; null when there is no such digest.</summary>
+    public async Task<List<DigestListing>?> ListingsOfAsync(string digestId) =>
+        Database.GetDigest(digestId) is { } digest ? await ListingsOfAsync(digest).ConfigureAwait(false) : null;
+
+    /// <summary>The listings of a digest record (see <see cref="DigestListing.ReadAsync"/>).</summary>
+    public Task<List<DigestListing>> ListingsOfAsync(DigestRecord digest) => DigestListing.ReadAsync(Database, digest);
 
     /// <summary>
     /// Embeds, with the attached model, the papers of <paramref name="papers"/> that carry no vector and

@@ -84,16 +84,22 @@ public static class PaperSearch
                 db.SearchLexical(query.Text, Math.Max(depth, FusionDepth), filter).Select(h => (h.Key, (double)h.Score)).ToList(), query, depth),
         };
         if (scope.Diversity > 0) hits = MaximalMarginalRelevance.Select(db, hits, k, scope.Diversity);
-        var terms = db.LexicalTerms(query.Text).ToHashSet(StringComparer.Ordinal);
+        var terms = QueryTerms(db, query.Text);
         var results = new List<SearchResult>(hits.Count);
         foreach (var (key, score) in hits)
             if (db.Summary(key) is { } paper)
                 results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(score, 4), paper.Snippet)
                 {
-                    Matches = MatchedWords(db, paper.Title + " " + paper.Snippet, terms),
+                    Matches = MatchedWords(db, paper, terms),
                 });
         return results;
     }
+
+    /// <summary>The query's lexical terms (analysed as the lexical index analyses text).</summary>
+    public static HashSet<string> QueryTerms(PaperDatabase db, string text) => db.LexicalTerms(text).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The words of a result's title and snippet that the query's terms match (the page marks them).</summary>
+    public static List<string> MatchedWords(PaperDatabase db, PaperSummary paper, HashSet<string> terms) => MatchedWords(db, paper.Title + " " + paper.Snippet, terms);
 
     /// <summary>
     /// One ranking of a query within a scope, best first and unshaped: a cluster shard's part of a

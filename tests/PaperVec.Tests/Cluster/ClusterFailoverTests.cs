@@ -1,4 +1,11 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using PaperVec.Api.Hosting;
+using PaperVec.Tests.Api;
 using Microsoft.Extensions.Hosting;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
@@ -53,14 +60,14 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     public async Task Three_silos_answer_as_one_node_and_lose_no_acknowledged_paper_when_a_silo_dies()
     {
         using var single = PaperCollection.Open(Path.Combine(_root, "single"));
-        await WithClusterAsync(embedder: null, async (silos, cluster) =>
+        await WithClusterAsync(embedder: null, async (silos, cluster, _) =>
         {
             var papers = Papers(2400, seed: 7); // under the exact-search size on one node, so both search exactly
             var acked = new List<IncomingPaper>();
             async Task IngestAsync(IReadOnlyList<IncomingPaper> batch)
             {
-                var result = await cluster.IngestAsync(batch);
-                Assert.Equal(batch.Count, result.Ids.Count);
+                var (result, _) = await cluster.IngestAsync(batch);
+                Assert.Equal(batch.Count, result.Listings.Count);
                 acked.AddRange(batch); // acknowledged: must never be lost
                 await single.IngestEmbeddedAsync(batch, cluster.ModelId);
             }
@@ -97,42 +104,122 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
         });
     }
 
+    /// <summary>
+    /// `serve --cluster` (in this process, on a TestServer) over 3 silo processes answers the sample
+    /// digests' routes as one node's server does: ingest counts and lists, digests with "seen
+    /// before" across shards, exact search, similar, papers; /ready and /metrics show every replica,
+    /// and after a silo dies /ready names its replicas while every answer stays complete.
+    /// </summary>
     [Fact]
     [Trait("Category", "Cluster")]
-    public async Task The_sample_digests_through_the_cluster_read_as_on_one_node()
+    public async Task Serve_cluster_answers_the_sample_digests_as_one_node_and_shows_replica_health()
     {
-        using var embedder = PaperVec.Embedding.Embedder.Load(new PaperVec.Embedding.EmbedderOptions { ModelDirectory = RepoPaths.ModelDir });
-        using var single = PaperCollection.Open(Path.Combine(_root, "single"));
-        await single.AttachModelAsync(embedder);
-        await WithClusterAsync(embedder, async (_, cluster) =>
+        await using var single = await ApiServer.StartAsync();
+        await WithClusterAsync(embedder: null, async (silos, _, endpoints) =>
         {
-            foreach (var path in Directory.GetFiles(RepoPaths.Digests, "*.txt").Order(StringComparer.Ordinal))
+            var app = PaperVecServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir, Cluster = new ClusterConnection(endpoints, 3) },
+                builder => builder.WebHost.UseTestServer());
+            await app.StartAsync();
+            try
             {
-                var digest = DigestParser.Parse(DigestParser.DecodeText(File.ReadAllBytes(path), path), new DigestParseOptions { Year = 2025, FileName = path });
-                var papers = PaperIngestor.PapersOf(digest);
-                var expected = await single.IngestAsync(papers, defaultDate: digest.Date);
-                var actual = await cluster.IngestAsync(papers, digest.Date);
-                Assert.Equal((expected.New, expected.SeenExact, expected.Revised), (actual.New, actual.SeenExact, actual.Revised));
-            }
-            Assert.Equal(single.Database.PaperCount, (await cluster.StatusAsync()).GroupBy(s => s.Shard).Sum(g => g.Max(s => s.Papers)));
+                await app.Services.GetRequiredService<ServedCluster>().WhenModelLoaded;
+                var http = app.GetTestClient();
+                var digestIds = new List<string>();
+                foreach (var file in new[] { "daily-papers-mar-11.txt", "daily-papers-mar-12.txt" })
+                {
+                    var expected = await single.PostSampleDigestAsync(file);
+                    var response = await http.PostAsync($"/digests?year=2025&name={Path.GetFileNameWithoutExtension(file)}",
+                        new ByteArrayContent(File.ReadAllBytes(Path.Combine(RepoPaths.Digests, file))));
+                    Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+                    var actual = await response.Content.ReadFromJsonAsync<JsonElement>();
+                    Assert.Equal(expected.GetRawText(), actual.GetRawText()); // counts, new papers, duplicates, problems
+                    digestIds.Add(actual.GetProperty("digest").GetString()!);
+                }
+                Assert.Equal(3, (await GetAsync(http, $"/digests/{digestIds[1]}")).GetProperty("seenBefore").GetInt32());
 
-            foreach (var text in new[] { "visual explanations for deep networks", "graph neural networks", "adversarial examples", "reinforcement learning" })
-            {
-                var query = new SearchQuery(text, embedder.Embed(text), SearchMode.Semantic);
-                var expected = single.Search(query, new SearchScope { K = 10 });
-                var actual = await cluster.SearchAsync(query, new SearchScope { K = 10 });
-                Assert.Equal(expected.Select(r => (r.Id, r.Score)), actual.Select(r => (r.Id, r.Score)));
+                string Digests(JsonElement list) => string.Join(";", list.EnumerateArray().Select(d => $"{d.GetProperty("id")}|{d.GetProperty("date")}|{d.GetProperty("papers")}"));
+                Assert.Equal(Digests(await GetAsync(single.Client, "/digests")), Digests(await GetAsync(http, "/digests")));
+                foreach (var id in digestIds)
+                {
+                    var (expected, actual) = (await GetAsync(single.Client, $"/digests/{id}"), await GetAsync(http, $"/digests/{id}"));
+                    Assert.Equal(expected.GetProperty("papers").GetRawText(), actual.GetProperty("papers").GetRawText());
+                    Assert.Equal(expected.GetProperty("seenBefore").GetInt32(), actual.GetProperty("seenBefore").GetInt32());
+                }
+                await AssertSameRoutesAsync(single.Client, http, "all silos up");
+                var hybrid = await GetAsync(http, "/search?q=visual+explanations+for+deep+networks&k=3");
+                Assert.StartsWith("Grad-CAM", hybrid.GetProperty("results")[0].GetProperty("title").GetString());
+
+                // /ready and /metrics read the replicas' health as last polled (every 2 s).
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                var ready = await GetAsync(http, "/ready");
+                while (ready.GetProperty("papers").GetInt32() != single.Library.PaperCount && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(500);
+                    ready = await GetAsync(http, "/ready");
+                }
+                Assert.Equal(4, ready.GetProperty("shards").GetArrayLength());
+                Assert.All(ready.GetProperty("shards").EnumerateArray(), s => Assert.Equal(2, s.GetProperty("replicas").EnumerateArray().Count(r => r.GetProperty("ready").GetBoolean())));
+                Assert.Equal(single.Library.PaperCount, ready.GetProperty("papers").GetInt32());
+                string metrics = await http.GetStringAsync("/metrics");
+                Assert.Contains("papervec_cluster_replica_ready{", metrics);
+                Assert.Contains("papervec_cluster_replica_papers{", metrics);
+                await Problems.AssertProblemAsync(await http.PostAsync("/recommend", JsonContent.Create(new { positive = new[] { "x" } })), 501, "not served by a cluster yet");
+
+                // A silo dies: /ready names its replicas as not ready, stays 200 (every shard has another), and answers stay whole.
+                silos[2].Kill();
+                deadline = DateTime.UtcNow.AddSeconds(60);
+                JsonElement after;
+                do
+                {
+                    await Task.Delay(500);
+                    after = await GetAsync(http, "/ready");
+                } while (!after.GetProperty("shards").EnumerateArray().SelectMany(s => s.GetProperty("replicas").EnumerateArray())
+                    .Any(r => r.GetProperty("silo").GetString() == "silo-2" && !r.GetProperty("ready").GetBoolean()) && DateTime.UtcNow < deadline);
+                var dead = after.GetProperty("shards").EnumerateArray().SelectMany(s => s.GetProperty("replicas").EnumerateArray())
+                    .Where(r => r.GetProperty("silo").GetString() == "silo-2").ToList();
+                Assert.NotEmpty(dead);
+                Assert.All(dead, r => Assert.False(r.GetProperty("ready").GetBoolean()));
+                await AssertSameRoutesAsync(single.Client, http, "silo 2 dead");
+                Assert.Equal(3, (await GetAsync(http, $"/digests/{digestIds[1]}")).GetProperty("seenBefore").GetInt32());
             }
-            var hybrid = await cluster.SearchAsync(new SearchQuery("visual explanations for deep networks", embedder.Embed("visual explanations for deep networks")), new SearchScope { K = 3 });
-            Assert.StartsWith("Grad-CAM", hybrid[0].Title);
+            finally
+            {
+                await app.StopAsync();
+                await app.DisposeAsync();
+            }
         });
+    }
+
+    static async Task<JsonElement> GetAsync(HttpClient http, string url)
+    {
+        var response = await http.GetAsync(url);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {url}: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    /// <summary>Exact semantic search, similar and paper lookups answer the same through both servers (ids, order, scores, fields).</summary>
+    static async Task AssertSameRoutesAsync(HttpClient single, HttpClient cluster, string when)
+    {
+        foreach (var q in new[] { "visual+explanations+for+deep+networks", "graph+neural+networks", "adversarial+examples", "reinforcement+learning" })
+        {
+            string url = $"/search?q={q}&mode=semantic&k=10";
+            Assert.Equal((await GetAsync(single, url)).GetProperty("results").GetRawText(), (await GetAsync(cluster, url)).GetProperty("results").GetRawText());
+        }
+        var papers = (await GetAsync(single, "/search?q=neural+networks&mode=semantic&k=5")).GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
+        foreach (var id in papers)
+        {
+            Assert.True((await GetAsync(single, $"/papers/{id}")).GetRawText() == (await GetAsync(cluster, $"/papers/{id}")).GetRawText(), $"{when}: /papers/{id}");
+            string similar = $"/papers/{id}/similar?k=5";
+            Assert.True((await GetAsync(single, similar)).GetProperty("results").GetRawText() == (await GetAsync(cluster, similar)).GetProperty("results").GetRawText(), $"{when}: {similar}");
+        }
     }
 
     /// <summary>
     /// Starts 3 silo processes (4 shards x 2 replicas) and a client, waits until every replica is
     /// ready, runs <paramref name="body"/>; on failure the silos' output goes to the test log.
     /// </summary>
-    async Task WithClusterAsync(PaperVec.Embedding.Embedder? embedder, Func<SiloProcess[], ClusterCollection, Task> body)
+    async Task WithClusterAsync(PaperVec.Embedding.Embedder? embedder, Func<SiloProcess[], ClusterCollection, ClusterEndpoints, Task> body)
     {
         var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
         var endpoints = FreeEndpoints();
@@ -148,7 +235,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>(), embedder);
             Assert.Equal(layout, cluster.Layout);
             await WaitAllReadyAsync(cluster);
-            await body(silos, cluster);
+            await body(silos, cluster, endpoints);
             await client.StopAsync();
         }
         catch

@@ -1,0 +1,32 @@
+using PaperVec.Api.Embedding;
+using PaperVec.Api.Metrics;
+using PaperVec.Digests;
+using PaperVec.Search;
+using PaperVec.Storage;
+
+namespace PaperVec.Api.Hosting;
+
+/// <summary>
+/// What the search, paper and digest routes serve: one node's collection (<see cref="ServedCollection"/>)
+/// or a cluster's client side (<see cref="ServedCluster"/>). The seam between `serve` and
+/// `serve --cluster`: the routes parse, check, call this and shape, so both answer alike.
+/// </summary>
+public interface IServedPapers
+{
+    ServerMetrics Metrics { get; }
+    /// <summary>Embeds search queries; null while the model loads (see <see cref="NotReadyReason"/>).</summary>
+    QueryEmbeddingBatcher? Queries { get; }
+    string? NotReadyReason { get; }
+    int PaperCount { get; }
+
+    Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope);
+    /// <summary>Papers like the one <paramref name="id"/> names (itself and <paramref name="excludeDigest"/>'s papers left out); null when no paper has that id.</summary>
+    Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest);
+    Task<PaperRecord?> FindPaperAsync(string id);
+    Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest);
+    Task<List<DigestRecord>> DigestsAsync();
+    /// <summary>A digest and its listings in listing order; null when there is none.</summary>
+    Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id);
+    /// <summary>A digest's papers ranked by a reader's library; null when there is no such library.</summary>
+    Task<List<SearchResult>?> RankDigestAsync(string digestId, string library);
+}

@@ -1,0 +1,159 @@
+using PaperVec.Api.Embedding;
+using PaperVec.Api.Metrics;
+using PaperVec.Cluster;
+using PaperVec.Cluster.Shards;
+using PaperVec.Api.Http;
+using PaperVec.Digests;
+using PaperVec.Embedding;
+using PaperVec.Engine;
+using PaperVec.Recommend;
+using PaperVec.Search;
+using PaperVec.Storage;
+
+namespace PaperVec.Api.Hosting;
+
+/// <summary>
+/// What `papervec serve --cluster` serves: the cluster's client side (<see cref="ClusterCollection"/>,
+/// connected once the host's Orleans client has started), the model (loaded in the background, as
+/// one node's server does: it embeds queries and the papers written without vectors), the query
+/// batcher and the metrics. The replicas' health is polled every <see cref="HealthEvery"/>, for
+/// /ready and /metrics, so neither waits on a dead silo's timeout.
+/// </summary>
+public sealed class ServedCluster(IClusterClient client, ServerOptions options, ServerMetrics metrics) : IServedPapers, IHostedService, IDisposable
+{
+    static readonly TimeSpan HealthEvery = TimeSpan.FromSeconds(2);
+
+    readonly CancellationTokenSource _stopping = new();
+    Task<(Embedder Embedder, QueryEmbeddingBatcher Queries)>? _model;
+    Task? _polling;
+    volatile ClusterCollection? _cluster;
+    volatile ClusterHealth _health = ClusterHealth.Unknown;
+    int _disposed;
+
+    public ServerMetrics Metrics { get; } = metrics;
+
+    /// <summary>The cluster's client side (set before the server listens: hosted services start first).</summary>
+    public ClusterCollection Cluster => _cluster ?? throw new InvalidOperationException("not connected to the cluster");
+
+    /// <summary>The latest poll of every replica.</summary>
+    public ClusterHealth Health => _health;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var cluster = await ClusterCollection.ConnectAsync(client).ConfigureAwait(false);
+        _cluster = cluster;
+        _health = ClusterHealth.Of(cluster.Layout, await cluster.StatusAsync().ConfigureAwait(false));
+        Metrics.Observe(() => _health);
+        _model = Task.Run(LoadModel, CancellationToken.None);
+        _polling = Task.Run(PollAsync, CancellationToken.None);
+    }
+
+    (Embedder, QueryEmbeddingBatcher) LoadModel()
+    {
+        var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = options.ModelDirectory, Precision = options.Precision, AllCoresForSingleBatches = true });
+        Cluster.AttachModel(embedder);
+        return (embedder, new QueryEmbeddingBatcher(embedder, options.MaxQueryBatch, options.QueryBatchWindow, Metrics.RecordEmbedBatch));
+    }
+
+    async Task PollAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(HealthEvery, _stopping.Token).ConfigureAwait(false);
+                _health = ClusterHealth.Of(Cluster.Layout, await Cluster.StatusAsync().ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) { return; }
+            catch (Exception e) { options.Log?.Invoke($"cluster health poll failed: {e.GetBaseException().Message}"); }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping.Cancel();
+        return _polling ?? Task.CompletedTask;
+    }
+
+    /// <summary>Waits for the model; rethrows why it could not load.</summary>
+    public Task WhenModelLoaded => _model ?? Task.CompletedTask;
+
+    public Embedder? Embedder => _model is { IsCompletedSuccessfully: true } m ? m.Result.Embedder : null;
+
+    public QueryEmbeddingBatcher? Queries => _model is { IsCompletedSuccessfully: true } m ? m.Result.Queries : null;
+
+    /// <summary>Null when the model is loaded and every shard has a replica serving reads; else why not.</summary>
+    public string? NotReadyReason =>
+        _model is { IsFaulted: true } failed ? $"the model failed to load: {failed.Exception!.InnerException?.Message}"
+        : _model is not { IsCompletedSuccessfully: true } ? "the model is still loading"
+        : _health.Problem;
+
+    // ---- what the shared routes call (IServedPapers) -------------------------------------------
+
+    public int PaperCount => _health.Papers;
+
+    public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => Cluster.SearchAsync(query, scope);
+
+    public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest)
+    {
+        if (!string.IsNullOrEmpty(excludeDigest))
+        {
+            var digest = await Cluster.DigestAsync(excludeDigest).ConfigureAwait(false) ?? throw new DigestNotFoundException(excludeDigest);
+            scope = scope with { Exclude = new HashSet<long>([.. scope.Exclude, .. digest.Digest.PaperKeys]) };
+        }
+        return await Cluster.SimilarAsync(id, scope).ConfigureAwait(false);
+    }
+
+    public async Task<PaperRecord?> FindPaperAsync(string id) => (await Cluster.FindAsync(id).ConfigureAwait(false))?.ToRecord();
+
+    public async Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest)
+    {
+        if (papers.Any(p => p.Vector == null) && Embedder == null) throw new ModelNotReadyException(NotReadyReason ?? "the model is not loaded");
+        return (await Cluster.IngestAsync(papers, digest?.Date, digest).ConfigureAwait(false)).Result;
+    }
+
+    public Task<List<DigestRecord>> DigestsAsync() => Cluster.DigestsAsync();
+
+    public Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) => Cluster.DigestAsync(id);
+
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => throw NotOnACluster("readers' libraries");
+
+    /// <summary>501 for what a cluster does not serve yet (docs/cluster.md lists it).</summary>
+    public static ApiProblemException NotOnACluster(string what) =>
+        new(StatusCodes.Status501NotImplemented, $"{what} are not served by a cluster yet (see docs/cluster.md); a single node serves them");
+
+    /// <summary>Once (the container disposes it through each service it is registered as).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _stopping.Cancel();
+        try { _model?.Wait(); } catch (AggregateException) { }
+        if (_model is { IsCompletedSuccessfully: true })
+        {
+            _model.Result.Queries.Dispose();
+            _model.Result.Embedder.Dispose();
+        }
+        _stopping.Dispose();
+    }
+}
+
+/// <summary>Every replica's health as last polled, by shard; <see cref="Problem"/> names a shard no replica serves.</summary>
+public sealed record ClusterHealth(IReadOnlyList<ReplicaStatus> Replicas, int Shards)
+{
+    public static readonly ClusterHealth Unknown = new([], 0);
+
+    public static ClusterHealth Of(ClusterLayout layout, IReadOnlyList<ReplicaStatus> replicas) => new(replicas, layout.Shards);
+
+    /// <summary>Papers in the cluster: per shard, what its fullest ready replica holds.</summary>
+    public int Papers => Replicas.Where(r => r.Ready).GroupBy(r => r.Shard).Sum(g => g.Max(r => r.Papers));
+
+    public string? Problem
+    {
+        get
+        {
+            if (Shards == 0) return "the cluster's replicas have not been polled yet";
+            var down = Enumerable.Range(0, Shards).Where(s => !Replicas.Any(r => r.Shard == s && r.Ready)).ToList();
+            return down.Count == 0 ? null : $"no replica serves shard{(down.Count > 1 ? "s" : "")} {string.Join(", ", down)}";
+        }
+    }
+}
