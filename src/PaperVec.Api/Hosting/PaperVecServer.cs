@@ -101,7 +101,7 @@ public static class PaperVecServer
     /// </summary>
     static WebApplication CreateClusterServer(WebApplicationBuilder builder, ServerOptions options, ClusterConnection cluster, ServerMetrics metrics, string? key)
     {
-        try { PaperVec.Cluster.Hosting.ClusterClientHost.AddClusterClient(builder, cluster.Endpoints, cluster.Silos); }
+        try { PaperVec.Cluster.Hosting.ClusterClientHost.AddClusterClient(builder, cluster.Endpoints, cluster.Silos, cluster.Membership); }
         catch (PaperVec.Cluster.ShardUnavailableException e) { throw new ServerStartException(e.Message); }
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ServedCluster>();

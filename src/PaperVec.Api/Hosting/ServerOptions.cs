@@ -38,5 +38,5 @@ public sealed record ServerOptions
     public Action<string>? Log { get; init; }
 }
 
-/// <summary>Where a cluster's silos take clients: gateway ports on loopback, one per silo.</summary>
-public sealed record ClusterConnection(PaperVec.Cluster.Hosting.ClusterEndpoints Endpoints, int Silos);
+/// <summary>How to reach a cluster's silos: through its membership store, or (development clustering) gateway ports on loopback, one per silo.</summary>
+public sealed record ClusterConnection(PaperVec.Cluster.Hosting.ClusterEndpoints Endpoints, int Silos, PaperVec.Cluster.Hosting.ClusterMembership? Membership = null);

@@ -22,8 +22,10 @@ static class ClusterCommands
     {
         public readonly Option<int> SiloPortBase = new("--silo-port-base") { Description = "Silo i listens for silos on this port + i", DefaultValueFactory = _ => 11111 };
         public readonly Option<int> GatewayPortBase = new("--gateway-port-base") { Description = "Silo i listens for clients on this port + i", DefaultValueFactory = _ => 30000 };
-        public void AddTo(Command command) { command.Options.Add(SiloPortBase); command.Options.Add(GatewayPortBase); }
+        public readonly Option<string> Membership = CommonOptions.Membership();
+        public void AddTo(Command command) { command.Options.Add(SiloPortBase); command.Options.Add(GatewayPortBase); command.Options.Add(Membership); }
         public ClusterEndpoints Of(ParseResult parse) => new(parse.GetValue(SiloPortBase), parse.GetValue(GatewayPortBase));
+        public ClusterMembership MembershipOf(ParseResult parse) => CommonOptions.MembershipOf(parse, Membership);
     }
 
     static Option<int> Count(string name, string description, int fallback) =>
@@ -37,7 +39,8 @@ static class ClusterCommands
         var shards = Count("--shards", "Shards (recorded at creation)", 4);
         var replicas = Count("--replicas", "Replicas per shard, each on a different silo (recorded at creation)", 2);
         var endpoints = new Endpoints();
-        var command = new Command("silo", "Run one silo of a PaperVec cluster: holds its shard replicas until SIGTERM") { data, index, silos, shards, replicas };
+        var address = new Option<string>("--address") { Description = "With a membership store: the address other machines reach this silo at (it then listens on every interface)", DefaultValueFactory = _ => "127.0.0.1" };
+        var command = new Command("silo", "Run one silo of a PaperVec cluster: holds its shard replicas until SIGTERM") { data, index, silos, shards, replicas, address };
         endpoints.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
@@ -51,7 +54,10 @@ static class ClusterCommands
             int silo = parse.GetValue(index);
             if (silo < 0 || silo >= layout.Silos) throw new UsageException($"--silo must be within 0..{layout.Silos - 1}");
             var ports = endpoints.Of(parse);
-            using var host = SiloHost.Build(new ClusterSiloOptions { DataRoot = root, Layout = layout, SiloIndex = silo }, ports);
+            var membership = endpoints.MembershipOf(parse);
+            if (!System.Net.IPAddress.TryParse(parse.GetValue(address), out var ip)) throw new UsageException($"--address '{parse.GetValue(address)}' is not an IP address");
+            if (membership.IsDevelopment && !System.Net.IPAddress.IsLoopback(ip)) throw new UsageException("--address other than loopback needs a membership store (--membership redis:HOST:PORT)");
+            using var host = SiloHost.Build(new ClusterSiloOptions { DataRoot = root, Layout = layout, SiloIndex = silo, Address = ip }, ports, membership);
             await host.StartAsync(cancellation);
             Console.WriteLine($"{ClusterLayout.SiloName(silo)} pid {Environment.ProcessId} silo port {ports.SiloPort(silo)} gateway port {ports.GatewayPort(silo)}: shards {string.Join(',', layout.ShardsOn(silo))}");
             await host.WaitForShutdownAsync(CancellationToken.None);
@@ -68,7 +74,7 @@ static class ClusterCommands
     static Command Bench()
     {
         var endpoints = new Endpoints();
-        return ClusterBenchCommand.Create(Count("--silos", "Silos in the cluster (to find their gateways)", 3), endpoints.AddTo, endpoints.Of);
+        return ClusterBenchCommand.Create(Count("--silos", "Silos in the cluster (to find their gateways)", 3), endpoints.AddTo, endpoints.Of, endpoints.MembershipOf);
     }
 
     static Command Local()
@@ -98,17 +104,18 @@ static class ClusterCommands
                 {
                     var child = StartSelf(["silo", "--data", Path.Combine(root, ClusterLayout.SiloName(i)), "--silo", $"{i}", "--silos", $"{layout.Silos}",
                         "--shards", $"{layout.Shards}", "--replicas", $"{layout.Replicas}",
-                        "--silo-port-base", $"{ports.SiloPortBase}", "--gateway-port-base", $"{ports.GatewayPortBase}"]);
+                        "--silo-port-base", $"{ports.SiloPortBase}", "--gateway-port-base", $"{ports.GatewayPortBase}", "--membership", $"{endpoints.MembershipOf(parse)}"]);
                     children.Add(child);
                     Console.WriteLine($"silo   {ClusterLayout.SiloName(i)}  pid {child.Id}  silo port {ports.SiloPort(i)}  gateway port {ports.GatewayPort(i)}  data {Path.Combine(root, ClusterLayout.SiloName(i))}");
-                    if (i == 0) await Task.Delay(TimeSpan.FromSeconds(2), cancellation); // the others join silo 0
+                    if (i == 0 && endpoints.MembershipOf(parse).IsDevelopment) await Task.Delay(TimeSpan.FromSeconds(2), cancellation); // the others join silo 0
                 }
                 if (parse.GetValue(port) is > 0 and var http)
                 {
                     // The server's client needs the gateways up: wait for them (each silo opens its replicas first).
                     var deadline = DateTime.UtcNow.AddSeconds(120);
                     while (!ports.GatewayPorts(layout.Silos).All(Listening) && DateTime.UtcNow < deadline) await Task.Delay(500, cancellation);
-                    var server = StartSelf(["serve", "--cluster", "--silos", $"{layout.Silos}", "--gateway-port-base", $"{ports.GatewayPortBase}", "--urls", $"http://127.0.0.1:{http}"]);
+                    var server = StartSelf(["serve", "--cluster", "--silos", $"{layout.Silos}", "--gateway-port-base", $"{ports.GatewayPortBase}",
+                        "--membership", $"{endpoints.MembershipOf(parse)}", "--urls", $"http://127.0.0.1:{http}"]);
                     children.Add(server);
                     Console.WriteLine($"server        pid {server.Id}  http://127.0.0.1:{http}  (serve --cluster: API, search page, /ready, /metrics)");
                 }
@@ -154,7 +161,7 @@ static class ClusterCommands
     /// <summary>Runs <paramref name="body"/> against the cluster behind the gateways.</summary>
     static async Task<int> WithClusterAsync(ParseResult parse, Endpoints endpoints, Option<int> silos, Embedder? embedder, Func<ClusterCollection, Task> body)
     {
-        using var host = ClusterClientHost.Build(endpoints.Of(parse), parse.GetValue(silos));
+        using var host = ClusterClientHost.Build(endpoints.Of(parse), parse.GetValue(silos), endpoints.MembershipOf(parse));
         try { await host.StartAsync(); }
         catch (Exception e) { throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message})"); }
         var collection = await ClusterCollection.ConnectAsync(host.Services.GetRequiredService<IClusterClient>(), embedder);

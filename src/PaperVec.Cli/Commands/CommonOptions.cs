@@ -24,6 +24,19 @@ static class CommonOptions
 
     public static Option<int> Workers() => AtLeast(new("--workers") { Description = "Forward passes run at once (0: one per core)", DefaultValueFactory = _ => 0 }, 0);
 
+    /// <summary>--membership: how silos and clients find each other (docs/cluster.md).</summary>
+    public static Option<string> Membership() => new("--membership")
+    {
+        Description = "How the cluster's silos and clients find each other: development (silo 0 holds the table; one machine) or redis:HOST:PORT (a Redis or Garnet store)",
+        DefaultValueFactory = _ => "development",
+    };
+
+    public static PaperVec.Cluster.Hosting.ClusterMembership MembershipOf(ParseResult parse, Option<string> option)
+    {
+        try { return PaperVec.Cluster.Hosting.ClusterMembership.Parse(parse.GetValue(option)); }
+        catch (FormatException e) { throw new UsageException(e.Message); }
+    }
+
     /// <summary>Rejects values below <paramref name="minimum"/> at parse time, so they exit with 2 before any work starts.</summary>
     public static Option<int> AtLeast(Option<int> option, int minimum)
     {

@@ -25,7 +25,8 @@ static class ServeCommand
         var cluster = new Option<bool>("--cluster") { Description = "Serve a cluster's papers as its client (silos started with `papervec silo`) instead of a data directory" };
         var silos = CommonOptions.AtLeast(new Option<int>("--silos") { Description = "With --cluster: silos in the cluster (to find their gateways)", DefaultValueFactory = _ => 3 }, 1);
         var gateways = new Option<int>("--gateway-port-base") { Description = "With --cluster: silo i takes clients on this port + i", DefaultValueFactory = _ => new PaperVec.Cluster.Hosting.ClusterEndpoints().GatewayPortBase };
-        var command = new Command("serve", "Serve the HTTP API and the search page (of a data directory, or of a cluster with --cluster)") { data, urls, batch, checkpoint, precision, cluster, silos, gateways };
+        var membership = CommonOptions.Membership();
+        var command = new Command("serve", "Serve the HTTP API and the search page (of a data directory, or of a cluster with --cluster)") { data, urls, batch, checkpoint, precision, cluster, silos, gateways, membership };
         command.SetAction(async parse =>
         {
             var options = new ServerOptions
@@ -36,7 +37,8 @@ static class ServeCommand
                 Precision = parse.GetValue(precision),
                 CheckpointAfterWalMegabytes = parse.GetValue(checkpoint),
                 Cluster = parse.GetValue(cluster)
-                    ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos))
+                    ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos),
+                        CommonOptions.MembershipOf(parse, membership))
                     : null,
                 Log = message => Console.Out.WriteLine($"papervec: {message}"),
             };

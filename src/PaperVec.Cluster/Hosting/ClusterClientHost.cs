@@ -7,18 +7,37 @@ namespace PaperVec.Cluster.Hosting;
 /// <summary>Builds the client side of a cluster (the CLI's cluster verbs, tests): connects to every silo's gateway.</summary>
 public static class ClusterClientHost
 {
-    public static IHost Build(ClusterEndpoints endpoints, int silos, LogLevel logLevel = LogLevel.Warning)
+    public static IHost Build(ClusterEndpoints endpoints, int silos, ClusterMembership? membership = null, LogLevel logLevel = LogLevel.Warning)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(logLevel);
-        AddClusterClient(builder, endpoints, silos);
+        AddClusterClient(builder, endpoints, silos, membership);
         return builder.Build();
     }
 
     /// <summary>Adds the Orleans client to a host (`serve --cluster` adds it to the web server's): it connects when the host starts.</summary>
-    public static void AddClusterClient(IHostApplicationBuilder builder, ClusterEndpoints endpoints, int silos)
+    /// <param name="endpoints">With development clustering: the loopback gateways, one per silo (with Redis, the membership table lists them).</param>
+    public static void AddClusterClient(IHostApplicationBuilder builder, ClusterEndpoints endpoints, int silos, ClusterMembership? membership = null)
     {
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        if (membership?.RedisConfiguration is { } redis)
+        {
+            builder.UseOrleansClient(client =>
+            {
+                client.UseRedisClustering(redis);
+                client.Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId));
+                // Silos that are still joining are not in the table's gateway list yet: wait for one, up to a minute.
+                var giveUpAt = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+                client.UseConnectionRetryFilter(async (_, cancellation) =>
+                {
+                    if (DateTime.UtcNow > giveUpAt) return false;
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellation).ConfigureAwait(false);
+                    return true;
+                });
+                client.Configure<MessagingOptions>(o => o.ResponseTimeout = FailureDetection.ResponseTimeout);
+            });
+            return;
+        }
         // Orleans' client refuses to start when a listed gateway refuses connections: list the silos
         // that answer now (it drops gateways that die later by itself).
         var live = endpoints.GatewayPorts(silos).Where(Listening).ToArray();

@@ -9,17 +9,27 @@ namespace PaperVec.Cluster.Hosting;
 /// <summary>Builds one silo process: its replicas, their placement, failure detection tuned for seconds, not minutes.</summary>
 public static class SiloHost
 {
-    public static IHost Build(ClusterSiloOptions options, ClusterEndpoints endpoints, LogLevel logLevel = LogLevel.Warning)
+    public static IHost Build(ClusterSiloOptions options, ClusterEndpoints endpoints, ClusterMembership? membership = null, LogLevel logLevel = LogLevel.Warning)
     {
+        membership ??= ClusterMembership.Development;
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(logLevel);
         builder.Logging.AddFilter("PaperVec", LogLevel.Information);
         // Placement retries a replica whose silo is down (expected while a silo restarts): not a warning.
-        builder.Logging.AddFilter("Polly", LogLevel.Error);
+        builder.Logging.AddFilter("Polly", LogLevel.None);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(endpoints.SiloPort(options.SiloIndex), endpoints.GatewayPort(options.SiloIndex), endpoints.PrimarySilo,
-                ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId);
+            if (membership.RedisConfiguration is { } redis)
+            {
+                silo.UseRedisClustering(redis);
+                silo.Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId));
+                // Other machines reach this silo at the address it advertises; it listens on every interface.
+                silo.ConfigureEndpoints(options.Address, endpoints.SiloPort(options.SiloIndex), endpoints.GatewayPort(options.SiloIndex),
+                    listenOnAnyHostAddress: !System.Net.IPAddress.IsLoopback(options.Address));
+            }
+            else
+                silo.UseLocalhostClustering(endpoints.SiloPort(options.SiloIndex), endpoints.GatewayPort(options.SiloIndex), endpoints.PrimarySilo,
+                    ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId);
             silo.Configure<SiloOptions>(o => o.SiloName = options.SiloName);
             silo.Configure<ClusterMembershipOptions>(FailureDetection.Configure);
             silo.Configure<MessagingOptions>(o => o.ResponseTimeout = FailureDetection.ResponseTimeout);

@@ -6,6 +6,8 @@ public sealed record ClusterSiloOptions
     public required string DataRoot { get; init; }
     public required ClusterLayout Layout { get; init; }
     public required int SiloIndex { get; init; }
+    /// <summary>The address other silos and clients reach this one at (with a membership store; development clustering is loopback).</summary>
+    public System.Net.IPAddress Address { get; init; } = System.Net.IPAddress.Loopback;
 
     public string SiloName => ClusterLayout.SiloName(SiloIndex);
 

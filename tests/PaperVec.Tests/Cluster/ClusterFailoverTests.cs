@@ -60,7 +60,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     public async Task Three_silos_answer_as_one_node_and_lose_no_acknowledged_paper_when_a_silo_dies()
     {
         using var single = PaperCollection.Open(Path.Combine(_root, "single"));
-        await WithClusterAsync(embedder: null, async (silos, cluster, _) =>
+        await WithClusterAsync(ClusterMembership.Development, async (silos, cluster, _) =>
         {
             var papers = Papers(2400, seed: 7); // under the exact-search size on one node, so both search exactly
             var acked = new List<IncomingPaper>();
@@ -115,9 +115,15 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     public async Task Serve_cluster_answers_the_sample_digests_as_one_node_and_shows_replica_health()
     {
         await using var single = await ApiServer.StartAsync();
-        await WithClusterAsync(embedder: null, async (silos, _, endpoints) =>
+        // Membership in a Garnet server (a Redis-compatible store) in this process, as a deployment on many machines would keep it.
+        var ports = FreeEndpoints(); // ten ports: silos on base..base+2, gateways on base+5..base+7, Garnet on base+9
+        int storePort = ports.SiloPortBase + 9;
+        using var store = new Garnet.GarnetServer(["--bind", "127.0.0.1", "--port", $"{storePort}", "--lua"]); // Orleans' Redis membership runs Lua scripts
+        store.Start();
+        var membership = ClusterMembership.Parse($"redis:127.0.0.1:{storePort}");
+        await WithClusterAsync(membership, async (silos, _, endpoints) =>
         {
-            var app = PaperVecServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir, Cluster = new ClusterConnection(endpoints, 3) },
+            var app = PaperVecServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir, Cluster = new ClusterConnection(endpoints, 3, membership) },
                 builder => builder.WebHost.UseTestServer());
             await app.StartAsync();
             try
@@ -187,7 +193,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                 await app.StopAsync();
                 await app.DisposeAsync();
             }
-        });
+        }, ports);
     }
 
     static async Task<JsonElement> GetAsync(HttpClient http, string url)
@@ -219,20 +225,20 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     /// Starts 3 silo processes (4 shards x 2 replicas) and a client, waits until every replica is
     /// ready, runs <paramref name="body"/>; on failure the silos' output goes to the test log.
     /// </summary>
-    async Task WithClusterAsync(PaperVec.Embedding.Embedder? embedder, Func<SiloProcess[], ClusterCollection, ClusterEndpoints, Task> body)
+    async Task WithClusterAsync(ClusterMembership membership, Func<SiloProcess[], ClusterCollection, ClusterEndpoints, Task> body, ClusterEndpoints? ports = null)
     {
         var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
-        var endpoints = FreeEndpoints();
-        var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints)).ToArray();
+        var endpoints = ports ?? FreeEndpoints();
+        var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints, membership)).ToArray();
         try
         {
             silos[0].Start();
             await silos[0].WaitForGatewayAsync();
             silos[1].Start(); silos[2].Start();
             await Task.WhenAll(silos[1].WaitForGatewayAsync(), silos[2].WaitForGatewayAsync());
-            using var client = ClusterClientHost.Build(endpoints, layout.Silos);
+            using var client = ClusterClientHost.Build(endpoints, layout.Silos, membership);
             await client.StartAsync();
-            var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>(), embedder);
+            var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>());
             Assert.Equal(layout, cluster.Layout);
             await WaitAllReadyAsync(cluster);
             await body(silos, cluster, endpoints);

@@ -7,7 +7,7 @@ using PaperVec.Cluster.Hosting;
 namespace PaperVec.Tests.Cluster;
 
 /// <summary>`papervec silo` as a real child process: started, killed with SIGKILL, started again.</summary>
-sealed class SiloProcess(string root, int index, ClusterLayout layout, ClusterEndpoints endpoints) : IDisposable
+sealed class SiloProcess(string root, int index, ClusterLayout layout, ClusterEndpoints endpoints, ClusterMembership membership) : IDisposable
 {
     Process? _process;
     readonly StringBuilder _output = new();
@@ -20,7 +20,7 @@ sealed class SiloProcess(string root, int index, ClusterLayout layout, ClusterEn
         [
             Path.Combine(AppContext.BaseDirectory, "PaperVec.Cli.dll"), "silo", "--data", Path.Combine(root, ClusterLayout.SiloName(index)),
             "--silo", $"{index}", "--silos", $"{layout.Silos}", "--shards", $"{layout.Shards}", "--replicas", $"{layout.Replicas}",
-            "--silo-port-base", $"{endpoints.SiloPortBase}", "--gateway-port-base", $"{endpoints.GatewayPortBase}",
+            "--silo-port-base", $"{endpoints.SiloPortBase}", "--gateway-port-base", $"{endpoints.GatewayPortBase}", "--membership", $"{membership}",
         ])
         { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         _process = Process.Start(start)!;
