@@ -17,6 +17,14 @@ public sealed class LogisticRegression
 
     LogisticRegression(int dimension) => Weights = new float[dimension];
 
+    /// <summary>A trained model from its parameters (a cluster client sends its model to the shards).</summary>
+    public static LogisticRegression Of(float[] weights, double bias)
+    {
+        var model = new LogisticRegression(weights.Length) { Bias = bias };
+        weights.CopyTo(model.Weights, 0);
+        return model;
+    }
+
     /// <summary>The modelled probability that <paramref name="x"/> is a positive.</summary>
     public double Probability(ReadOnlySpan<float> x) => Sigmoid(VectorKernels.Dot(Weights, x) + Bias);
 
