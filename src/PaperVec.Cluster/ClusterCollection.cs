@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using PaperVec.Cluster.Shards;
 using PaperVec.Digests;
 using PaperVec.Embedding;
+using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
 
@@ -176,7 +177,7 @@ public sealed class ClusterCollection
     // ---- reads ----------------------------------------------------------------------------------
 
     /// <summary>Calls one replica of <paramref name="shard"/>: the layout's order, replicas under suspicion last.</summary>
-    async Task<T> ReadShardAsync<T>(int shard, Func<IShardReplica, Task<T>> call)
+    internal async Task<T> ReadShardAsync<T>(int shard, Func<IShardReplica, Task<T>> call)
     {
         var now = DateTime.UtcNow;
         var order = Layout.SilosOf(shard)
@@ -196,8 +197,11 @@ public sealed class ClusterCollection
         throw new ShardUnavailableException($"shard {shard}: no replica answered ({string.Join("; ", failures)})");
     }
 
-    Task<ShardHit[][]> ScatterAsync(ShardQuery query) =>
-        Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(shard => ReadShardAsync(shard, r => r.SearchAsync(query))));
+    Task<ShardHit[][]> ScatterAsync(ShardQuery query) => ScatterAsync(r => r.SearchAsync(query));
+
+    /// <summary>Calls one live replica of every shard.</summary>
+    internal Task<T[]> ScatterAsync<T>(Func<IShardReplica, Task<T>> call) =>
+        Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(shard => ReadShardAsync(shard, call)));
 
     /// <summary>Free-text search in the query's mode, merged over every shard; the same shape as one node's.</summary>
     public async Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope)
@@ -234,6 +238,42 @@ public sealed class ClusterCollection
             Exclude = [.. scope.Exclude, paper.Key],
         };
         return Shape(Merge(await ScatterAsync(query).ConfigureAwait(false), k), k);
+    }
+
+    /// <summary>
+    /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
+    /// best first, by the engine's recipe (<see cref="Recommender"/>) over every shard;
+    /// <paramref name="digestId"/> limits candidates to that digest's papers. The same errors as one node's.
+    /// </summary>
+    public async Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
+        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy)
+    {
+        Recommender.CheckRequest(liked.Count, disliked.Count);
+        if (scope.Diversity != 0) throw new InvalidDataException("diversity is not available on a cluster yet");
+        var candidates = digestId == null ? null
+            : (await DigestAsync(digestId).ConfigureAwait(false))?.Digest.PaperKeys.ToHashSet() ?? throw new DigestNotFoundException(digestId);
+        var query = new RecommendQuery(await ResolvePapersAsync(liked).ConfigureAwait(false), await ResolvePapersAsync(disliked).ConfigureAwait(false))
+        {
+            Strategy = strategy, Candidates = candidates,
+        };
+        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, scope).ConfigureAwait(false);
+    }
+
+    /// <summary>Paper keys of ids (PaperVec ids or source ids); <see cref="UnknownPapersException"/> naming every id that names no stored paper.</summary>
+    public async Task<List<long>> ResolvePapersAsync(IReadOnlyList<string> ids)
+    {
+        var keys = await Task.WhenAll(ids.Select(id => ResolveAsync(id?.Trim() ?? ""))).ConfigureAwait(false);
+        var unknown = ids.Where((_, i) => keys[i] == null).Select(id => id ?? "").ToList();
+        return unknown.Count == 0 ? keys.Select(k => k!.Value).ToList() : throw new UnknownPapersException(unknown);
+    }
+
+    /// <summary>The key of a stored paper by PaperVec id (its shard first) or source id (every shard); null when none.</summary>
+    async Task<long?> ResolveAsync(string id)
+    {
+        if (PaperIdentity.TryParse(id, out long key) && await ReadShardAsync(Layout.ShardOf(key), r => r.ResolveAsync(id)).ConfigureAwait(false) is long direct)
+            return direct;
+        var all = await ScatterAsync(r => r.ResolveAsync(id)).ConfigureAwait(false);
+        return all.FirstOrDefault(k => k != null);
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ public sealed record ClusterReadyResponse(string Status, int Papers, string? Mod
 /// <summary>
 /// The routes only `serve --cluster` has, or answers differently: /ready with every shard's replica
 /// health, and 501 problem details for what a cluster does not serve yet (readers' libraries,
-/// recommendations, duplicate reports, deletes: docs/cluster.md says why).
+/// duplicate reports, deletes: docs/cluster.md says why).
 /// </summary>
 public static class ClusterRoutes
 {
@@ -32,7 +32,6 @@ public static class ClusterRoutes
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Model loaded and every shard served by a ready replica; each shard's replicas (ready, papers, note)");
 
-        NotOnACluster(app, "/recommend", "recommendations");
         NotOnACluster(app, "/libraries", "readers' libraries");
         NotOnACluster(app, "/libraries/{**name}", "readers' libraries");
         NotOnACluster(app, "/duplicates", "duplicate reports");

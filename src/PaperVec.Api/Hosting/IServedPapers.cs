@@ -27,6 +27,10 @@ public interface IServedPapers
     Task<List<DigestRecord>> DigestsAsync();
     /// <summary>A digest and its listings in listing order; null when there is none.</summary>
     Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id);
+    /// <summary>Papers for a reader who liked and disliked these ids; <paramref name="digestId"/> limits candidates to that digest.</summary>
+    Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope, string? digestId);
+    /// <summary>Papers for a stored library's reader; null when there is no such library.</summary>
+    Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId);
     /// <summary>A digest's papers ranked by a reader's library; null when there is no such library.</summary>
     Task<List<SearchResult>?> RankDigestAsync(string digestId, string library);
 }

@@ -116,6 +116,11 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
 
     public Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) => Cluster.DigestAsync(id);
 
+    public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope, string? digestId) =>
+        Cluster.RecommendAsync(liked, disliked, scope, digestId);
+
+    public Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId) => throw NotOnACluster("readers' libraries");
+
     public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => throw NotOnACluster("readers' libraries");
 
     /// <summary>501 for what a cluster does not serve yet (docs/cluster.md lists it).</summary>

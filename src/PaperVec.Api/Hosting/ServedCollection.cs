@@ -99,6 +99,12 @@ public sealed class ServedCollection : IServedPapers, IDisposable
     public async Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) =>
         Database.GetDigest(id) is { } digest ? (digest, await Collection.ListingsOfAsync(digest).ConfigureAwait(false)) : null;
 
+    public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope, string? digestId) =>
+        Collection.RecommendAsync(liked, disliked, scope, digestId);
+
+    public Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId) =>
+        Collection.RecommendForLibraryAsync(library, scope, digestId);
+
     public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => Collection.RankDigestAsync(digestId, library);
 
     /// <summary>

@@ -22,7 +22,7 @@ public static class RecommendRoutes
             .WithSummary("Papers for a reader who liked the positive ids (and not the negative ones), or a stored library; digest= limits candidates to that digest");
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> RecommendAsync(HttpRequest request, ServedCollection served, ServerLimits limits)
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> RecommendAsync(HttpRequest request, IServedPapers served, ServerLimits limits)
     {
         string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
         RecommendRequest? asked;
@@ -37,10 +37,10 @@ public static class RecommendRoutes
         if (asked.Library is { } name)
         {
             if (asked.Positive is { Count: > 0 } || asked.Negative is { Count: > 0 }) throw ApiProblemException.BadRequest("name either a library or positive/negative ids, not both");
-            results = await served.Collection.RecommendForLibraryAsync(name, scope, asked.Digest)
+            results = await served.RecommendForLibraryAsync(name, scope, asked.Digest)
                 ?? throw ApiProblemException.NotFound($"no library named '{name}'");
         }
-        else results = await served.Collection.RecommendAsync(asked.Positive ?? [], asked.Negative ?? [], scope, asked.Digest);
-        return TypedResults.Ok(new SearchResponse(results, k, asked.From, asked.To, served.Database.PaperCount) { Mode = "recommend" });
+        else results = await served.RecommendAsync(asked.Positive ?? [], asked.Negative ?? [], scope, asked.Digest);
+        return TypedResults.Ok(new SearchResponse(results, k, asked.From, asked.To, served.PaperCount) { Mode = "recommend" });
     }
 }

@@ -29,6 +29,21 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>The best <see cref="ShardQuery.Depth"/> papers of one ranking; throws <see cref="ReplicaNotReadyException"/> while catching up.</summary>
     [AlwaysInterleave] Task<ShardHit[]> SearchAsync(ShardQuery query);
 
+    /// <summary>This shard's part of a recommendation: its best <see cref="ShardRecommend.Depth"/> papers by the model or by the profile terms.</summary>
+    [AlwaysInterleave] Task<ShardRecommendHit[]> RecommendAsync(ShardRecommend query);
+
+    /// <summary>The vectors (and titles) of the keys this shard holds.</summary>
+    [AlwaysInterleave] Task<ShardVector[]> VectorsAsync(long[] keys);
+
+    /// <summary>This shard's bottom-k sample (<see cref="Storage.PaperDatabase.SampleKeys"/>), smallest hash first.</summary>
+    [AlwaysInterleave] Task<long[]> SampleAsync(int count, int seed, long[] excluded);
+
+    /// <summary>The analyzed terms of each paper's title and abstract, for the keys this shard holds.</summary>
+    [AlwaysInterleave] Task<string[][]> TermsOfAsync(long[] keys);
+
+    /// <summary>Document frequencies of terms in this shard's lexical index.</summary>
+    [AlwaysInterleave] Task<ShardDocFreqs> DocFreqsAsync(string[] terms);
+
     /// <summary>A stored paper by PaperVec id or source id, with its vector; null when this shard has none.</summary>
     [AlwaysInterleave] Task<ShardPaper?> FindAsync(string id);
 

@@ -163,3 +163,69 @@ public sealed class ReplicaNotReadyException : Exception
 {
     public ReplicaNotReadyException(string message) : base(message) { }
 }
+
+/// <summary>
+/// A shard's part of a recommendation: the reader's model (as the client trained it) and which
+/// ranking to run with it, the model's score or BM25 of the library's profile terms.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed class ShardRecommend
+{
+    [Id(0)] public required Recommend.RecommendStrategy Strategy { get; init; }
+    [Id(1)] public float[]? Direction { get; init; }
+    [Id(2)] public float[]? ClassifierWeights { get; init; }
+    [Id(3)] public double ClassifierBias { get; init; }
+    [Id(4)] public required long[] LikedKeys { get; init; }
+    [Id(5)] public required float[][] LikedVectors { get; init; }
+    [Id(6)] public required long[] DislikedKeys { get; init; }
+    [Id(7)] public required float[][] DislikedVectors { get; init; }
+    /// <summary>Semantic: rank by the model's score; Lexical: BM25 of <see cref="ProfileTerms"/>.</summary>
+    [Id(8)] public required Search.SearchMode Ranking { get; init; }
+    [Id(9)] public string[] ProfileTerms { get; init; } = [];
+    [Id(10)] public float[] ProfileWeights { get; init; } = [];
+    [Id(11)] public required int Depth { get; init; }
+    [Id(12)] public DateOnly? From { get; init; }
+    [Id(13)] public DateOnly? To { get; init; }
+    [Id(14)] public long[] Exclude { get; init; } = [];
+    [Id(15)] public long[]? Candidates { get; init; }
+
+    public static ShardRecommend Of(Recommend.LibraryModel model, Search.SearchMode ranking, int depth, Search.SearchScope scope, IReadOnlyCollection<long>? candidates,
+        IReadOnlyList<(string Term, float Weight)>? profile = null) => new()
+    {
+        ProfileTerms = profile?.Select(p => p.Term).ToArray() ?? [], ProfileWeights = profile?.Select(p => p.Weight).ToArray() ?? [],
+        Strategy = model.Strategy, Direction = model.Direction, ClassifierWeights = model.Classifier?.Weights, ClassifierBias = model.Classifier?.Bias ?? 0,
+        LikedKeys = model.Liked.Select(e => e.Key).ToArray(), LikedVectors = model.Liked.Select(e => e.Vector).ToArray(),
+        DislikedKeys = model.Disliked.Select(e => e.Key).ToArray(), DislikedVectors = model.Disliked.Select(e => e.Vector).ToArray(),
+        Ranking = ranking, Depth = depth, From = scope.From, To = scope.To, Exclude = [.. scope.Exclude], Candidates = candidates?.ToArray(),
+    };
+
+    public Recommend.LibraryModel Model() => new()
+    {
+        Strategy = Strategy, Direction = Direction,
+        Classifier = ClassifierWeights == null ? null : Recommend.LogisticRegression.Of(ClassifierWeights, ClassifierBias),
+        Liked = LikedKeys.Zip(LikedVectors).ToList(), Disliked = DislikedKeys.Zip(DislikedVectors).ToList(),
+    };
+
+    public Search.SearchScope Scope() => new() { K = Depth, From = From, To = To, Exclude = Exclude.ToHashSet() };
+}
+
+/// <summary>A paper a shard ranked for a reader, with what a result shows and the liked papers it is closest to (keys: their titles are on their own shards).</summary>
+[GenerateSerializer, Immutable]
+public sealed class ShardRecommendHit
+{
+    [Id(0)] public required long Key { get; init; }
+    [Id(1)] public required double Score { get; init; }
+    [Id(2)] public required string Title { get; init; }
+    [Id(3)] public required string Date { get; init; }
+    [Id(4)] public required string Snippet { get; init; }
+    [Id(5)] public required long[] BecauseKeys { get; init; }
+    [Id(6)] public required float[] BecauseSimilarities { get; init; }
+}
+
+/// <summary>A stored paper's vector and title (a recommendation's examples and background).</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ShardVector([property: Id(0)] long Key, [property: Id(1)] string Title, [property: Id(2)] float[] Vector);
+
+/// <summary>How many of a shard's papers hold each asked term, and how many it indexes.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ShardDocFreqs([property: Id(0)] int[] DocFreqs, [property: Id(1)] int Docs);

@@ -230,9 +230,7 @@ public sealed class PaperCollection : IDisposable
     public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
         string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy)
     {
-        if (liked.Count == 0) throw new InvalidDataException("name at least one liked paper (positive)");
-        if (liked.Count + disliked.Count > RecommendQuery.MaxIds)
-            throw new InvalidDataException($"{liked.Count + disliked.Count:N0} ids named; a request names at most {RecommendQuery.MaxIds:N0} (keep a larger set as a library)");
+        Recommender.CheckRequest(liked.Count, disliked.Count);
         var candidates = digestId == null ? null : DigestPapers(digestId);
         var query = new RecommendQuery(ResolvePapers(liked), ResolvePapers(disliked)) { Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates };
         return Recommender.RankAsync(Database, query, scope);

@@ -27,8 +27,8 @@ public interface IRecommendSource
     /// <summary>The best <paramref name="depth"/> papers by <paramref name="model"/>'s score within the scope (or among <paramref name="candidates"/>).</summary>
     Task<List<(long Key, double Score)>> RankAsync(LibraryModel model, IReadOnlyCollection<long>? candidates, SearchScope scope, int depth);
 
-    /// <summary>The best <paramref name="depth"/> papers by BM25 of the weighted profile terms within the scope (or among <paramref name="candidates"/>).</summary>
-    Task<List<(long Key, double Score)>> SearchTermsAsync(IReadOnlyList<(string Term, float Weight)> profile, IReadOnlyCollection<long>? candidates, SearchScope scope, int depth);
+    /// <summary>The best <paramref name="depth"/> papers by BM25 of the weighted profile terms within the scope (or among <paramref name="candidates"/>); <paramref name="model"/> explains them.</summary>
+    Task<List<(long Key, double Score)>> SearchTermsAsync(LibraryModel model, IReadOnlyList<(string Term, float Weight)> profile, IReadOnlyCollection<long>? candidates, SearchScope scope, int depth);
 
     /// <summary><paramref name="k"/> of the ranked pool by maximal marginal relevance.</summary>
     Task<List<(long Key, double Score)>> DiversifyAsync(List<(long Key, double Score)> ranked, int k, double diversity);

@@ -36,6 +36,14 @@ public static class Recommender
     /// <summary>Terms of a library's lexical profile.</summary>
     const int ProfileTerms = 32;
 
+    /// <summary>A request's ids, checked before any is looked up: at least one liked, at most <see cref="RecommendQuery.MaxIds"/> in all.</summary>
+    public static void CheckRequest(int liked, int disliked)
+    {
+        if (liked == 0) throw new InvalidDataException("name at least one liked paper (positive)");
+        if (liked + disliked > RecommendQuery.MaxIds)
+            throw new InvalidDataException($"{liked + disliked:N0} ids named; a request names at most {RecommendQuery.MaxIds:N0} (keep a larger set as a library)");
+    }
+
     /// <summary>
     /// The best <paramref name="scope"/>.K papers for the reader, best first, never one of the liked or
     /// disliked papers. Unknown ids are the caller's to resolve; keys of papers deleted since are skipped.
@@ -67,7 +75,7 @@ public static class Recommender
             int fusionDepth = Math.Max(depth, PaperSearch.FusionDepth);
             var semantic = await source.RankAsync(model, query.Candidates, scope, fusionDepth).ConfigureAwait(false);
             var profile = await ProfileAsync(source, liked).ConfigureAwait(false);
-            var lexical = await source.SearchTermsAsync(profile, query.Candidates, scope, fusionDepth).ConfigureAwait(false);
+            var lexical = await source.SearchTermsAsync(model, profile, query.Candidates, scope, fusionDepth).ConfigureAwait(false);
             ranked = PaperSearch.Fuse(semantic, lexical, new SearchQuery("", null) { SemanticWeight = query.SemanticWeight }, depth);
         }
         else ranked = await source.RankAsync(model, query.Candidates, scope, depth).ConfigureAwait(false);

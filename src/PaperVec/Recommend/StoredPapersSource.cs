@@ -56,7 +56,7 @@ public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
         return Task.FromResult(top.Count > depth ? top[..depth] : top);
     }
 
-    public Task<List<(long Key, double Score)>> SearchTermsAsync(IReadOnlyList<(string Term, float Weight)> profile, IReadOnlyCollection<long>? candidates, SearchScope scope, int depth) =>
+    public Task<List<(long Key, double Score)>> SearchTermsAsync(LibraryModel model, IReadOnlyList<(string Term, float Weight)> profile, IReadOnlyCollection<long>? candidates, SearchScope scope, int depth) =>
         Task.FromResult(db.SearchLexicalTerms(profile, depth, PaperSearch.Filter(db, scope) ?? (_ => true), candidates).Select(h => (h.Key, (double)h.Score)).ToList());
 
     public Task<List<(long Key, double Score)>> DiversifyAsync(List<(long Key, double Score)> ranked, int k, double diversity) =>

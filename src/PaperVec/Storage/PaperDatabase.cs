@@ -215,7 +215,7 @@ public sealed partial class PaperDatabase : IDisposable
         foreach (long key in _summaries.Keys)
         {
             if (excluded?.Contains(key) == true) continue;
-            ulong hash = Mix((ulong)key ^ (ulong)(uint)seed * 0x9E3779B97F4A7C15UL);
+            ulong hash = SampleHash(key, seed);
             if (largest.Count < count) largest.Enqueue(key, hash);
             else if (largest.TryPeek(out _, out ulong top) && hash < top) largest.EnqueueDequeue(key, hash);
         }
@@ -223,13 +223,18 @@ public sealed partial class PaperDatabase : IDisposable
         while (largest.TryDequeue(out long key, out _)) sample.Add(key);
         sample.Reverse();
         return sample;
+    }
 
-        static ulong Mix(ulong z) // SplitMix64's finaliser
-        {
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
+    /// <summary>
+    /// The seeded hash <see cref="SampleKeys"/> orders papers by (smallest first): a cluster merges its
+    /// shards' samples by it into the sample one node would draw.
+    /// </summary>
+    public static ulong SampleHash(long key, int seed)
+    {
+        ulong z = (ulong)key ^ (ulong)(uint)seed * 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL; // SplitMix64's finaliser
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     /// <summary>Every stored paper, in log order (a full scan: for exports, stats and duplicate checks).</summary>

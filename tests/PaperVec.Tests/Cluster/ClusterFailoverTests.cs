@@ -66,6 +66,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
 
             for (int b = 0; b < 6; b++) await IngestAsync(papers.Skip(b * Batch).Take(Batch).ToList());
             await AssertSameAnswersAsync(cluster, single, papers, "all silos up");
+            await AssertSameRecommendationsAsync(cluster, single);
 
             // kill -9 silo 2 in the middle of an ingest: later batches are acknowledged by the live replicas.
             for (int b = 6; b < 14; b++)
@@ -161,7 +162,13 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                 string metrics = await http.GetStringAsync("/metrics");
                 Assert.Contains("papervec_cluster_replica_ready{", metrics);
                 Assert.Contains("papervec_cluster_replica_papers{", metrics);
-                await Problems.AssertProblemAsync(await http.PostAsync("/recommend", JsonContent.Create(new { positive = new[] { "x" } })), 501, "not served by a cluster yet");
+                var liked = (await GetAsync(http, "/search?q=neural+networks&mode=semantic&k=3")).GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToArray();
+                var recommended = await http.PostAsync("/recommend", JsonContent.Create(new { positive = liked, k = 5 }));
+                Assert.Equal(HttpStatusCode.OK, recommended.StatusCode);
+                var results = (await recommended.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results");
+                Assert.Equal(5, results.GetArrayLength());
+                Assert.All(results.EnumerateArray(), r => Assert.NotEqual(0, r.GetProperty("because").GetArrayLength()));
+                await Problems.AssertProblemAsync(await http.PostAsync("/recommend", JsonContent.Create(new { library = "mine" })), 501, "not served by a cluster yet");
 
                 // A silo dies: /ready names its replicas as not ready, stays 200 (every shard has another), and answers stay whole.
                 silos[2].Kill();
@@ -308,6 +315,33 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             Assert.NotNull(actual);
             Assert.True(expected.Select(r => (r.Id, r.Score)).SequenceEqual(actual!.Select(r => (r.Id, r.Score))), $"{when}: similar to {paper.Id}");
         }
+    }
+
+    /// <summary>
+    /// Recommendations by the semantic strategies equal one node's (ids, order, scores and the liked
+    /// papers each is closest to); the default hybrid answers in full (its BM25 half uses each shard's statistics).
+    /// </summary>
+    static async Task AssertSameRecommendationsAsync(ClusterCollection cluster, PaperCollection single)
+    {
+        var stored = single.Database.Papers().Select(p => p.Id).Order(StringComparer.Ordinal).ToList();
+        var random = new Random(5);
+        for (int reader = 0; reader < 3; reader++)
+        {
+            var liked = Enumerable.Range(0, 8).Select(_ => stored[random.Next(stored.Count)]).Distinct().ToList();
+            var disliked = Enumerable.Range(0, 3).Select(_ => stored[random.Next(stored.Count)]).Except(liked).ToList();
+            var scope = new SearchScope { K = 10 };
+            foreach (var strategy in new[] { PaperVec.Recommend.RecommendStrategy.Classifier, PaperVec.Recommend.RecommendStrategy.Centroid })
+            {
+                var expected = await single.RecommendAsync(liked, disliked, scope, strategy: strategy);
+                var actual = await cluster.RecommendAsync(liked, disliked, scope, strategy: strategy);
+                string Show(List<SearchResult> results) => string.Join("; ", results.Select(r => $"{r.Id} {r.Score} [{string.Join(",", r.Because!.Select(b => $"{b.Id}:{b.Similarity}"))}]"));
+                Assert.Equal(Show(expected), Show(actual));
+            }
+            var hybrid = await cluster.RecommendAsync(liked, disliked, scope);
+            Assert.Equal(10, hybrid.Count);
+            Assert.DoesNotContain(hybrid, r => liked.Contains(r.Id) || disliked.Contains(r.Id));
+        }
+        await Assert.ThrowsAsync<PaperVec.Recommend.UnknownPapersException>(() => cluster.RecommendAsync(["no-such-paper"], [], new SearchScope { K = 5 }));
     }
 
     static async Task AssertNothingLostAsync(ClusterCollection cluster, List<IncomingPaper> acked)
