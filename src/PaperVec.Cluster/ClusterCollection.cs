@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using PaperVec.Cluster.Shards;
 using PaperVec.Digests;
+using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Recommend;
 using PaperVec.Search;
@@ -307,6 +308,44 @@ public sealed class ClusterCollection
         var perShard = await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(s => ReadShardAsync(s, r => r.DigestsAsync()))).ConfigureAwait(false);
         return perShard.SelectMany((records, shard) => records.Select(e => RecordCodec.ReadDigest(e)).Where(d => Layout.HomeShardOf(d.Id) == shard))
             .OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// The duplicate groups among the digests in scope, as one node finds them
+    /// (<see cref="DuplicateFinder"/>): listings from every digest's record on its home shard, each
+    /// listed paper's nearest listed neighbours from every shard (the best of the union, as one
+    /// index search would give), confirmed by word shingles of the texts here.
+    /// </summary>
+    public async Task<List<DuplicateGroup>> DuplicatesAsync(DuplicateScope scope, DuplicateSettings? settings = null)
+    {
+        settings ??= new DuplicateSettings();
+        var digests = await DigestsAsync().ConfigureAwait(false);
+        if (scope.Digests?.FirstOrDefault(id => !digests.Any(d => d.Id == id)) is { } unknown) throw new DigestNotFoundException(unknown);
+        var listings = DuplicateFinder.ListingsIn(digests, scope);
+        var byShard = listings.Keys.GroupBy(Layout.ShardOf).ToDictionary(g => g.Key, g => g.ToArray());
+        var vectors = (await Task.WhenAll(byShard.Select(s => ReadShardAsync(s.Key, r => r.VectorsAsync(s.Value)))).ConfigureAwait(false))
+            .SelectMany(v => v).ToList();
+        long[] keys = vectors.Select(v => v.Key).ToArray();
+        float[][] rows = vectors.Select(v => v.Vector).ToArray();
+        var found = await Task.WhenAll(byShard.Select(s => ReadShardAsync(s.Key, r => r.DuplicateCandidatesAsync(
+            new ShardDuplicateQuery { Keys = keys, Vectors = rows, Listed = s.Value })))).ConfigureAwait(false);
+
+        // Per listed paper, the best candidates of the union (itself, the best hit of one index search, is left out).
+        var pairs = new Dictionary<(long, long), double>();
+        foreach (var perKey in found.SelectMany(f => f).GroupBy(c => c.Key))
+            foreach (var (other, cosine) in perKey.SelectMany(c => c.Others.Zip(c.Cosines)).OrderByDescending(c => c.Second).ThenBy(c => c.First).Take(settings.Neighbours))
+                pairs.TryAdd(perKey.Key < other ? (perKey.Key, other) : (other, perKey.Key), cosine);
+
+        // Whole records of the papers that may join a group (listed twice, or in a pair): versions name each listing's text.
+        var wanted = listings.Where(l => l.Value.Count > 1).Select(l => l.Key).Concat(pairs.Keys.SelectMany(p => new[] { p.Item1, p.Item2 })).Distinct();
+        var records = (await Task.WhenAll(wanted.GroupBy(Layout.ShardOf).Select(g => ReadShardAsync(g.Key, r => r.ReadAsync(g.ToArray())))).ConfigureAwait(false))
+            .SelectMany(p => p).Select(e => RecordCodec.ReadPaper(e)).ToDictionary(p => p.Key);
+        var shingles = new Dictionary<long, ulong[]>();
+        ulong[] ShinglesOf(long key) => shingles.TryGetValue(key, out var s) ? s
+            : shingles[key] = records.TryGetValue(key, out var p) ? LexicalSimilarity.ShinglesOf(p.Title, p.Abstract) : [];
+        var edges = pairs.Select(p => DuplicateFinder.Confirm(settings, p.Key.Item1, p.Key.Item2, p.Value, ShinglesOf(p.Key.Item1), ShinglesOf(p.Key.Item2)))
+            .OfType<DuplicateFinder.Edge>().ToList();
+        return DuplicateFinder.Group(settings, listings, key => records.GetValueOrDefault(key), edges);
     }
 
     /// <summary>Every replica's health, the unreachable ones included (not ready, with the reason).</summary>

@@ -11,8 +11,8 @@ public sealed record ClusterReadyResponse(string Status, int Papers, string? Mod
 
 /// <summary>
 /// The routes only `serve --cluster` has, or answers differently: /ready with every shard's replica
-/// health, and 501 problem details for what a cluster does not serve yet (readers' libraries,
-/// duplicate reports, deletes: docs/cluster.md says why).
+/// health, and 501 problem details for what a cluster does not serve yet (readers' libraries and
+/// deletes: docs/cluster.md says why).
 /// </summary>
 public static class ClusterRoutes
 {
@@ -34,7 +34,6 @@ public static class ClusterRoutes
 
         NotOnACluster(app, "/libraries", "readers' libraries");
         NotOnACluster(app, "/libraries/{**name}", "readers' libraries");
-        NotOnACluster(app, "/duplicates", "duplicate reports");
         app.MapDelete("/papers/{id}", IResult (string id) => throw ServedCluster.NotOnACluster("deletes"))
             .ExcludeFromDescription();
     }

@@ -9,16 +9,12 @@ public static class DuplicateRoutes
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/duplicates", async (string? from, string? to, string[]? digest, ServedCollection library) =>
+        app.MapGet("/duplicates", async (string? from, string? to, string[]? digest, IServedPapers library) =>
             {
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
                 HashSet<string>? chosen = digest is { Length: > 0 } ? digest.ToHashSet(StringComparer.Ordinal) : null;
-                if (chosen?.FirstOrDefault(id => library.Database.GetDigest(id) == null) is { } unknown)
-                    throw ApiProblemException.NotFound($"no digest with id '{unknown}'");
-                // A whole-collection pass: records read without blocking, the grouping on its own thread.
-                var groups = await new DuplicateFinder(library.Database).FindAsync(new DuplicateScope(fromDate, toDate, chosen));
-                return TypedResults.Ok(new DuplicateReport(groups));
+                return TypedResults.Ok(new DuplicateReport(await library.DuplicatesAsync(new DuplicateScope(fromDate, toDate, chosen))));
             })
             .WithTags("Duplicates")
             .ProducesProblem(StatusCodes.Status400BadRequest)

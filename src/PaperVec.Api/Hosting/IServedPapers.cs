@@ -31,6 +31,8 @@ public interface IServedPapers
     Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope, string? digestId);
     /// <summary>Papers for a stored library's reader; null when there is no such library.</summary>
     Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId);
+    /// <summary>Duplicate groups among the digests in scope; an unknown digest id is a <see cref="Recommend.DigestNotFoundException"/>.</summary>
+    Task<List<PaperVec.Duplicates.DuplicateGroup>> DuplicatesAsync(PaperVec.Duplicates.DuplicateScope scope);
     /// <summary>A digest's papers ranked by a reader's library; null when there is no such library.</summary>
     Task<List<SearchResult>?> RankDigestAsync(string digestId, string library);
 }

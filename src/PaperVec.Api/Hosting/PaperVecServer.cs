@@ -75,7 +75,6 @@ public static class PaperVecServer
             UseCommon(app);
             MapShared(app);
             Libraries.LibraryRoutes.Map(app);
-            Duplicates.DuplicateRoutes.Map(app);
             PaperRoutes.MapDelete(app);
             HealthRoutes.Map(app);
 
@@ -140,6 +139,7 @@ public static class PaperVecServer
         PaperRoutes.Map(app);
         DigestRoutes.Map(app);
         Recommend.RecommendRoutes.Map(app);
+        Duplicates.DuplicateRoutes.Map(app);
         MetricsRoutes.Map(app);
         app.MapOpenApi(); // /openapi/v1.json
     }

@@ -121,6 +121,8 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
 
     public Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId) => throw NotOnACluster("readers' libraries");
 
+    public Task<List<PaperVec.Duplicates.DuplicateGroup>> DuplicatesAsync(PaperVec.Duplicates.DuplicateScope scope) => Cluster.DuplicatesAsync(scope);
+
     public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => throw NotOnACluster("readers' libraries");
 
     /// <summary>501 for what a cluster does not serve yet (docs/cluster.md lists it).</summary>

@@ -105,6 +105,13 @@ public sealed class ServedCollection : IServedPapers, IDisposable
     public Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId) =>
         Collection.RecommendForLibraryAsync(library, scope, digestId);
 
+    public Task<List<PaperVec.Duplicates.DuplicateGroup>> DuplicatesAsync(PaperVec.Duplicates.DuplicateScope scope)
+    {
+        if (scope.Digests?.FirstOrDefault(id => Database.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown);
+        // A whole-collection pass: records read without blocking, the grouping on its own thread.
+        return new PaperVec.Duplicates.DuplicateFinder(Database).FindAsync(scope);
+    }
+
     public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => Collection.RankDigestAsync(digestId, library);
 
     /// <summary>

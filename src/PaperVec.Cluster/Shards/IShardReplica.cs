@@ -32,6 +32,9 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>This shard's part of a recommendation: its best <see cref="ShardRecommend.Depth"/> papers by the model or by the profile terms.</summary>
     [AlwaysInterleave] Task<ShardRecommendHit[]> RecommendAsync(ShardRecommend query);
 
+    /// <summary>Duplicate candidates of listed papers among this shard's listed papers (<see cref="Duplicates.DuplicateFinder.Candidates"/>).</summary>
+    [AlwaysInterleave] Task<ShardCandidates[]> DuplicateCandidatesAsync(ShardDuplicateQuery query);
+
     /// <summary>The vectors (and titles) of the keys this shard holds.</summary>
     [AlwaysInterleave] Task<ShardVector[]> VectorsAsync(long[] keys);
 

@@ -229,3 +229,17 @@ public readonly record struct ShardVector([property: Id(0)] long Key, [property:
 /// <summary>How many of a shard's papers hold each asked term, and how many it indexes.</summary>
 [GenerateSerializer, Immutable]
 public readonly record struct ShardDocFreqs([property: Id(0)] int[] DocFreqs, [property: Id(1)] int Docs);
+
+/// <summary>Listed papers whose duplicate candidates a shard looks for among its own listed papers.</summary>
+[GenerateSerializer, Immutable]
+public sealed class ShardDuplicateQuery
+{
+    [Id(0)] public required long[] Keys { get; init; }
+    [Id(1)] public required float[][] Vectors { get; init; }
+    /// <summary>This shard's papers listed by the digests in scope: the only ones a candidate may be.</summary>
+    [Id(2)] public required long[] Listed { get; init; }
+}
+
+/// <summary>One listed paper's candidates on one shard, best first.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ShardCandidates([property: Id(0)] long Key, [property: Id(1)] long[] Others, [property: Id(2)] float[] Cosines);

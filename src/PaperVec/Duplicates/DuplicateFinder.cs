@@ -18,8 +18,11 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
 {
     public DuplicateSettings Settings { get; } = settings ?? new DuplicateSettings();
 
-    readonly record struct Listing(DigestRecord Digest, ulong Hash);
-    readonly record struct Edge(long A, long B, double Cosine, double Lexical);
+    /// <summary>One digest's listing of a paper: the digest, and the hash of the text it listed.</summary>
+    public readonly record struct Listing(DigestRecord Digest, ulong Hash);
+
+    /// <summary>Two different listed papers joined by similarity: close embeddings, overlapping wording.</summary>
+    public readonly record struct Edge(long A, long B, double Cosine, double Lexical);
 
     /// <summary>Every duplicate group among the digests in scope (tools and the CLI: reads records from the store as it goes).</summary>
     public List<DuplicateGroup> Find(DuplicateScope? scope = null, int threads = 0)
@@ -41,12 +44,14 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
     }
 
-    /// <summary>Per listed paper key, its listings in the digests in scope.</summary>
-    Dictionary<long, List<Listing>> ListingsIn(DuplicateScope? scope)
+    Dictionary<long, List<Listing>> ListingsIn(DuplicateScope? scope) => ListingsIn(database.Digests(), scope);
+
+    /// <summary>Per listed paper key, its listings in the digests in scope (a cluster passes every home shard's digest records).</summary>
+    public static Dictionary<long, List<Listing>> ListingsIn(IEnumerable<DigestRecord> digests, DuplicateScope? scope)
     {
         scope ??= DuplicateScope.All;
         var listings = new Dictionary<long, List<Listing>>();
-        foreach (var digest in database.Digests().Where(scope.Includes))
+        foreach (var digest in digests.Where(scope.Includes))
             for (int i = 0; i < digest.PaperKeys.Count; i++)
             {
                 if (!listings.TryGetValue(digest.PaperKeys[i], out var list)) listings[digest.PaperKeys[i]] = list = [];
@@ -55,11 +60,15 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
         return listings;
     }
 
-    /// <summary>Joins listed papers by identity and similarity; <paramref name="paperOf"/> gives a listed paper's record (null: deleted).</summary>
-    List<DuplicateGroup> Group(Dictionary<long, List<Listing>> listings, Func<long, PaperRecord?> paperOf, int threads)
-    {
-        var edges = SimilarPairs(listings, paperOf, threads <= 0 ? Environment.ProcessorCount : threads);
+    List<DuplicateGroup> Group(Dictionary<long, List<Listing>> listings, Func<long, PaperRecord?> paperOf, int threads) =>
+        Group(Settings, listings, paperOf, SimilarPairs(listings, paperOf, threads <= 0 ? Environment.ProcessorCount : threads));
 
+    /// <summary>
+    /// Joins listed papers by identity and by the similarity <paramref name="edges"/>; <paramref name="paperOf"/>
+    /// gives a listed paper's record (null: deleted), asked only for papers of groups of two or more listings.
+    /// </summary>
+    public static List<DuplicateGroup> Group(DuplicateSettings settings, Dictionary<long, List<Listing>> listings, Func<long, PaperRecord?> paperOf, List<Edge> edges)
+    {
         // Union-find over paper keys: similarity edges join records; identity already joins a record's listings.
         var keys = listings.Keys.ToArray();
         var slot = new Dictionary<long, int>(keys.Length);
@@ -80,7 +89,7 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
             var listed = members
                 .Select(m => new DuplicateListing(m.Digest.Id, m.Digest.Date, PaperIdentity.Format(m.Key), records[m.Key].VersionOf(m.Hash).Title))
                 .OrderBy(l => l.Date).ThenBy(l => l.Digest, StringComparer.Ordinal).ToList();
-            groups.Add(Describe(records, members.Select(m => (m.Key, m.Hash)).ToList(), edgesByRoot[component.Key].ToList(), listed));
+            groups.Add(Describe(settings, records, members.Select(m => (m.Key, m.Hash)).ToList(), edgesByRoot[component.Key].ToList(), listed));
         }
         return groups.OrderBy(g => g.Members[0].Date).ThenBy(g => g.Members[0].Title, StringComparer.Ordinal).ToList();
     }
@@ -111,6 +120,22 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
     /// </summary>
     int DuplicateSearchWidth(int k) => Math.Max(k, Settings.SearchWidth);
 
+    /// <summary>
+    /// The candidates of a listed paper: its nearest listed neighbours (other than itself) in this
+    /// store at or above the candidate cosine, best first; <see cref="Confirm"/> decides each pair.
+    /// A cluster asks every shard and keeps the best <see cref="DuplicateSettings.Neighbours"/> + 1 of the union.
+    /// </summary>
+    public List<(long Key, float Cosine)> Candidates(long self, ReadOnlySpan<float> vector, Func<long, bool> listed) =>
+        database.Search(vector, Settings.Neighbours + 1, DuplicateSearchWidth(Settings.Neighbours + 1), listed)
+            .Where(h => h.Id != self && h.Score >= Settings.CandidateCosine).Select(h => (h.Id, h.Score)).ToList();
+
+    /// <summary>A candidate pair, confirmed when the word shingles of the two texts overlap enough; null otherwise.</summary>
+    public static Edge? Confirm(DuplicateSettings settings, long a, long b, double cosine, ulong[] shinglesA, ulong[] shinglesB)
+    {
+        double lexical = LexicalSimilarity.Jaccard(shinglesA, shinglesB);
+        return lexical >= settings.LexicalThreshold ? new Edge(Math.Min(a, b), Math.Max(a, b), cosine, lexical) : null;
+    }
+
     /// <summary>Pairs of different listed papers whose embeddings are close and whose wording overlaps.</summary>
     List<Edge> SimilarPairs(Dictionary<long, List<Listing>> listings, Func<long, PaperRecord?> paper, int threads)
     {
@@ -124,20 +149,18 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
         {
             long key = keys[i];
             if (!database.TryReadVector(key, vector)) return vector;
-            foreach (var hit in database.Search(vector, Settings.Neighbours + 1, DuplicateSearchWidth(Settings.Neighbours + 1), listed))
+            foreach (var (other, cosine) in Candidates(key, vector, listed))
             {
-                if (hit.Id == key || hit.Score < Settings.CandidateCosine) continue;
-                var pair = key < hit.Id ? (key, hit.Id) : (hit.Id, key);
+                var pair = key < other ? (key, other) : (other, key);
                 if (!seen.TryAdd(pair, 0)) continue;
-                double lexical = LexicalSimilarity.Jaccard(ShinglesOf(key), ShinglesOf(hit.Id));
-                if (lexical >= Settings.LexicalThreshold) edges.Add(new Edge(pair.Item1, pair.Item2, hit.Score, lexical));
+                if (Confirm(Settings, key, other, cosine, ShinglesOf(key), ShinglesOf(other)) is { } edge) edges.Add(edge);
             }
             return vector;
         }, _ => { });
         return edges.ToList();
     }
 
-    DuplicateGroup Describe(Dictionary<long, PaperRecord> records, List<(long Key, ulong Hash)> members, List<Edge> edges, List<DuplicateListing> listed)
+    static DuplicateGroup Describe(DuplicateSettings settings, Dictionary<long, PaperRecord> records, List<(long Key, ulong Hash)> members, List<Edge> edges, List<DuplicateListing> listed)
     {
         double cosine = 1, lexical = 1;
         foreach (var e in edges) { cosine = Math.Min(cosine, e.Cosine); lexical = Math.Min(lexical, e.Lexical); }
@@ -161,7 +184,7 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
         (cosine, lexical) = (Math.Round(cosine, 4), Math.Round(lexical, 4));
         if (records.Count > 1)
             return new DuplicateGroup(DuplicateKind.Retitled, listed, cosine, lexical,
-                $"different titles; cosine >= {Settings.CandidateCosine:0.00} and word-shingle Jaccard >= {Settings.LexicalThreshold:0.00}");
+                $"different titles; cosine >= {settings.CandidateCosine:0.00} and word-shingle Jaccard >= {settings.LexicalThreshold:0.00}");
         if (titleChanged)
             return new DuplicateGroup(DuplicateKind.Retitled, listed, cosine, lexical, "same source id, title changed");
         if (textChanged)

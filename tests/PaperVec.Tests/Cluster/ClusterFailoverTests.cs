@@ -211,6 +211,9 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             string url = $"/search?q={q}&mode=semantic&k=10";
             Assert.Equal((await GetAsync(single, url)).GetProperty("results").GetRawText(), (await GetAsync(cluster, url)).GetProperty("results").GetRawText());
         }
+        var duplicates = (await GetAsync(cluster, "/duplicates")).GetRawText();
+        Assert.Equal((await GetAsync(single, "/duplicates")).GetRawText(), duplicates);
+        Assert.Contains("\"kind\":\"exact\"", duplicates); // the 3 papers listed on both days
         var papers = (await GetAsync(single, "/search?q=neural+networks&mode=semantic&k=5")).GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
         foreach (var id in papers)
         {
