@@ -111,6 +111,21 @@ public sealed class ClusterCollection
             }
         }
         var order = keyAt.Distinct().ToList();
+        if (digest != null)
+        {
+            // A new paper that its shard found no reworded copy of may still be one of a paper on
+            // another shard: the same rule over every shard (papers new in this ingest left out, as
+            // one node has not stored them yet when it decides).
+            var fresh = order.Where(k => byKey[k].Status == ListingStatus.New).ToHashSet();
+            foreach (long key in fresh.Where(k => copies.GetValueOrDefault(k) == 0).ToList())
+            {
+                int last = Array.LastIndexOf(keyAt, key); // a twin's last listing is the text stored
+                var paper = papers[last];
+                if (await StoredCopyElsewhereAsync(paper.Vector ?? vectors[paper], paper.Title, paper.Abstract, fresh).ConfigureAwait(false) is not long copy) continue;
+                copies[key] = copy;
+                byKey[key] = byKey[key] with { Status = ListingStatus.Retitled };
+            }
+        }
         var listings = (digest == null ? listingAt.AsEnumerable() : order.Select(key => byKey[key]))
             .Select(l => new IngestedListing(l.Key, l.Title, l.Status)).ToList();
         var twins = Enumerable.Range(0, papers.Count).GroupBy(i => keyAt[i]).Where(g => g.Count() > 1)
@@ -128,6 +143,26 @@ public sealed class ClusterCollection
             replicaWrites += replicas;
         }
         return new ClusterIngestResult(new IngestResult(listings, digest?.Id) { Twins = twins, KeysByPosition = keyAt, Digest = manifest }, replicaWrites);
+    }
+
+    /// <summary>
+    /// The stored paper (none of <paramref name="exclude"/>) a text is a reworded copy of, by
+    /// <see cref="DuplicateFinder.StoredCopyOfAsync"/>'s rule over every shard: the nearest papers
+    /// of the union at or above the candidate cosine, best first, the first whose wording overlaps.
+    /// </summary>
+    async Task<long?> StoredCopyElsewhereAsync(float[] vector, string title, string abstractText, IReadOnlySet<long> exclude)
+    {
+        var settings = new DuplicateSettings();
+        var query = new ShardQuery { Vector = vector, Ranking = SearchMode.Semantic, Depth = settings.Neighbours, Exclude = [.. exclude] };
+        ulong[]? shingles = null;
+        foreach (var hit in Merge(await ScatterAsync(query).ConfigureAwait(false), settings.Neighbours))
+        {
+            if (hit.Score < settings.CandidateCosine) break;
+            if (await FindAsync(PaperIdentity.Format(hit.Key)).ConfigureAwait(false) is not { } candidate) continue;
+            shingles ??= LexicalSimilarity.ShinglesOf(title, abstractText);
+            if (DuplicateFinder.Confirm(settings, 0, hit.Key, hit.Score, shingles, LexicalSimilarity.ShinglesOf(candidate.Title, candidate.Abstract)) != null) return hit.Key;
+        }
+        return null;
     }
 
     async Task<(T Result, int Replicas)> WriteShardAsync<T>(int shard, Func<IShardReplica, Task<T>> write)
@@ -298,8 +333,24 @@ public sealed class ClusterCollection
         if (await ReadShardAsync(Layout.HomeShardOf(id), r => r.DigestAsync(id)).ConfigureAwait(false) is not { } encoded) return null;
         var digest = RecordCodec.ReadDigest(encoded);
         var parts = await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(s => ReadShardAsync(s, r => r.DigestListingsAsync(id)))).ConfigureAwait(false);
-        var byKey = parts.SelectMany(p => p).GroupBy(l => l.Key).ToDictionary(g => g.Key, g => g.First());
-        return (digest, digest.PaperKeys.Where(byKey.ContainsKey).Select(k => byKey[k].ToListing()).ToList());
+        var byKey = parts.SelectMany(p => p).GroupBy(l => l.Key).ToDictionary(g => g.Key, g => g.First().ToListing());
+        var listings = new List<DigestListing>(digest.PaperKeys.Count);
+        List<DigestRecord>? dated = null;
+        for (int i = 0; i < digest.PaperKeys.Count; i++)
+        {
+            if (!byKey.TryGetValue(digest.PaperKeys[i], out var listing)) continue; // deleted since
+            // A reworded copy of a paper on another shard: its shard's part of the digest does not hold
+            // the decision (the manifest does), so the copy's earlier digests are looked up here.
+            if (!listing.SeenBefore && digest.StoredCopy(i) is var copyKey and not 0 && Layout.ShardOf(copyKey) != Layout.ShardOf(listing.Key)
+                && await FindAsync(PaperIdentity.Format(copyKey)).ConfigureAwait(false) is { } copy)
+            {
+                dated ??= await DigestsAsync().ConfigureAwait(false);
+                var earlier = copy.Digests.Where(d => d != digest.Id && dated.FirstOrDefault(x => x.Id == d) is { } other && other.Date < digest.Date).ToList();
+                if (earlier.Count > 0) listing = listing with { SeenIn = earlier, SameAs = PaperIdentity.Format(copyKey) };
+            }
+            listings.Add(listing);
+        }
+        return (digest, listings);
     }
 
     /// <summary>Every ingested digest, oldest first: each as its home shard records it (a digest whose manifest is not written yet is not listed).</summary>

@@ -12,7 +12,7 @@ public class RetitledDigestTests
     const string Abstract = "We propose a method for compressing gradients in distributed training. It reduces communication by 99.9 percent. "
         + "Experiments on ImageNet and Penn Treebank show no loss of accuracy. The method needs no change to the model. Code is released.";
 
-    static StringContent Digest(string dateLine, string title) =>
+    internal static StringContent Digest(string dateLine, string title) =>
         new($"{dateLine}\n\n{title}\n\n{Abstract}\n\nAn Unrelated Paper on Protein Folding\n\nWe fold proteins with a new energy model and report results on CASP targets.\n", Encoding.UTF8, "text/plain");
 
     [Fact]

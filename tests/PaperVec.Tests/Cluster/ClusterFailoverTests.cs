@@ -136,6 +136,19 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                 }
                 Assert.Equal(3, (await GetAsync(http, $"/digests/{digestIds[1]}")).GetProperty("seenBefore").GetInt32());
 
+                // A paper listed again under a reworded title that puts it on another shard: retitled at ingest, in the view and in /duplicates.
+                var (original, reworded) = ("Deep Gradient Compression for Distributed Training", "Compressing Gradients: Communication-Efficient Distributed Training");
+                var layout = app.Services.GetRequiredService<ServedCluster>().Cluster.Layout;
+                Assert.NotEqual(layout.ShardOf(PaperIdentity.KeyOfTitle(original)), layout.ShardOf(PaperIdentity.KeyOfTitle(reworded)));
+                foreach (var (name, date, title) in new[] { ("monday", "2025-03-10", original), ("tuesday", "2025-03-11", reworded) })
+                {
+                    var expected = await (await single.Client.PostAsync($"/digests?name={name}", RetitledDigestTests.Digest(date, title))).Content.ReadAsStringAsync();
+                    var actual = await (await http.PostAsync($"/digests?name={name}", RetitledDigestTests.Digest(date, title))).Content.ReadAsStringAsync();
+                    Assert.Equal(expected, actual);
+                    if (name == "tuesday") Assert.Contains("\"retitled\":1", actual);
+                    digestIds.Add($"{date}/{name}");
+                }
+
                 string Digests(JsonElement list) => string.Join(";", list.EnumerateArray().Select(d => $"{d.GetProperty("id")}|{d.GetProperty("date")}|{d.GetProperty("papers")}"));
                 Assert.Equal(Digests(await GetAsync(single.Client, "/digests")), Digests(await GetAsync(http, "/digests")));
                 foreach (var id in digestIds)
