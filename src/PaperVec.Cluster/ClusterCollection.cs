@@ -286,8 +286,7 @@ public sealed class ClusterCollection
     {
         Recommender.CheckRequest(liked.Count, disliked.Count);
         if (scope.Diversity != 0) throw new InvalidDataException("diversity is not available on a cluster yet");
-        var candidates = digestId == null ? null
-            : (await DigestAsync(digestId).ConfigureAwait(false))?.Digest.PaperKeys.ToHashSet() ?? throw new DigestNotFoundException(digestId);
+        var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
         var query = new RecommendQuery(await ResolvePapersAsync(liked).ConfigureAwait(false), await ResolvePapersAsync(disliked).ConfigureAwait(false))
         {
             Strategy = strategy, Candidates = candidates,
@@ -311,6 +310,71 @@ public sealed class ClusterCollection
         var all = await ScatterAsync(r => r.ResolveAsync(id)).ConfigureAwait(false);
         return all.FirstOrDefault(k => k != null);
     }
+
+    // ---- readers' libraries (each on its home shard) ----------------------------------------------
+
+    /// <summary>Marks papers liked or disliked, or takes them out (or, with <paramref name="replace"/>, sets the whole library), as one durable write to the library's shard.</summary>
+    public async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
+    {
+        ReaderLibrary.CheckChange(name, like, dislike, remove);
+        var likeKeys = await ResolvePapersAsync(like).ConfigureAwait(false);
+        var dislikeKeys = await ResolvePapersAsync(dislike).ConfigureAwait(false);
+        // A paper deleted since it was liked can still be taken out by its PaperVec id.
+        var removeKeys = new List<long>(remove.Count);
+        foreach (var id in remove)
+            removeKeys.Add(await ResolveAsync(id).ConfigureAwait(false) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id])));
+        // The time is the client's, so every replica stores the same library.
+        var change = new ShardLibraryChange { Name = name, Like = [.. likeKeys], Dislike = [.. dislikeKeys], Remove = [.. removeKeys], Replace = replace, At = DateTimeOffset.UtcNow };
+        var (encoded, _) = await WriteShardAsync(Layout.LibraryShardOf(name), r => r.ChangeLibraryAsync(change)).ConfigureAwait(false);
+        return RecordCodec.ReadLibrary(encoded);
+    }
+
+    /// <summary>Deletes a library; false when there was none.</summary>
+    public async Task<bool> DeleteLibraryAsync(string name)
+    {
+        ReaderLibrary.CheckName(name);
+        var (deleted, _) = await WriteShardAsync(Layout.LibraryShardOf(name), r => r.DeleteLibraryAsync(name)).ConfigureAwait(false);
+        return deleted;
+    }
+
+    /// <summary>A reader's library by name (checked), or null.</summary>
+    public async Task<ReaderLibrary?> LibraryAsync(string name)
+    {
+        ReaderLibrary.CheckName(name);
+        return await ReadShardAsync(Layout.LibraryShardOf(name), r => r.LibraryAsync(name)).ConfigureAwait(false) is { } encoded ? RecordCodec.ReadLibrary(encoded) : null;
+    }
+
+    /// <summary>Every reader's library, by name.</summary>
+    public async Task<List<ReaderLibrary>> LibrariesAsync()
+    {
+        var perShard = await ScatterAsync(r => r.LibrariesAsync()).ConfigureAwait(false);
+        return perShard.SelectMany((records, shard) => records.Select(e => RecordCodec.ReadLibrary(e)).Where(l => Layout.LibraryShardOf(l.Name) == shard))
+            .OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
+    public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
+    {
+        if ((await LibraryAsync(libraryName).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
+        if (scope.Diversity != 0) throw new InvalidDataException("diversity is not available on a cluster yet");
+        var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
+        var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates };
+        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, scope).ConfigureAwait(false);
+    }
+
+    /// <summary>Every paper of a digest still stored, ordered by a reader's library (its own papers ranked too); null when there is no such library.</summary>
+    public async Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName)
+    {
+        if ((await LibraryAsync(libraryName).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
+        var candidates = await DigestPapersAsync(digestId).ConfigureAwait(false);
+        var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates, IncludeLibrary = true };
+        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, new SearchScope { K = Math.Clamp(candidates.Count, 1, SearchScope.MaxK) }).ConfigureAwait(false);
+    }
+
+    async Task<HashSet<long>> DigestPapersAsync(string digestId) =>
+        await ReadShardAsync(Layout.HomeShardOf(digestId), r => r.DigestAsync(digestId)).ConfigureAwait(false) is { } encoded
+            ? [.. RecordCodec.ReadDigest(encoded).PaperKeys]
+            : throw new DigestNotFoundException(digestId);
 
     /// <summary>
     /// A stored paper, with its vector: a PaperVec id names its shard (the one its title's key
@@ -389,7 +453,7 @@ public sealed class ClusterCollection
 
         // Whole records of the papers that may join a group (listed twice, or in a pair): versions name each listing's text.
         var wanted = listings.Where(l => l.Value.Count > 1).Select(l => l.Key).Concat(pairs.Keys.SelectMany(p => new[] { p.Item1, p.Item2 })).Distinct();
-        var records = (await Task.WhenAll(wanted.GroupBy(Layout.ShardOf).Select(g => ReadShardAsync(g.Key, r => r.ReadAsync(g.ToArray())))).ConfigureAwait(false))
+        var records = (await Task.WhenAll(wanted.GroupBy(Layout.ShardOf).Select(g => ReadShardAsync(g.Key, r => r.RecordsAsync(g.ToArray())))).ConfigureAwait(false))
             .SelectMany(p => p).Select(e => RecordCodec.ReadPaper(e)).ToDictionary(p => p.Key);
         var shingles = new Dictionary<long, ulong[]>();
         ulong[] ShinglesOf(long key) => shingles.TryGetValue(key, out var s) ? s

@@ -34,6 +34,9 @@ public sealed record ClusterLayout
     public int HomeShardOf(string digestId) =>
         (int)(System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(digestId)) % (ulong)Shards);
 
+    /// <summary>The shard that keeps a reader's library: a hash of its name.</summary>
+    public int LibraryShardOf(string name) => HomeShardOf("library/" + name);
+
     /// <summary>The silos holding shard <paramref name="shard"/>'s replicas, preferred first.</summary>
     public int[] SilosOf(int shard) => Enumerable.Range(0, Replicas).Select(j => (shard + j) % Silos).ToArray();
 

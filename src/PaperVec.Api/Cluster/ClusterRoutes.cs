@@ -11,8 +11,8 @@ public sealed record ClusterReadyResponse(string Status, int Papers, string? Mod
 
 /// <summary>
 /// The routes only `serve --cluster` has, or answers differently: /ready with every shard's replica
-/// health, and 501 problem details for what a cluster does not serve yet (readers' libraries and
-/// deletes: docs/cluster.md says why).
+/// health, and 501 problem details for what a cluster does not serve yet (deletes: docs/cluster.md
+/// says why).
 /// </summary>
 public static class ClusterRoutes
 {
@@ -32,12 +32,8 @@ public static class ClusterRoutes
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Model loaded and every shard served by a ready replica; each shard's replicas (ready, papers, note)");
 
-        NotOnACluster(app, "/libraries", "readers' libraries");
-        NotOnACluster(app, "/libraries/{**name}", "readers' libraries");
         app.MapDelete("/papers/{id}", IResult (string id) => throw ServedCluster.NotOnACluster("deletes"))
             .ExcludeFromDescription();
     }
 
-    static void NotOnACluster(IEndpointRouteBuilder app, string pattern, string what) =>
-        app.Map(pattern, IResult () => throw ServedCluster.NotOnACluster(what)).ExcludeFromDescription();
 }

@@ -1,6 +1,7 @@
 using PaperVec.Api.Embedding;
 using PaperVec.Api.Metrics;
 using PaperVec.Digests;
+using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
 
@@ -33,6 +34,13 @@ public interface IServedPapers
     Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId);
     /// <summary>Duplicate groups among the digests in scope; an unknown digest id is a <see cref="Recommend.DigestNotFoundException"/>.</summary>
     Task<List<PaperVec.Duplicates.DuplicateGroup>> DuplicatesAsync(PaperVec.Duplicates.DuplicateScope scope);
+    Task<List<ReaderLibrary>> LibrariesAsync();
+    /// <summary>A reader's library (the name checked); null when there is none.</summary>
+    Task<ReaderLibrary?> LibraryAsync(string name);
+    /// <summary>Marks papers (ids) liked or disliked, or takes them out; with <paramref name="replace"/> the lists become the library.</summary>
+    Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace);
+    /// <summary>False when there was no such library.</summary>
+    Task<bool> DeleteLibraryAsync(string name);
     /// <summary>A digest's papers ranked by a reader's library; null when there is no such library.</summary>
     Task<List<SearchResult>?> RankDigestAsync(string digestId, string library);
 }

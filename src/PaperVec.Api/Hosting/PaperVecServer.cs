@@ -74,7 +74,6 @@ public static class PaperVecServer
             _ = app.Services.GetRequiredService<ServedCollection>(); // resolve now, so the container disposes it even if no request came
             UseCommon(app);
             MapShared(app);
-            Libraries.LibraryRoutes.Map(app);
             PaperRoutes.MapDelete(app);
             HealthRoutes.Map(app);
 
@@ -139,6 +138,7 @@ public static class PaperVecServer
         PaperRoutes.Map(app);
         DigestRoutes.Map(app);
         Recommend.RecommendRoutes.Map(app);
+        Libraries.LibraryRoutes.Map(app);
         Duplicates.DuplicateRoutes.Map(app);
         MetricsRoutes.Map(app);
         app.MapOpenApi(); // /openapi/v1.json

@@ -119,11 +119,20 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
     public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope, string? digestId) =>
         Cluster.RecommendAsync(liked, disliked, scope, digestId);
 
-    public Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId) => throw NotOnACluster("readers' libraries");
+    public Task<List<SearchResult>?> RecommendForLibraryAsync(string library, SearchScope scope, string? digestId) => Cluster.RecommendForLibraryAsync(library, scope, digestId);
+
+    public Task<List<ReaderLibrary>> LibrariesAsync() => Cluster.LibrariesAsync();
+
+    public Task<ReaderLibrary?> LibraryAsync(string name) => Cluster.LibraryAsync(name);
+
+    public Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace) =>
+        Cluster.ChangeLibraryAsync(name, like, dislike, remove, replace);
+
+    public Task<bool> DeleteLibraryAsync(string name) => Cluster.DeleteLibraryAsync(name);
 
     public Task<List<PaperVec.Duplicates.DuplicateGroup>> DuplicatesAsync(PaperVec.Duplicates.DuplicateScope scope) => Cluster.DuplicatesAsync(scope);
 
-    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => throw NotOnACluster("readers' libraries");
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => Cluster.RankDigestAsync(digestId, library);
 
     /// <summary>501 for what a cluster does not serve yet (docs/cluster.md lists it).</summary>
     public static ApiProblemException NotOnACluster(string what) =>

@@ -112,6 +112,15 @@ public sealed class ServedCollection : IServedPapers, IDisposable
         return new PaperVec.Duplicates.DuplicateFinder(Database).FindAsync(scope);
     }
 
+    public Task<List<ReaderLibrary>> LibrariesAsync() => Task.FromResult(Database.Libraries());
+
+    public Task<ReaderLibrary?> LibraryAsync(string name) => Task.FromResult(Collection.Library(name));
+
+    public Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace) =>
+        replace ? Collection.PutLibraryAsync(name, like, dislike) : Collection.ChangeLibraryAsync(name, like, dislike, remove);
+
+    public Task<bool> DeleteLibraryAsync(string name) => Collection.DeleteLibraryAsync(name);
+
     public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => Collection.RankDigestAsync(digestId, library);
 
     /// <summary>

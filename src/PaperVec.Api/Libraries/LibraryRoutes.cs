@@ -26,7 +26,7 @@ public static class LibraryRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         var libraries = app.MapGroup("/libraries").WithTags("Libraries");
-        libraries.MapGet("", (ServedCollection served) => TypedResults.Ok(served.Database.Libraries().Select(LibraryView.Of).ToList()))
+        libraries.MapGet("", async (IServedPapers served) => TypedResults.Ok((await served.LibrariesAsync()).Select(LibraryView.Of).ToList()))
             .WithSummary("Every reader's library");
         libraries.MapGet("/{name}", GetLibrary)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -47,23 +47,23 @@ public static class LibraryRoutes
             .WithSummary("Delete a library");
     }
 
-    static Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView> GetLibrary(string name, ServedCollection served) =>
-        TypedResults.Ok(LibraryView.Of(served.Collection.Library(name) ?? throw ApiProblemException.NotFound($"no library named '{name}'")));
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> GetLibrary(string name, IServedPapers served) =>
+        TypedResults.Ok(LibraryView.Of(await served.LibraryAsync(name) ?? throw ApiProblemException.NotFound($"no library named '{name}'")));
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PutLibraryAsync(string name, HttpRequest request, ServedCollection served, ServerLimits limits)
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PutLibraryAsync(string name, HttpRequest request, IServedPapers served, ServerLimits limits)
     {
         var body = await ReadAsync<LibraryPut>(request, limits, "{\"liked\": [\"ID\"], \"disliked\": []}");
-        return TypedResults.Ok(LibraryView.Of(await served.Collection.PutLibraryAsync(name, body.Liked ?? [], body.Disliked ?? [])));
+        return TypedResults.Ok(LibraryView.Of(await served.ChangeLibraryAsync(name, body.Liked ?? [], body.Disliked ?? [], [], replace: true)));
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PatchLibraryAsync(string name, HttpRequest request, ServedCollection served, ServerLimits limits)
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PatchLibraryAsync(string name, HttpRequest request, IServedPapers served, ServerLimits limits)
     {
         var body = await ReadAsync<LibraryPatch>(request, limits, "{\"like\": [\"ID\"], \"dislike\": [], \"remove\": []}");
-        return TypedResults.Ok(LibraryView.Of(await served.Collection.ChangeLibraryAsync(name, body.Like ?? [], body.Dislike ?? [], body.Remove ?? [])));
+        return TypedResults.Ok(LibraryView.Of(await served.ChangeLibraryAsync(name, body.Like ?? [], body.Dislike ?? [], body.Remove ?? [], replace: false)));
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> DeleteLibraryAsync(string name, ServedCollection served) =>
-        await served.Collection.DeleteLibraryAsync(name) ? TypedResults.NoContent() : throw ApiProblemException.NotFound($"no library named '{name}'");
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> DeleteLibraryAsync(string name, IServedPapers served) =>
+        await served.DeleteLibraryAsync(name) ? TypedResults.NoContent() : throw ApiProblemException.NotFound($"no library named '{name}'");
 
     static async Task<T> ReadAsync<T>(HttpRequest request, ServerLimits limits, string example) where T : class
     {

@@ -15,7 +15,19 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>Writes a digest's manifest (its whole listing order over shards) on the digest's home shard; durable when it returns.</summary>
     Task PutDigestAsync(byte[] digest);
 
+    /// <summary>Applies a library change on the library's home shard; durable when it returns the library (encoded).</summary>
+    Task<byte[]> ChangeLibraryAsync(ShardLibraryChange change);
+
+    /// <summary>Deletes a library on its home shard; false when there was none.</summary>
+    Task<bool> DeleteLibraryAsync(string name);
+
     [AlwaysInterleave] Task<ReplicaStatus> StatusAsync();
+
+    /// <summary>A reader's library this shard holds (encoded), or null.</summary>
+    [AlwaysInterleave] Task<byte[]?> LibraryAsync(string name);
+
+    /// <summary>Every library this shard holds (encoded).</summary>
+    [AlwaysInterleave] Task<byte[][]> LibrariesAsync();
 
     /// <summary>A digest record this shard holds (encoded): its part of the digest, or the whole manifest on the home shard; null when none.</summary>
     [AlwaysInterleave] Task<byte[]?> DigestAsync(string id);
@@ -53,8 +65,14 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>The key of a paper by id (PaperVec or source id); null when this shard has none.</summary>
     [AlwaysInterleave] Task<long?> ResolveAsync(string id);
 
-    /// <summary>Every paper this replica holds, as key and record hash (catching up compares listings).</summary>
-    [AlwaysInterleave] Task<ListedPaper[]> ListAsync();
+    /// <summary>
+    /// What this replica holds (papers as key and record hash, digest records and libraries whole):
+    /// catching up compares listings. Answered while this replica catches up too: what it holds is durable.
+    /// </summary>
+    [AlwaysInterleave] Task<ReplicaListing> ListAsync();
+
+    /// <summary>Papers by key, whole and encoded, for a client (throws <see cref="ReplicaNotReadyException"/> while catching up).</summary>
+    [AlwaysInterleave] Task<byte[][]> RecordsAsync(long[] keys);
 
     /// <summary>Papers by key, whole and encoded as the store holds them (catching up copies them as they are).</summary>
     [AlwaysInterleave] Task<byte[][]> ReadAsync(long[] keys);

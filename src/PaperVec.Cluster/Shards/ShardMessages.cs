@@ -243,3 +243,24 @@ public sealed class ShardDuplicateQuery
 /// <summary>One listed paper's candidates on one shard, best first.</summary>
 [GenerateSerializer, Immutable]
 public readonly record struct ShardCandidates([property: Id(0)] long Key, [property: Id(1)] long[] Others, [property: Id(2)] float[] Cosines);
+
+/// <summary>A change to a reader's library, by paper keys (resolved by the client), with the time every replica records.</summary>
+[GenerateSerializer, Immutable]
+public sealed class ShardLibraryChange
+{
+    [Id(0)] public required string Name { get; init; }
+    [Id(1)] public long[] Like { get; init; } = [];
+    [Id(2)] public long[] Dislike { get; init; } = [];
+    [Id(3)] public long[] Remove { get; init; } = [];
+    [Id(4)] public bool Replace { get; init; }
+    [Id(5)] public required DateTimeOffset At { get; init; }
+}
+
+/// <summary>What a replica holds, for a peer catching up: every paper's listing, and its digest records and libraries whole (encoded).</summary>
+[GenerateSerializer, Immutable]
+public sealed class ReplicaListing
+{
+    [Id(0)] public required ListedPaper[] Papers { get; init; }
+    [Id(1)] public required byte[][] Digests { get; init; }
+    [Id(2)] public required byte[][] Libraries { get; init; }
+}

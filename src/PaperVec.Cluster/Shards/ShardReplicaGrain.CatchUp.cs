@@ -5,17 +5,28 @@ namespace PaperVec.Cluster.Shards;
 
 // Catching up (docs/cluster.md): a replica that starts, or comes back after its silo died,
 // compares its papers with each live peer's and copies the ones it lacks (or holds an older
-// version of: one with more versions or more digests), and the digest records it lacks, as the
-// peer stores them; then it serves reads. It only pulls; when it holds papers a peer lacks (acknowledged
+// version of: one with more versions or more digests), and the digest records and readers'
+// libraries it lacks or holds an older write of, as the peer stores them; then it serves reads. It only pulls; when it holds papers a peer lacks (acknowledged
 // while that peer was down), it asks the peer to catch up in turn.
 public sealed partial class ShardReplicaGrain
 {
     const int CopyBatch = 256;
 
-    public Task<ListedPaper[]> ListAsync()
+    public Task<ReplicaListing> ListAsync()
     {
         var db = Collection.Database;
-        return Task.Run(() => db.Papers().Select(ListedPaper.Of).ToArray());
+        return Task.Run(() => new ReplicaListing
+        {
+            Papers = db.Papers().Select(ListedPaper.Of).ToArray(),
+            Digests = db.Digests().Select(RecordCodec.EncodeDigest).ToArray(),
+            Libraries = db.Libraries().Select(RecordCodec.EncodeLibrary).ToArray(),
+        });
+    }
+
+    public Task<byte[][]> RecordsAsync(long[] keys)
+    {
+        ThrowIfNotReady();
+        return ReadAsync(keys);
     }
 
     public async Task<byte[][]> ReadAsync(long[] keys)
@@ -33,8 +44,9 @@ public sealed partial class ShardReplicaGrain
         try
         {
             var collection = Collection;
-            var mine = (await ListAsync().ConfigureAwait(true)).ToDictionary(p => p.Key);
+            var mine = (await ListAsync().ConfigureAwait(true)).Papers.ToDictionary(p => p.Key);
             var myDigests = collection.Database.Digests().ToDictionary(d => d.Id, StringComparer.Ordinal);
+            var myLibraries = collection.Database.Libraries().ToDictionary(l => l.Name, StringComparer.Ordinal);
             int reached = 0, copied = 0;
             foreach (int silo in options.Layout.SilosOf(_shard))
             {
@@ -43,28 +55,35 @@ public sealed partial class ShardReplicaGrain
                 try
                 {
                     var status = await peer.StatusAsync().WaitAsync(PeerTimeout).ConfigureAwait(true);
-                    var theirs = await peer.ListAsync().WaitAsync(PeerTimeout).ConfigureAwait(true);
-                    var theirDigests = await peer.DigestsAsync().WaitAsync(PeerTimeout).ConfigureAwait(true);
+                    var listing = await peer.ListAsync().WaitAsync(PeerTimeout).ConfigureAwait(true);
+                    var theirs = listing.Papers;
                     reached++;
                     var wanted = theirs.Where(p => !mine.TryGetValue(p.Key, out var m) || p.NewerThan(m)).Select(p => p.Key).ToArray();
                     // Digest records this replica lacks, or holds an older write of (a shard's part, later replaced by the manifest).
-                    var digests = theirDigests.Select(d => RecordCodec.ReadDigest(d))
+                    var theirDigests = listing.Digests.Select(d => RecordCodec.ReadDigest(d)).ToDictionary(d => d.Id, StringComparer.Ordinal);
+                    var theirLibraries = listing.Libraries.Select(l => RecordCodec.ReadLibrary(l)).ToDictionary(l => l.Name, StringComparer.Ordinal);
+                    var digests = theirDigests.Values
                         .Where(d => !myDigests.TryGetValue(d.Id, out var m) || d.IngestedAt > m.IngestedAt)
                         .ToList();
+                    var libraries = theirLibraries.Values
+                        .Where(l => !myLibraries.TryGetValue(l.Name, out var m) || l.UpdatedAt > m.UpdatedAt)
+                        .ToList();
                     if (status.ModelId != null)
-                    {
                         foreach (var chunk in wanted.Chunk(CopyBatch))
                         {
                             var papers = (await peer.ReadAsync(chunk).WaitAsync(PeerTimeout).ConfigureAwait(true)).Select(p => RecordCodec.ReadPaper(p)).ToList();
                             await Task.Run(() => collection.CopyFromReplicaAsync(papers, [], status.ModelId)).ConfigureAwait(true);
                             copied += papers.Count;
                         }
-                        // Digest records after their papers, as an ingest writes them.
-                        await Task.Run(() => collection.CopyFromReplicaAsync([], digests, status.ModelId)).ConfigureAwait(true);
-                        foreach (var digest in digests) myDigests[digest.Id] = digest;
-                    }
+                    // Digest records and libraries after the papers they name, as an ingest writes them.
+                    await Task.Run(() => collection.CopyFromReplicaAsync([], digests, null, libraries)).ConfigureAwait(true);
+                    foreach (var digest in digests) myDigests[digest.Id] = digest;
+                    foreach (var library in libraries) myLibraries[library.Name] = library;
                     var theirKeys = theirs.ToDictionary(p => p.Key);
-                    if (mine.Values.Any(m => !theirKeys.TryGetValue(m.Key, out var t) || m.NewerThan(t))) _ = peer.CatchUpAsync();
+                    if (mine.Values.Any(m => !theirKeys.TryGetValue(m.Key, out var t) || m.NewerThan(t))
+                        || myDigests.Values.Any(m => !theirDigests.TryGetValue(m.Id, out var t) || m.IngestedAt > t.IngestedAt)
+                        || myLibraries.Values.Any(m => !theirLibraries.TryGetValue(m.Name, out var t) || m.UpdatedAt > t.UpdatedAt))
+                        _ = peer.CatchUpAsync();
                 }
                 catch (Exception e) when (e is not ObjectDisposedException)
                 {

@@ -138,12 +138,14 @@ public sealed class PaperCollection : IDisposable
     }
 
     /// <summary>
-    /// Stores papers and digest records exactly as another replica of the same shard holds them (a
+    /// Stores papers, digest records and libraries exactly as another replica of the same shard holds them (a
     /// replica catching up: versions, digest membership and first-seen dates kept), as one durable write.
     /// </summary>
-    public async Task CopyFromReplicaAsync(IReadOnlyList<PaperRecord> papers, IReadOnlyList<DigestRecord> digests, string modelId)
+    public async Task CopyFromReplicaAsync(IReadOnlyList<PaperRecord> papers, IReadOnlyList<DigestRecord> digests, string? modelId,
+        IReadOnlyList<ReaderLibrary>? libraries = null)
     {
-        if (papers.Count == 0 && digests.Count == 0) return;
+        libraries ??= [];
+        if (papers.Count == 0 && digests.Count == 0 && libraries.Count == 0) return;
         foreach (var paper in papers)
             if (paper.Vector.Length != Database.Dimension)
                 throw new InvalidDataException($"paper {paper.Id} has a {paper.Vector.Length}-d vector; this collection holds {Database.Dimension}-d vectors");
@@ -151,7 +153,7 @@ public sealed class PaperCollection : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            await TakeModelAsync(modelId).ConfigureAwait(false);
+            if (papers.Count > 0) await TakeModelAsync(modelId ?? throw new InvalidDataException("papers copied from a replica need their model id")).ConfigureAwait(false);
             var batch = new WriteBatch();
             foreach (var paper in papers)
             {
@@ -159,6 +161,7 @@ public sealed class PaperCollection : IDisposable
                 if (paper.SourceId != null && Database.KeyOfSourceId(paper.SourceId) != paper.Key) batch.PutAlias(paper.SourceId, paper.Key);
             }
             foreach (var digest in digests) batch.PutDigest(digest);
+            foreach (var library in libraries) batch.PutLibrary(library);
             await Database.CommitAsync(batch).ConfigureAwait(false);
         }
         finally { _writes.Release(); }
@@ -239,8 +242,7 @@ public sealed class PaperCollection : IDisposable
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
     public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
     {
-        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName)) is not { } library) return null;
-        if (library.Liked.Count == 0) throw new InvalidDataException($"library '{libraryName}' has no liked papers yet: like some first");
+        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
         var candidates = digestId == null ? null : DigestPapers(digestId);
         var query = new RecommendQuery(library.Liked, library.Disliked) { Diversity = scope.Diversity, Candidates = candidates };
         return await Recommender.RankAsync(Database, query, scope).ConfigureAwait(false);
@@ -252,8 +254,7 @@ public sealed class PaperCollection : IDisposable
     /// </summary>
     public async Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName)
     {
-        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName)) is not { } library) return null;
-        if (library.Liked.Count == 0) throw new InvalidDataException($"library '{libraryName}' has no liked papers yet: like some first");
+        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
         var candidates = DigestPapers(digestId);
         var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates, IncludeLibrary = true };
         return await Recommender.RankAsync(Database, query, new SearchScope { K = Math.Clamp(candidates.Count, 1, SearchScope.MaxK) }).ConfigureAwait(false);
@@ -275,21 +276,28 @@ public sealed class PaperCollection : IDisposable
 
     async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
     {
-        ReaderLibrary.CheckName(name);
-        if (like.Count + dislike.Count + remove.Count > ReaderLibrary.MaxPapers)
-            throw new InvalidDataException($"{like.Count + dislike.Count + remove.Count:N0} ids named; a library holds at most {ReaderLibrary.MaxPapers:N0}");
-        var overlap = like.Intersect(dislike, StringComparer.Ordinal).FirstOrDefault();
-        if (overlap != null) throw new InvalidDataException($"paper '{overlap}' is named both liked and disliked");
+        ReaderLibrary.CheckChange(name, like, dislike, remove);
         var likeKeys = ResolvePapers(like);
         var dislikeKeys = ResolvePapers(dislike);
         // A paper deleted since it was liked can still be taken out by its PaperVec id.
         var removeKeys = remove.Select(id => Database.ResolveId(id) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id]))).ToList();
+        return await ApplyLibraryChangeAsync(name, likeKeys, dislikeKeys, removeKeys, replace, DateTimeOffset.UtcNow).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A library change by paper keys (resolved by the caller: a cluster resolves ids on every shard,
+    /// then each replica of the library's shard applies the same change), as one durable write.
+    /// </summary>
+    public async Task<ReaderLibrary> ApplyLibraryChangeAsync(string name, IReadOnlyList<long> like, IReadOnlyList<long> dislike, IReadOnlyList<long> remove,
+        bool replace, DateTimeOffset at)
+    {
+        ReaderLibrary.CheckName(name);
         await _writes.WaitAsync().ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var current = replace ? null : Database.GetLibrary(name);
-            var library = (current ?? new ReaderLibrary(name, [], [], DateTimeOffset.UtcNow)).With(likeKeys, dislikeKeys, removeKeys, DateTimeOffset.UtcNow);
+            var library = (current ?? new ReaderLibrary(name, [], [], at)).With(like, dislike, remove, at);
             await Database.CommitAsync(new WriteBatch().PutLibrary(library)).ConfigureAwait(false);
             return library;
         }

@@ -21,6 +21,20 @@ public sealed record ReaderLibrary(string Name, IReadOnlyList<long> Liked, IRead
         name != null && NamePattern.IsMatch(name) ? name
         : throw new InvalidDataException($"library name '{Shorten(name)}' is not valid: use 1 to {MaxNameLength} letters, digits, '-' or '_'");
 
+    /// <summary>A change asked of a library, checked before any id is looked up: the name, how many ids, none both liked and disliked.</summary>
+    public static void CheckChange(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove)
+    {
+        CheckName(name);
+        if (like.Count + dislike.Count + remove.Count > MaxPapers)
+            throw new InvalidDataException($"{like.Count + dislike.Count + remove.Count:N0} ids named; a library holds at most {MaxPapers:N0}");
+        var overlap = like.Intersect(dislike, StringComparer.Ordinal).FirstOrDefault();
+        if (overlap != null) throw new InvalidDataException($"paper '{overlap}' is named both liked and disliked");
+    }
+
+    /// <summary>This library, when it has a liked paper to recommend from; an <see cref="InvalidDataException"/> saying so otherwise.</summary>
+    public ReaderLibrary RequireLiked() =>
+        Liked.Count > 0 ? this : throw new InvalidDataException($"library '{Name}' has no liked papers yet: like some first");
+
     /// <summary>This library with <paramref name="liked"/> and <paramref name="disliked"/> added (a paper is in one list at most: the later mark wins) and <paramref name="removed"/> taken out.</summary>
     public ReaderLibrary With(IEnumerable<long> liked, IEnumerable<long> disliked, IEnumerable<long> removed, DateTimeOffset now)
     {

@@ -181,7 +181,20 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                 var results = (await recommended.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results");
                 Assert.Equal(5, results.GetArrayLength());
                 Assert.All(results.EnumerateArray(), r => Assert.NotEqual(0, r.GetProperty("because").GetArrayLength()));
-                await Problems.AssertProblemAsync(await http.PostAsync("/recommend", JsonContent.Create(new { library = "mine" })), 501, "not served by a cluster yet");
+                // A reader's library lives on its own shard; recommendations and a digest ranked by it read every shard.
+                foreach (var server in new[] { single.Client, http })
+                    Assert.Equal(HttpStatusCode.OK, (await server.PutAsync("/libraries/mine", JsonContent.Create(new { liked, disliked = Array.Empty<string>() }))).StatusCode);
+                var library = await GetAsync(http, "/libraries/mine");
+                Assert.Equal((await GetAsync(single.Client, "/libraries/mine")).GetProperty("liked").GetRawText(), library.GetProperty("liked").GetRawText());
+                Assert.Equal(HttpStatusCode.OK, (await http.PatchAsync("/libraries/mine", JsonContent.Create(new { dislike = new[] { results[0].GetProperty("id").GetString() } }))).StatusCode);
+                Assert.Equal(1, (await GetAsync(http, "/libraries/mine")).GetProperty("disliked").GetArrayLength());
+                var forLibrary = await http.PostAsync("/recommend", JsonContent.Create(new { library = "mine", k = 5 }));
+                Assert.Equal(HttpStatusCode.OK, forLibrary.StatusCode);
+                Assert.DoesNotContain(results[0].GetProperty("id").GetString(), await forLibrary.Content.ReadAsStringAsync()); // disliked: never recommended
+                var ranked = await GetAsync(http, $"/digests/{digestIds[1]}?library=mine");
+                Assert.Equal(44, ranked.GetProperty("papers").GetArrayLength());
+                Assert.Single((await GetAsync(http, "/libraries")).EnumerateArray());
+                await Problems.AssertProblemAsync(await http.DeleteAsync($"/papers/{liked[0]}"), 501, "not served by a cluster yet");
 
                 // A silo dies: /ready names its replicas as not ready, stays 200 (every shard has another), and answers stay whole.
                 silos[2].Kill();
@@ -198,6 +211,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                 Assert.NotEmpty(dead);
                 Assert.All(dead, r => Assert.False(r.GetProperty("ready").GetBoolean()));
                 await AssertSameRoutesAsync(single.Client, http, "silo 2 dead");
+                Assert.Equal(1, (await GetAsync(http, "/libraries/mine")).GetProperty("disliked").GetArrayLength());
                 Assert.Equal(3, (await GetAsync(http, $"/digests/{digestIds[1]}")).GetProperty("seenBefore").GetInt32());
             }
             finally
