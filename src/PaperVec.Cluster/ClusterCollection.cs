@@ -78,7 +78,8 @@ public sealed class ClusterCollection
         var vectors = new Dictionary<IncomingPaper, float[]>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < missing.Count; i++) vectors[missing[i]] = made[i];
 
-        var groups = Enumerable.Range(0, papers.Count).GroupBy(i => Layout.ShardOf(PaperIdentity.KeyOfTitle(papers[i].Title))).ToList();
+        var owners = await OwnersAsync(papers).ConfigureAwait(false);
+        var groups = Enumerable.Range(0, papers.Count).GroupBy(i => owners[i]).ToList();
         var writes = groups.Select(group => WriteShardAsync(group.Key, replica => replica.WriteAsync(new ShardWrite
         {
             ModelId = ModelId, DefaultDate = defaultDate, Digest = digest == null ? null : ShardDigest.Of(digest),
@@ -143,6 +144,32 @@ public sealed class ClusterCollection
             replicaWrites += replicas;
         }
         return new ClusterIngestResult(new IngestResult(listings, digest?.Id) { Twins = twins, KeysByPosition = keyAt, Digest = manifest }, replicaWrites);
+    }
+
+    /// <summary>
+    /// The shard each paper goes to: the shard of the stored paper it is, found as one node's ingest
+    /// finds it (its source id, then its title or a title it was retitled to, on any shard), else
+    /// the shard of its own title's key (a new paper).
+    /// </summary>
+    async Task<int[]> OwnersAsync(IReadOnlyList<IncomingPaper> papers)
+    {
+        string[] sourceIds = papers.Select(p => p.SourceId).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+        long[] titleKeys = papers.Select(p => PaperIdentity.KeyOfTitle(p.Title)).Distinct().ToArray();
+        var bySourceId = new Dictionary<string, long>(StringComparer.Ordinal);
+        var byTitle = new Dictionary<long, long>();
+        foreach (var known in await ScatterAsync(r => r.KnownKeysAsync(sourceIds, titleKeys)).ConfigureAwait(false))
+        {
+            for (int i = 0; i < sourceIds.Length; i++) if (known.BySourceId[i] != 0) bySourceId[sourceIds[i]] = known.BySourceId[i];
+            for (int i = 0; i < titleKeys.Length; i++) if (known.ByTitle[i] != 0) byTitle[titleKeys[i]] = known.ByTitle[i];
+        }
+        return papers.Select(p =>
+        {
+            long titleKey = PaperIdentity.KeyOfTitle(p.Title);
+            long key = p.SourceId is { } sid && bySourceId.TryGetValue(sid, out long s) ? s : byTitle.GetValueOrDefault(titleKey, titleKey);
+            // A source id new to the cluster listed twice in this write names one paper: the first listing's.
+            if (p.SourceId is { } id) bySourceId.TryAdd(id, key);
+            return Layout.ShardOf(key);
+        }).ToArray();
     }
 
     /// <summary>

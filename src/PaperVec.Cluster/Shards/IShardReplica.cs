@@ -62,6 +62,13 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>A stored paper by PaperVec id or source id, with its vector; null when this shard has none.</summary>
     [AlwaysInterleave] Task<ShardPaper?> FindAsync(string id);
 
+    /// <summary>
+    /// The stored papers these source ids and title keys name on this shard (0 where none): a title
+    /// key names a paper by its own title or by a title it was retitled to. Routes a write to the
+    /// shard whose paper it is.
+    /// </summary>
+    [AlwaysInterleave] Task<ShardKnownKeys> KnownKeysAsync(string[] sourceIds, long[] titleKeys);
+
     /// <summary>The key of a paper by id (PaperVec or source id); null when this shard has none.</summary>
     [AlwaysInterleave] Task<long?> ResolveAsync(string id);
 

@@ -264,3 +264,7 @@ public sealed class ReplicaListing
     [Id(1)] public required byte[][] Digests { get; init; }
     [Id(2)] public required byte[][] Libraries { get; init; }
 }
+
+/// <summary>What a shard's papers answer to: per asked source id and per asked title key, the stored paper's key (0: none here).</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ShardKnownKeys([property: Id(0)] long[] BySourceId, [property: Id(1)] long[] ByTitle);

@@ -54,10 +54,14 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
 
     public async Task<ShardWriteResult> WriteAsync(ShardWrite write)
     {
+        var db = Collection.Database;
         foreach (var paper in write.Papers)
         {
-            int owner = options.Layout.ShardOf(PaperIdentity.KeyOfTitle(paper.Title));
-            if (owner != _shard) throw new InvalidDataException($"paper '{paper.Title}' belongs to shard {owner}, not {_shard}");
+            // The paper this one is, as the ingest will find it (by source id, then title), must be here.
+            long titleKey = PaperIdentity.KeyOfTitle(paper.Title);
+            long key = (paper.SourceId is { } sid ? db.KeyOfSourceId(sid) : null) ?? db.KeyOfTitle(titleKey) ?? titleKey;
+            if (options.Layout.ShardOf(key) != _shard && options.Layout.ShardOf(titleKey) != _shard)
+                throw new InvalidDataException($"paper '{paper.Title}' belongs to shard {options.Layout.ShardOf(key)}, not {_shard}");
         }
         await _writes.WaitAsync().ConfigureAwait(true);
         try
@@ -148,6 +152,15 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         ThrowIfNotReady();
         var record = await Collection.Database.FindPaperAsync(id).ConfigureAwait(true);
         return record == null ? null : ShardPaper.Of(record);
+    }
+
+    public Task<ShardKnownKeys> KnownKeysAsync(string[] sourceIds, long[] titleKeys)
+    {
+        ThrowIfNotReady();
+        var db = Collection.Database;
+        return Task.FromResult(new ShardKnownKeys(
+            sourceIds.Select(id => db.KeyOfSourceId(id) ?? 0).ToArray(),
+            titleKeys.Select(k => db.KeyOfTitle(k) ?? 0).ToArray()));
     }
 
     public Task<long?> ResolveAsync(string id)

@@ -136,6 +136,23 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                 }
                 Assert.Equal(3, (await GetAsync(http, $"/digests/{digestIds[1]}")).GetProperty("seenBefore").GetInt32());
 
+                // A record retitled under its source id, the new title hashing to another shard: still one paper, found by either title.
+                var layoutOfCluster = app.Services.GetRequiredService<ServedCluster>().Cluster.Layout;
+                const string firstTitle = "Sparse Mixtures of Experts for Retrieval";
+                string newTitle = Enumerable.Range(1, 100).Select(i => $"Sparse Expert Mixtures for Dense Retrieval, Revision {i}")
+                    .First(t => layoutOfCluster.ShardOf(PaperIdentity.KeyOfTitle(t)) != layoutOfCluster.ShardOf(PaperIdentity.KeyOfTitle(firstTitle)));
+                const string body = "We route queries to sparse experts. Retrieval quality improves on BEIR while compute stays flat across model sizes.";
+                foreach (var (title, date) in new[] { (firstTitle, "2025-03-10"), (newTitle, "2025-03-12") })
+                {
+                    string record = JsonSerializer.Serialize(new[] { new { id = "2503.99999", title, @abstract = body, date } });
+                    var expected = await (await single.Client.PostAsync("/papers", new StringContent(record))).Content.ReadAsStringAsync();
+                    Assert.Equal(expected, await (await http.PostAsync("/papers", new StringContent(record))).Content.ReadAsStringAsync());
+                }
+                Assert.Equal((await GetAsync(single.Client, "/papers/2503.99999")).GetRawText(), (await GetAsync(http, "/papers/2503.99999")).GetRawText());
+                var listed = $"2025-03-13\n\n{newTitle}\n\n{body}\n";
+                Assert.Equal(await (await single.Client.PostAsync("/digests?name=retitled", new StringContent(listed))).Content.ReadAsStringAsync(),
+                    await (await http.PostAsync("/digests?name=retitled", new StringContent(listed))).Content.ReadAsStringAsync());
+
                 // A paper listed again under a reworded title that puts it on another shard: retitled at ingest, in the view and in /duplicates.
                 var (original, reworded) = ("Deep Gradient Compression for Distributed Training", "Compressing Gradients: Communication-Efficient Distributed Training");
                 var layout = app.Services.GetRequiredService<ServedCluster>().Cluster.Layout;
