@@ -80,9 +80,10 @@ public sealed class ClusterCollection
 
         var owners = await OwnersAsync(papers).ConfigureAwait(false);
         var groups = Enumerable.Range(0, papers.Count).GroupBy(i => owners[i]).ToList();
+        var at = DateTimeOffset.UtcNow;
         var writes = groups.Select(group => WriteShardAsync(group.Key, replica => replica.WriteAsync(new ShardWrite
         {
-            ModelId = ModelId, DefaultDate = defaultDate, Digest = digest == null ? null : ShardDigest.Of(digest),
+            ModelId = ModelId, At = at, DefaultDate = defaultDate, Digest = digest == null ? null : ShardDigest.Of(digest),
             Papers = group.Select(i => ShardPaper.Of(papers[i], papers[i].Vector ?? vectors[papers[i]])).ToArray(),
         }))).ToList();
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
@@ -336,6 +337,19 @@ public sealed class ClusterCollection
             return direct;
         var all = await ScatterAsync(r => r.ResolveAsync(id)).ConfigureAwait(false);
         return all.FirstOrDefault(k => k != null);
+    }
+
+    /// <summary>
+    /// Deletes a paper (by PaperVec id or any id it was ingested under) on every live replica of its
+    /// shard, durably; replicas remember the delete, so one that missed it learns it when it catches
+    /// up instead of copying the paper back. False when no paper has that id.
+    /// </summary>
+    public async Task<bool> DeleteAsync(string id)
+    {
+        if (await ResolveAsync(id).ConfigureAwait(false) is not long key) return false;
+        var at = DateTimeOffset.UtcNow;
+        var (deleted, _) = await WriteShardAsync(Layout.ShardOf(key), r => r.DeleteAsync(key, at)).ConfigureAwait(false);
+        return deleted;
     }
 
     // ---- readers' libraries (each on its home shard) ----------------------------------------------

@@ -10,9 +10,7 @@ public sealed record ShardHealth(int Shard, bool Serving, IReadOnlyList<ReplicaS
 public sealed record ClusterReadyResponse(string Status, int Papers, string? Model, IReadOnlyList<ShardHealth> Shards);
 
 /// <summary>
-/// The routes only `serve --cluster` has, or answers differently: /ready with every shard's replica
-/// health, and 501 problem details for what a cluster does not serve yet (deletes: docs/cluster.md
-/// says why).
+/// The route `serve --cluster` answers differently from one node: /ready with every shard's replica health.
 /// </summary>
 public static class ClusterRoutes
 {
@@ -31,9 +29,5 @@ public static class ClusterRoutes
             .WithTags("Health")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Model loaded and every shard served by a ready replica; each shard's replicas (ready, papers, note)");
-
-        app.MapDelete("/papers/{id}", IResult (string id) => throw ServedCluster.NotOnACluster("deletes"))
-            .ExcludeFromDescription();
     }
-
 }

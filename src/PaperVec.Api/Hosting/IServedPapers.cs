@@ -24,6 +24,8 @@ public interface IServedPapers
     /// <summary>Papers like the one <paramref name="id"/> names (itself and <paramref name="excludeDigest"/>'s papers left out); null when no paper has that id.</summary>
     Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest);
     Task<PaperRecord?> FindPaperAsync(string id);
+    /// <summary>Deletes a paper durably (every id it was known by stops resolving); false when no paper has that id.</summary>
+    Task<bool> DeleteAsync(string id);
     Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest);
     Task<List<DigestRecord>> DigestsAsync();
     /// <summary>A digest and its listings in listing order; null when there is none.</summary>

@@ -74,7 +74,6 @@ public static class PaperVecServer
             _ = app.Services.GetRequiredService<ServedCollection>(); // resolve now, so the container disposes it even if no request came
             UseCommon(app);
             MapShared(app);
-            PaperRoutes.MapDelete(app);
             HealthRoutes.Map(app);
 
             if (options.Log is { } log)

@@ -106,6 +106,8 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
 
     public async Task<PaperRecord?> FindPaperAsync(string id) => (await Cluster.FindAsync(id).ConfigureAwait(false))?.ToRecord();
 
+    public Task<bool> DeleteAsync(string id) => Cluster.DeleteAsync(id);
+
     public async Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest)
     {
         if (papers.Any(p => p.Vector == null) && Embedder == null) throw new ModelNotReadyException(NotReadyReason ?? "the model is not loaded");
@@ -133,10 +135,6 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
     public Task<List<PaperVec.Duplicates.DuplicateGroup>> DuplicatesAsync(PaperVec.Duplicates.DuplicateScope scope) => Cluster.DuplicatesAsync(scope);
 
     public Task<List<SearchResult>?> RankDigestAsync(string digestId, string library) => Cluster.RankDigestAsync(digestId, library);
-
-    /// <summary>501 for what a cluster does not serve yet (docs/cluster.md lists it).</summary>
-    public static ApiProblemException NotOnACluster(string what) =>
-        new(StatusCodes.Status501NotImplemented, $"{what} are not served by a cluster yet (see docs/cluster.md); a single node serves them");
 
     /// <summary>Once (the container disposes it through each service it is registered as).</summary>
     public void Dispose()

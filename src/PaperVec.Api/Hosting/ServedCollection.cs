@@ -92,6 +92,8 @@ public sealed class ServedCollection : IServedPapers, IDisposable
 
     public Task<PaperRecord?> FindPaperAsync(string id) => Database.FindPaperAsync(id).AsTask();
 
+    public async Task<bool> DeleteAsync(string id) => await Collection.DeleteAsync(id).ConfigureAwait(false) != null;
+
     public Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest) => Collection.IngestAsync(papers, digest);
 
     public Task<List<DigestRecord>> DigestsAsync() => Task.FromResult(Database.Digests());

@@ -48,6 +48,15 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One stored paper");
 
+        papers.MapDelete("/{id}", async (string id, IServedPapers library) =>
+            {
+                id = Decode(id);
+                return await library.DeleteAsync(id) ? TypedResults.NoContent() : throw NoSuchPaper(id);
+            })
+            .RequireApiKey()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Delete a paper (durably; every id it was known by stops resolving)");
+
         papers.MapGet("/{id}/similar", async (string id, string? k, string? from, string? to, string? excludeDigest, IServedPapers library) =>
             {
                 id = Decode(id);
@@ -60,20 +69,6 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Papers like this one (itself excluded), best first, with cosine scores");
-    }
-
-    /// <summary>DELETE /papers/{id}: one node only (a cluster needs tombstones first, see docs/cluster.md).</summary>
-    public static void MapDelete(IEndpointRouteBuilder app)
-    {
-        app.MapGroup("/papers").WithTags("Papers").MapDelete("/{id}", async (string id, ServedCollection library) =>
-            {
-                id = Decode(id);
-                var deleted = await library.Collection.DeleteAsync(id);
-                return deleted == null ? throw NoSuchPaper(id) : TypedResults.NoContent();
-            })
-            .RequireApiKey()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Delete a paper (durably; every id it was known by stops resolving)");
     }
 
     /// <summary>

@@ -13,4 +13,7 @@ public sealed record ClusterSiloOptions
 
     /// <summary>The data directory of this silo's replica of <paramref name="shard"/>.</summary>
     public string ReplicaDirectory(int shard) => Path.Combine(DataRoot, $"shard-{shard}");
+
+    /// <summary>The file of deletes of this silo's replica of <paramref name="shard"/> (beside its collection, not in it).</summary>
+    public string TombstonePath(int shard) => Path.Combine(DataRoot, $"shard-{shard}.deletes.json");
 }

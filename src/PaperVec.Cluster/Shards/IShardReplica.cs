@@ -15,6 +15,9 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>Writes a digest's manifest (its whole listing order over shards) on the digest's home shard; durable when it returns.</summary>
     Task PutDigestAsync(byte[] digest);
 
+    /// <summary>Deletes a paper by key, durably, remembering the delete so catching up does not copy it back; false when none was stored.</summary>
+    Task<bool> DeleteAsync(long key, DateTimeOffset at);
+
     /// <summary>Applies a library change on the library's home shard; durable when it returns the library (encoded).</summary>
     Task<byte[]> ChangeLibraryAsync(ShardLibraryChange change);
 

@@ -60,6 +60,8 @@ public sealed class ShardWrite
     [Id(2)] public DateOnly? DefaultDate { get; init; }
     /// <summary>The digest these papers are this shard's part of (null for records).</summary>
     [Id(3)] public ShardDigest? Digest { get; init; }
+    /// <summary>When the client wrote (every replica records the same time for a paper ingested again after its delete).</summary>
+    [Id(4)] public DateTimeOffset At { get; init; } = DateTimeOffset.UtcNow;
 }
 
 /// <summary>A digest's identity, as a shard's part of it is written.</summary>
@@ -263,6 +265,10 @@ public sealed class ReplicaListing
     [Id(0)] public required ListedPaper[] Papers { get; init; }
     [Id(1)] public required byte[][] Digests { get; init; }
     [Id(2)] public required byte[][] Libraries { get; init; }
+    /// <summary>The replica's deletes: per key, when last deleted and when last ingested again after a delete (UTC ticks).</summary>
+    [Id(3)] public long[] DeletedKeys { get; init; } = [];
+    [Id(4)] public long[] DeletedAt { get; init; } = [];
+    [Id(5)] public long[] RevivedAt { get; init; } = [];
 }
 
 /// <summary>What a shard's papers answer to: per asked source id and per asked title key, the stored paper's key (0: none here).</summary>

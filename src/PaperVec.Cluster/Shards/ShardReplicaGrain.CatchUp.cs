@@ -20,6 +20,9 @@ public sealed partial class ShardReplicaGrain
             Papers = db.Papers().Select(ListedPaper.Of).ToArray(),
             Digests = db.Digests().Select(RecordCodec.EncodeDigest).ToArray(),
             Libraries = db.Libraries().Select(RecordCodec.EncodeLibrary).ToArray(),
+            DeletedKeys = _tombstones.Histories.Keys.ToArray(),
+            DeletedAt = _tombstones.Histories.Values.Select(h => h.DeletedAt).ToArray(),
+            RevivedAt = _tombstones.Histories.Values.Select(h => h.RevivedAt).ToArray(),
         });
     }
 
@@ -58,7 +61,15 @@ public sealed partial class ShardReplicaGrain
                     var listing = await peer.ListAsync().WaitAsync(PeerTimeout).ConfigureAwait(true);
                     var theirs = listing.Papers;
                     reached++;
-                    var wanted = theirs.Where(p => !mine.TryGetValue(p.Key, out var m) || p.NewerThan(m)).Select(p => p.Key).ToArray();
+                    // Deletes first: a paper the peer deleted after this replica last saw it goes here too, and is not copied back there.
+                    var theirDeletes = listing.DeletedKeys.Select((k, i) => (k, new ShardTombstones.History(listing.DeletedAt[i], listing.RevivedAt[i]))).ToList();
+                    _tombstones.Apply(theirDeletes);
+                    foreach (long key in mine.Keys.Where(_tombstones.IsDeleted).ToList())
+                    {
+                        await Task.Run(() => collection.DeleteAsync(PaperIdentity.Format(key))).ConfigureAwait(true);
+                        mine.Remove(key);
+                    }
+                    var wanted = theirs.Where(p => !_tombstones.IsDeleted(p.Key) && (!mine.TryGetValue(p.Key, out var m) || p.NewerThan(m))).Select(p => p.Key).ToArray();
                     // Digest records this replica lacks, or holds an older write of (a shard's part, later replaced by the manifest).
                     var theirDigests = listing.Digests.Select(d => RecordCodec.ReadDigest(d)).ToDictionary(d => d.Id, StringComparer.Ordinal);
                     var theirLibraries = listing.Libraries.Select(l => RecordCodec.ReadLibrary(l)).ToDictionary(l => l.Name, StringComparer.Ordinal);
@@ -80,7 +91,10 @@ public sealed partial class ShardReplicaGrain
                     foreach (var digest in digests) myDigests[digest.Id] = digest;
                     foreach (var library in libraries) myLibraries[library.Name] = library;
                     var theirKeys = theirs.ToDictionary(p => p.Key);
+                    var theirHistories = theirDeletes.ToDictionary(d => d.k, d => d.Item2);
                     if (mine.Values.Any(m => !theirKeys.TryGetValue(m.Key, out var t) || m.NewerThan(t))
+                        || _tombstones.Histories.Any(h => !theirHistories.TryGetValue(h.Key, out var t) || t.Merge(h.Value) != t)
+                        || theirs.Any(p => _tombstones.IsDeleted(p.Key))
                         || myDigests.Values.Any(m => !theirDigests.TryGetValue(m.Id, out var t) || m.IngestedAt > t.IngestedAt)
                         || myLibraries.Values.Any(m => !theirLibraries.TryGetValue(m.Name, out var t) || m.UpdatedAt > t.UpdatedAt))
                         _ = peer.CatchUpAsync();

@@ -24,6 +24,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
 
     readonly SemaphoreSlim _writes = new(1, 1);
     PaperCollection? _collection;
+    ShardTombstones _tombstones = null!;
     int _shard;
     volatile bool _ready;
     string? _note = "starting";
@@ -39,7 +40,13 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         _shard = shard;
         string directory = options.ReplicaDirectory(shard);
         // Opening recovers the store, the HNSW and the Lucene index: disk and CPU, off the grain scheduler.
+        _tombstones = ShardTombstones.Load(options.TombstonePath(shard));
         _collection = await Task.Run(() => PaperCollection.Open(directory), cancellationToken).ConfigureAwait(true);
+        // A delete recorded but not applied (the silo died between the two) is finished now.
+        var collection = _collection;
+        foreach (var (deleted, history) in _tombstones.Histories)
+            if (history.IsDeleted && collection.Database.Summary(deleted) != null)
+                await Task.Run(() => collection.DeleteAsync(PaperIdentity.Format(deleted)), cancellationToken).ConfigureAwait(true);
         log.LogInformation("replica {Key}: {Papers} papers in {Directory}", key, _collection.Database.PaperCount, directory);
         // Catch up once activated: peers activating at the same time call us too.
         _ = this.AsReference<IShardReplica>().CatchUpAsync();
@@ -69,12 +76,25 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
             var collection = Collection;
             var papers = write.Papers.Select(p => p.ToIncoming()).ToList();
             var result = await Task.Run(() => collection.IngestEmbeddedAsync(papers, write.ModelId, write.DefaultDate, write.Digest?.ToInfo())).ConfigureAwait(true);
+            _tombstones.Revived(result.KeysByPosition, write.At);
             return new ShardWriteResult
             {
                 Listings = result.Listings.Select(l => new ShardListing(l.Key, l.Title, l.Status)).ToArray(),
                 KeysByPosition = [.. result.KeysByPosition],
                 Digest = result.Digest == null ? null : RecordCodec.EncodeDigest(result.Digest),
             };
+        }
+        finally { _writes.Release(); }
+    }
+
+    public async Task<bool> DeleteAsync(long key, DateTimeOffset at)
+    {
+        await _writes.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            var collection = Collection;
+            _tombstones.Deleted(key, at);
+            return await Task.Run(() => collection.DeleteAsync(PaperIdentity.Format(key))).ConfigureAwait(true) != null;
         }
         finally { _writes.Release(); }
     }

@@ -79,6 +79,15 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             await AssertSameAnswersAsync(cluster, single, papers, "silo 2 dead");
             await AssertNothingLostAsync(cluster, acked);
 
+            // Deletes while silo 2 is dead, of papers on shard 1 (replicas on silos 1 and 2): silo 2's copies must not come back.
+            var deleted = acked.Where(p => cluster.Layout.ShardOf(PaperIdentity.KeyOfTitle(p.Title)) == 1).Take(3).ToList();
+            foreach (var paper in deleted)
+            {
+                Assert.True(await cluster.DeleteAsync(paper.SourceId!));
+                Assert.NotNull(await single.DeleteAsync(paper.SourceId!));
+                acked.Remove(paper);
+            }
+
             // Silo 2 comes back, catches up from the live replicas; then silo 1 dies during queries and
             // shard 1, whose replicas are on silos 1 and 2, is served by the one that caught up.
             silos[2].Start();
@@ -87,6 +96,9 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             var queries = AssertSameAnswersAsync(cluster, single, papers, "silo 1 dying");
             silos[1].Kill();
             await queries;
+            // Shard 1 is now read from silo 2 alone, which held the deleted papers when it died.
+            foreach (var paper in deleted)
+                Assert.Null(await cluster.FindAsync(PaperIdentity.Format(PaperIdentity.KeyOfTitle(paper.Title))));
             for (int b = 14; b < 20; b++) await IngestAsync(papers.Skip(b * Batch).Take(Batch).ToList());
             await AssertSameAnswersAsync(cluster, single, papers, "silo 1 dead");
             await AssertNothingLostAsync(cluster, acked);
@@ -211,7 +223,13 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                 var ranked = await GetAsync(http, $"/digests/{digestIds[1]}?library=mine");
                 Assert.Equal(44, ranked.GetProperty("papers").GetArrayLength());
                 Assert.Single((await GetAsync(http, "/libraries")).EnumerateArray());
-                await Problems.AssertProblemAsync(await http.DeleteAsync($"/papers/{liked[0]}"), 501, "not served by a cluster yet");
+                // A delete: gone from both, every id it had stops resolving.
+                foreach (var server in new[] { single.Client, http })
+                {
+                    Assert.Equal(HttpStatusCode.NoContent, (await server.DeleteAsync("/papers/2503.99999")).StatusCode);
+                    Assert.Equal(HttpStatusCode.NotFound, (await server.GetAsync("/papers/2503.99999")).StatusCode);
+                    Assert.Equal(HttpStatusCode.NotFound, (await server.DeleteAsync("/papers/2503.99999")).StatusCode);
+                }
 
                 // A silo dies: /ready names its replicas as not ready, stays 200 (every shard has another), and answers stay whole.
                 silos[2].Kill();
