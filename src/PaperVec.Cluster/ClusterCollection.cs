@@ -267,27 +267,40 @@ public sealed class ClusterCollection
     internal Task<T[]> ScatterAsync<T>(Func<IShardReplica, Task<T>> call) =>
         Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(shard => ReadShardAsync(shard, call)));
 
-    /// <summary>Free-text search in the query's mode, merged over every shard; the same shape as one node's.</summary>
+    /// <summary>Free-text search in the query's mode, merged over every shard; the same shape as one node's (<see cref="PaperSearch.Run(PaperDatabase, SearchQuery, SearchScope)"/>).</summary>
     public async Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope)
     {
         int k = PaperSearch.CheckedK(scope);
-        if (scope.Diversity != 0) throw new InvalidDataException("diversity is not available on a cluster yet");
+        if (scope.Diversity is < 0 or > 1 || double.IsNaN(scope.Diversity)) throw new InvalidDataException("diversity must be within 0..1");
         var exclude = scope.Exclude.ToArray();
-        ShardQuery Ranking(SearchMode ranking, int depth) => new()
+        // With diversity, a deeper pool is read and maximal marginal relevance picks k from it.
+        int depth = scope.Diversity > 0 ? Math.Max(4 * k, 50) : k;
+        ShardQuery Ranking(SearchMode ranking, int rankingDepth) => new()
         {
             Text = query.Text, Vector = ranking == SearchMode.Semantic ? query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding") : null,
-            Ranking = ranking, Depth = depth, From = scope.From, To = scope.To, Exclude = exclude,
+            Ranking = ranking, Depth = rankingDepth, From = scope.From, To = scope.To, Exclude = exclude,
         };
+        List<(long Key, double Score)> hits;
+        var papers = new Dictionary<long, ShardHit>();
         if (query.Mode != SearchMode.Hybrid)
-            return Shape(Merge(await ScatterAsync(Ranking(query.Mode, k)).ConfigureAwait(false), k), k);
-        int depth = Math.Max(k, PaperSearch.FusionDepth);
-        var semantic = ScatterAsync(Ranking(SearchMode.Semantic, depth));
-        var lexical = ScatterAsync(Ranking(SearchMode.Lexical, depth));
-        var semanticHits = Merge(await semantic.ConfigureAwait(false), depth);
-        var lexicalHits = Merge(await lexical.ConfigureAwait(false), depth);
-        var papers = semanticHits.Concat(lexicalHits).GroupBy(h => h.Key).ToDictionary(g => g.Key, g => g.First());
-        var fused = PaperSearch.Fuse(semanticHits.Select(h => (h.Key, h.Score)).ToList(), lexicalHits.Select(h => (h.Key, h.Score)).ToList(), query, k);
-        return fused.Select(f => Result(papers[f.Key], f.Score)).ToList();
+        {
+            var merged = Merge(await ScatterAsync(Ranking(query.Mode, depth)).ConfigureAwait(false), depth);
+            foreach (var hit in merged) papers[hit.Key] = hit;
+            hits = merged.Select(h => (h.Key, h.Score)).ToList();
+        }
+        else
+        {
+            int fusionDepth = Math.Max(depth, PaperSearch.FusionDepth);
+            var semantic = ScatterAsync(Ranking(SearchMode.Semantic, fusionDepth));
+            var lexical = ScatterAsync(Ranking(SearchMode.Lexical, fusionDepth));
+            var semanticHits = Merge(await semantic.ConfigureAwait(false), fusionDepth);
+            var lexicalHits = Merge(await lexical.ConfigureAwait(false), fusionDepth);
+            foreach (var hit in semanticHits.Concat(lexicalHits)) papers.TryAdd(hit.Key, hit);
+            hits = PaperSearch.Fuse(semanticHits.Select(h => (h.Key, h.Score)).ToList(), lexicalHits.Select(h => (h.Key, h.Score)).ToList(), query, depth);
+        }
+        if (scope.Diversity > 0)
+            hits = MaximalMarginalRelevance.Select(await new ClusterRecommendSource(this).VectorsAsync(hits.Select(h => h.Key).ToList()).ConfigureAwait(false), hits, k, scope.Diversity);
+        return hits.Select(h => Result(papers[h.Key], h.Score)).ToList();
     }
 
     /// <summary>Papers like a stored one (by PaperVec id or source id), itself excluded; null when no shard has it.</summary>
@@ -313,11 +326,10 @@ public sealed class ClusterCollection
         string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy)
     {
         Recommender.CheckRequest(liked.Count, disliked.Count);
-        if (scope.Diversity != 0) throw new InvalidDataException("diversity is not available on a cluster yet");
         var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
         var query = new RecommendQuery(await ResolvePapersAsync(liked).ConfigureAwait(false), await ResolvePapersAsync(disliked).ConfigureAwait(false))
         {
-            Strategy = strategy, Candidates = candidates,
+            Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates,
         };
         return await Recommender.RankAsync(new ClusterRecommendSource(this), query, scope).ConfigureAwait(false);
     }
@@ -397,9 +409,8 @@ public sealed class ClusterCollection
     public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
     {
         if ((await LibraryAsync(libraryName).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
-        if (scope.Diversity != 0) throw new InvalidDataException("diversity is not available on a cluster yet");
         var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates };
+        var query = new RecommendQuery(library.Liked, library.Disliked) { Diversity = scope.Diversity, Candidates = candidates };
         return await Recommender.RankAsync(new ClusterRecommendSource(this), query, scope).ConfigureAwait(false);
     }
 

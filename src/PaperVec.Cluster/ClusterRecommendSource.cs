@@ -73,8 +73,8 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
         return parts.SelectMany(p => p).OrderByDescending(h => h.Score).ThenBy(h => h.Key).Take(depth).Select(h => (h.Key, h.Score)).ToList();
     }
 
-    public Task<List<(long Key, double Score)>> DiversifyAsync(List<(long Key, double Score)> ranked, int k, double diversity) =>
-        throw new InvalidDataException("diversity is not available on a cluster yet");
+    public async Task<List<(long Key, double Score)>> DiversifyAsync(List<(long Key, double Score)> ranked, int k, double diversity) =>
+        MaximalMarginalRelevance.Select(await VectorsAsync(ranked.Select(r => r.Key).ToList()).ConfigureAwait(false), ranked, k, diversity);
 
     public Task<List<SearchResult>> ShapeAsync(List<(long Key, double Score)> ranked, LibraryModel model) =>
         Task.FromResult(ranked.Where(r => _hits.ContainsKey(r.Key)).Select(r =>

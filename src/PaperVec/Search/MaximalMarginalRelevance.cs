@@ -15,13 +15,24 @@ public static class MaximalMarginalRelevance
     public static List<(long Key, double Score)> Select(PaperDatabase db, List<(long Key, double Score)> pool, int k, double diversity)
     {
         if (diversity <= 0 || pool.Count <= 1) return pool.Count > k ? pool[..k] : pool;
-        int dim = db.Dimension;
+        var vectors = new Dictionary<long, float[]>(pool.Count);
+        foreach (var hit in pool)
+        {
+            var v = new float[db.Dimension];
+            if (db.TryReadVector(hit.Key, v)) vectors[hit.Key] = v; // else deleted since
+        }
+        return Select(vectors, pool, k, diversity);
+    }
+
+    /// <summary>The same with the pool's vectors given (a cluster reads them from the shards); papers without one are left out.</summary>
+    public static List<(long Key, double Score)> Select(IReadOnlyDictionary<long, float[]> vectorOf, List<(long Key, double Score)> pool, int k, double diversity)
+    {
+        if (diversity <= 0 || pool.Count <= 1) return pool.Count > k ? pool[..k] : pool;
         var keys = new List<(long Key, double Score)>(pool.Count);
         var vectors = new List<float[]>(pool.Count);
         foreach (var hit in pool)
         {
-            var v = new float[dim];
-            if (!db.TryReadVector(hit.Key, v)) continue; // deleted since
+            if (!vectorOf.TryGetValue(hit.Key, out var v)) continue;
             keys.Add(hit);
             vectors.Add(v);
         }

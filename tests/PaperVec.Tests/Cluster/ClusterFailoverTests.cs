@@ -219,7 +219,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                 Assert.Equal(1, (await GetAsync(http, "/libraries/mine")).GetProperty("disliked").GetArrayLength());
                 var forLibrary = await http.PostAsync("/recommend", JsonContent.Create(new { library = "mine", k = 5 }));
                 Assert.Equal(HttpStatusCode.OK, forLibrary.StatusCode);
-                Assert.DoesNotContain(results[0].GetProperty("id").GetString(), await forLibrary.Content.ReadAsStringAsync()); // disliked: never recommended
+                Assert.DoesNotContain(results[0].GetProperty("id").GetString()!, await forLibrary.Content.ReadAsStringAsync()); // disliked: never recommended
                 var ranked = await GetAsync(http, $"/digests/{digestIds[1]}?library=mine");
                 Assert.Equal(44, ranked.GetProperty("papers").GetArrayLength());
                 Assert.Single((await GetAsync(http, "/libraries")).EnumerateArray());
@@ -366,7 +366,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
         for (int q = 0; q < 12; q++)
         {
             var vector = papers[random.Next(papers.Count)].Vector!;
-            var scope = new SearchScope { K = 10 };
+            // Every third query with diversity: maximal marginal relevance over the merged pool.
+            var scope = new SearchScope { K = 10, Diversity = q % 3 == 2 ? 0.5 : 0 };
             var expected = single.Search(new SearchQuery("", vector, SearchMode.Semantic), scope);
             var actual = await cluster.SearchAsync(new SearchQuery("", vector, SearchMode.Semantic), scope);
             Assert.True(expected.Select(r => (r.Id, r.Score)).SequenceEqual(actual.Select(r => (r.Id, r.Score))),
@@ -395,10 +396,11 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             var liked = Enumerable.Range(0, 8).Select(_ => stored[random.Next(stored.Count)]).Distinct().ToList();
             var disliked = Enumerable.Range(0, 3).Select(_ => stored[random.Next(stored.Count)]).Except(liked).ToList();
             var scope = new SearchScope { K = 10 };
-            foreach (var strategy in new[] { PaperVec.Recommend.RecommendStrategy.Classifier, PaperVec.Recommend.RecommendStrategy.Centroid })
+            foreach (var (strategy, diversity) in new[] { (PaperVec.Recommend.RecommendStrategy.Classifier, 0.0), (PaperVec.Recommend.RecommendStrategy.Centroid, 0.0),
+                (PaperVec.Recommend.RecommendStrategy.Classifier, 0.5) })
             {
-                var expected = await single.RecommendAsync(liked, disliked, scope, strategy: strategy);
-                var actual = await cluster.RecommendAsync(liked, disliked, scope, strategy: strategy);
+                var expected = await single.RecommendAsync(liked, disliked, scope with { Diversity = diversity }, strategy: strategy);
+                var actual = await cluster.RecommendAsync(liked, disliked, scope with { Diversity = diversity }, strategy: strategy);
                 string Show(List<SearchResult> results) => string.Join("; ", results.Select(r => $"{r.Id} {r.Score} [{string.Join(",", r.Because!.Select(b => $"{b.Id}:{b.Similarity}"))}]"));
                 Assert.Equal(Show(expected), Show(actual));
             }
