@@ -69,8 +69,8 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
     async Task<List<(long Key, double Score)>> MergeAsync(ShardRecommend query, int depth)
     {
         var parts = await cluster.ScatterAsync(r => r.RecommendAsync(query)).ConfigureAwait(false);
-        foreach (var hit in parts.SelectMany(p => p)) _hits[hit.Key] = hit;
-        return parts.SelectMany(p => p).OrderByDescending(h => h.Score).ThenBy(h => h.Key).Take(depth).Select(h => (h.Key, h.Score)).ToList();
+        foreach (var hit in parts.SelectMany(p => p)) _hits[hit.Hit.Key] = hit;
+        return parts.SelectMany(p => p).Select(h => h.Hit).OrderByDescending(h => h.Score).ThenBy(h => h.Key).Take(depth).Select(h => (h.Key, h.Score)).ToList();
     }
 
     public async Task<List<(long Key, double Score)>> DiversifyAsync(List<(long Key, double Score)> ranked, int k, double diversity) =>
@@ -80,7 +80,7 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
         Task.FromResult(ranked.Where(r => _hits.ContainsKey(r.Key)).Select(r =>
         {
             var hit = _hits[r.Key];
-            return new SearchResult(PaperIdentity.Format(r.Key), hit.Title, hit.Date, Math.Round(r.Score, 4), hit.Snippet)
+            return new SearchResult(PaperIdentity.Format(r.Key), hit.Hit.Title, hit.Hit.Date, Math.Round(r.Score, 4), hit.Hit.Snippet)
             {
                 Because = hit.BecauseKeys.Zip(hit.BecauseSimilarities)
                     .Where(b => _titles.ContainsKey(b.First))

@@ -211,17 +211,13 @@ public sealed class ShardRecommend
     public Search.SearchScope Scope() => new() { K = Depth, From = From, To = To, Exclude = Exclude.ToHashSet() };
 }
 
-/// <summary>A paper a shard ranked for a reader, with what a result shows and the liked papers it is closest to (keys: their titles are on their own shards).</summary>
+/// <summary>A paper a shard ranked for a reader: the hit, and the liked papers it is closest to (keys: their titles are on their own shards).</summary>
 [GenerateSerializer, Immutable]
 public sealed class ShardRecommendHit
 {
-    [Id(0)] public required long Key { get; init; }
-    [Id(1)] public required double Score { get; init; }
-    [Id(2)] public required string Title { get; init; }
-    [Id(3)] public required string Date { get; init; }
-    [Id(4)] public required string Snippet { get; init; }
-    [Id(5)] public required long[] BecauseKeys { get; init; }
-    [Id(6)] public required float[] BecauseSimilarities { get; init; }
+    [Id(0)] public required ShardHit Hit { get; init; }
+    [Id(1)] public required long[] BecauseKeys { get; init; }
+    [Id(2)] public required float[] BecauseSimilarities { get; init; }
 }
 
 /// <summary>A stored paper's vector and title (a recommendation's examples and background).</summary>

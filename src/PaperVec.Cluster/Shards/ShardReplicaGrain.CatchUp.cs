@@ -15,14 +15,15 @@ public sealed partial class ShardReplicaGrain
     public Task<ReplicaListing> ListAsync()
     {
         var db = Collection.Database;
+        var deletes = _tombstones.Histories;
         return Task.Run(() => new ReplicaListing
         {
             Papers = db.Papers().Select(ListedPaper.Of).ToArray(),
             Digests = db.Digests().Select(RecordCodec.EncodeDigest).ToArray(),
             Libraries = db.Libraries().Select(RecordCodec.EncodeLibrary).ToArray(),
-            DeletedKeys = _tombstones.Histories.Keys.ToArray(),
-            DeletedAt = _tombstones.Histories.Values.Select(h => h.DeletedAt).ToArray(),
-            RevivedAt = _tombstones.Histories.Values.Select(h => h.RevivedAt).ToArray(),
+            DeletedKeys = [.. deletes.Keys],
+            DeletedAt = deletes.Values.Select(h => h.DeletedAt).ToArray(),
+            RevivedAt = deletes.Values.Select(h => h.RevivedAt).ToArray(),
         });
     }
 

@@ -6,29 +6,10 @@ namespace PaperVec.Cluster.Shards;
 // ClusterLayout.LibraryShardOf), written to every replica of that shard like a paper.
 public sealed partial class ShardReplicaGrain
 {
-    public async Task<byte[]> ChangeLibraryAsync(ShardLibraryChange change)
-    {
-        await _writes.WaitAsync().ConfigureAwait(true);
-        try
-        {
-            var collection = Collection;
-            var library = await Task.Run(() => collection.ApplyLibraryChangeAsync(change.Name, change.Like, change.Dislike, change.Remove, change.Replace, change.At))
-                .ConfigureAwait(true);
-            return RecordCodec.EncodeLibrary(library);
-        }
-        finally { _writes.Release(); }
-    }
+    public Task<byte[]> ChangeLibraryAsync(ShardLibraryChange change) => WriteGateAsync(async collection =>
+        RecordCodec.EncodeLibrary(await collection.ApplyLibraryChangeAsync(change.Name, change.Like, change.Dislike, change.Remove, change.Replace, change.At).ConfigureAwait(false)));
 
-    public async Task<bool> DeleteLibraryAsync(string name)
-    {
-        await _writes.WaitAsync().ConfigureAwait(true);
-        try
-        {
-            var collection = Collection;
-            return await Task.Run(() => collection.DeleteLibraryAsync(name)).ConfigureAwait(true);
-        }
-        finally { _writes.Release(); }
-    }
+    public Task<bool> DeleteLibraryAsync(string name) => WriteGateAsync(collection => collection.DeleteLibraryAsync(name));
 
     public Task<byte[]?> LibraryAsync(string name)
     {

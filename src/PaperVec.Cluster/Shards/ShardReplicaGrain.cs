@@ -70,12 +70,10 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
             if (options.Layout.ShardOf(key) != _shard && options.Layout.ShardOf(titleKey) != _shard)
                 throw new InvalidDataException($"paper '{paper.Title}' belongs to shard {options.Layout.ShardOf(key)}, not {_shard}");
         }
-        await _writes.WaitAsync().ConfigureAwait(true);
-        try
+        return await WriteGateAsync(async collection =>
         {
-            var collection = Collection;
             var papers = write.Papers.Select(p => p.ToIncoming()).ToList();
-            var result = await Task.Run(() => collection.IngestEmbeddedAsync(papers, write.ModelId, write.DefaultDate, write.Digest?.ToInfo())).ConfigureAwait(true);
+            var result = await collection.IngestEmbeddedAsync(papers, write.ModelId, write.DefaultDate, write.Digest?.ToInfo()).ConfigureAwait(false);
             _tombstones.Revived(result.KeysByPosition, write.At);
             return new ShardWriteResult
             {
@@ -83,30 +81,32 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
                 KeysByPosition = [.. result.KeysByPosition],
                 Digest = result.Digest == null ? null : RecordCodec.EncodeDigest(result.Digest),
             };
-        }
-        finally { _writes.Release(); }
+        }).ConfigureAwait(true);
     }
 
-    public async Task<bool> DeleteAsync(long key, DateTimeOffset at)
+    public Task<bool> DeleteAsync(long key, DateTimeOffset at) => WriteGateAsync(async collection =>
     {
-        await _writes.WaitAsync().ConfigureAwait(true);
-        try
-        {
-            var collection = Collection;
-            _tombstones.Deleted(key, at);
-            return await Task.Run(() => collection.DeleteAsync(PaperIdentity.Format(key))).ConfigureAwait(true) != null;
-        }
-        finally { _writes.Release(); }
-    }
+        _tombstones.Deleted(key, at); // first: a crash before the delete is finished at the next start
+        return await collection.DeleteAsync(PaperIdentity.Format(key)).ConfigureAwait(false) != null;
+    });
 
-    public async Task PutDigestAsync(byte[] digest)
+    public Task PutDigestAsync(byte[] digest)
     {
         var record = RecordCodec.ReadDigest(digest);
+        return WriteGateAsync(async collection => { await collection.PutDigestAsync(record).ConfigureAwait(false); return true; });
+    }
+
+    /// <summary>
+    /// Runs a write on the thread pool (engine calls take CPU and disk, not the grain's scheduler),
+    /// one at a time in arrival order with the other writes and catching up.
+    /// </summary>
+    async Task<T> WriteGateAsync<T>(Func<PaperCollection, Task<T>> write)
+    {
         await _writes.WaitAsync().ConfigureAwait(true);
         try
         {
             var collection = Collection;
-            await Task.Run(() => collection.PutDigestAsync(record)).ConfigureAwait(true);
+            return await Task.Run(() => write(collection)).ConfigureAwait(true);
         }
         finally { _writes.Release(); }
     }

@@ -33,19 +33,31 @@ sealed class ShardTombstones
         return new ShardTombstones(path, histories);
     }
 
-    public IReadOnlyDictionary<long, History> Histories => _histories;
+    /// <summary>A copy (peers list it while this replica writes).</summary>
+    public Dictionary<long, History> Histories
+    {
+        get { lock (_histories) return new Dictionary<long, History>(_histories); }
+    }
 
-    public bool IsDeleted(long key) => _histories.TryGetValue(key, out var h) && h.IsDeleted;
+    public bool IsDeleted(long key)
+    {
+        lock (_histories) return _histories.TryGetValue(key, out var h) && h.IsDeleted;
+    }
 
     /// <summary>Records a delete, durably (before the paper is deleted: a crash between finishes it at the next start).</summary>
     public void Deleted(long key, DateTimeOffset at) => Apply([(key, new History(at.UtcTicks, 0))]);
 
     /// <summary>Records that deleted papers were ingested again (keys never deleted are not recorded).</summary>
     public void Revived(IEnumerable<long> keys, DateTimeOffset at) =>
-        Apply(keys.Where(IsDeleted).Distinct().Select(k => (k, new History(0, at.UtcTicks))).ToList());
+        Apply(keys.Distinct().Where(IsDeleted).Select(k => (k, new History(0, at.UtcTicks))).ToList());
 
     /// <summary>Merges histories (a peer's); returns the keys whose merged state changed.</summary>
     public List<long> Apply(IReadOnlyList<(long Key, History History)> histories)
+    {
+        lock (_histories) return ApplyLocked(histories);
+    }
+
+    List<long> ApplyLocked(IReadOnlyList<(long Key, History History)> histories)
     {
         var changed = new List<long>();
         foreach (var (key, history) in histories)
