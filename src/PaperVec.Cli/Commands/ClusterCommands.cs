@@ -44,6 +44,10 @@ static class ClusterCommands
         endpoints.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
+            // Every refusal before anything is written.
+            var membership = endpoints.MembershipOf(parse);
+            if (!System.Net.IPAddress.TryParse(parse.GetValue(address), out var ip)) throw new UsageException($"--address '{parse.GetValue(address)}' is not an IP address");
+            if (membership.IsDevelopment && !System.Net.IPAddress.IsLoopback(ip)) throw new UsageException("--address other than loopback needs a membership store (--membership redis:HOST:PORT)");
             string root = Path.GetFullPath(parse.GetValue(data)!);
             Directory.CreateDirectory(root);
             var asked = ClusterLayout.Create(parse.GetValue(shards), parse.GetValue(replicas), parse.GetValue(silos));
@@ -54,9 +58,6 @@ static class ClusterCommands
             int silo = parse.GetValue(index);
             if (silo < 0 || silo >= layout.Silos) throw new UsageException($"--silo must be within 0..{layout.Silos - 1}");
             var ports = endpoints.Of(parse);
-            var membership = endpoints.MembershipOf(parse);
-            if (!System.Net.IPAddress.TryParse(parse.GetValue(address), out var ip)) throw new UsageException($"--address '{parse.GetValue(address)}' is not an IP address");
-            if (membership.IsDevelopment && !System.Net.IPAddress.IsLoopback(ip)) throw new UsageException("--address other than loopback needs a membership store (--membership redis:HOST:PORT)");
             using var host = SiloHost.Build(new ClusterSiloOptions { DataRoot = root, Layout = layout, SiloIndex = silo, Address = ip }, ports, membership);
             await host.StartAsync(cancellation);
             Console.WriteLine($"{ClusterLayout.SiloName(silo)} pid {Environment.ProcessId} silo port {ports.SiloPort(silo)} gateway port {ports.GatewayPort(silo)}: shards {string.Join(',', layout.ShardsOn(silo))}");

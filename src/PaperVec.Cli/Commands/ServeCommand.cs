@@ -29,6 +29,8 @@ static class ServeCommand
         var command = new Command("serve", "Serve the HTTP API and the search page (of a data directory, or of a cluster with --cluster)") { data, urls, batch, checkpoint, precision, cluster, silos, gateways, membership };
         command.SetAction(async parse =>
         {
+            if (parse.GetValue(cluster) && parse.GetValue(data) != null)
+                throw new UsageException("--data names one node's data directory; with --cluster the silos hold the data");
             var options = new ServerOptions
             {
                 DataPath = parse.GetValue(data),
