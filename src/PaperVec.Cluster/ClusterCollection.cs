@@ -271,10 +271,10 @@ public sealed class ClusterCollection
     public async Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope)
     {
         int k = PaperSearch.CheckedK(scope);
-        if (scope.Diversity is < 0 or > 1 || double.IsNaN(scope.Diversity)) throw new InvalidDataException("diversity must be within 0..1");
+        PaperSearch.CheckDiversity(scope);
         var exclude = scope.Exclude.ToArray();
         // With diversity, a deeper pool is read and maximal marginal relevance picks k from it.
-        int depth = scope.Diversity > 0 ? Math.Max(4 * k, 50) : k;
+        int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
         ShardQuery Ranking(SearchMode ranking, int rankingDepth) => new()
         {
             Text = query.Text, Vector = ranking == SearchMode.Semantic ? query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding") : null,
@@ -299,7 +299,7 @@ public sealed class ClusterCollection
             hits = PaperSearch.Fuse(semanticHits.Select(h => (h.Key, h.Score)).ToList(), lexicalHits.Select(h => (h.Key, h.Score)).ToList(), query, depth);
         }
         if (scope.Diversity > 0)
-            hits = MaximalMarginalRelevance.Select(await new ClusterRecommendSource(this).VectorsAsync(hits.Select(h => h.Key).ToList()).ConfigureAwait(false), hits, k, scope.Diversity);
+            hits = MaximalMarginalRelevance.Select((await VectorsAsync(hits.Select(h => h.Key)).ConfigureAwait(false)).ToDictionary(v => v.Key, v => v.Vector), hits, k, scope.Diversity);
         return hits.Select(h => Result(papers[h.Key], h.Score)).ToList();
     }
 
@@ -343,13 +343,7 @@ public sealed class ClusterCollection
     }
 
     /// <summary>The key of a stored paper by PaperVec id (its shard first) or source id (every shard); null when none.</summary>
-    async Task<long?> ResolveAsync(string id)
-    {
-        if (PaperIdentity.TryParse(id, out long key) && await ReadShardAsync(Layout.ShardOf(key), r => r.ResolveAsync(id)).ConfigureAwait(false) is long direct)
-            return direct;
-        var all = await ScatterAsync(r => r.ResolveAsync(id)).ConfigureAwait(false);
-        return all.FirstOrDefault(k => k != null);
-    }
+    Task<long?> ResolveAsync(string id) => ByIdAsync(id, r => r.ResolveAsync(id), key => key != null);
 
     /// <summary>
     /// Deletes a paper (by PaperVec id or any id it was ingested under) on every live replica of its
@@ -424,21 +418,36 @@ public sealed class ClusterCollection
     }
 
     async Task<HashSet<long>> DigestPapersAsync(string digestId) =>
-        await ReadShardAsync(Layout.HomeShardOf(digestId), r => r.DigestAsync(digestId)).ConfigureAwait(false) is { } encoded
-            ? [.. RecordCodec.ReadDigest(encoded).PaperKeys]
-            : throw new DigestNotFoundException(digestId);
+        await ManifestAsync(digestId).ConfigureAwait(false) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId);
+
+    /// <summary>A digest's record as its home shard keeps it (the whole listing order); null when none.</summary>
+    async Task<DigestRecord?> ManifestAsync(string digestId) =>
+        await ReadShardAsync(Layout.HomeShardOf(digestId), r => r.DigestAsync(digestId)).ConfigureAwait(false) is { } encoded ? RecordCodec.ReadDigest(encoded) : null;
 
     /// <summary>
     /// A stored paper, with its vector: a PaperVec id names its shard (the one its title's key
     /// hashes to, unless it was renamed since); otherwise every shard is asked.
     /// </summary>
-    public async Task<ShardPaper?> FindAsync(string id)
+    public Task<ShardPaper?> FindAsync(string id) => ByIdAsync(id, r => r.FindAsync(id), paper => paper != null);
+
+    /// <summary>What the shard holding the paper <paramref name="id"/> names answers: a PaperVec id's shard first, else every shard's first answer that <paramref name="found"/>.</summary>
+    async Task<T> ByIdAsync<T>(string id, Func<IShardReplica, Task<T>> call, Func<T, bool> found)
     {
-        if (PaperIdentity.TryParse(id, out long key) && await ReadShardAsync(Layout.ShardOf(key), r => r.FindAsync(id)).ConfigureAwait(false) is { } direct)
+        if (PaperIdentity.TryParse(id, out long key) && await ReadShardAsync(Layout.ShardOf(key), call).ConfigureAwait(false) is var direct && found(direct))
             return direct;
-        var all = await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(s => ReadShardAsync(s, r => r.FindAsync(id)))).ConfigureAwait(false);
-        return all.FirstOrDefault(p => p != null);
+        var all = await ScatterAsync(call).ConfigureAwait(false);
+        return all.FirstOrDefault(found)!;
     }
+
+    /// <summary>Calls, for each shard holding some of <paramref name="keys"/> (a key names its shard), one live replica with those keys; the answers together.</summary>
+    internal async Task<List<T>> ReadByShardAsync<T>(IEnumerable<long> keys, Func<IShardReplica, long[], Task<T[]>> call)
+    {
+        var parts = await Task.WhenAll(keys.Distinct().GroupBy(Layout.ShardOf).Select(g => ReadShardAsync(g.Key, r => call(r, g.ToArray())))).ConfigureAwait(false);
+        return parts.SelectMany(p => p).ToList();
+    }
+
+    /// <summary>The vectors (and titles) of the stored papers among <paramref name="keys"/>.</summary>
+    internal Task<List<ShardVector>> VectorsAsync(IEnumerable<long> keys) => ReadByShardAsync(keys, (r, shardKeys) => r.VectorsAsync(shardKeys));
 
     /// <summary>
     /// A digest and its listings in listing order, each marked "seen before" by its own shard (every
@@ -446,9 +455,8 @@ public sealed class ClusterCollection
     /// </summary>
     public async Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id)
     {
-        if (await ReadShardAsync(Layout.HomeShardOf(id), r => r.DigestAsync(id)).ConfigureAwait(false) is not { } encoded) return null;
-        var digest = RecordCodec.ReadDigest(encoded);
-        var parts = await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(s => ReadShardAsync(s, r => r.DigestListingsAsync(id)))).ConfigureAwait(false);
+        if (await ManifestAsync(id).ConfigureAwait(false) is not { } digest) return null;
+        var parts = await ScatterAsync(r => r.DigestListingsAsync(id)).ConfigureAwait(false);
         var byKey = parts.SelectMany(p => p).GroupBy(l => l.Key).ToDictionary(g => g.Key, g => g.First().ToListing());
         var listings = new List<DigestListing>(digest.PaperKeys.Count);
         List<DigestRecord>? dated = null;
@@ -472,7 +480,7 @@ public sealed class ClusterCollection
     /// <summary>Every ingested digest, oldest first: each as its home shard records it (a digest whose manifest is not written yet is not listed).</summary>
     public async Task<List<DigestRecord>> DigestsAsync()
     {
-        var perShard = await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(s => ReadShardAsync(s, r => r.DigestsAsync()))).ConfigureAwait(false);
+        var perShard = await ScatterAsync(r => r.DigestsAsync()).ConfigureAwait(false);
         return perShard.SelectMany((records, shard) => records.Select(e => RecordCodec.ReadDigest(e)).Where(d => Layout.HomeShardOf(d.Id) == shard))
             .OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
     }
@@ -490,8 +498,7 @@ public sealed class ClusterCollection
         if (scope.Digests?.FirstOrDefault(id => !digests.Any(d => d.Id == id)) is { } unknown) throw new DigestNotFoundException(unknown);
         var listings = DuplicateFinder.ListingsIn(digests, scope);
         var byShard = listings.Keys.GroupBy(Layout.ShardOf).ToDictionary(g => g.Key, g => g.ToArray());
-        var vectors = (await Task.WhenAll(byShard.Select(s => ReadShardAsync(s.Key, r => r.VectorsAsync(s.Value)))).ConfigureAwait(false))
-            .SelectMany(v => v).ToList();
+        var vectors = await VectorsAsync(listings.Keys).ConfigureAwait(false);
         long[] keys = vectors.Select(v => v.Key).ToArray();
         float[][] rows = vectors.Select(v => v.Vector).ToArray();
         var found = await Task.WhenAll(byShard.Select(s => ReadShardAsync(s.Key, r => r.DuplicateCandidatesAsync(
@@ -505,8 +512,8 @@ public sealed class ClusterCollection
 
         // Whole records of the papers that may join a group (listed twice, or in a pair): versions name each listing's text.
         var wanted = listings.Where(l => l.Value.Count > 1).Select(l => l.Key).Concat(pairs.Keys.SelectMany(p => new[] { p.Item1, p.Item2 })).Distinct();
-        var records = (await Task.WhenAll(wanted.GroupBy(Layout.ShardOf).Select(g => ReadShardAsync(g.Key, r => r.RecordsAsync(g.ToArray())))).ConfigureAwait(false))
-            .SelectMany(p => p).Select(e => RecordCodec.ReadPaper(e)).ToDictionary(p => p.Key);
+        var records = (await ReadByShardAsync(wanted, (r, keys) => r.RecordsAsync(keys)).ConfigureAwait(false))
+            .Select(e => RecordCodec.ReadPaper(e)).ToDictionary(p => p.Key);
         var shingles = new Dictionary<long, ulong[]>();
         ulong[] ShinglesOf(long key) => shingles.TryGetValue(key, out var s) ? s
             : shingles[key] = records.TryGetValue(key, out var p) ? LexicalSimilarity.ShinglesOf(p.Title, p.Abstract) : [];

@@ -22,14 +22,10 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
     /// <summary>The vectors' dimension, as the first vectors read show it (the liked papers are read first).</summary>
     public int Dimension { get; private set; } = 384;
 
-    Dictionary<int, long[]> ByShard(IEnumerable<long> keys) =>
-        keys.Distinct().GroupBy(cluster.Layout.ShardOf).ToDictionary(g => g.Key, g => g.ToArray());
-
     public async Task<Dictionary<long, float[]>> VectorsAsync(IReadOnlyCollection<long> keys)
     {
-        var parts = await Task.WhenAll(ByShard(keys).Select(s => cluster.ReadShardAsync(s.Key, r => r.VectorsAsync(s.Value)))).ConfigureAwait(false);
         var vectors = new Dictionary<long, float[]>(keys.Count);
-        foreach (var v in parts.SelectMany(p => p))
+        foreach (var v in await cluster.VectorsAsync(keys).ConfigureAwait(false))
         {
             Dimension = v.Vector.Length;
             vectors[v.Key] = v.Vector;
@@ -47,8 +43,8 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
 
     public async Task<List<IReadOnlyList<string>>> TermsOfAsync(IReadOnlyList<long> keys)
     {
-        var parts = await Task.WhenAll(ByShard(keys).Select(s => cluster.ReadShardAsync(s.Key, r => r.TermsOfAsync(s.Value)))).ConfigureAwait(false);
-        return parts.SelectMany(p => p).Select(t => (IReadOnlyList<string>)t).ToList();
+        var terms = await cluster.ReadByShardAsync(keys, (r, shardKeys) => r.TermsOfAsync(shardKeys)).ConfigureAwait(false);
+        return terms.Select(t => (IReadOnlyList<string>)t).ToList();
     }
 
     public async Task<(Dictionary<string, int> DocFreqs, int Docs)> DocFreqsAsync(IReadOnlyCollection<string> terms)

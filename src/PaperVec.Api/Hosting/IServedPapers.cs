@@ -8,7 +8,7 @@ using PaperVec.Storage;
 namespace PaperVec.Api.Hosting;
 
 /// <summary>
-/// What the search, paper and digest routes serve: one node's collection (<see cref="ServedCollection"/>)
+/// What the routes serve (search, papers, digests, recommendations, libraries, duplicates): one node's collection (<see cref="ServedCollection"/>)
 /// or a cluster's client side (<see cref="ServedCluster"/>). The seam between `serve` and
 /// `serve --cluster`: the routes parse, check, call this and shape, so both answer alike.
 /// </summary>

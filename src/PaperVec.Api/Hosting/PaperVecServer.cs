@@ -93,7 +93,7 @@ public static class PaperVecServer
 
     /// <summary>
     /// `serve --cluster`: the same routes as a client of a cluster's silos (the Orleans client starts
-    /// with the host, before Kestrel listens); what a cluster does not serve yet answers 501.
+    /// with the host, before Kestrel listens); only /ready answers differently (replica health).
     /// </summary>
     static WebApplication CreateClusterServer(WebApplicationBuilder builder, ServerOptions options, ClusterConnection cluster, ServerMetrics metrics, string? key)
     {

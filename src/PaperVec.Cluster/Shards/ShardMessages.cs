@@ -113,6 +113,9 @@ public sealed class ShardHit
     [Id(4)] public required string Snippet { get; init; }
     /// <summary>The words of the title and snippet the query's terms match; null when the query has no text (similar).</summary>
     [Id(5)] public string[]? Matches { get; init; }
+
+    public static ShardHit Of(PaperSummary paper, double score, string[]? matches = null) =>
+        new() { Key = paper.Key, Score = score, Title = paper.Title, Date = paper.FirstSeen.ToString("yyyy-MM-dd"), Snippet = paper.Snippet, Matches = matches };
 }
 
 /// <summary>A replica's health: whether it serves reads (caught up with a live peer), and what it holds.</summary>

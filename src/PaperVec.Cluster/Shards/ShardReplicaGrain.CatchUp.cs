@@ -6,8 +6,9 @@ namespace PaperVec.Cluster.Shards;
 // Catching up (docs/cluster.md): a replica that starts, or comes back after its silo died,
 // compares its papers with each live peer's and copies the ones it lacks (or holds an older
 // version of: one with more versions or more digests), and the digest records and readers'
-// libraries it lacks or holds an older write of, as the peer stores them; then it serves reads. It only pulls; when it holds papers a peer lacks (acknowledged
-// while that peer was down), it asks the peer to catch up in turn.
+// libraries it lacks or holds an older write of, as the peer stores them; then it serves reads.
+// It only pulls; when it holds what a peer lacks (acknowledged while that peer was down), it
+// asks the peer to catch up in turn.
 public sealed partial class ShardReplicaGrain
 {
     const int CopyBatch = 256;
@@ -48,7 +49,7 @@ public sealed partial class ShardReplicaGrain
         try
         {
             var collection = Collection;
-            var mine = (await ListAsync().ConfigureAwait(true)).Papers.ToDictionary(p => p.Key);
+            var mine = await Task.Run(() => collection.Database.Papers().Select(ListedPaper.Of).ToDictionary(p => p.Key)).ConfigureAwait(true);
             var myDigests = collection.Database.Digests().ToDictionary(d => d.Id, StringComparer.Ordinal);
             var myLibraries = collection.Database.Libraries().ToDictionary(l => l.Name, StringComparer.Ordinal);
             int reached = 0, copied = 0;

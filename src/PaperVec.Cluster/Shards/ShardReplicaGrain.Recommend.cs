@@ -27,7 +27,7 @@ public sealed partial class ShardReplicaGrain
                 var because = model.Closest(key, vector);
                 hits.Add(new ShardRecommendHit
                 {
-                    Hit = new ShardHit { Key = key, Score = score, Title = paper.Title, Date = paper.FirstSeen.ToString("yyyy-MM-dd"), Snippet = paper.Snippet },
+                    Hit = ShardHit.Of(paper, score),
                     BecauseKeys = because.Select(b => b.Key).ToArray(), BecauseSimilarities = because.Select(b => b.Similarity).ToArray(),
                 });
             }

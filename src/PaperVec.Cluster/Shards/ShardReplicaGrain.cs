@@ -158,11 +158,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
             var hits = new List<ShardHit>(ranking.Count);
             foreach (var (key, score) in ranking)
                 if (db.Summary(key) is { } paper) // deleted between the index hit and the read
-                    hits.Add(new ShardHit
-                    {
-                        Key = key, Score = score, Title = paper.Title, Date = paper.FirstSeen.ToString("yyyy-MM-dd"), Snippet = paper.Snippet,
-                        Matches = terms == null ? null : [.. PaperSearch.MatchedWords(db, paper, terms)],
-                    });
+                    hits.Add(ShardHit.Of(paper, score, terms == null ? null : [.. PaperSearch.MatchedWords(db, paper, terms)]));
             return hits.ToArray();
         });
     }

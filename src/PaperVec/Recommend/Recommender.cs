@@ -67,7 +67,7 @@ public static class Recommender
             exclude.UnionWith(query.Disliked);
         }
         scope = scope with { Exclude = exclude };
-        int depth = query.Diversity > 0 ? Math.Max(4 * k, 50) : k;
+        int depth = MaximalMarginalRelevance.PoolDepth(k, query.Diversity);
         var model = await TrainAsync(source, query, liked, disliked).ConfigureAwait(false);
         List<(long Key, double Score)> ranked;
         if (query.Strategy == RecommendStrategy.Hybrid)

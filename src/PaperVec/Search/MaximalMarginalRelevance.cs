@@ -12,6 +12,9 @@ namespace PaperVec.Search;
 /// </summary>
 public static class MaximalMarginalRelevance
 {
+    /// <summary>How deep a ranking is read for k results: with diversity, a deeper pool for the selection to pick from.</summary>
+    public static int PoolDepth(int k, double diversity) => diversity > 0 ? Math.Max(4 * k, 50) : k;
+
     public static List<(long Key, double Score)> Select(PaperDatabase db, List<(long Key, double Score)> pool, int k, double diversity)
     {
         if (diversity <= 0 || pool.Count <= 1) return pool.Count > k ? pool[..k] : pool;

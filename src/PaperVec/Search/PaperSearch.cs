@@ -75,7 +75,7 @@ public static class PaperSearch
         CheckDiversity(scope);
         var filter = Filter(db, scope);
         // With diversity, a deeper pool is read and maximal marginal relevance picks k from it.
-        int depth = scope.Diversity > 0 ? Math.Max(4 * k, 50) : k;
+        int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
         var hits = query.Mode switch
         {
             SearchMode.Semantic => db.Search(Vector(query), depth, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
@@ -163,7 +163,7 @@ public static class PaperSearch
     public static List<SearchResult>? Similar(PaperDatabase db, long key, SearchScope scope) =>
         db.SearchSimilar(key, CheckedK(scope), filter: Filter(db, scope)) is { } hits ? Shape(db, hits) : null;
 
-    static void CheckDiversity(SearchScope scope)
+    public static void CheckDiversity(SearchScope scope)
     {
         if (scope.Diversity is < 0 or > 1 || double.IsNaN(scope.Diversity)) throw new InvalidDataException("diversity must be within 0..1");
     }
