@@ -24,7 +24,7 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
     static readonly TimeSpan HealthEvery = TimeSpan.FromSeconds(2);
 
     readonly CancellationTokenSource _stopping = new();
-    Task<(Embedder Embedder, QueryEmbeddingBatcher Queries)>? _model;
+    ServedModel? _model;
     Task? _polling;
     volatile ClusterCollection? _cluster;
     volatile ClusterHealth _health = ClusterHealth.Unknown;
@@ -44,15 +44,12 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
         _cluster = cluster;
         _health = ClusterHealth.Of(cluster.Layout, await cluster.StatusAsync().ConfigureAwait(false));
         Metrics.Observe(() => _health);
-        _model = Task.Run(LoadModel, CancellationToken.None);
+        _model = new ServedModel(options, Metrics, embedder =>
+        {
+            cluster.AttachModel(embedder);
+            return Task.CompletedTask;
+        });
         _polling = Task.Run(PollAsync, CancellationToken.None);
-    }
-
-    (Embedder, QueryEmbeddingBatcher) LoadModel()
-    {
-        var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = options.ModelDirectory, Precision = options.Precision, AllCoresForSingleBatches = true });
-        Cluster.AttachModel(embedder);
-        return (embedder, new QueryEmbeddingBatcher(embedder, options.MaxQueryBatch, options.QueryBatchWindow, Metrics.RecordEmbedBatch));
     }
 
     async Task PollAsync()
@@ -76,17 +73,14 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
     }
 
     /// <summary>Waits for the model; rethrows why it could not load.</summary>
-    public Task WhenModelLoaded => _model ?? Task.CompletedTask;
+    public Task WhenModelLoaded => _model?.WhenLoaded ?? Task.CompletedTask;
 
-    public Embedder? Embedder => _model is { IsCompletedSuccessfully: true } m ? m.Result.Embedder : null;
+    public Embedder? Embedder => _model?.Embedder;
 
-    public QueryEmbeddingBatcher? Queries => _model is { IsCompletedSuccessfully: true } m ? m.Result.Queries : null;
+    public QueryEmbeddingBatcher? Queries => _model?.Queries;
 
     /// <summary>Null when the model is loaded and every shard has a replica serving reads; else why not.</summary>
-    public string? NotReadyReason =>
-        _model is { IsFaulted: true } failed ? $"the model failed to load: {failed.Exception!.InnerException?.Message}"
-        : _model is not { IsCompletedSuccessfully: true } ? "the model is still loading"
-        : _health.Problem;
+    public string? NotReadyReason => _model == null ? "the model is still loading" : _model.NotReadyReason ?? _health.Problem;
 
     // ---- what the shared routes call (IServedPapers) -------------------------------------------
 
@@ -141,12 +135,7 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stopping.Cancel();
-        try { _model?.Wait(); } catch (AggregateException) { }
-        if (_model is { IsCompletedSuccessfully: true })
-        {
-            _model.Result.Queries.Dispose();
-            _model.Result.Embedder.Dispose();
-        }
+        _model?.Dispose();
         _stopping.Dispose();
     }
 }

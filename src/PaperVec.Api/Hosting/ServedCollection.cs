@@ -18,7 +18,7 @@ namespace PaperVec.Api.Hosting;
 /// </summary>
 public sealed class ServedCollection : IServedPapers, IDisposable
 {
-    readonly Task<(Embedder Embedder, QueryEmbeddingBatcher Queries)> _model;
+    readonly ServedModel _model;
     readonly Action<string>? _log;
     bool _disposed;
 
@@ -32,7 +32,12 @@ public sealed class ServedCollection : IServedPapers, IDisposable
         Collection = collection;
         Metrics = metrics;
         _log = options.Log;
-        _model = Task.Run(() => LoadModelAsync(options));
+        // Vectors of another model are re-made before this model's queries meet them.
+        _model = new ServedModel(options, metrics, async embedder =>
+        {
+            int count = await Collection.AttachModelAsync(embedder).ConfigureAwait(false);
+            if (count > 0) _log?.Invoke($"re-embedded {count} papers made by another model");
+        });
     }
 
     public static ServedCollection Open(ServerOptions options, ServerMetrics metrics)
@@ -45,34 +50,20 @@ public sealed class ServedCollection : IServedPapers, IDisposable
         return new ServedCollection(collection, options, metrics);
     }
 
-    async Task<(Embedder, QueryEmbeddingBatcher)> LoadModelAsync(ServerOptions options)
-    {
-        // Lone queries on all cores: a search's latency is mostly its query's forward pass.
-        var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = options.ModelDirectory, Precision = options.Precision, AllCoresForSingleBatches = true });
-        // Vectors of another model are re-made before this model's queries meet them.
-        int count = await Collection.AttachModelAsync(embedder).ConfigureAwait(false);
-        if (count > 0) _log?.Invoke($"re-embedded {count} papers made by another model");
-        var queries = new QueryEmbeddingBatcher(embedder, options.MaxQueryBatch, options.QueryBatchWindow, Metrics.RecordEmbedBatch);
-        return (embedder, queries);
-    }
-
     /// <summary>Waits for the model (start-up prints once it is in); rethrows why it could not load.</summary>
-    public Task WhenModelLoaded => _model;
+    public Task WhenModelLoaded => _model.WhenLoaded;
 
     /// <summary>The embedder, or null while it loads (or when loading failed: see <see cref="NotReadyReason"/>).</summary>
-    public Embedder? Embedder => _model.IsCompletedSuccessfully ? _model.Result.Embedder : null;
+    public Embedder? Embedder => _model.Embedder;
 
-    public QueryEmbeddingBatcher? Queries => _model.IsCompletedSuccessfully ? _model.Result.Queries : null;
+    public QueryEmbeddingBatcher? Queries => _model.Queries;
 
     /// <summary>
     /// Null when the model is loaded; else why not. The store is recovered and the index in step with
     /// it once the database is open: recovery checks the index against the store and rebuilds it when
     /// they differ, and every write applies to both.
     /// </summary>
-    public string? NotReadyReason =>
-        _model.IsFaulted ? $"the model failed to load: {_model.Exception!.InnerException?.Message}"
-        : !_model.IsCompletedSuccessfully ? "the model is still loading"
-        : null;
+    public string? NotReadyReason => _model.NotReadyReason;
 
     // ---- what the shared routes call (IServedPapers) -------------------------------------------
 
@@ -133,12 +124,7 @@ public sealed class ServedCollection : IServedPapers, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        try { _model.Wait(); } catch (AggregateException) { } // loading failed: nothing to release
-        if (_model.IsCompletedSuccessfully)
-        {
-            _model.Result.Queries.Dispose();
-            _model.Result.Embedder.Dispose();
-        }
+        _model.Dispose();
         int papers = Database.PaperCount;
         Collection.Dispose(); // waits for a write still running
         _log?.Invoke($"checkpoint written; {papers} papers in {Database.Root}");
