@@ -191,7 +191,7 @@ static class ClusterCommands
                 }
                 else if (membership.IsDevelopment)
                     Console.WriteLine("membership: development (Orleans' localhost clustering). Silo 0 is the primary and holds the membership table in memory: "
-                        + "if it dies, the cluster stops answering until every silo is restarted. For a cluster that survives the loss of any silo: "
+                        + "if it dies, the cluster stops answering, and restarting silo 0 alone does not bring the others back. For a cluster that survives the loss of any silo: "
                         + "--membership garnet here, --membership redis:HOST:PORT on real machines.");
                 else
                     Console.WriteLine($"membership: {membership}");

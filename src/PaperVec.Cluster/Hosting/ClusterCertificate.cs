@@ -27,11 +27,12 @@ public sealed class ClusterCertificate
     /// <see cref="PasswordVariable"/>. Anything unusable (missing, unreadable, no private key,
     /// expired, not valid for TLS client and server) is one <see cref="InvalidDataException"/> line naming the file.
     /// </summary>
-    public static ClusterCertificate Load(string path)
+    /// <param name="password">The file's password; null: <see cref="PasswordVariable"/>.</param>
+    public static ClusterCertificate Load(string path, string? password = null)
     {
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw new InvalidDataException($"cluster certificate {full}: no such file");
-        string? password = Environment.GetEnvironmentVariable(PasswordVariable);
+        password ??= Environment.GetEnvironmentVariable(PasswordVariable);
         X509Certificate2 certificate;
         try
         {
@@ -39,7 +40,9 @@ public sealed class ClusterCertificate
             if (bytes.AsSpan().IndexOf("-----BEGIN"u8) >= 0)
             {
                 string pem = System.Text.Encoding.ASCII.GetString(bytes);
-                using var fromPem = string.IsNullOrEmpty(password) ? X509Certificate2.CreateFromPem(pem, pem) : X509Certificate2.CreateFromEncryptedPem(pem, pem, password);
+                using var fromPem = pem.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
+                    ? X509Certificate2.CreateFromEncryptedPem(pem, pem, password ?? "")
+                    : X509Certificate2.CreateFromPem(pem, pem);
                 // A PEM key is ephemeral; TLS wants the key in a PKCS#12 container on some platforms, so round-trip it.
                 certificate = X509CertificateLoader.LoadPkcs12(fromPem.Export(X509ContentType.Pkcs12), null);
             }
@@ -48,7 +51,7 @@ public sealed class ClusterCertificate
         }
         catch (CryptographicException e)
         {
-            throw new InvalidDataException($"cluster certificate {full}: not a readable PFX or PEM certificate with its private key{(password == null ? $" (if it is encrypted, set {PasswordVariable})" : "")}: {e.Message}");
+            throw new InvalidDataException($"cluster certificate {full}: not a readable PFX or PEM certificate with its private key{(string.IsNullOrEmpty(password) ? $" (if it is encrypted, set {PasswordVariable})" : "")}: {e.Message}");
         }
         catch (ArgumentException e)
         {

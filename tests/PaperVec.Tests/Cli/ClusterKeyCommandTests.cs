@@ -35,6 +35,18 @@ public sealed class ClusterKeyCommandTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
+    [Theory]
+    [InlineData("locked.pem")]
+    [InlineData("locked.pfx")]
+    public void AnEncryptedCertificateOpensOnlyWithItsPassword(string name)
+    {
+        string path = Path.Combine(_root, name);
+        ClusterCertificate.Create(path, "correct horse", days: 30);
+        Assert.True(ClusterCertificate.Load(path, "correct horse").Certificate.HasPrivateKey);
+        var refused = Assert.Throws<InvalidDataException>(() => ClusterCertificate.Load(path, "wrong"));
+        Assert.StartsWith($"cluster certificate {path}: not a readable PFX or PEM", refused.Message);
+    }
+
     [Fact]
     public void ASiloBeyondLoopbackWithoutTheCertificateRefusesToStartAndWritesNothing()
     {
