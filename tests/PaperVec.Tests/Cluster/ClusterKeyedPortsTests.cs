@@ -102,7 +102,8 @@ public sealed class ClusterKeyedPortsTests(ITestOutputHelper output) : IDisposab
 
     /// <summary>
     /// `cluster local --membership garnet`: says so, and after kill -9 of silo 0 writes and reads
-    /// go on (with development membership the same kill stops the cluster).
+    /// go on (with development membership the same kill stops the cluster). Its silos and this
+    /// client talk TLS with the cluster's certificate, so failover is also exercised over TLS.
     /// </summary>
     [Fact]
     [Trait("Category", "Cluster")]
@@ -111,15 +112,18 @@ public sealed class ClusterKeyedPortsTests(ITestOutputHelper output) : IDisposab
         int basePort = FreePorts();
         var endpoints = new ClusterEndpoints(basePort, basePort + 5);
         int storePort = basePort + 9;
+        string certificatePath = Path.Combine(_root, "cluster.pfx");
+        ClusterCertificate.Create(certificatePath, null, days: 1);
         var local = Start(null, ["cluster", "local", "--data", Path.Combine(_root, "local"), "--silos", "3", "--shards", "2", "--replicas", "2", "--port", "0",
-            "--silo-port-base", $"{endpoints.SiloPortBase}", "--gateway-port-base", $"{endpoints.GatewayPortBase}", "--membership", $"garnet:{storePort}"]);
+            "--silo-port-base", $"{endpoints.SiloPortBase}", "--gateway-port-base", $"{endpoints.GatewayPortBase}", "--membership", $"garnet:{storePort}",
+            "--tls-cert", certificatePath]);
         await local.WaitForLineAsync("cluster:", TimeSpan.FromSeconds(120));
         Assert.Contains("membership: a Garnet store", local.Output);
         Assert.Contains($"--membership redis:127.0.0.1:{storePort}", local.Output);
         int silo0 = int.Parse(local.Output.Split('\n').Single(l => l.StartsWith("silo   silo-0")).Split("pid ")[1].Split(' ')[0]);
 
         var membership = ClusterMembership.Parse($"redis:127.0.0.1:{storePort}");
-        using var client = ClusterClientHost.Build(endpoints, 3, membership);
+        using var client = ClusterClientHost.Build(endpoints, 3, membership, certificate: ClusterCertificate.Load(certificatePath));
         await client.StartAsync();
         var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>());
         await UntilAsync(async () => (await cluster.StatusAsync()).All(r => r.Ready), "every replica ready");
