@@ -97,7 +97,7 @@ public static class PaperVecServer
     /// </summary>
     static WebApplication CreateClusterServer(WebApplicationBuilder builder, ServerOptions options, ClusterConnection cluster, ServerMetrics metrics, string? key)
     {
-        try { PaperVec.Cluster.Hosting.ClusterClientHost.AddClusterClient(builder, cluster.Endpoints, cluster.Silos, cluster.Membership); }
+        try { PaperVec.Cluster.Hosting.ClusterClientHost.AddClusterClient(builder, cluster.Endpoints, cluster.Silos, cluster.Membership, cluster.Certificate); }
         catch (PaperVec.Cluster.ShardUnavailableException e) { throw new ServerStartException(e.Message); }
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ServedCluster>();

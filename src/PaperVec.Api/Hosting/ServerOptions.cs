@@ -39,4 +39,5 @@ public sealed record ServerOptions
 }
 
 /// <summary>How to reach a cluster's silos: through its membership store, or (development clustering) gateway ports on loopback, one per silo.</summary>
-public sealed record ClusterConnection(PaperVec.Cluster.Hosting.ClusterEndpoints Endpoints, int Silos, PaperVec.Cluster.Hosting.ClusterMembership? Membership = null);
+public sealed record ClusterConnection(PaperVec.Cluster.Hosting.ClusterEndpoints Endpoints, int Silos, PaperVec.Cluster.Hosting.ClusterMembership? Membership = null,
+    PaperVec.Cluster.Hosting.ClusterCertificate? Certificate = null);

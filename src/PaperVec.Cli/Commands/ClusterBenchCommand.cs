@@ -21,7 +21,8 @@ namespace PaperVec.Cli.Commands;
 /// </summary>
 static class ClusterBenchCommand
 {
-    public static Command Create(Option<int> silos, Action<Command> addEndpoints, Func<ParseResult, ClusterEndpoints> endpointsOf, Func<ParseResult, ClusterMembership> membershipOf)
+    public static Command Create(Option<int> silos, Action<Command> addEndpoints, Func<ParseResult, ClusterEndpoints> endpointsOf, Func<ParseResult, ClusterMembership> membershipOf,
+        Func<ParseResult, ClusterCertificate?> certificateOf)
     {
         var papers = CommonOptions.AtLeast(new Option<int>("--papers") { Description = "Synthetic papers in the cluster and the single node", DefaultValueFactory = _ => 200_000 }, 100);
         var rate = CommonOptions.AtLeast(new Option<int>("--rate") { Description = "Requests per second", DefaultValueFactory = _ => 200 }, 1);
@@ -43,7 +44,7 @@ static class ClusterBenchCommand
             using var one = PaperCollection.Open(singleDir);
             await FillAsync("single node", one.Database.PaperCount, count, batch => one.IngestEmbeddedAsync(batch, ModelChangeReembedder.SuppliedModelId), Paper);
 
-            using var host = ClusterClientHost.Build(endpointsOf(parse), parse.GetValue(silos), membershipOf(parse));
+            using var host = ClusterClientHost.Build(endpointsOf(parse), parse.GetValue(silos), membershipOf(parse), certificate: certificateOf(parse));
             await host.StartAsync();
             var cluster = await ClusterCollection.ConnectAsync(host.Services.GetRequiredService<IClusterClient>());
             var status = await cluster.StatusAsync();

@@ -27,7 +27,7 @@ static class CommonOptions
     /// <summary>--membership: how silos and clients find each other (docs/cluster.md).</summary>
     public static Option<string> Membership() => new("--membership")
     {
-        Description = "How the cluster's silos and clients find each other: development (silo 0 holds the table; one machine) or redis:HOST:PORT (a Redis or Garnet store)",
+        Description = "How the cluster's silos and clients find each other: development (silo 0 holds the table in memory: losing silo 0 stops the cluster; one machine, tests) or redis:HOST:PORT (a Redis or Garnet store: survives any silo; use it on real machines)",
         DefaultValueFactory = _ => "development",
     };
 
@@ -36,6 +36,15 @@ static class CommonOptions
         try { return PaperVec.Cluster.Hosting.ClusterMembership.Parse(parse.GetValue(option)); }
         catch (FormatException e) { throw new UsageException(e.Message); }
     }
+
+    /// <summary>--tls-cert: the cluster's shared certificate (mutual TLS on the silo and gateway ports; docs/cluster.md).</summary>
+    public static Option<string> TlsCert() => new("--tls-cert")
+    {
+        Description = $"The cluster's certificate and key (PFX or PEM; password in ${PaperVec.Cluster.Hosting.ClusterCertificate.PasswordVariable}): every silo and client presents it and accepts only peers presenting it. Required for a silo listening beyond loopback",
+    };
+
+    public static PaperVec.Cluster.Hosting.ClusterCertificate? CertificateOf(ParseResult parse, Option<string> option) =>
+        parse.GetValue(option) is { Length: > 0 } path ? PaperVec.Cluster.Hosting.ClusterCertificate.Load(path) : null;
 
     /// <summary>Rejects values below <paramref name="minimum"/> at parse time, so they exit with 2 before any work starts.</summary>
     public static Option<int> AtLeast(Option<int> option, int minimum)

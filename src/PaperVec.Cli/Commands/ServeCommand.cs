@@ -26,11 +26,14 @@ static class ServeCommand
         var silos = CommonOptions.AtLeast(new Option<int>("--silos") { Description = "With --cluster: silos in the cluster (to find their gateways)", DefaultValueFactory = _ => 3 }, 1);
         var gateways = new Option<int>("--gateway-port-base") { Description = "With --cluster: silo i takes clients on this port + i", DefaultValueFactory = _ => new PaperVec.Cluster.Hosting.ClusterEndpoints().GatewayPortBase };
         var membership = CommonOptions.Membership();
-        var command = new Command("serve", "Serve the HTTP API and the search page (of a data directory, or of a cluster with --cluster)") { data, urls, batch, checkpoint, precision, cluster, silos, gateways, membership };
+        var tlsCert = CommonOptions.TlsCert();
+        var command = new Command("serve", "Serve the HTTP API and the search page (of a data directory, or of a cluster with --cluster)") { data, urls, batch, checkpoint, precision, cluster, silos, gateways, membership, tlsCert };
         command.SetAction(async parse =>
         {
             if (parse.GetValue(cluster) && parse.GetValue(data) != null)
                 throw new UsageException("--data names one node's data directory; with --cluster the silos hold the data");
+            if (!parse.GetValue(cluster) && parse.GetValue(tlsCert) != null)
+                throw new UsageException("--tls-cert is the cluster's certificate: it goes with --cluster");
             var options = new ServerOptions
             {
                 DataPath = parse.GetValue(data),
@@ -40,7 +43,7 @@ static class ServeCommand
                 CheckpointAfterWalMegabytes = parse.GetValue(checkpoint),
                 Cluster = parse.GetValue(cluster)
                     ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos),
-                        CommonOptions.MembershipOf(parse, membership))
+                        CommonOptions.MembershipOf(parse, membership), CommonOptions.CertificateOf(parse, tlsCert))
                     : null,
                 Log = message => Console.Out.WriteLine($"papervec: {message}"),
             };
@@ -49,7 +52,7 @@ static class ServeCommand
             try { await app.StartAsync(); }
             catch (Exception e) when (options.Cluster != null && e is not ServerStartException)
             {
-                throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message})");
+                throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message}){PaperVec.Cluster.Hosting.ClusterClientHost.TlsHint(options.Cluster.Certificate)}");
             }
             // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
             try { PaperVecServer.CheckBoundAddresses(app); }

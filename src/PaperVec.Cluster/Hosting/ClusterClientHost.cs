@@ -7,17 +7,27 @@ namespace PaperVec.Cluster.Hosting;
 /// <summary>Builds the client side of a cluster (the CLI's cluster verbs, tests): connects to every silo's gateway.</summary>
 public static class ClusterClientHost
 {
-    public static IHost Build(ClusterEndpoints endpoints, int silos, ClusterMembership? membership = null, LogLevel logLevel = LogLevel.Warning)
+    public static IHost Build(ClusterEndpoints endpoints, int silos, ClusterMembership? membership = null, LogLevel logLevel = LogLevel.Warning,
+        ClusterCertificate? certificate = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(logLevel);
-        AddClusterClient(builder, endpoints, silos, membership);
+        // A client that cannot connect fails StartAsync with the reason, which the caller reports in one line.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        AddClusterClient(builder, endpoints, silos, membership, certificate);
         return builder.Build();
     }
 
+    /// <summary>What to add to "cannot reach the cluster's gateways (...)": a TLS mismatch looks like a dropped connection.</summary>
+    public static string TlsHint(ClusterCertificate? certificate) => certificate == null
+        ? "; silos listening beyond loopback take only clients holding the cluster's certificate (--tls-cert FILE)"
+        : $"; or --tls-cert {certificate.Path} is not the cluster's certificate";
+
     /// <summary>Adds the Orleans client to a host (`serve --cluster` adds it to the web server's): it connects when the host starts.</summary>
     /// <param name="endpoints">With development clustering: the loopback gateways, one per silo (with Redis, the membership table lists them).</param>
-    public static void AddClusterClient(IHostApplicationBuilder builder, ClusterEndpoints endpoints, int silos, ClusterMembership? membership = null)
+    /// <param name="certificate">The cluster's certificate, when its silos use TLS (they do whenever they listen beyond loopback).</param>
+    public static void AddClusterClient(IHostApplicationBuilder builder, ClusterEndpoints endpoints, int silos, ClusterMembership? membership = null,
+        ClusterCertificate? certificate = null)
     {
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         if (membership?.RedisConfiguration is { } redis)
@@ -25,6 +35,7 @@ public static class ClusterClientHost
             builder.UseOrleansClient(client =>
             {
                 client.UseRedisClustering(redis);
+                if (certificate != null) client.UseTls(certificate.Certificate, certificate.Configure);
                 client.Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId));
                 // Silos that are still joining are not in the table's gateway list yet: wait for one, up to a minute.
                 var giveUpAt = DateTime.UtcNow + TimeSpan.FromMinutes(1);
@@ -45,6 +56,7 @@ public static class ClusterClientHost
         builder.UseOrleansClient(client =>
         {
             client.UseLocalhostClustering(live, ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId);
+            if (certificate != null) client.UseTls(certificate.Certificate, certificate.Configure);
             client.Configure<MessagingOptions>(o => o.ResponseTimeout = FailureDetection.ResponseTimeout);
         });
     }

@@ -21,6 +21,8 @@ public sealed record ClusterMembership
         if (string.IsNullOrWhiteSpace(text) || text.Trim() is "development" or "dev") return Development;
         if (text.StartsWith("redis:", StringComparison.OrdinalIgnoreCase) && text.Length > "redis:".Length)
             return new ClusterMembership { RedisConfiguration = text["redis:".Length..].Trim() };
+        if (text.Trim().StartsWith("garnet", StringComparison.OrdinalIgnoreCase))
+            throw new FormatException($"membership '{text}' starts a Garnet store and is for `cluster local`; elsewhere name the store: redis:HOST:PORT");
         throw new FormatException($"membership '{text}' is neither 'development' nor 'redis:HOST:PORT'");
     }
 

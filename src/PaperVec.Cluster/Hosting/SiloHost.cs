@@ -9,9 +9,15 @@ namespace PaperVec.Cluster.Hosting;
 /// <summary>Builds one silo process: its replicas, their placement, failure detection tuned for seconds, not minutes.</summary>
 public static class SiloHost
 {
-    public static IHost Build(ClusterSiloOptions options, ClusterEndpoints endpoints, ClusterMembership? membership = null, LogLevel logLevel = LogLevel.Warning)
+    /// <param name="certificate">The cluster's certificate: mutual TLS on the silo and gateway ports. Required when the silo listens beyond loopback.</param>
+    public static IHost Build(ClusterSiloOptions options, ClusterEndpoints endpoints, ClusterMembership? membership = null, LogLevel logLevel = LogLevel.Warning,
+        ClusterCertificate? certificate = null)
     {
         membership ??= ClusterMembership.Development;
+        bool beyondLoopback = membership.RedisConfiguration != null && !System.Net.IPAddress.IsLoopback(options.Address);
+        // Orleans' ports take grain calls from anyone who connects: never open them to a network without a key.
+        if (beyondLoopback && certificate == null)
+            throw new InvalidOperationException($"silo address {options.Address} listens beyond loopback: its silo and gateway ports need the cluster's certificate (--tls-cert FILE)");
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(logLevel);
         builder.Logging.AddFilter("PaperVec", LogLevel.Information);
@@ -25,11 +31,12 @@ public static class SiloHost
                 silo.Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId));
                 // Other machines reach this silo at the address it advertises; it listens on every interface.
                 silo.ConfigureEndpoints(options.Address, endpoints.SiloPort(options.SiloIndex), endpoints.GatewayPort(options.SiloIndex),
-                    listenOnAnyHostAddress: !System.Net.IPAddress.IsLoopback(options.Address));
+                    listenOnAnyHostAddress: beyondLoopback);
             }
             else
                 silo.UseLocalhostClustering(endpoints.SiloPort(options.SiloIndex), endpoints.GatewayPort(options.SiloIndex), endpoints.PrimarySilo,
                     ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId);
+            if (certificate != null) silo.UseTls(certificate.Certificate, certificate.Configure);
             silo.Configure<SiloOptions>(o => o.SiloName = options.SiloName);
             silo.Configure<ClusterMembershipOptions>(FailureDetection.Configure);
             silo.Configure<MessagingOptions>(o => o.ResponseTimeout = FailureDetection.ResponseTimeout);
