@@ -30,7 +30,7 @@ public class IoErrorTests
     public async Task AnIoErrorRefusesTheWriteInFlightAndEveryLaterOneAndWritesResumeOnceTheDeviceHeals()
     {
         string data = StoreTestData.TempDir();
-        var device = new FailingDevice.Switch();
+        var device = new PaperVec.CrashHost.FailingDevice.Switch();
         var random = new Random(25);
         var papers = Enumerable.Range(0, 60).Select(i => StoreTestData.Paper(i, random)).ToList();
         var db = PaperDatabase.Open(data, new PaperDatabaseOptions { DeviceFactory = device.Factory, CheckpointRetryAfter = TimeSpan.Zero });
@@ -88,7 +88,7 @@ public class IoErrorTests
     public async Task ClosingWhileTheDeviceFailsEndsPromptlyAndKeepsEveryAcknowledgedWrite()
     {
         string data = StoreTestData.TempDir();
-        var device = new FailingDevice.Switch();
+        var device = new PaperVec.CrashHost.FailingDevice.Switch();
         var random = new Random(26);
         var papers = Enumerable.Range(0, 12).Select(i => StoreTestData.Paper(i, random)).ToList();
         try

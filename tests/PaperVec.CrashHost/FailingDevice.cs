@@ -1,20 +1,22 @@
 using FASTER.core;
 
-namespace PaperVec.Tests.Faults;
+namespace PaperVec.CrashHost;
 
 /// <summary>
 /// A real FASTER device (the one PaperVec uses) that starts failing writes with an I/O error on
 /// demand, as a dying disk does, and can be healed. Failed writes complete with the error code the
-/// managed device reports for an exception (uint.MaxValue) and write nothing.
+/// managed device reports for an exception (uint.MaxValue) and write nothing; while failing, closing
+/// the device waits until it heals, as FASTER's managed device does on a dead disk (it waits for a
+/// file handle that was never made). Test-only (the fault tests, in process and in this host).
 /// </summary>
-sealed class FailingDevice(IDevice inner) : IDevice
+public sealed class FailingDevice(IDevice inner) : IDevice
 {
-    /// <summary>Switches for every device one factory made (the log's and the store's).</summary>
-    public sealed class Switch
+    /// <summary>Switches for every device one factory made (the log's and the store's); fails too while <paramref name="flagFile"/> exists.</summary>
+    public sealed class Switch(string? flagFile = null)
     {
         volatile bool _failing;
         int _failedWrites;
-        public bool Failing => _failing;
+        public bool Failing => _failing || (flagFile != null && File.Exists(flagFile));
         public int FailedWrites => Volatile.Read(ref _failedWrites);
         public void Fail() => _failing = true;
         public void Heal() => _failing = false;
@@ -70,5 +72,9 @@ sealed class FailingDevice(IDevice inner) : IDevice
     public void RemoveSegment(int segment) => inner.RemoveSegment(segment);
     public long GetFileSize(int segment) => inner.GetFileSize(segment);
     public void Reset() => inner.Reset();
-    public void Dispose() => inner.Dispose();
+    public void Dispose()
+    {
+        while (_switch.Failing) Thread.Sleep(10);
+        inner.Dispose();
+    }
 }
