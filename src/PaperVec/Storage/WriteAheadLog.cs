@@ -41,6 +41,9 @@ public sealed class WriteAheadLog : IDisposable
     long _verifiedUntil; // what the last commit record checked on disk covers
     Exception? _failure;
     Task? _reopening; // the reopen attempt running on its own thread, if any (under _lock)
+    // The log a reopen is replacing: a commit of it that finishes meanwhile must not acknowledge anything, as its
+    // waiters were already failed (the reopen then finds the log past its last verified commit and refuses).
+    FasterLog? _retiring;
     bool _disposed;
 
     /// <summary>A commit that has not finished by then fails (a disk that stopped answering).</summary>
@@ -150,39 +153,44 @@ public sealed class WriteAheadLog : IDisposable
         if (payload.Length > MaxEntryBytes) throw new ArgumentException($"write-ahead log entry of {payload.Length} bytes; at most {MaxEntryBytes}");
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Volatile.Read(ref _failure) != null) await RecoverAsync().ConfigureAwait(false);
-        return await Append(payload.Span).ConfigureAwait(false);
+        return await Append(payload).ConfigureAwait(false);
     }
 
-    Task<DurableEntry> Append(ReadOnlySpan<byte> payload)
+    async Task<DurableEntry> Append(ReadOnlyMemory<byte> payload)
     {
+        var done = new TaskCompletionSource<DurableEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
         byte[] entry = ArrayPool<byte>.Shared.Rent(payload.Length + HeaderBytes);
         try
         {
-            var done = new TaskCompletionSource<DurableEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
-            lock (_lock)
+            long framedFor = -1;
+            int length = 0;
+            // A full in-memory buffer drains as its pages reach disk (an entry fits in one page, and the committer
+            // flushes what is waiting); a device error makes TryEnqueue throw instead. Waited for without holding the
+            // lock or a thread, and bounded: a disk that stops answering leaves the buffer full for good.
+            var deadline = Environment.TickCount64 + 10_000;
+            while (true)
             {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                // Failed again since the caller's check: refused now, the next append reopens.
-                if (_failure is { } failed) throw StorageFaultException.From("write-ahead log commit failed", failed);
-                long sequence = _nextSequence;
-                int length = Frame(sequence, payload, entry);
-                // A full in-memory buffer drains as its pages reach disk (an entry fits in one page, and the committer
-                // flushes what is waiting); a device error makes TryEnqueue throw instead. Bounded, as a disk that stops
-                // answering leaves the buffer full for good: refused after a second, and the log reopened.
-                var deadline = Environment.TickCount64 + 1_000;
-                while (!_log.TryEnqueue(entry.AsSpan(0, length), out _))
+                lock (_lock)
                 {
-                    if (Environment.TickCount64 > deadline)
-                        throw new IOException("the write-ahead log's memory stayed full of pages the disk did not take");
-                    Thread.Sleep(1);
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    // Failed again since the caller's check: refused now, the next append reopens.
+                    if (_failure is { } failed) throw StorageFaultException.From("write-ahead log commit failed", failed);
+                    long sequence = _nextSequence;
+                    if (framedFor != sequence) { length = Frame(sequence, payload.Span, entry); framedFor = sequence; }
+                    if (_log.TryEnqueue(entry.AsSpan(0, length), out _))
+                    {
+                        long end = _log.TailAddress;
+                        _nextSequence++;
+                        _uncommitted.Enqueue((sequence, end));
+                        _waiters.Add(new Waiter(end, sequence, done));
+                        break;
+                    }
                 }
-                long end = _log.TailAddress;
-                _nextSequence++;
-                _uncommitted.Enqueue((sequence, end));
-                _waiters.Add(new Waiter(end, sequence, done));
+                if (Environment.TickCount64 > deadline)
+                    throw new IOException("the write-ahead log's memory stayed full of pages the disk did not take");
+                await Task.Delay(1).ConfigureAwait(false);
             }
             _commitRequested.Release();
-            return done.Task;
         }
         catch (Exception e) when (e is FasterException or IOException or CommitFailureException)
         {
@@ -190,6 +198,7 @@ public sealed class WriteAheadLog : IDisposable
             throw StorageFaultException.From("write-ahead log append failed", e);
         }
         finally { ArrayPool<byte>.Shared.Return(entry); }
+        return await done.Task.ConfigureAwait(false);
     }
 
     static int Frame(long sequence, ReadOnlySpan<byte> payload, Span<byte> entry)
@@ -277,7 +286,7 @@ public sealed class WriteAheadLog : IDisposable
         var done = new List<(Waiter, Exception?)>();
         lock (_lock)
         {
-            if (log != _log) return; // reopened meanwhile: its waiters were settled then
+            if (log != _log || log == _retiring) return; // reopened meanwhile: its waiters were settled then
             if (failure == null) _verifiedUntil = _log.CommittedUntilAddress;
             long committed = _verifiedUntil; // FasterLog advances its own even when its commit record failed to write
             while (_uncommitted.TryPeek(out var e) && e.End <= committed) _uncommitted.Dequeue();
@@ -347,6 +356,7 @@ public sealed class WriteAheadLog : IDisposable
                 else w.Done.TrySetException(StorageFaultException.From("write-ahead log commit failed", failure ?? new IOException("the log was reopened")));
             _waiters.Clear();
             (oldLog, oldDevice) = (_log, _device);
+            _retiring = oldLog;
         }
         try
         {
@@ -450,10 +460,16 @@ public sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>Drops entries before <paramref name="address"/> (covered by a checkpoint); durable once the returned task completes.</summary>
-    public Task TruncateUntilAsync(long address)
+    public async Task TruncateUntilAsync(long address)
     {
-        lock (_lock) _log.TruncateUntil(address);
-        return FlushAsync();
+        if (Volatile.Read(ref _failure) != null) await RecoverAsync().ConfigureAwait(false);
+        lock (_lock)
+        {
+            // Never into a log being replaced after a failed commit (it may be closed already).
+            if (_failure is { } failed) throw StorageFaultException.From("write-ahead log commit failed", failed);
+            _log.TruncateUntil(address);
+        }
+        await FlushAsync().ConfigureAwait(false);
     }
 
     public void Dispose()
