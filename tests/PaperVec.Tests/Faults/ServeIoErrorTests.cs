@@ -119,6 +119,7 @@ public class ServeIoErrorTests
 
             serve.SendSigterm();
             Assert.Equal(0, serve.WaitForExit(TimeSpan.FromSeconds(90)));
+            Assert.Contains("closed without a checkpoint", serve.Output); // and does not claim one
         }
         disk.Remount(); // the disk is back: everything acknowledged before the fault is there
         using (var again = ServeProcess.Start(data))
