@@ -16,7 +16,7 @@ public static class ClusterRoutes
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/ready", IResult (ServedCluster served) =>
+        app.MapMethods("/ready", PaperVec.Api.Health.HealthRoutes.GetOrHead, IResult (ServedCluster served) =>
             {
                 var health = served.Health;
                 var shards = health.Replicas.GroupBy(r => r.Shard).OrderBy(g => g.Key)

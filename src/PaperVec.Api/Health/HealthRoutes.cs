@@ -7,14 +7,17 @@ public sealed record ReadyResponse(string Status, int Papers, string? Model);
 /// <summary>GET /health (the process answers) and GET /ready (model loaded, store recovered, index in step with it, disk taking writes).</summary>
 public static class HealthRoutes
 {
+    /// <summary>Probes answer HEAD as GET (Kestrel sends no body): load balancers and `curl -I` use it.</summary>
+    public static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];
+
     /// <summary>GET /health, which one node and a cluster's server answer alike.</summary>
     public static void MapAlive(IEndpointRouteBuilder app) =>
-        app.MapGet("/health", () => TypedResults.Ok(new { status = "alive" })).WithTags("Health").WithSummary("The process is up");
+        app.MapMethods("/health", GetOrHead, () => TypedResults.Ok(new { status = "alive" })).WithTags("Health").WithSummary("The process is up");
 
     public static void Map(IEndpointRouteBuilder app)
     {
         MapAlive(app);
-        app.MapGet("/ready", IResult (ServedCollection library) =>
+        app.MapMethods("/ready", GetOrHead, IResult (ServedCollection library) =>
                 (library.NotReadyReason ?? StorageReason(library)) is { } reason
                     ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"not ready: {reason}")
                     : TypedResults.Ok(new ReadyResponse("ready", library.Database.PaperCount, library.Embedder?.ModelId)))

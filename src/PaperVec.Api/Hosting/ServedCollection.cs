@@ -127,6 +127,8 @@ public sealed class ServedCollection : IServedPapers, IDisposable
         _model.Dispose();
         int papers = Database.PaperCount;
         Collection.Dispose(); // waits for a write still running
-        _log?.Invoke($"checkpoint written; {papers} papers in {Database.Root}");
+        // A failing disk closes without a checkpoint (the database said why): do not claim one.
+        _log?.Invoke(Database.StorageProblem == null ? $"checkpoint written; {papers} papers in {Database.Root}"
+            : $"closed without a checkpoint; {papers} papers in {Database.Root} (the next start replays the write-ahead log)");
     }
 }

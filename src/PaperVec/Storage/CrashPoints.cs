@@ -10,3 +10,13 @@ internal static class CrashPoints
 {
     internal static string? Armed;
 }
+
+/// <summary>
+/// Test-only seams of the real command line, set only by the test-only host (tests/PaperVec.CrashHost):
+/// <see cref="DeviceFactory"/> makes the FASTER devices of every database opened without one of its
+/// own (a device that fails on demand, for the I/O-error tests of a real server).
+/// </summary>
+internal static class TestHooks
+{
+    internal static Func<string, FASTER.core.IDevice>? DeviceFactory;
+}

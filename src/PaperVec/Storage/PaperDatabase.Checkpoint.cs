@@ -24,8 +24,12 @@ public sealed partial class PaperDatabase
     StorageFaultException FaultOf(string what, Exception e)
     {
         var fault = StorageFaultException.From(what, e);
-        return !fault.InsufficientSpace && DiskSpace.Available(Root) is long free && free < (64L << 20)
-            ? new StorageFaultException($"{what}: no space left on device ({free >> 20} MB free)", e, insufficientSpace: true)
+        if (fault.InsufficientSpace) return fault;
+        if (DiskSpace.Available(Root) is long free && free < (64L << 20))
+            return new StorageFaultException($"{what}: no space left on device ({free >> 20} MB free)", e, insufficientSpace: true);
+        // FASTER's own words ("Commit of address range [..] failed with error code 4294967295") say neither where nor what.
+        return StorageFaultException.IsDeviceError(e)
+            ? new StorageFaultException($"{what}: the disk under {Root} reported an I/O error ({StorageFaultException.DeviceDetail(e)}); writes resume by themselves once it takes writes again", e, insufficientSpace: false)
             : fault;
     }
 
@@ -232,6 +236,10 @@ public sealed partial class PaperDatabase
         try
         {
             WaitForBackgroundCheckpointAsync().Wait(_options.CheckpointTimeout);
+            // A disk that just refused a write (other than for space) would make the checkpoint wait on it, past any
+            // shutdown timeout: close without one, as the log holds every acknowledged write.
+            if (_commitProblem != null && !_problemIsSpace)
+                throw new StorageFaultException($"the last write failed: {_commitProblem}", null, insufficientSpace: false);
             if (_options.Mode != OpenMode.Verify && !_storeWedged && _applyFailure == null) WaitAtOpenOrClose(CheckpointAsync());
         }
         catch (Exception e) when (e is StorageFaultException or IOException or AggregateException)
@@ -243,7 +251,18 @@ public sealed partial class PaperDatabase
             _disposed = true;
             // Each step on its own, so a failing one never keeps the data directory's lock held.
             try { _wal.Dispose(); } catch (Exception e) { _options.Log?.Invoke($"write-ahead log not closed cleanly ({e.Message})"); }
-            try { if (!_storeWedged) _store.Dispose(); } catch (Exception e) { _options.Log?.Invoke($"store not closed cleanly ({e.Message})"); }
+            try
+            {
+                if (_storeWedged) { }
+                else if (_commitProblem != null && !_problemIsSpace)
+                {
+                    // FASTER's device can wait for good on a dead disk: closed on the side, never holding up the process's exit.
+                    var closing = Task.Factory.StartNew(_store.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                    if (!closing.Wait(TimeSpan.FromSeconds(5))) _options.Log?.Invoke("store not closed: the disk does not answer (the write-ahead log holds every acknowledged write)");
+                }
+                else _store.Dispose();
+            }
+            catch (Exception e) { _options.Log?.Invoke($"store not closed cleanly ({e.Message})"); }
             _index.Dispose();
             try { if (_options.Mode == OpenMode.Verify) _lexical.Abandon(); else _lexical.Dispose(); } catch (Exception e) { _options.Log?.Invoke($"lexical index not closed cleanly ({e.Message}); it is checked at the next start"); }
             _directory.Dispose();

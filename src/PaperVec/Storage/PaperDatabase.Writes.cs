@@ -38,7 +38,9 @@ public sealed partial class PaperDatabase
         }
         byte[] encoded = batch.Encode();
         if (encoded.Length > WriteAheadLog.MaxEntryBytes)
-            throw new RecordTooLargeException($"write batch is {encoded.Length / 1e6:0.0} MB; one durable write holds at most {WriteAheadLog.MaxEntryBytes / 1e6:0} MB, so commit it in parts");
+            // Stored size, not request size: a revised paper keeps its earlier versions (docs/durability.md names this limit).
+            throw new RecordTooLargeException($"this write stores {encoded.Length / 1e6:0.0} MB (a stored paper keeps its earlier versions, up to {RecordStore.MaxValueBytes / 1e6:0.0} MB a paper); "
+                + $"one write stores at most {MaxWriteMegabytes} MB in all (docs/durability.md): send fewer papers per request");
         WriteAheadLog.DurableEntry entry;
         try { entry = await _wal.AppendAsync(encoded).ConfigureAwait(false); }
         catch (Exception e) when (e is StorageFaultException or IOException)
@@ -49,6 +51,9 @@ public sealed partial class PaperDatabase
         await ApplyInLogOrderAsync(entry, batch).ConfigureAwait(false);
         MaybeCheckpointInBackground();
     }
+
+    /// <summary>The most one write (one request's papers as stored, with their earlier versions) may store: one log entry.</summary>
+    public static string MaxWriteMegabytes => (WriteAheadLog.MaxEntryBytes / 1e6).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
 
     async Task ApplyInLogOrderAsync(WriteAheadLog.DurableEntry entry, WriteBatch batch)
     {

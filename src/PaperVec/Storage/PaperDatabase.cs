@@ -39,7 +39,7 @@ public sealed record PaperDatabaseOptions
     /// <summary>Progress of an index rebuild: (done, total).</summary>
     public Action<long, long>? RebuildProgress { get; init; }
     /// <summary>Makes the FASTER devices from their file paths: tests wrap them to fail on demand.</summary>
-    public Func<string, IDevice>? DeviceFactory { get; init; }
+    public Func<string, IDevice>? DeviceFactory { get; init; } = TestHooks.DeviceFactory;
 }
 
 /// <summary>What opening the database found and did.</summary>

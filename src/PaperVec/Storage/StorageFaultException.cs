@@ -30,6 +30,24 @@ public sealed class StorageFaultException(string message, Exception? inner, bool
         return false;
     }
 
+    /// <summary>Whether the chain holds an error of the device itself (EIO, a failed FASTER device write, a disk that stopped answering).</summary>
+    public static bool IsDeviceError(Exception failure)
+    {
+        for (var e = failure; e != null; e = e.InnerException)
+            if (e is FASTER.core.CommitFailureException || e is IOException and not StorageFaultException) return true;
+        return false;
+    }
+
+    /// <summary>The device's own words, short: FASTER's "Commit of address range [a-b] failed with error code 4294967295" becomes "a log write failed".</summary>
+    public static string DeviceDetail(Exception failure)
+    {
+        var e = failure;
+        while (e.InnerException != null) e = e.InnerException;
+        if (e is FASTER.core.CommitFailureException) return "a write to the write-ahead log failed";
+        string detail = e.Message.Split('\n')[0].Trim();
+        return detail.Length <= 160 ? detail : detail[..160] + "...";
+    }
+
     static string Cause(Exception failure)
     {
         var e = failure;

@@ -15,6 +15,11 @@ namespace PaperVec.Storage;
 /// A failed commit (disk full, EIO) fails every entry it did not cover, and the log is reopened at
 /// its last commit before the next append: FasterLog refuses every append after a device error, and
 /// an entry that was refused must never be committed later by someone else's flush.
+///
+/// Nothing here waits on the disk without a bound: a commit that does not finish within
+/// <see cref="CommitTimeout"/> fails; the reopen runs on its own thread after a probe write shows the
+/// disk takes writes again (FASTER's device disposal and recovery can block for good on a dead
+/// disk), and a writer waits for it at most <see cref="ReopenWait"/> before it is refused.
 /// </summary>
 public sealed class WriteAheadLog : IDisposable
 {
@@ -35,7 +40,18 @@ public sealed class WriteAheadLog : IDisposable
     long _nextSequence;
     long _verifiedUntil; // what the last commit record checked on disk covers
     Exception? _failure;
+    Task? _reopening; // the reopen attempt running on its own thread, if any (under _lock)
+    // The log a reopen is replacing: a commit of it that finishes meanwhile must not acknowledge anything, as its
+    // waiters were already failed (the reopen then finds the log past its last verified commit and refuses).
+    FasterLog? _retiring;
     bool _disposed;
+
+    /// <summary>A commit that has not finished by then fails (a disk that stopped answering).</summary>
+    public static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>How long a writer waits for the log to be reopened after a failed commit before it is refused.</summary>
+    public static readonly TimeSpan ReopenWait = TimeSpan.FromSeconds(5);
+    /// <summary>How long closing waits for FASTER to let go of a device that failed.</summary>
+    static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(5);
 
     sealed record Waiter(long Address, long Sequence, TaskCompletionSource<DurableEntry> Done);
 
@@ -132,34 +148,49 @@ public sealed class WriteAheadLog : IDisposable
     /// <see cref="StorageFaultException"/> when the commit that should cover it fails: the entry
     /// then never becomes durable, not even through a later commit.
     /// </summary>
-    public Task<DurableEntry> AppendAsync(ReadOnlySpan<byte> payload)
+    public async Task<DurableEntry> AppendAsync(ReadOnlyMemory<byte> payload)
     {
         if (payload.Length > MaxEntryBytes) throw new ArgumentException($"write-ahead log entry of {payload.Length} bytes; at most {MaxEntryBytes}");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Volatile.Read(ref _failure) != null) await RecoverAsync().ConfigureAwait(false);
+        return await Append(payload).ConfigureAwait(false);
+    }
+
+    async Task<DurableEntry> Append(ReadOnlyMemory<byte> payload)
+    {
+        var done = new TaskCompletionSource<DurableEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
         byte[] entry = ArrayPool<byte>.Shared.Rent(payload.Length + HeaderBytes);
         try
         {
-            var done = new TaskCompletionSource<DurableEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
-            lock (_lock)
+            long framedFor = -1;
+            int length = 0;
+            // A full in-memory buffer drains as its pages reach disk (an entry fits in one page, and the committer
+            // flushes what is waiting); a device error makes TryEnqueue throw instead. Waited for without holding the
+            // lock or a thread, and bounded: a disk that stops answering leaves the buffer full for good.
+            var deadline = Environment.TickCount64 + 10_000;
+            while (true)
             {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_failure != null) Reopen();
-                long sequence = _nextSequence;
-                int length = Frame(sequence, payload, entry);
-                // A full in-memory buffer drains as its pages reach disk; a device error makes TryEnqueue throw instead.
-                var deadline = Environment.TickCount64 + 10_000;
-                while (!_log.TryEnqueue(entry.AsSpan(0, length), out _))
+                lock (_lock)
                 {
-                    if (Environment.TickCount64 > deadline)
-                        throw new StorageFaultException("the write-ahead log's memory stayed full of pages that could not be written", null, insufficientSpace: false);
-                    Thread.Sleep(1);
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    // Failed again since the caller's check: refused now, the next append reopens.
+                    if (_failure is { } failed) throw StorageFaultException.From("write-ahead log commit failed", failed);
+                    long sequence = _nextSequence;
+                    if (framedFor != sequence) { length = Frame(sequence, payload.Span, entry); framedFor = sequence; }
+                    if (_log.TryEnqueue(entry.AsSpan(0, length), out _))
+                    {
+                        long end = _log.TailAddress;
+                        _nextSequence++;
+                        _uncommitted.Enqueue((sequence, end));
+                        _waiters.Add(new Waiter(end, sequence, done));
+                        break;
+                    }
                 }
-                long end = _log.TailAddress;
-                _nextSequence++;
-                _uncommitted.Enqueue((sequence, end));
-                _waiters.Add(new Waiter(end, sequence, done));
+                if (Environment.TickCount64 > deadline)
+                    throw new IOException("the write-ahead log's memory stayed full of pages the disk did not take");
+                await Task.Delay(1).ConfigureAwait(false);
             }
             _commitRequested.Release();
-            return done.Task;
         }
         catch (Exception e) when (e is FasterException or IOException or CommitFailureException)
         {
@@ -167,6 +198,7 @@ public sealed class WriteAheadLog : IDisposable
             throw StorageFaultException.From("write-ahead log append failed", e);
         }
         finally { ArrayPool<byte>.Shared.Return(entry); }
+        return await done.Task.ConfigureAwait(false);
     }
 
     static int Frame(long sequence, ReadOnlySpan<byte> payload, Span<byte> entry)
@@ -186,17 +218,19 @@ public sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>Returns once everything appended so far is committed (also persists a truncation).</summary>
-    public Task FlushAsync()
+    public async Task FlushAsync()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Volatile.Read(ref _failure) != null) await RecoverAsync().ConfigureAwait(false);
         var done = new TaskCompletionSource<DurableEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_failure != null) Reopen();
+            if (_failure is { } failed) throw StorageFaultException.From("write-ahead log commit failed", failed);
             _waiters.Add(new Waiter(long.MaxValue, -1, done)); // completed by the next successful commit, whatever it covers
         }
         _commitRequested.Release();
-        return done.Task;
+        await done.Task.ConfigureAwait(false);
     }
 
     async Task CommitLoopAsync()
@@ -214,12 +248,16 @@ public sealed class WriteAheadLog : IDisposable
                 log = _log;
             }
             Exception? failure = null;
+            // A disk that stops answering never completes the commit: bounded, so its writers are refused instead of waiting for good.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
+            bounded.CancelAfter(CommitTimeout);
             try
             {
-                await log.CommitAsync(token).ConfigureAwait(false);
+                await log.CommitAsync(bounded.Token).ConfigureAwait(false);
                 CheckCommitRecord();
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested) { failure = new ObjectDisposedException(nameof(WriteAheadLog)); }
+            catch (OperationCanceledException) { failure = new IOException($"the disk did not finish a write-ahead log commit within {CommitTimeout.TotalSeconds:0} s"); }
             catch (Exception e) { failure = e; }
             Settle(log, failure);
             if (failure is ObjectDisposedException) return;
@@ -248,7 +286,7 @@ public sealed class WriteAheadLog : IDisposable
         var done = new List<(Waiter, Exception?)>();
         lock (_lock)
         {
-            if (log != _log) return; // reopened meanwhile: its waiters were settled then
+            if (log != _log || log == _retiring) return; // reopened meanwhile: its waiters were settled then
             if (failure == null) _verifiedUntil = _log.CommittedUntilAddress;
             long committed = _verifiedUntil; // FasterLog advances its own even when its commit record failed to write
             while (_uncommitted.TryPeek(out var e) && e.End <= committed) _uncommitted.Dequeue();
@@ -268,48 +306,117 @@ public sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>
-    /// Reopens the log at its last commit after a failed one (caller holds the lock): whatever the
+    /// After a failed commit: waits (at most <see cref="ReopenWait"/>) for the log to be reopened at its
+    /// last commit, on a thread of its own, starting that attempt unless one runs already; throws
+    /// <see cref="StorageFaultException"/> when it fails or does not finish in time (the attempt goes on,
+    /// and the next writer waits for it again).
+    /// </summary>
+    async Task RecoverAsync()
+    {
+        Task attempt;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_failure == null) return;
+            attempt = _reopening ??= Task.Factory.StartNew(ReopenAttempt, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        if (await Task.WhenAny(attempt, Task.Delay(ReopenWait)).ConfigureAwait(false) != attempt)
+            throw StorageFaultException.From("write-ahead log commit failed",
+                new IOException($"the disk did not take a write within {ReopenWait.TotalSeconds:0} s after {Cause(Failure)}", Failure));
+        await attempt.ConfigureAwait(false);
+    }
+
+    static string Cause(Exception? e) => e == null ? "an earlier failure" : $"an earlier failure ({e.Message.Split('\n')[0].Trim()})";
+
+    void ReopenAttempt()
+    {
+        try { Reopen(); }
+        finally { lock (_lock) _reopening = null; }
+    }
+
+    /// <summary>
+    /// Reopens the log at its last commit after a failed one (on the attempt's own thread, not under the
+    /// lock: FASTER may block on a dead disk, and writers must still be refused meanwhile): whatever the
     /// failed commit did not cover is dropped, and sequence numbers continue from the first dropped entry.
     /// </summary>
     void Reopen()
     {
-        long next = _uncommitted.TryPeek(out var first) ? first.Sequence : _nextSequence;
-        long committed = _verifiedUntil;
-        // Every writer still waiting on the old log learns its fate now: covered by the last verified commit, or failed.
-        var failure = _failure;
-        foreach (var w in _waiters)
-            if (w.Sequence >= 0 && w.Address <= committed) w.Done.TrySetResult(new DurableEntry(w.Sequence, w.Address));
-            else w.Done.TrySetException(StorageFaultException.From("write-ahead log commit failed", failure ?? new IOException("the log was reopened")));
-        _waiters.Clear();
-        // FasterLog opened on a full disk can leave its commit record empty: wait for space before reopening.
-        if (DiskSpace.Available(_directory) is long free && free < MinFreeBytesToOpen)
-            throw new StorageFaultException($"write-ahead log commit failed: no space left on device ({free >> 20} MB free); writes resume once {MinFreeBytesToOpen >> 20} MB are free", _failure, insufficientSpace: true);
-        // A log after a device error may fail to close cleanly, and after a failed reopen these are closed already.
-        try { _log.Dispose(); } catch (Exception) { }
-        try { _device.Dispose(); } catch (Exception) { }
+        long next, committed;
+        FasterLog oldLog;
+        IDevice oldDevice;
+        lock (_lock)
+        {
+            if (_failure == null || _disposed) return;
+            next = _uncommitted.TryPeek(out var first) ? first.Sequence : _nextSequence;
+            committed = _verifiedUntil;
+            // Every writer still waiting on the old log learns its fate now: covered by the last verified commit, or failed.
+            var failure = _failure;
+            foreach (var w in _waiters)
+                if (w.Sequence >= 0 && w.Address <= committed) w.Done.TrySetResult(new DurableEntry(w.Sequence, w.Address));
+                else w.Done.TrySetException(StorageFaultException.From("write-ahead log commit failed", failure ?? new IOException("the log was reopened")));
+            _waiters.Clear();
+            (oldLog, oldDevice) = (_log, _device);
+            _retiring = oldLog;
+        }
         try
         {
+            // FasterLog opened on a full disk can leave its commit record empty: wait for space before reopening.
+            if (DiskSpace.Available(_directory) is long free && free < MinFreeBytesToOpen)
+                throw new StorageFaultException($"write-ahead log commit failed: no space left on device ({free >> 20} MB free); writes resume once {MinFreeBytesToOpen >> 20} MB are free", Failure, insufficientSpace: true);
+            // FASTER's recovery blocks for good when the disk fails its reads and opens (its device waits for a handle
+            // that was never made): touch the disk first, and only reopen once it takes a durable write.
+            ProbeDisk(_directory);
+            // A log after a device error may fail to close cleanly, or not return at all: closed on the side.
+            DisposeBounded(oldLog, oldDevice);
             var (device, log) = OpenLog();
             if (log.CommittedUntilAddress != committed)
             {
                 // Before: acknowledged entries are gone. After: entries already failed to their writers were committed
                 // after all, and reusing their sequence numbers would break replay. Either way, stop rather than guess.
+                long recovered = log.CommittedUntilAddress;
                 log.Dispose();
                 device.Dispose();
-                throw new IOException($"the reopened log recovered to address {log.CommittedUntilAddress}, not its last verified commit at {committed}");
+                throw new IOException($"the reopened log recovered to address {recovered}, not its last verified commit at {committed}");
             }
-            (_device, _log) = (device, log);
-            _verifiedUntil = log.CommittedUntilAddress;
+            lock (_lock)
+            {
+                if (_disposed) { log.Dispose(); device.Dispose(); return; }
+                (_device, _log) = (device, log);
+                _verifiedUntil = log.CommittedUntilAddress;
+                _uncommitted.Clear();
+                _nextSequence = next;
+                _failure = null;
+            }
         }
         catch (Exception e)
         {
             // Keep refusing appends (the next one tries again): never write into a log that lost its place.
-            _failure = e;
+            lock (_lock) _failure = e;
             throw StorageFaultException.From("write-ahead log could not be reopened after a failed commit", e);
         }
-        _uncommitted.Clear();
-        _nextSequence = next;
-        _failure = null;
+    }
+
+    /// <summary>A small durable write next to the log: throws the disk's own error (EIO, ENOSPC, read-only) if it takes none.</summary>
+    static void ProbeDisk(string directory)
+    {
+        string probe = Path.Combine(directory, ".probe");
+        using (var file = new FileStream(probe, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.WriteThrough))
+        {
+            file.Write(new byte[512]);
+            file.Flush(flushToDisk: true);
+        }
+        File.Delete(probe);
+    }
+
+    /// <summary>Disposes a log and its device, waiting at most a few seconds (FASTER's device can wait for good on a dead disk).</summary>
+    static void DisposeBounded(FasterLog log, IDevice device)
+    {
+        var closing = Task.Factory.StartNew(() =>
+        {
+            try { log.Dispose(); } catch (Exception) { }
+            try { device.Dispose(); } catch (Exception) { }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        closing.Wait(DisposeWait);
     }
 
     /// <summary>One replayed entry: its sequence number, its batch and the address after it.</summary>
@@ -353,10 +460,16 @@ public sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>Drops entries before <paramref name="address"/> (covered by a checkpoint); durable once the returned task completes.</summary>
-    public Task TruncateUntilAsync(long address)
+    public async Task TruncateUntilAsync(long address)
     {
-        lock (_lock) _log.TruncateUntil(address);
-        return FlushAsync();
+        if (Volatile.Read(ref _failure) != null) await RecoverAsync().ConfigureAwait(false);
+        lock (_lock)
+        {
+            // Never into a log being replaced after a failed commit (it may be closed already).
+            if (_failure is { } failed) throw StorageFaultException.From("write-ahead log commit failed", failed);
+            _log.TruncateUntil(address);
+        }
+        await FlushAsync().ConfigureAwait(false);
     }
 
     public void Dispose()
@@ -368,14 +481,20 @@ public sealed class WriteAheadLog : IDisposable
         }
         _stopping.Cancel();
         try { _committer.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
+        Task? reopening;
         lock (_lock)
         {
             foreach (var w in _waiters) w.Done.TrySetException(new ObjectDisposedException(nameof(WriteAheadLog)));
             _waiters.Clear();
+            reopening = _reopening;
         }
-        try { _log.Dispose(); } catch (Exception) when (_failure != null) { }
-        try { _device.Dispose(); } catch (Exception) when (_failure != null) { }
+        try { reopening?.Wait(DisposeWait); } catch (AggregateException) { } // a reopen that finishes now sees _disposed and closes what it opened
+        if (_failure != null || reopening is { IsCompleted: false }) DisposeBounded(_log, _device); // a dead disk: never hang the close
+        else
+        {
+            _log.Dispose();
+            _device.Dispose();
+        }
         _stopping.Dispose();
-        _commitRequested.Dispose();
     }
 }

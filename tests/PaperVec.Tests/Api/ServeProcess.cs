@@ -24,10 +24,17 @@ sealed partial class ServeProcess : IDisposable
     }
 
     /// <param name="environment">Extra variables (null removes one); <paramref name="workingDirectory"/> where appsettings.json is looked for.</param>
-    public static ServeProcess Start(string dataPath, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null, params string[] extraArgs)
+    public static ServeProcess Start(string dataPath, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null, params string[] extraArgs) =>
+        Start([Path.Combine(AppContext.BaseDirectory, "PaperVec.Cli.dll")], dataPath, environment, workingDirectory, extraArgs);
+
+    /// <summary>`papervec serve` through the test-only host (tests/PaperVec.CrashHost) with <paramref name="hook"/> armed, e.g. "fail-device-when:PATH".</summary>
+    public static ServeProcess StartWithHook(string hook, string dataPath) =>
+        Start([Path.Combine(AppContext.BaseDirectory, "PaperVec.CrashHost.dll"), hook], dataPath, null, null, []);
+
+    static ServeProcess Start(string[] host, string dataPath, IReadOnlyDictionary<string, string?>? environment, string? workingDirectory, string[] extraArgs)
     {
         string url = $"http://127.0.0.1:{FreePort()}";
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "PaperVec.Cli.dll"), "serve", "--data", dataPath, "--urls", url, .. extraArgs])
+        var start = new ProcessStartInfo("dotnet", [.. host, "serve", "--data", dataPath, "--urls", url, .. extraArgs])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,

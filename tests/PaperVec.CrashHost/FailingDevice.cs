@@ -1,0 +1,80 @@
+using FASTER.core;
+
+namespace PaperVec.CrashHost;
+
+/// <summary>
+/// A real FASTER device (the one PaperVec uses) that starts failing writes with an I/O error on
+/// demand, as a dying disk does, and can be healed. Failed writes complete with the error code the
+/// managed device reports for an exception (uint.MaxValue) and write nothing; while failing, closing
+/// the device waits until it heals, as FASTER's managed device does on a dead disk (it waits for a
+/// file handle that was never made). Test-only (the fault tests, in process and in this host).
+/// </summary>
+public sealed class FailingDevice(IDevice inner) : IDevice
+{
+    /// <summary>Switches for every device one factory made (the log's and the store's); fails too while <paramref name="flagFile"/> exists.</summary>
+    public sealed class Switch(string? flagFile = null)
+    {
+        volatile bool _failing;
+        int _failedWrites;
+        public bool Failing => _failing || (flagFile != null && File.Exists(flagFile));
+        public int FailedWrites => Volatile.Read(ref _failedWrites);
+        public void Fail() => _failing = true;
+        public void Heal() => _failing = false;
+        internal void Count() => Interlocked.Increment(ref _failedWrites);
+        /// <summary>A device factory for <see cref="PaperVec.Storage.PaperDatabaseOptions.DeviceFactory"/> whose devices obey this switch.</summary>
+        public Func<string, IDevice> Factory => path => new FailingDevice(Devices.CreateLogDevice(path)) { _switch = this };
+    }
+
+    Switch _switch = new();
+    const uint IoError = uint.MaxValue;
+
+    bool Fails(DeviceIOCompletionCallback callback, object context)
+    {
+        if (!_switch.Failing) return false;
+        _switch.Count();
+        // Completed off the caller's thread, as a real device completes its I/O.
+        ThreadPool.UnsafeQueueUserWorkItem(_ => callback(IoError, 0, context), null);
+        return true;
+    }
+
+    public uint SectorSize => inner.SectorSize;
+    public string FileName => inner.FileName;
+    public long Capacity => inner.Capacity;
+    public long SegmentSize => inner.SegmentSize;
+    public int StartSegment => inner.StartSegment;
+    public int EndSegment => inner.EndSegment;
+    public int ThrottleLimit { get => inner.ThrottleLimit; set => inner.ThrottleLimit = value; }
+    public void Initialize(long segmentSize, LightEpoch epoch = null!, bool omitSegmentIdFromFilename = false) => inner.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
+    public bool TryComplete() => inner.TryComplete();
+    public bool Throttle() => inner.Throttle();
+
+    public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
+    {
+        if (!Fails(callback, context)) inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+    }
+
+    public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
+    {
+        if (!Fails(callback, context)) inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context);
+    }
+
+    public void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>
+        inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, callback, context);
+
+    public void ReadAsync(ulong alignedSourceAddress, IntPtr alignedDestinationAddress, uint alignedReadLength, DeviceIOCompletionCallback callback, object context) =>
+        inner.ReadAsync(alignedSourceAddress, alignedDestinationAddress, alignedReadLength, callback, context);
+
+    public void TruncateUntilAddressAsync(long toAddress, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilAddressAsync(toAddress, callback, result);
+    public void TruncateUntilAddress(long toAddress) => inner.TruncateUntilAddress(toAddress);
+    public void TruncateUntilSegmentAsync(int toSegment, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilSegmentAsync(toSegment, callback, result);
+    public void TruncateUntilSegment(int toSegment) => inner.TruncateUntilSegment(toSegment);
+    public void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result) => inner.RemoveSegmentAsync(segment, callback, result);
+    public void RemoveSegment(int segment) => inner.RemoveSegment(segment);
+    public long GetFileSize(int segment) => inner.GetFileSize(segment);
+    public void Reset() => inner.Reset();
+    public void Dispose()
+    {
+        while (_switch.Failing) Thread.Sleep(10);
+        inner.Dispose();
+    }
+}
