@@ -18,11 +18,11 @@ public class StoreIntegrityTests
     const int PaperCount = 200;
 
     /// <summary>A cleanly closed directory of 200 papers (with source-id aliases) and its papers.</summary>
-    static (string Dir, List<PaperRecord> Papers) ClosedDirectory(PaperDatabaseOptions? options = null)
+    static (string Dir, List<PaperRecord> Papers) ClosedDirectory(PaperDatabaseOptions? options = null, int first = 0)
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(25);
-        var papers = Enumerable.Range(0, PaperCount).Select(i => StoreTestData.Paper(i, random)).ToList();
+        var papers = Enumerable.Range(first, PaperCount).Select(i => StoreTestData.Paper(i, random)).ToList();
         using (var db = PaperDatabase.Open(dir, options))
             db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
         return (dir, papers);
@@ -287,6 +287,62 @@ public class StoreIntegrityTests
             }
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public async Task TheServerAnswersADamagedRecordWithAProblemNotWithItsBytes()
+    {
+        // A store memory of two pages: the first papers are read back from disk, where they are damaged.
+        await using var server = await Api.ApiServer.StartAsync(new PaperVec.Api.Hosting.ServerOptions { StoreMemoryBytes = 1L << 23 });
+        var random = new Random(9);
+        for (int batch = 0; batch < 7; batch++)
+        {
+            var body = new StringBuilder();
+            for (int n = batch * 1000; n < (batch + 1) * 1000; n++)
+            {
+                var vector = StoreTestData.UnitVector(random);
+                body.Append($"{{\"id\":\"integrity.{n}\",\"title\":\"Integrity paper number {n}\",\"abstract\":\"Abstract of integrity paper {n}.\",\"vector\":[")
+                    .Append(string.Join(',', vector.Select(x => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))).Append("]}\n");
+            }
+            var created = await server.Client.PostAsync("/papers", new StringContent(body.ToString(), Encoding.UTF8, "application/x-ndjson"));
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        }
+        var log = File.ReadAllBytes(Hlog(server.DataPath));
+        var abstractLength = BitConverter.GetBytes("Abstract of integrity paper 3.".Length); // the title's end: then the abstract's length
+        int at = IndexOf(log, [.. Encoding.UTF8.GetBytes("Integrity paper number 3"), .. abstractLength]) + "Integrity paper number ".Length;
+        using (var file = new FileStream(Hlog(server.DataPath), FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            file.Position = at;
+            file.WriteByte((byte)'8');
+        }
+        var response = await server.Client.GetAsync("/papers/integrity.3");
+        string detail = await Api.Problems.AssertProblemAsync(response, 500, "damaged");
+        Assert.Contains("integrity.4", await (await server.Client.GetAsync("/papers/integrity.4")).Content.ReadAsStringAsync()); // the others are served
+        Assert.Contains("hlog.log", detail);
+    }
+
+    [Fact]
+    public void AnIndexSnapshotOfOtherPapersIsRebuiltSayingWhichDiffer()
+    {
+        // Same count, other papers: the message said "(200 vs 200 papers)".
+        var (dir, papers) = ClosedDirectory();
+        var (other, _) = ClosedDirectory(first: PaperCount);
+        try
+        {
+            string snapshot = Directory.GetFiles(Path.Combine(dir, "index"), "hnsw-*.bin").Single();
+            File.Copy(Directory.GetFiles(Path.Combine(other, "index"), "hnsw-*.bin").Single(), snapshot, overwrite: true);
+            using var db = PaperDatabase.Open(dir);
+            Assert.True(db.Recovery.IndexRebuilt);
+            Assert.Contains($"{PaperCount} stored papers missing from the index", db.Recovery.IndexRebuildReason);
+            Assert.Contains(papers, p => db.Recovery.IndexRebuildReason!.Contains(p.Id)); // a few of them by id
+            Assert.Contains($"{PaperCount} indexed papers not in the store", db.Recovery.IndexRebuildReason);
+            Assert.True(db.IndexMatchesStore(out string problem), problem);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+            Directory.Delete(other, true);
+        }
     }
 
     static (int Exit, string Output) RunCli(params string[] args)
