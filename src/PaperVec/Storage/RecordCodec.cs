@@ -252,13 +252,16 @@ public static class RecordCodec
         public string? String()
         {
             uint n = BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
-            return n == NullString ? null : Encoding.UTF8.GetString(Take(checked((int)n)));
+            return n == NullString ? null : Encoding.UTF8.GetString(Take(Length(n)));
         }
 
         public void SkipString()
         {
             uint n = BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
-            if (n != NullString) Take(checked((int)n));
+            if (n != NullString) Take(Length(n));
         }
+
+        // A length past the record's end is damage, said as such (not an overflow in a cast).
+        readonly int Length(uint n) => n <= (uint)(_buffer.Length - _position) ? (int)n : throw new InvalidDataException("record is truncated");
     }
 }

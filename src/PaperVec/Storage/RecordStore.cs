@@ -425,6 +425,7 @@ public sealed class RecordStore : IDisposable
     {
         var newest = new Dictionary<string, (long Address, bool Deleted)>(StringComparer.Ordinal);
         long at = _store.Log.BeginAddress;
+        bool inAction = false; // what the caller's action throws (a full disk while rebuilding, say) is not the log's damage
         try
         {
             using (var it = _store.Log.Scan(_store.Log.BeginAddress, _store.Log.TailAddress))
@@ -440,10 +441,13 @@ public sealed class RecordStore : IDisposable
                 while (it.GetNext(out RecordInfo _))
                 {
                     at = it.CurrentAddress;
-                    if (live.Contains(it.CurrentAddress)) action(it.GetKey().AsReadOnlySpan(), it.GetValue().AsReadOnlySpan(), it.CurrentAddress);
+                    if (!live.Contains(it.CurrentAddress)) continue;
+                    inAction = true;
+                    action(it.GetKey().AsReadOnlySpan(), it.GetValue().AsReadOnlySpan(), it.CurrentAddress);
+                    inAction = false;
                 }
         }
-        catch (Exception e) when (e is not (RecordDamagedException or OutOfMemoryException or InvalidDataException or DataDirectoryDamagedException))
+        catch (Exception e) when (!inAction && e is not (OutOfMemoryException or DataDirectoryDamagedException))
         {
             // FASTER's iterator trusts the lengths it reads; what it throws on a damaged page is damage, named here.
             throw new DataDirectoryDamagedException($"{SegmentPath(at)} cannot be read near offset {at % SegmentBytes}: the store log is damaged ({e.GetType().Name}: {e.Message.Split('\n')[0].Trim()})", e);
