@@ -45,6 +45,7 @@ public sealed class ServedCollection : IServedPapers, IDisposable
         var collection = PaperCollection.Open(options.DataPath, new PaperDatabaseOptions
         {
             CheckpointAfterWalBytes = Math.Max(1, (long)options.CheckpointAfterWalMegabytes << 20),
+            StoreMemoryBytes = options.StoreMemoryBytes,
             Log = options.Log,
         });
         return new ServedCollection(collection, options, metrics);

@@ -32,6 +32,8 @@ public sealed record ServerOptions
     /// <summary>Queries embedded together at most (1 turns batching off, for comparison).</summary>
     public int MaxQueryBatch { get; init; } = 32;
     public int CheckpointAfterWalMegabytes { get; init; } = 256;
+    /// <summary>Memory of the store's log (older records are read from disk); tests lower it to read records from disk.</summary>
+    public long StoreMemoryBytes { get; init; } = new PaperVec.Storage.PaperDatabaseOptions().StoreMemoryBytes;
     /// <summary>Serve a cluster as its client (`serve --cluster`) instead of a data directory.</summary>
     public ClusterConnection? Cluster { get; init; }
     /// <summary>Start-up and shutdown notes (the command line prints them).</summary>

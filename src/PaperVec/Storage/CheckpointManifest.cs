@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Text.Json;
 
 namespace PaperVec.Storage;
@@ -9,10 +10,26 @@ namespace PaperVec.Storage;
 /// papers silently. Written atomically (<see cref="AtomicFile"/>) only after the store checkpoint
 /// and the snapshot are durable.
 /// Version 2 also means the log's entries carry PaperVec's own checksum (<see cref="WriteAheadLog"/>).
+/// Version 3: the manifest carries its own checksum (XxHash3 of its JSON without it), every record in
+/// the store carries one (<see cref="RecordStore"/>), and the store log's bytes up to the checkpoint
+/// are listed as checksummed chunks, checked at open before FASTER reads them. Older versions load as before.
 /// </summary>
 public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAddress, long NextSequence, string IndexFile, int Papers, DateTimeOffset CreatedAt)
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
+
+    /// <summary>XxHash3 (hex) of this manifest's JSON with this property null (version 3 on).</summary>
+    public string? Checksum { get; init; }
+
+    /// <summary>Checksums of the store log (hlog) from its begin address to the checkpoint's flushed tail (version 3 on).</summary>
+    public IReadOnlyList<LogChunk> StoreLogChunks { get; init; } = [];
+
+    /// <summary>Log addresses [Start, End) of the store log and the XxHash3 of their bytes.</summary>
+    public sealed record LogChunk(long Start, long End, ulong Hash);
+
+    /// <summary>Whether every record of the store carries its checksum (version 3 on; older stores are rewritten at open).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool ChecksummedRecords => Version >= 3;
 
     /// <summary>Store files the checkpoint needs, relative to the store folder, with their length then (hlog segments may grow later).</summary>
     public IReadOnlyList<StoreFile> StoreFiles { get; init; } = [];
@@ -23,8 +40,12 @@ public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAd
     [System.Text.Json.Serialization.JsonIgnore]
     public bool ChecksummedLog => Version >= 2;
 
-    public static CheckpointManifest Create(Guid token, long walAddress, long nextSequence, string indexFile, int papers, IReadOnlyList<StoreFile> storeFiles) =>
-        new(CurrentVersion, token, walAddress, nextSequence, indexFile, papers, DateTimeOffset.UtcNow) { StoreFiles = storeFiles };
+    public static CheckpointManifest Create(Guid token, long walAddress, long nextSequence, string indexFile, int papers, IReadOnlyList<StoreFile> storeFiles,
+        IReadOnlyList<LogChunk> storeLogChunks) =>
+        new(CurrentVersion, token, walAddress, nextSequence, indexFile, papers, DateTimeOffset.UtcNow) { StoreFiles = storeFiles, StoreLogChunks = storeLogChunks };
+
+    static string ChecksumOf(CheckpointManifest manifest) =>
+        XxHash3.HashToUInt64(JsonSerializer.SerializeToUtf8Bytes(manifest with { Checksum = null })).ToString("x16");
 
     public static CheckpointManifest? TryLoad(string path)
     {
@@ -38,19 +59,29 @@ public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAd
         if (manifest == null) throw new DataDirectoryDamagedException($"{path} is damaged (empty)");
         if (manifest.Version > CurrentVersion)
             throw new DataDirectoryDamagedException($"{path} has version {manifest.Version}, newer than this PaperVec understands ({CurrentVersion})");
+        // Any edited or flipped field (a sequence number, a log address) fails it: the manifest decides what recovery replays.
+        if (manifest.Version >= 3 && manifest.Checksum == null)
+            throw new DataDirectoryDamagedException($"{path} is damaged: it carries no checksum (version {manifest.Version} manifests always do)");
+        if (manifest.Version >= 3 && manifest.Checksum != ChecksumOf(manifest))
+            throw new DataDirectoryDamagedException($"{path} is damaged: its checksum does not match its content (it was edited or corrupted); it names the store checkpoint and the log position to recover from, so the directory is not opened");
         string? problem = manifest.Version < 1 ? "no version"
             : manifest.StoreToken == Guid.Empty ? "no store checkpoint token"
             : manifest.WalAddress < 0 ? "a negative log address"
             : manifest.NextSequence < 0 ? "a negative sequence number"
             : string.IsNullOrEmpty(manifest.IndexFile) || manifest.IndexFile != Path.GetFileName(manifest.IndexFile) ? "no index snapshot file name"
             : manifest.StoreFiles == null || manifest.StoreFiles.Any(f => f == null || string.IsNullOrEmpty(f.Path) || f.Path.Contains("..") || Path.IsPathRooted(f.Path)) ? "a bad store file list"
+            : manifest.StoreLogChunks == null || manifest.StoreLogChunks.Any(c => c == null || c.Start < 0 || c.End <= c.Start) ? "a bad store log checksum list"
             : null;
         if (problem != null) throw new DataDirectoryDamagedException($"{path} is damaged: it holds {problem}");
         return manifest;
     }
 
-    public void Save(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this));
+    public void Save(string path) =>
+        AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(Version >= 3 ? this with { Checksum = ChecksumOf(this) } : this));
 }
 
 /// <summary>A data directory that cannot be opened without losing acknowledged data: the message names what is wrong.</summary>
-public sealed class DataDirectoryDamagedException(string message, Exception? inner = null) : IOException(message, inner);
+public class DataDirectoryDamagedException(string message, Exception? inner = null) : IOException(message, inner);
+
+/// <summary>A stored record whose checksum fails (its bytes or its key changed on disk): it is never served; the message names it and its file.</summary>
+public sealed class RecordDamagedException(string message) : DataDirectoryDamagedException(message);

@@ -137,7 +137,8 @@ public sealed partial class PaperDatabase
             AtomicFile.FlushDirectory(_directory.IndexPath);
             // Before the manifest: the lexical index may run ahead of checkpoint.json (replay is idempotent), never behind it.
             Lexically(() => _lexical.Commit(nextSequence)); // a failed one stays behind and is rebuilt at the next start
-            var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount, _store.CheckpointFiles(token));
+            var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount, _store.CheckpointFiles(token),
+                _store.LogChunks(_manifest?.StoreLogChunks ?? []));
             manifest.Save(_directory.ManifestPath);
             _manifest = manifest;
         }

@@ -34,6 +34,13 @@ public sealed partial class PaperDatabase
             Refuse($"{directory.ManifestPath} is missing, but the data directory holds acknowledged writes (its write-ahead log has a commit record): opening it as new would lose those papers; restore checkpoint.json");
         if (_manifest != null)
             foreach (var problem in MissingStoreFiles(_manifest)) Refuse(problem);
+        // The store log's bytes are checked before FASTER reads them: it trusts the lengths in them.
+        bool storeLogDamaged = false;
+        if (_manifest != null && RecordStore.CheckLogChunks(directory.StorePath, _manifest.StoreLogChunks) is { } logProblem)
+        {
+            Refuse(logProblem);
+            storeLogDamaged = true; // verify: FASTER is not let near the damaged bytes
+        }
 
         // Everything checkable before FASTER opens a file (opening creates missing segment files).
         string commits = WriteAheadLog.CommitDirectory(directory.WalPath);
@@ -42,10 +49,15 @@ public sealed partial class PaperDatabase
         var walSegments = Directory.Exists(directory.WalPath)
             ? Directory.GetFiles(directory.WalPath, "wal.log.*").ToDictionary(f => f, f => new FileInfo(f).Length) : [];
 
-        _store = new RecordStore(directory.StorePath, options.StoreMemoryBytes, options.DeviceFactory);
+        _store = new RecordStore(directory.StorePath, options.StoreMemoryBytes, options.DeviceFactory)
+        {
+            NameKey = NameRecordKey,
+            // A store from before records carried checksums reads as before until the open below rewrites its records.
+            RequireChecksums = _manifest == null || _manifest.ChecksummedRecords,
+        };
         try
         {
-            if (_manifest != null)
+            if (_manifest != null && !storeLogDamaged)
             {
                 try { _store.Recover(_manifest.StoreToken); }
                 catch (DataDirectoryDamagedException e) when (verify) { damage.Add(e.Message); }
@@ -111,11 +123,25 @@ public sealed partial class PaperDatabase
             _nextToApply = expected;
             _appliedEnd = appliedEnd;
 
-            // The store is the truth: the index must hold exactly its papers.
-            var storeKeys = LoadMemoryTables();
+            // The store is the truth: the index must hold exactly its papers. Every record's checksum is
+            // verified here, before anything is rebuilt or checkpointed from them.
+            HashSet<long> storeKeys;
+            try { storeKeys = LoadMemoryTables(verify ? e => damage.Add(e.Message) : null); }
+            catch (RecordDamagedException e)
+            {
+                throw new DataDirectoryDamagedException($"{e.Message}: the data directory is not opened (nothing is rebuilt over it); 'papervec verify' lists the damage", e);
+            }
+            _store.SkipDamagedInScans = verify; // each damaged record is in the report once; the rebuilds below go on without it
+            bool addChecksums = !verify && !_store.RequireChecksums;
+            if (addChecksums)
+            {
+                int rewritten = _store.AddChecksumsToOlderRecords();
+                _store.RequireChecksums = true;
+                options.Log?.Invoke($"{rewritten} stored records from an older PaperVec now carry a checksum");
+            }
             if (index != null && !SameLiveIds(index, storeKeys))
             {
-                rebuildReason = $"index snapshot does not match the store ({index.LiveCount} vs {storeKeys.Count} papers)";
+                rebuildReason = $"index snapshot does not match the store ({IndexStoreDifference(index, storeKeys)})";
                 damage.Add(rebuildReason);
                 index.Dispose();
                 index = null;
@@ -132,7 +158,7 @@ public sealed partial class PaperDatabase
             if (logDamage.Count > 0) SetDamagedLogAside(); // AcceptLoss: everything readable is applied
             // A new directory gets its manifest now, so a missing one is always noticed later; an old
             // one moves to the checksummed log format before anything is appended.
-            else if (_manifest == null || !_manifest.ChecksummedLog || replayed > 0 || Recovery.IndexRebuilt || skipped.Count > 0 || lexicalRebuild != null)
+            else if (_manifest == null || !_manifest.ChecksummedLog || addChecksums || replayed > 0 || Recovery.IndexRebuilt || skipped.Count > 0 || lexicalRebuild != null)
                 WaitAtOpenOrClose(CheckpointAsync());
         }
         catch
@@ -224,8 +250,11 @@ public sealed partial class PaperDatabase
         WaitAtOpenOrClose(CheckpointAsync()); // the manifest now points into the fresh log
     }
 
-    /// <summary>Fills the in-memory summaries and aliases from the store in one scan; returns the paper keys.</summary>
-    HashSet<long> LoadMemoryTables()
+    /// <summary>
+    /// Fills the in-memory summaries and aliases from the store in one scan, each record's checksum
+    /// verified; returns the paper keys. A damaged record throws, or with <paramref name="damaged"/> is reported and left out.
+    /// </summary>
+    HashSet<long> LoadMemoryTables(Action<RecordDamagedException>? damaged = null)
     {
         _summaries.Clear();
         _aliases.Clear();
@@ -252,8 +281,43 @@ public sealed partial class PaperDatabase
                 var summary = RecordCodec.ReadPaperSummary(value);
                 _summaries[summary.Key] = summary;
             }
-        });
+        }, damaged);
         return [.. _summaries.Keys];
+    }
+
+    /// <summary>How the index's papers differ from the store's: counts and a few ids each way.</summary>
+    static string IndexStoreDifference(HnswIndex index, HashSet<long> storeKeys)
+    {
+        var missing = storeKeys.Where(k => !index.Contains(k)).ToList();
+        int extra = index.LiveCount - (storeKeys.Count - missing.Count); // indexed papers the store lacks
+        static string Few(List<long> keys) => string.Join(", ", keys.Take(3).Select(PaperIdentity.Format)) + (keys.Count > 3 ? ", ..." : "");
+        var parts = new List<string> { $"index {index.LiveCount} papers, store {storeKeys.Count}" };
+        if (missing.Count > 0) parts.Add($"{missing.Count} stored papers missing from the index ({Few(missing)})");
+        if (extra > 0) parts.Add($"{extra} indexed papers not in the store");
+        return string.Join("; ", parts);
+    }
+
+    /// <summary>A store key in words, for damage messages.</summary>
+    static string NameRecordKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length == 0) return "record with an empty key";
+        var rest = key[1..];
+        return key[0] switch
+        {
+            PaperPrefix when rest.Length == 8 => $"paper {PaperIdentity.Format(BinaryPrimitives.ReadInt64LittleEndian(rest))}",
+            TitleAliasPrefix when rest.Length == 8 => $"title alias {PaperIdentity.Format(BinaryPrimitives.ReadInt64LittleEndian(rest))}",
+            AliasPrefix => $"id alias '{Printable(rest)}'",
+            DigestPrefix => $"digest '{Printable(rest)}'",
+            LibraryPrefix => $"library '{Printable(rest)}'",
+            MetaPrefix => $"setting '{Printable(rest)}'",
+            _ => $"record with key {Convert.ToHexString(key[..Math.Min(key.Length, 32)])}",
+        };
+    }
+
+    static string Printable(ReadOnlySpan<byte> bytes)
+    {
+        string text = Encoding.UTF8.GetString(bytes[..Math.Min(bytes.Length, 80)]);
+        return new string(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
     }
 
     HashSet<long> PaperKeys()

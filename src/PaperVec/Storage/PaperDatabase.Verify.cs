@@ -30,6 +30,7 @@ public sealed partial class PaperDatabase
                 else if (++unreadable <= 5) problems.Add($"paper {PaperIdentity.Format(key)} is listed in the store's log but its key does not resolve (hash table damaged?)");
             }
             catch (InvalidDataException e) { if (++unreadable <= 5) problems.Add($"paper {PaperIdentity.Format(key)} does not decode: {e.Message}"); }
+            catch (RecordDamagedException e) { if (++unreadable <= 5) problems.Add(e.Message); }
         }
         if (unreadable > 5) problems.Add($"... {unreadable} papers in all do not resolve or decode");
         done.Add($"{papers} papers resolve by key and decode");

@@ -181,6 +181,24 @@ public sealed partial class PaperDatabase : IDisposable
         return true;
     }
 
+    /// <summary>The paper's vector from the store, never the index (tests of the store's read path).</summary>
+    internal bool TryReadVectorFromStoreForTests(long key, Span<float> destination)
+    {
+        Span<byte> k = stackalloc byte[9];
+        PaperKeyBytes(key, k);
+        if (!_store.TryRead(k, out var value)) return false;
+        using (value) RecordCodec.ReadPaperVector(value.Span, destination);
+        return true;
+    }
+
+    /// <summary>Stores a paper without its record checksum, as an older PaperVec did (tests of opening older stores).</summary>
+    internal void StorePaperUnframedForTests(PaperRecord paper)
+    {
+        var k = new byte[9];
+        PaperKeyBytes(paper.Key, k);
+        _store.UpsertUnframedForTests(k, RecordCodec.EncodePaper(paper));
+    }
+
     /// <summary>The model whose vectors this database holds (null until something was embedded).</summary>
     public string? ModelId
     {

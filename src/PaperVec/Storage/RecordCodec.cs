@@ -14,11 +14,14 @@ namespace PaperVec.Storage;
 /// fixed-offset readers are unchanged and version-1 records read with those fields empty.
 /// Version 3 appended a digest's stored-copy keys (one i64 per listing, 0 for none) after its listing
 /// hashes; papers are unchanged from version 2. Version-2 digests read with no stored copies.
+/// Version 4 writes a paper's digest count as an i32 (a u16 before: a paper listed in more than
+/// 65,535 digests would have corrupted its record); digests and libraries are unchanged from version 3.
+/// (Each stored value also carries a checksum over its key and bytes: that frame is <see cref="RecordStore"/>'s.)
 /// </summary>
 public static class RecordCodec
 {
     public const byte PaperKind = (byte)'P', DigestKind = (byte)'D', LibraryKind = (byte)'L';
-    public const byte CurrentVersion = 3;
+    public const byte CurrentVersion = 4;
     const uint NullString = uint.MaxValue;
 
     public static int PaperSize(PaperRecord p)
@@ -26,7 +29,7 @@ public static class RecordCodec
         int size = 2 + 8 + 4 + 2 + 2 + p.Vector.Length * 4;
         foreach (var s in new[] { p.Title, p.Abstract, p.SourceId, p.Authors, p.Url, p.Categories, p.ModelId }) size += 4 + (s == null ? 0 : Encoding.UTF8.GetByteCount(s));
         foreach (var d in p.Digests) size += 4 + Encoding.UTF8.GetByteCount(d);
-        size += 2;
+        size += 2 + 2; // the i32 digest count (counted 2 above) and the version count
         foreach (var v in p.PreviousVersions)
             size += 8 + Encoding.UTF8.GetByteCount(v.Title) + Encoding.UTF8.GetByteCount(v.Abstract) + 2 + v.Vector.Length * 4;
         return size;
@@ -40,7 +43,7 @@ public static class RecordCodec
         w.Int64(p.Key);
         w.Int32(p.FirstSeen.DayNumber);
         w.String(p.Title); w.String(p.Abstract); w.String(p.SourceId); w.String(p.Authors); w.String(p.Url); w.String(p.Categories); w.String(p.ModelId);
-        w.UInt16((ushort)p.Digests.Count);
+        w.Int32(p.Digests.Count);
         foreach (var d in p.Digests) w.String(d);
         w.UInt16((ushort)p.Vector.Length);
         w.Bytes(MemoryMarshal.AsBytes(p.Vector.AsSpan()));
@@ -70,7 +73,7 @@ public static class RecordCodec
         string title = r.String()!, abstractText = r.String()!;
         string? sourceId = r.String(), authors = r.String(), url = r.String(), categories = r.String();
         string modelId = r.String()!;
-        int digestCount = r.UInt16();
+        int digestCount = r.DigestCount();
         var digests = new string[digestCount];
         for (int i = 0; i < digestCount; i++) digests[i] = r.String()!;
         var vector = new float[r.UInt16()];
@@ -109,7 +112,7 @@ public static class RecordCodec
         r.Header(PaperKind, "paper");
         r.Skip(8 + 4);
         for (int i = 0; i < 7; i++) r.SkipString();
-        int digestCount = r.UInt16();
+        int digestCount = r.DigestCount();
         for (int i = 0; i < digestCount; i++) r.SkipString();
         int dim = r.UInt16();
         if (destination.Length < dim) throw new ArgumentException($"destination holds {destination.Length} floats, the vector has {dim}");
@@ -233,6 +236,14 @@ public static class RecordCodec
         }
 
         public void Skip(int n) => Take(n);
+
+        /// <summary>A paper's digest count: u16 before layout version 4, i32 since; each digest takes at least 4 bytes.</summary>
+        public int DigestCount()
+        {
+            int n = Version >= 4 ? Int32() : UInt16();
+            if (n < 0 || n > (_buffer.Length - _position) / 4) throw new InvalidDataException("paper record: bad digest count");
+            return n;
+        }
         public int UInt16() => BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
         public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
         public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
@@ -241,13 +252,16 @@ public static class RecordCodec
         public string? String()
         {
             uint n = BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
-            return n == NullString ? null : Encoding.UTF8.GetString(Take(checked((int)n)));
+            return n == NullString ? null : Encoding.UTF8.GetString(Take(Length(n)));
         }
 
         public void SkipString()
         {
             uint n = BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
-            if (n != NullString) Take(checked((int)n));
+            if (n != NullString) Take(Length(n));
         }
+
+        // A length past the record's end is damage, said as such (not an overflow in a cast).
+        readonly int Length(uint n) => n <= (uint)(_buffer.Length - _position) ? (int)n : throw new InvalidDataException("record is truncated");
     }
 }

@@ -54,11 +54,54 @@ public class RecordCodecTests
         Assert.Equal(paper.Title, decoded.VersionOf(0).Title);
     }
 
+    /// <summary>A paper in layout 3: layout 4 with the digest count as a u16 (the i32's two high bytes, zero here, removed).</summary>
+    static byte[] Version3Paper(PaperRecord paper)
+    {
+        var bytes = RecordCodec.EncodePaper(paper).ToList();
+        int at = 2 + 8 + 4;
+        for (int i = 0; i < 7; i++)
+        {
+            uint n = BitConverter.ToUInt32(bytes.ToArray(), at);
+            at += 4 + (n == uint.MaxValue ? 0 : (int)n);
+        }
+        bytes.RemoveRange(at + 2, 2);
+        bytes[1] = 3;
+        return [.. bytes];
+    }
+
+    [Fact]
+    public void Version3PapersWithAU16DigestCountStillRead()
+    {
+        var decoded = RecordCodec.ReadPaper(Version3Paper(Sample()));
+        Assert.Equal(Sample().Digests, decoded.Digests);
+        Assert.Equal(Sample().Vector, decoded.Vector);
+        var vector = new float[384];
+        Assert.Equal(384, RecordCodec.ReadPaperVector(Version3Paper(Sample()), vector));
+        Assert.Equal(Sample().Vector, vector);
+    }
+
+    [Fact]
+    public void APaperListedInMoreThan65535DigestsRoundTrips()
+    {
+        // Layout 3 wrote the count as a u16: 70,000 digests came back as 4,464 and the rest of the record was misread.
+        var digests = Enumerable.Range(0, 70_000).Select(i => $"{i}/d").ToArray();
+        var paper = Sample() with { Digests = digests };
+        var encoded = RecordCodec.EncodePaper(paper);
+        Assert.Equal(RecordCodec.PaperSize(paper), encoded.Length);
+        var decoded = RecordCodec.ReadPaper(encoded);
+        Assert.Equal(70_000, decoded.Digests.Count);
+        Assert.Equal(digests[^1], decoded.Digests[^1]);
+        Assert.Equal(paper.Vector, decoded.Vector);
+        var vector = new float[384];
+        RecordCodec.ReadPaperVector(encoded, vector);
+        Assert.Equal(paper.Vector, vector);
+    }
+
     [Fact]
     public void Version1RecordsStillRead()
     {
         // Layout 1 is layout 2 without the appended fields: previous versions of papers, listing hashes of digests.
-        var paper = RecordCodec.EncodePaper(Sample());
+        var paper = Version3Paper(Sample());
         var v1Paper = paper[..^2];
         v1Paper[1] = 1;
         var decodedPaper = RecordCodec.ReadPaper(v1Paper);
@@ -88,7 +131,7 @@ public class RecordCodecTests
         Assert.False(decoded.HasStoredCopies);
         Assert.Equal(0L, decoded.StoredCopy(0));
 
-        var paper = RecordCodec.EncodePaper(Sample());
+        var paper = Version3Paper(Sample());
         paper[1] = 2;
         Assert.Equal(Sample().Vector, RecordCodec.ReadPaper(paper).Vector);
     }
