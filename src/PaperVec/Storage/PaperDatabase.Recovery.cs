@@ -42,16 +42,17 @@ public sealed partial class PaperDatabase
         var walSegments = Directory.Exists(directory.WalPath)
             ? Directory.GetFiles(directory.WalPath, "wal.log.*").ToDictionary(f => f, f => new FileInfo(f).Length) : [];
 
-        _store = new RecordStore(directory.StorePath, options.StoreMemoryBytes, options.DeviceFactory);
+        _store = new RecordStore(directory.StorePath, options.StoreMemoryBytes, options.DeviceFactory, readOnly: verify);
         try
         {
-            if (_manifest != null)
+            // verify never recovers a checkpoint whose files are missing (already reported): there is nothing to read.
+            if (_manifest != null && !(verify && damage.Count > 0 && MissingStoreFiles(_manifest).Count > 0))
             {
                 try { _store.Recover(_manifest.StoreToken); }
                 catch (DataDirectoryDamagedException e) when (verify) { damage.Add(e.Message); }
             }
 
-            _wal = new WriteAheadLog(directory.WalPath, options.DeviceFactory);
+            _wal = new WriteAheadLog(directory.WalPath, options.DeviceFactory, readOnly: verify);
             if (_manifest != null && _wal.CommittedUntilAddress < _manifest.WalAddress)
                 Refuse($"the write-ahead log's commit record ends at address {_wal.CommittedUntilAddress}, before checkpoint.json's position {_manifest.WalAddress}: {commits} is stale or was replaced");
             long replayFrom = Math.Max(_manifest?.WalAddress ?? 0, _wal.BeginAddress);
@@ -66,7 +67,7 @@ public sealed partial class PaperDatabase
             }
 
             var (index, rebuildReason) = LoadIndexSnapshot(damage);
-            _lexical = LexicalIndex.Open(directory.LexicalPath, damage.Add);
+            _lexical = verify ? LexicalIndex.OpenReadOnly(directory.LexicalPath, damage.Add) : LexicalIndex.Open(directory.LexicalPath, damage.Add);
             // Behind the checkpoint (or never committed, or from before lexical search): the log no longer holds what it misses.
             string? lexicalRebuild = _manifest != null && (_lexical.CommittedSequence ?? -1) < _manifest.NextSequence
                 ? "lexical index is behind the checkpoint" : null;

@@ -103,8 +103,10 @@ public sealed partial class PaperDatabase : IDisposable
 
     public static PaperDatabase Open(string? path, PaperDatabaseOptions? options = null)
     {
-        var directory = DataDirectory.Open(path);
-        try { return new PaperDatabase(directory, options ?? new PaperDatabaseOptions()); }
+        options ??= new PaperDatabaseOptions();
+        // verify changes nothing on disk, not even the lock file or the folders a new directory gets.
+        var directory = options.Mode == OpenMode.Verify ? DataDirectory.OpenReadOnly(path) : DataDirectory.Open(path);
+        try { return new PaperDatabase(directory, options); }
         catch
         {
             directory.Dispose();
