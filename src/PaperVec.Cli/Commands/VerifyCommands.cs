@@ -41,9 +41,10 @@ static class VerifyCommands
                 Log = message => Console.Error.WriteLine($"papervec: {message}"),
             });
             foreach (var line in db.Recovery.Repaired) Console.WriteLine(line);
-            Console.WriteLine(db.Recovery.Damage.Count == 0
+            bool repaired = db.Recovery.Damage.Count > 0 || db.Recovery.Repaired.Any(l => l.StartsWith("lost", StringComparison.Ordinal) || l.StartsWith("moved aside", StringComparison.Ordinal));
+            Console.WriteLine(!repaired
                 ? $"{db.Root}: nothing to repair; {db.PaperCount} papers"
-                : $"{db.Root}: repaired; {db.PaperCount} papers ({db.Recovery.Damage.Count} problem(s) found, listed above on stderr)");
+                : $"{db.Root}: repaired; {db.PaperCount} papers ({db.Recovery.Damage.Count} problem(s) a normal open refuses on, on stderr)");
             return 0;
         });
         return command;

@@ -133,8 +133,10 @@ public sealed partial class PaperDatabase
         var kept = new List<long>();
         var lost = new List<string>();
         var gaps = new List<WalSalvage.Gap>();
+        bool manifestAddressFound = _manifest == null || _manifest.WalAddress <= from;
         foreach (var entry in WalSalvage.Scan(wal, from, until, gaps))
         {
+            if (!manifestAddressFound) manifestAddressFound = entry.Address == _manifest!.WalAddress || entry.NextAddress == _manifest.WalAddress;
             if (expected is long e && entry.Sequence < e) { already++; appliedEnd = entry.NextAddress; continue; }
             if (expected is long gapFrom && entry.Sequence > gapFrom) lost.Add(Range(gapFrom, entry.Sequence - 1) + " (their bytes are damaged or gone)");
             expected = entry.Sequence + 1;
@@ -158,6 +160,9 @@ public sealed partial class PaperDatabase
         if (gaps.Count > 0 && gaps[^1].To >= until && gaps[^1].From >= appliedEnd)
             lost.Add($"from {expected?.ToString() ?? "the first"} on, as many as the unreadable end of the log held (addresses {gaps[^1].From}..{gaps[^1].To})");
         salvage.LogDamaged |= gaps.Count > 0 || lost.Count > 0;
+        // A normal open replays from checkpoint.json's address; one that is not where an entry starts refuses, so say why repair set it right.
+        if (!manifestAddressFound && _manifest!.WalAddress < until)
+            salvage.Problems.Add($"checkpoint.json's log address {_manifest.WalAddress} is not where a log entry starts (damaged?); entries were matched by sequence number instead and it is rewritten");
 
         if (already > 0) salvage.Lines.Add($"skipped: {already} log entries the store checkpoint already holds");
         salvage.Lines.Add(kept.Count == 0 ? "kept: no log entries after the store checkpoint"

@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using System.Security.Cryptography;
 using PaperVec.Storage;
 using PaperVec.Tests.Cli;
@@ -11,7 +12,7 @@ namespace PaperVec.Tests.Faults;
 /// kind of damage; after repair the directory opens normally, verifies sound, and holds exactly
 /// the papers whose bytes survived, each as written. Nothing is deleted: what was damaged is moved aside whole.
 /// </summary>
-public class RepairTests
+public class RepairTests(ITestOutputHelper output)
 {
     const int Checkpointed = 500, Logged = 100;
 
@@ -43,11 +44,13 @@ public class RepairTests
     }
 
     /// <summary>Runs papervec repair; then the directory opens normally, verifies sound and holds exactly <paramref name="expected"/>, as written.</summary>
-    static string RepairAndCheck(Crashed crashed, IReadOnlyCollection<PaperRecord> expected)
+    string RepairAndCheck(Crashed crashed, IReadOnlyCollection<PaperRecord> expected)
     {
         var refused = Assert.Throws<DataDirectoryDamagedException>(() => PaperDatabase.Open(crashed.Dir).Dispose()); // serve refuses first
         var (exit, stdout, stderr) = CliRunner.Run("repair", "--data", crashed.Dir);
+        output.WriteLine(stdout + stderr);
         Assert.True(exit == 0, $"repair failed after serve refused with '{refused.Message}': {stdout}{stderr}");
+        Assert.Contains(": repaired;", stdout); // says it changed something, not "nothing to repair"
         using var db = PaperDatabase.Open(crashed.Dir); // what serve does
         Assert.Empty(db.Recovery.Damage);
         Assert.Equal(expected.Count, db.PaperCount);
