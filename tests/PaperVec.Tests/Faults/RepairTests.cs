@@ -178,6 +178,30 @@ public class RepairTests(ITestOutputHelper output)
         finally { Directory.Delete(crashed.Dir, true); }
     }
 
+    public static TheoryData<string> LostStoreFiles => ["store/checkpoints/index-checkpoints/*/ht.dat.0", "store/hlog.log.0"];
+
+    /// <summary>The store's own files gone with no older intact checkpoint: repair cannot make the papers up, so it refuses in one line and changes nothing.</summary>
+    [Theory]
+    [MemberData(nameof(LostStoreFiles))]
+    public void AStoreWithoutAnIntactCheckpointIsRefusedInOneLineAndLeftAsItWas(string pattern)
+    {
+        var crashed = CrashedDirectory();
+        try
+        {
+            foreach (var f in VerifyReadOnlyTests.Glob(crashed.Dir, pattern)) File.Delete(f);
+            var before = VerifyReadOnlyTests.Fingerprint(crashed.Dir);
+            before.Remove("papervec.lock");
+            var (exit, stdout, stderr) = CliRunner.Run("repair", "--data", crashed.Dir);
+            Assert.NotEqual(0, exit);
+            Assert.Contains("no intact store checkpoint", stderr);
+            Assert.DoesNotContain("   at ", stderr);
+            var after = VerifyReadOnlyTests.Fingerprint(crashed.Dir);
+            after.Remove("papervec.lock");
+            VerifyReadOnlyTests.AssertSame(before, after, pattern);
+        }
+        finally { Directory.Delete(crashed.Dir, true); }
+    }
+
     [Fact]
     public void RepairOfASoundDirectoryChangesNoPaperAndMovesNothing()
     {
