@@ -46,8 +46,8 @@ public static class WalSalvage
     /// <summary>
     /// Every intact entry in [<paramref name="from"/>, <paramref name="until"/>) in address order;
     /// unreadable ranges (damaged bytes, a missing or cut segment) go to <paramref name="gaps"/>.
-    /// <paramref name="after"/>: entries with a sequence number at or below it are stale (not yielded
-    /// when found by resynchronising).
+    /// An entry found by resynchronising must carry a sequence number above the last one read: a
+    /// lower one is stale bytes, not the log's next entry.
     /// </summary>
     public static IEnumerable<Entry> Scan(string walDirectory, long from, long until, List<Gap> gaps)
     {
