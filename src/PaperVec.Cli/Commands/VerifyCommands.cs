@@ -5,9 +5,11 @@ namespace PaperVec.Cli.Commands;
 
 /// <summary>
 /// `papervec verify`: reads and checks everything in the data directory without changing it.
-/// `papervec repair`: opens a directory whose write-ahead log is damaged by keeping every entry
-/// before the damage and moving the damaged log aside (never deleting it); the one way to accept
-/// that loss, since a normal open refuses such a directory.
+/// `papervec repair`: opens a directory a normal open refuses (damaged log entries, a cut or missing
+/// log segment, a missing commit record, a damaged or missing checkpoint.json) by keeping every
+/// intact entry (also those after damage) over the newest intact store checkpoint, and moving what
+/// is damaged aside (never deleting it); it prints what it kept, lost and moved. The one way to
+/// accept that loss, since a normal open refuses such a directory.
 /// </summary>
 static class VerifyCommands
 {
@@ -30,7 +32,7 @@ static class VerifyCommands
     public static Command CreateRepair()
     {
         var data = DataOptions.Data();
-        var command = new Command("repair", "Open a data directory whose write-ahead log is damaged: keep what is readable, move the damaged log aside") { data };
+        var command = new Command("repair", "Open a data directory serve refuses (damaged or missing log entries, segments, commit record or checkpoint.json): keep every intact entry, move what is damaged aside, say exactly what") { data };
         command.SetAction(parse =>
         {
             using var db = PaperDatabase.Open(parse.GetValue(data), new PaperDatabaseOptions
@@ -38,9 +40,11 @@ static class VerifyCommands
                 Mode = OpenMode.AcceptLoss,
                 Log = message => Console.Error.WriteLine($"papervec: {message}"),
             });
-            Console.WriteLine(db.Recovery.Damage.Count == 0
+            foreach (var line in db.Recovery.Repaired) Console.WriteLine(line);
+            bool repaired = db.Recovery.Damage.Count > 0 || db.Recovery.Repaired.Any(l => l.StartsWith("lost", StringComparison.Ordinal) || l.StartsWith("moved aside", StringComparison.Ordinal));
+            Console.WriteLine(!repaired
                 ? $"{db.Root}: nothing to repair; {db.PaperCount} papers"
-                : $"{db.Root}: kept {db.PaperCount} papers ({db.Recovery.ReplayedBatches} log entries replayed before the damage)");
+                : $"{db.Root}: repaired; {db.PaperCount} papers ({db.Recovery.Damage.Count} problem(s) a normal open refuses on, on stderr)");
             return 0;
         });
         return command;

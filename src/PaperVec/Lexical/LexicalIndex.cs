@@ -66,6 +66,38 @@ public sealed class LexicalIndex : IDisposable
         }
     }
 
+    /// <summary>
+    /// For papervec verify, which must not change the disk: reads the committed index in
+    /// <paramref name="path"/> with a <see cref="DirectoryReader"/> only (no writer: no write.lock,
+    /// no unreferenced file deleted), then works on a copy in memory, so replay and any rebuild
+    /// happen there. An index Lucene cannot read is reported through <paramref name="damage"/> and
+    /// replaced by an empty one in memory; a missing one is empty.
+    /// </summary>
+    public static LexicalIndex OpenReadOnly(string path, Action<string>? damage = null)
+    {
+        var memory = new RAMDirectory();
+        if (System.IO.Directory.Exists(path) && System.IO.Directory.EnumerateFiles(path, "segments*").Any())
+        {
+            try
+            {
+                using var disk = FSDirectory.Open(path, NoLockFactory.GetNoLockFactory());
+                using (var reader = DirectoryReader.Open(disk))
+                {
+                    // Only the files the commit names: leftovers of an unfinished write are not the index.
+                    foreach (var file in reader.IndexCommit.FileNames)
+                        disk.Copy(memory, file, file, IOContext.READ_ONCE);
+                }
+            }
+            catch (Exception e) when (e is IOException or CorruptIndexException or IndexFormatTooOldException or IndexFormatTooNewException or ArgumentException or InvalidOperationException)
+            {
+                damage?.Invoke($"lexical index unreadable ({e.GetType().Name}: {e.Message.Split('\n')[0]}); it would be rebuilt from the store at the next start");
+                memory.Dispose();
+                memory = new RAMDirectory();
+            }
+        }
+        return new LexicalIndex(path, memory, NewWriter(memory, OpenMode.CREATE_OR_APPEND));
+    }
+
     static IndexWriter NewWriter(Directory directory, OpenMode mode) =>
         new(directory, new IndexWriterConfig(Version, new EnglishAnalyzer(Version))
         {

@@ -10,7 +10,7 @@ public sealed class DataDirectory : IDisposable
     public const string EnvironmentVariable = "PAPERVEC_DATA";
     public const string DefaultPath = "papervec-data";
 
-    readonly FileStream _lock;
+    readonly FileStream? _lock;
 
     public string Root { get; }
     public string StorePath => Path.Combine(Root, "store");
@@ -19,7 +19,7 @@ public sealed class DataDirectory : IDisposable
     public string LexicalPath => Path.Combine(Root, "lexical");
     public string ManifestPath => Path.Combine(Root, "checkpoint.json");
 
-    DataDirectory(string root, FileStream lockFile)
+    DataDirectory(string root, FileStream? lockFile)
     {
         Root = root;
         _lock = lockFile;
@@ -28,6 +28,26 @@ public sealed class DataDirectory : IDisposable
     /// <summary>--data DIR, else $PAPERVEC_DATA, else ./papervec-data.</summary>
     public static string Resolve(string? path) =>
         Path.GetFullPath(path ?? Environment.GetEnvironmentVariable(EnvironmentVariable) ?? DefaultPath);
+
+    /// <summary>
+    /// Holds an existing directory for papervec verify without changing it: nothing is created, and
+    /// the lock file, when there is one, is locked as a reader and not rewritten. A directory no
+    /// papervec process ever opened has no lock file; none is made, so none is held.
+    /// </summary>
+    public static DataDirectory OpenReadOnly(string? path)
+    {
+        string root = Resolve(path);
+        if (!Directory.Exists(root)) throw new IOException($"data directory {root} does not exist");
+        string lockPath = Path.Combine(root, "papervec.lock");
+        if (!File.Exists(lockPath)) return new DataDirectory(root, null);
+        try { return new DataDirectory(root, new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.None)); }
+        catch (UnauthorizedAccessException e) { throw new IOException($"data directory {root} is not readable ({e.Message.Split('\n')[0]})", e); }
+        catch (FileNotFoundException) { return new DataDirectory(root, null); }
+        catch (IOException e)
+        {
+            throw new DataDirectoryInUseException($"data directory {root} is in use by another papervec process (lock {lockPath} is held)", e);
+        }
+    }
 
     public static DataDirectory Open(string? path)
     {
@@ -85,7 +105,7 @@ public sealed class DataDirectory : IDisposable
     public long BytesOnDisk() =>
         Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories).Sum(f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } });
 
-    public void Dispose() => _lock.Dispose();
+    public void Dispose() => _lock?.Dispose();
 }
 
 public sealed class DataDirectoryInUseException(string message, Exception inner) : IOException(message, inner);

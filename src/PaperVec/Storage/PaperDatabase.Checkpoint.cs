@@ -150,7 +150,8 @@ public sealed partial class PaperDatabase
             _store.PurgeCheckpointsExcept(_manifest?.StoreToken ?? Guid.Empty);
             throw;
         }
-        await _wal.TruncateUntilAsync(walAddress).ConfigureAwait(false);
+        // papervec repair checkpoints before it opens a log to append to: the old log is left whole then.
+        if (_wal is { } wal) await wal.TruncateUntilAsync(walAddress).ConfigureAwait(false);
         _store.PurgeCheckpointsExcept(token);
         foreach (var old in Directory.GetFiles(_directory.IndexPath))
             if (Path.GetFileName(old) != indexFile) TryDelete(old);

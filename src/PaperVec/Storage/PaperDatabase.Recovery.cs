@@ -17,27 +17,44 @@ public sealed partial class PaperDatabase
         var damage = new List<string>();
         var skipped = new List<string>();
         bool verify = options.Mode == OpenMode.Verify;
-        // Verify reports every problem; the other modes refuse at the first one that would lose data.
+        Salvage? salvage = null; // papervec repair (of a log with PaperVec's checksums): works past the refusals below
+        // Verify reports every problem; repair notes it and works past it; a normal open refuses at the first one that would lose data.
         void Refuse(string problem)
         {
-            if (!verify) throw new DataDirectoryDamagedException(problem);
+            if (salvage != null) salvage.Problems.Add(problem);
+            else if (!verify) throw new DataDirectoryDamagedException(problem);
             damage.Add(problem);
         }
 
         if (!verify && DiskSpace.Available(directory.Root) is long free && free < WriteAheadLog.MinFreeBytesToOpen)
             throw new StorageFaultException($"the disk holding {directory.Root} has {free >> 20} MB free; papervec needs at least {WriteAheadLog.MinFreeBytesToOpen >> 20} MB to open a data directory safely", null, insufficientSpace: true);
-        _manifest = CheckpointManifest.TryLoad(directory.ManifestPath);
+        string? manifestDamage = null;
+        try { _manifest = CheckpointManifest.TryLoad(directory.ManifestPath); }
+        catch (DataDirectoryDamagedException e) when (options.Mode == OpenMode.AcceptLoss && !e.Message.Contains("newer than this PaperVec"))
+        {
+            // repair: a damaged manifest is set aside; the newest intact store checkpoint and the log stand in for it.
+            manifestDamage = e.Message;
+            damage.Add(e.Message);
+        }
+        if (options.Mode == OpenMode.AcceptLoss && (_manifest?.ChecksummedLog ?? true))
+            salvage = new Salvage { ManifestDamage = manifestDamage };
         // Without checkpoint.json a directory is new only if its log never committed: a new directory
         // gets its manifest before its first write, so a commit record means acknowledged data (a
         // crash inside that first checkpoint leaves store files but no commit record: still new).
-        if (_manifest == null && WriteAheadLog.HasCommitRecord(directory.WalPath))
+        if (_manifest == null && manifestDamage == null && WriteAheadLog.HasCommitRecord(directory.WalPath))
             Refuse($"{directory.ManifestPath} is missing, but the data directory holds acknowledged writes (its write-ahead log has a commit record): opening it as new would lose those papers; restore checkpoint.json");
         if (_manifest != null)
-            foreach (var problem in MissingStoreFiles(_manifest)) Refuse(problem);
+            foreach (var problem in MissingStoreFiles(_manifest))
+            {
+                Refuse(problem);
+                if (salvage != null) salvage.StoreFilesMissing = true;
+            }
         // The store log's bytes are checked before FASTER reads them: it trusts the lengths in them.
         bool storeLogDamaged = false;
         if (_manifest != null && RecordStore.CheckLogChunks(directory.StorePath, _manifest.StoreLogChunks) is { } logProblem)
         {
+            // repair cannot fall back to an older checkpoint either: every one reads the same damaged log bytes.
+            if (salvage != null) throw new DataDirectoryDamagedException($"{logProblem}; papervec repair cannot bring back the store's papers from it: restore the store's files from a backup");
             Refuse(logProblem);
             storeLogDamaged = true; // verify: FASTER is not let near the damaged bytes
         }
@@ -49,46 +66,64 @@ public sealed partial class PaperDatabase
         var walSegments = Directory.Exists(directory.WalPath)
             ? Directory.GetFiles(directory.WalPath, "wal.log.*").ToDictionary(f => f, f => new FileInfo(f).Length) : [];
 
-        _store = new RecordStore(directory.StorePath, options.StoreMemoryBytes, options.DeviceFactory)
-        {
-            NameKey = NameRecordKey,
-            // A store from before records carried checksums reads as before until the open below rewrites its records.
-            RequireChecksums = _manifest == null || _manifest.ChecksummedRecords,
-        };
+        _store = salvage != null ? OpenStoreForRepair(salvage) : new RecordStore(directory.StorePath, options.StoreMemoryBytes, options.DeviceFactory, readOnly: verify);
+        _store.NameKey = NameRecordKey;
+        // A store from before records carried checksums reads as before until the open below rewrites its records.
+        _store.RequireChecksums = _manifest == null || _manifest.ChecksummedRecords;
         try
         {
-            if (_manifest != null && !storeLogDamaged)
+            // verify never recovers a checkpoint whose files are missing or whose log bytes are damaged (already reported).
+            if (salvage == null && _manifest != null && !storeLogDamaged && !(verify && damage.Count > 0 && MissingStoreFiles(_manifest).Count > 0))
             {
                 try { _store.Recover(_manifest.StoreToken); }
                 catch (DataDirectoryDamagedException e) when (verify) { damage.Add(e.Message); }
             }
 
-            _wal = new WriteAheadLog(directory.WalPath, options.DeviceFactory);
-            if (_manifest != null && _wal.CommittedUntilAddress < _manifest.WalAddress)
-                Refuse($"the write-ahead log's commit record ends at address {_wal.CommittedUntilAddress}, before checkpoint.json's position {_manifest.WalAddress}: {commits} is stale or was replaced");
-            long replayFrom = Math.Max(_manifest?.WalAddress ?? 0, _wal.BeginAddress);
-            for (long address = replayFrom; address < _wal.CommittedUntilAddress; address = (address / WriteAheadLog.SegmentBytes + 1) * WriteAheadLog.SegmentBytes)
+            // repair reads the log's files itself (ReplayForRepair) and opens a log to append to only once it is done.
+            long replayFrom = 0;
+            if (salvage == null)
             {
-                string segment = WriteAheadLog.SegmentFile(directory.WalPath, address);
-                long needed = Math.Min(_wal.CommittedUntilAddress, (address / WriteAheadLog.SegmentBytes + 1) * WriteAheadLog.SegmentBytes) % WriteAheadLog.SegmentBytes;
-                if (!walSegments.TryGetValue(segment, out long length))
-                    Refuse($"write-ahead log segment {segment} is missing: it holds acknowledged writes (log addresses from {address})");
-                else if (needed > 0 && length < needed)
-                    Refuse($"write-ahead log segment {segment} is {length} bytes, but the log's commit record covers {needed}: it was cut, and acknowledged writes are gone from it");
+                // The checks read the log through read-only devices: FasterLog would create a missing segment empty
+                // (and the next open would call it cut, not missing). The log to write to opens once they pass.
+                var probe = new WriteAheadLog(directory.WalPath, options.DeviceFactory, readOnly: true);
+                try
+                {
+                    if (_manifest != null && probe.CommittedUntilAddress < _manifest.WalAddress)
+                        Refuse($"the write-ahead log's commit record ends at address {probe.CommittedUntilAddress}, before checkpoint.json's position {_manifest.WalAddress}: {commits} is stale or was replaced");
+                    replayFrom = Math.Max(_manifest?.WalAddress ?? 0, probe.BeginAddress);
+                    for (long address = replayFrom; address < probe.CommittedUntilAddress; address = (address / WriteAheadLog.SegmentBytes + 1) * WriteAheadLog.SegmentBytes)
+                    {
+                        string segment = WriteAheadLog.SegmentFile(directory.WalPath, address);
+                        long needed = Math.Min(probe.CommittedUntilAddress, (address / WriteAheadLog.SegmentBytes + 1) * WriteAheadLog.SegmentBytes) % WriteAheadLog.SegmentBytes;
+                        if (!walSegments.TryGetValue(segment, out long length))
+                            Refuse($"write-ahead log segment {segment} is missing: it holds acknowledged writes (log addresses from {address})");
+                        else if (needed > 0 && length < needed)
+                            Refuse($"write-ahead log segment {segment} is {length} bytes, but the log's commit record covers {needed}: it was cut, and acknowledged writes are gone from it");
+                    }
+                }
+                catch { probe.Dispose(); throw; }
+                if (verify) _wal = probe;
+                else
+                {
+                    probe.Dispose();
+                    _wal = new WriteAheadLog(directory.WalPath, options.DeviceFactory);
+                }
             }
 
             var (index, rebuildReason) = LoadIndexSnapshot(damage);
-            _lexical = LexicalIndex.Open(directory.LexicalPath, damage.Add);
+            _lexical = verify ? LexicalIndex.OpenReadOnly(directory.LexicalPath, damage.Add) : LexicalIndex.Open(directory.LexicalPath, damage.Add);
             // Behind the checkpoint (or never committed, or from before lexical search): the log no longer holds what it misses.
             string? lexicalRebuild = _manifest != null && (_lexical.CommittedSequence ?? -1) < _manifest.NextSequence
                 ? "lexical index is behind the checkpoint" : null;
+            if (salvage != null && _manifest == null) lexicalRebuild = "repair: no intact checkpoint.json says what the lexical index covers";
 
             // Replay what was acknowledged after the checkpoint.
             long expected = _manifest?.NextSequence ?? 0;
             int replayed = 0;
             var logDamage = new List<string>();
             long appliedEnd = replayFrom;
-            foreach (var entry in _wal.Replay(replayFrom, _manifest?.ChecksummedLog ?? true, logDamage.Add))
+            if (salvage != null) (expected, replayed, appliedEnd) = ReplayForRepair(salvage, index, skipped);
+            else foreach (var entry in _wal!.Replay(replayFrom, _manifest?.ChecksummedLog ?? true, logDamage.Add))
             {
                 if (entry.Sequence < expected) { appliedEnd = entry.NextAddress; continue; } // before the checkpoint: already in the store
                 if (entry.Sequence > expected)
@@ -119,7 +154,7 @@ public sealed partial class PaperDatabase
                     throw new DataDirectoryDamagedException($"{problem}. The data directory holds acknowledged writes that cannot be read back: 'papervec verify' lists the damage, 'papervec repair' keeps what is readable and sets the damaged log aside");
                 damage.Add(problem);
             }
-            _wal.ResumeAt(expected);
+            _wal?.ResumeAt(expected);
             _nextToApply = expected;
             _appliedEnd = appliedEnd;
 
@@ -155,7 +190,12 @@ public sealed partial class PaperDatabase
             foreach (var s in skipped) options.Log?.Invoke(s);
 
             if (verify) return;
-            if (logDamage.Count > 0) SetDamagedLogAside(); // AcceptLoss: everything readable is applied
+            if (salvage != null)
+            {
+                FinishRepair(salvage);
+                Recovery = Recovery with { Repaired = salvage.Lines, Damage = [.. damage, .. salvage.Problems.Except(damage)] };
+            }
+            else if (logDamage.Count > 0) SetDamagedLogAside(); // AcceptLoss: everything readable is applied
             // A new directory gets its manifest now, so a missing one is always noticed later; an old
             // one moves to the checksummed log format before anything is appended.
             else if (_manifest == null || !_manifest.ChecksummedLog || addChecksums || replayed > 0 || Recovery.IndexRebuilt || skipped.Count > 0 || lexicalRebuild != null)

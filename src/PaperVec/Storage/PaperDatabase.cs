@@ -48,6 +48,8 @@ public sealed record RecoveryReport(bool FromCheckpoint, int ReplayedBatches, bo
 {
     /// <summary>Log changes that could not be applied (records too large for the store, from before the limits) and were skipped.</summary>
     public IReadOnlyList<string> Skipped { get; init; } = [];
+    /// <summary>papervec repair: what it kept, what it found unreadable or lost, and what it moved aside (paths), one line each.</summary>
+    public IReadOnlyList<string> Repaired { get; init; } = [];
 }
 
 /// <summary>
@@ -85,7 +87,7 @@ public sealed partial class PaperDatabase : IDisposable
     readonly ConcurrentDictionary<long, long> _titleAliases = new();
     readonly ConcurrentDictionary<string, DigestRecord> _digests = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, Recommend.ReaderLibrary> _libraries = new(StringComparer.Ordinal);
-    WriteAheadLog _wal;
+    WriteAheadLog _wal = null!; // opened at open; by papervec repair only once it has read the old log
     HnswIndex _index;
     LexicalIndex _lexical;
     readonly PaperDatabaseOptions _options;
@@ -103,8 +105,10 @@ public sealed partial class PaperDatabase : IDisposable
 
     public static PaperDatabase Open(string? path, PaperDatabaseOptions? options = null)
     {
-        var directory = DataDirectory.Open(path);
-        try { return new PaperDatabase(directory, options ?? new PaperDatabaseOptions()); }
+        options ??= new PaperDatabaseOptions();
+        // verify changes nothing on disk, not even the lock file or the folders a new directory gets.
+        var directory = options.Mode == OpenMode.Verify ? DataDirectory.OpenReadOnly(path) : DataDirectory.Open(path);
+        try { return new PaperDatabase(directory, options); }
         catch
         {
             directory.Dispose();

@@ -49,7 +49,7 @@ public sealed class RecordStore : IDisposable
     public bool SkipDamagedInScans { get; set; }
 
     /// <summary>Names a record by its key in messages ("paper 0123...", "digest 2025-03-11").</summary>
-    public KeyNamer NameKey { get; init; } = key => $"record {Convert.ToHexString(key)}";
+    public KeyNamer NameKey { get; set; } = key => $"record {Convert.ToHexString(key)}";
 
     public delegate string KeyNamer(ReadOnlySpan<byte> key);
 
@@ -80,10 +80,12 @@ public sealed class RecordStore : IDisposable
     public string SegmentPath(long address) => Path.Combine(_directory, $"hlog.log.{address / SegmentBytes}");
 
     /// <param name="deviceFactory">Makes the log's device from its file path (tests wrap it to fail on demand).</param>
-    public RecordStore(string directory, long memoryBytes = 1L << 28, Func<string, IDevice>? deviceFactory = null)
+    /// <param name="readOnly">Open for papervec verify: every file through a <see cref="ReadOnlyDevice"/>, so nothing on disk is created or changed.</param>
+    public RecordStore(string directory, long memoryBytes = 1L << 28, Func<string, IDevice>? deviceFactory = null, bool readOnly = false)
     {
         _directory = directory;
-        _device = (deviceFactory ?? (path => Devices.CreateLogDevice(path)))(Path.Combine(directory, "hlog.log"));
+        _device = readOnly ? new ReadOnlyDevice(Path.Combine(directory, "hlog.log"))
+            : (deviceFactory ?? (path => Devices.CreateLogDevice(path)))(Path.Combine(directory, "hlog.log"));
         _store = new FasterKV<SpanByte, SpanByte>(new FasterKVSettings<SpanByte, SpanByte>
         {
             LogDevice = _device,
@@ -95,6 +97,7 @@ public sealed class RecordStore : IDisposable
             // Old checkpoints are purged by PaperVec only after checkpoint.json names the new one, so a
             // crash between the two still finds the checkpoint the manifest points at.
             RemoveOutdatedCheckpoints = false,
+            CheckpointManager = readOnly ? ReadOnlyNamedDeviceFactory.Manager(Path.Combine(directory, "checkpoints")) : null,
         });
     }
 

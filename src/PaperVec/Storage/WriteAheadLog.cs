@@ -28,6 +28,7 @@ public sealed class WriteAheadLog : IDisposable
 
     readonly string _directory;
     readonly Func<string, IDevice> _deviceFactory;
+    readonly bool _readOnly;
     readonly Lock _lock = new();
     readonly List<Waiter> _waiters = [];
     // Entries appended but not yet covered by a commit: where the sequence restarts after a failed one.
@@ -59,10 +60,13 @@ public sealed class WriteAheadLog : IDisposable
     public readonly record struct DurableEntry(long Sequence, long End);
 
     /// <param name="deviceFactory">Makes the log's device from its file path (tests wrap it to fail on demand).</param>
-    public WriteAheadLog(string directory, Func<string, IDevice>? deviceFactory = null)
+    /// <param name="readOnly">Open for papervec verify and repair's reading: segments and commit records through
+    /// <see cref="ReadOnlyDevice"/>s, so nothing on disk is created or changed (appending is then not allowed).</param>
+    public WriteAheadLog(string directory, Func<string, IDevice>? deviceFactory = null, bool readOnly = false)
     {
         _directory = directory;
-        _deviceFactory = deviceFactory ?? (path => Devices.CreateLogDevice(path));
+        _readOnly = readOnly;
+        _deviceFactory = readOnly ? (path => new ReadOnlyDevice(path)) : deviceFactory ?? (path => Devices.CreateLogDevice(path));
         (_device, _log) = OpenLog();
         _verifiedUntil = _log.CommittedUntilAddress;
         _committer = Task.Run(CommitLoopAsync);
@@ -88,6 +92,7 @@ public sealed class WriteAheadLog : IDisposable
                 // FasterLog's own attempt swallows every error and starts an empty log at address 0,
                 // which would then overwrite acknowledged entries: recover explicitly instead.
                 TryRecoverLatest = false,
+                LogCommitManager = _readOnly ? ReadOnlyNamedDeviceFactory.Manager(CommitDirectory(_directory)) : null,
             });
             if (HasCommitRecord(_directory))
             {
@@ -150,6 +155,7 @@ public sealed class WriteAheadLog : IDisposable
     /// </summary>
     public async Task<DurableEntry> AppendAsync(ReadOnlyMemory<byte> payload)
     {
+        if (_readOnly) throw new InvalidOperationException("the write-ahead log was opened read-only");
         if (payload.Length > MaxEntryBytes) throw new ArgumentException($"write-ahead log entry of {payload.Length} bytes; at most {MaxEntryBytes}");
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Volatile.Read(ref _failure) != null) await RecoverAsync().ConfigureAwait(false);
