@@ -54,7 +54,8 @@ public sealed partial class PaperDatabase
         if (_manifest != null && RecordStore.CheckLogChunks(directory.StorePath, _manifest.StoreLogChunks) is { } logProblem)
         {
             // repair cannot fall back to an older checkpoint either: every one reads the same damaged log bytes.
-            if (salvage != null) throw new DataDirectoryDamagedException($"{logProblem}; papervec repair cannot bring back the store's papers from it: restore the store's files from a backup");
+            // (A missing segment is already noted above; repair then looks for a checkpoint that does not need it.)
+            if (salvage is { StoreFilesMissing: false }) throw new DataDirectoryDamagedException($"{logProblem}; papervec repair cannot bring back the store's papers from it: restore the store's files from a backup");
             Refuse(logProblem);
             storeLogDamaged = true; // verify: FASTER is not let near the damaged bytes
         }
