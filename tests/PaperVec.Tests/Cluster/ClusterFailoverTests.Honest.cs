@@ -145,8 +145,8 @@ public sealed partial class ClusterFailoverTests
 
     /// <summary>
     /// Papers with their own unit vectors (no model needed). With the caps given, the abstract and
-    /// authors are filled with Greek words (two bytes a character in UTF-8), so a paper is about
-    /// 400 KB stored.
+    /// authors are filled with Greek words between no-break spaces (two bytes a character in UTF-8),
+    /// so a paper is about 400 KB stored.
     /// </summary>
     static List<IncomingPaper> SyntheticPapers(int count, int abstractChars, int authorsChars = 0)
     {
@@ -154,8 +154,8 @@ public sealed partial class ClusterFailoverTests
         string Text(int seed, int chars)
         {
             var text = new System.Text.StringBuilder(chars);
-            for (int j = 0; text.Length < chars - 12; j++) text.Append(words[(seed * 7 + j * (seed % 5 + 1)) % words.Length]).Append(' ');
-            return text.ToString().TrimEnd();
+            for (int j = 0; text.Length < chars - 12; j++) text.Append(words[(seed * 7 + j * (seed % 5 + 1)) % words.Length]).Append('\u00A0');
+            return text.ToString().Trim();
         }
         var random = new Random(25);
         return Enumerable.Range(0, count).Select(i =>
