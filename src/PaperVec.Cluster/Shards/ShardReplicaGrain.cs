@@ -33,7 +33,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
     int _shard;
     // Serves reads and takes writes only once it has compared with every peer that may hold writes it lacks.
     volatile bool _ready;
-    volatile string? _note = "starting";
+    volatile string? _note = "starting: not yet compared with its peers";
 
     PaperCollection Collection => _collection ?? throw new InvalidOperationException("replica not open");
 

@@ -53,10 +53,12 @@ public sealed partial class ClusterFailoverTests
             silos[1].Start();
             await silos[1].WaitForGatewayAsync();
             // Silo 1's replica of shard 0 catches up from silo 0 and serves; its replica of shard 1 must wait for silo 2.
-            var status = await WaitForAsync(cluster, status => Replica(status, 0, "silo-1").Ready, "silo 1's replica of shard 0 to catch up");
-            var waiting = Replica(status, 1, "silo-1");
-            Assert.False(waiting.Ready, $"1/silo-1 is ready without silo 2, which holds newer writes: {waiting.Note}");
-            Assert.Contains("silo-2", waiting.Note);
+            var status = await WaitForAsync(cluster, status =>
+            {
+                var waiting = Replica(status, 1, "silo-1");
+                Assert.False(waiting.Ready, $"1/silo-1 is ready without silo 2, which holds newer writes: {waiting.Note}");
+                return Replica(status, 0, "silo-1").Ready && waiting.Note?.Contains("silo-2 is unreachable") == true;
+            }, "silo 1's replica of shard 0 to catch up, and its replica of shard 1 to say it waits for silo 2");
             var problem = ClusterHealth.Of(cluster.Layout, status).Problem; // what /ready answers with
             Assert.NotNull(problem);
             Assert.Contains("shard 1", problem);
