@@ -67,7 +67,8 @@ public sealed partial class ClusterFailoverTests
             foreach (var paper in newer.Append(deleted))
             {
                 var refused = await Assert.ThrowsAsync<ShardUnavailableException>(() => cluster.FindAsync(IdOf(paper)));
-                Assert.Contains("shard 1", refused.Message);
+                Assert.Contains("shard 1", refused.Message); // the 503's problem detail: the shard, and why
+                Assert.Contains("may hold writes this replica lacks", refused.Message);
             }
             await Assert.ThrowsAsync<ShardUnavailableException>(() => cluster.SearchAsync(new SearchQuery("", papers[0].Vector, SearchMode.Semantic), new SearchScope { K = 10 }));
             Assert.False(Replica(await cluster.StatusAsync(), 1, "silo-1").Ready);
