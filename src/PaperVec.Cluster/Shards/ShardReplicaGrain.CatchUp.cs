@@ -22,7 +22,8 @@ public sealed partial class ShardReplicaGrain
 
     long _askedToCatchUp;   // bumped by every request to catch up; an attempt that began before the latest does not make the replica ready
     int _attemptQueued;     // an attempt waits for the write gate: later requests join it
-    int _retryScheduled;
+    DateTime _retryAt = DateTime.MaxValue; // when the once-a-second tick tries again (UTC)
+    int _attempts;                          // since this replica started, for its note
 
     public Task<ReplicaListing> ListAsync()
     {
@@ -76,6 +77,7 @@ public sealed partial class ShardReplicaGrain
         {
             Volatile.Write(ref _attemptQueued, 0);
             asked = Volatile.Read(ref _askedToCatchUp);
+            _attempts++;
             var (problems, summary) = await CatchUpOnceAsync().ConfigureAwait(true);
             if (problems.Count == 0)
             {
@@ -86,30 +88,21 @@ public sealed partial class ShardReplicaGrain
             }
             else
             {
-                _note = $"{string.Join("; ", problems)}; trying again every {RetryEvery.TotalSeconds:0} s";
+                _note = $"{string.Join("; ", problems)}; attempt {_attempts}, trying again every {RetryEvery.TotalSeconds:0} s";
                 log.LogWarning("replica {Key}: {Note}", this.GetPrimaryKeyString(), _note);
                 RetryLater();
             }
         }
         catch (Exception e) when (e is not ObjectDisposedException)
         {
-            _note = $"catching up failed: {e.GetType().Name}: {e.Message}; trying again every {RetryEvery.TotalSeconds:0} s";
+            _note = $"catching up failed: {e.GetType().Name}: {e.Message}; attempt {_attempts}, trying again every {RetryEvery.TotalSeconds:0} s";
             log.LogWarning("replica {Key}: {Note}", this.GetPrimaryKeyString(), _note);
             RetryLater();
         }
         finally { _writes.Release(); }
     }
 
-    void RetryLater()
-    {
-        if (Interlocked.Exchange(ref _retryScheduled, 1) == 1) return;
-        var self = this.AsReference<IShardReplica>();
-        _ = Task.Delay(RetryEvery).ContinueWith(_ =>
-        {
-            Volatile.Write(ref _retryScheduled, 0);
-            try { return self.CatchUpAsync(); } catch (Exception) { return Task.CompletedTask; } // deactivated: nothing to retry
-        }, TaskScheduler.Default);
-    }
+    void RetryLater() => _retryAt = DateTime.UtcNow + RetryEvery;
 
     /// <summary>One pass over the peers: what kept this replica from being ready (none: it is caught up), and what it did.</summary>
     async Task<(List<string> Problems, string Summary)> CatchUpOnceAsync()
@@ -224,13 +217,23 @@ public sealed partial class ShardReplicaGrain
     }
 
     /// <summary>
-    /// A peer whose every life membership has declared dead, while this replica serves (it took
-    /// the shard's writes since): that peer cannot gain writes this one lacks before it has caught
-    /// up from this one, so a restart of this replica need not wait for it.
+    /// Once a second, on the grain's scheduler: a replica that could not catch up tries again when
+    /// due. One that serves takes out of its record a peer whose every life membership has declared
+    /// dead (it took the shard's writes since): that peer cannot gain writes this one lacks before
+    /// it has caught up from this one, so a restart of this replica need not wait for it.
     /// </summary>
-    Task WatchMembershipAsync()
+    Task TickAsync()
     {
-        if (!_ready || _collection == null) return Task.CompletedTask;
+        if (_collection == null) return Task.CompletedTask;
+        if (!_ready)
+        {
+            if (DateTime.UtcNow >= _retryAt)
+            {
+                _retryAt = DateTime.MaxValue;
+                _ = CatchUpAsync();
+            }
+            return Task.CompletedTask;
+        }
         var members = membership.CurrentSnapshot.Members.Values;
         // Names must be known (this silo among the active ones), or nothing can be concluded.
         if (!members.Any(m => m.Status == SiloStatus.Active && m.Name == options.SiloName)) return Task.CompletedTask;

@@ -23,8 +23,8 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
 {
     /// <summary>How long a peer may take to answer while catching up before it counts as down.</summary>
     static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(10);
-    /// <summary>How often a replica that could not catch up tries again, and looks at membership for peers declared dead.</summary>
-    static readonly TimeSpan RetryEvery = TimeSpan.FromSeconds(3), MembershipEvery = TimeSpan.FromSeconds(1);
+    /// <summary>How often a replica that could not catch up tries again; how often it looks (at that and at membership, for peers declared dead).</summary>
+    static readonly TimeSpan RetryEvery = TimeSpan.FromSeconds(3), TickEvery = TimeSpan.FromSeconds(1);
 
     readonly SemaphoreSlim _writes = new(1, 1);
     PaperCollection? _collection;
@@ -57,7 +57,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         log.LogInformation("replica {Key}: {Papers} papers in {Directory}", key, _collection.Database.PaperCount, directory);
         // Catch up once activated: peers activating at the same time call us too.
         _ = this.AsReference<IShardReplica>().CatchUpAsync();
-        this.RegisterGrainTimer(WatchMembershipAsync, MembershipEvery, MembershipEvery);
+        this.RegisterGrainTimer(TickAsync, TickEvery, TickEvery);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)

@@ -71,7 +71,13 @@ public sealed partial class ClusterFailoverTests
                 Assert.Contains("may hold writes this replica lacks", refused.Message);
             }
             await Assert.ThrowsAsync<ShardUnavailableException>(() => cluster.SearchAsync(new SearchQuery("", papers[0].Vector, SearchMode.Semantic), new SearchScope { K = 10 }));
-            Assert.False(Replica(await cluster.StatusAsync(), 1, "silo-1").Ready);
+            // It keeps trying (and stays not ready) while silo 2 is away.
+            await WaitForAsync(cluster, status =>
+            {
+                var waiting = Replica(status, 1, "silo-1");
+                Assert.False(waiting.Ready, waiting.Note);
+                return System.Text.RegularExpressions.Regex.IsMatch(waiting.Note ?? "", @"attempt ([3-9]|\d\d+),");
+            }, "silo 1's replica of shard 1 to try again");
 
             // Silo 1 dies again; silo 2 restarts alone and serves shard 1: silo 1 took no write it lacks.
             silos[1].Kill();
