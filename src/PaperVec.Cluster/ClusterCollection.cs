@@ -219,23 +219,22 @@ public sealed class ClusterCollection
         T first = default!;
         int written = 0;
         Exception? failure = null;
+        var missed = new List<int>();
         for (int i = 0; i < silos.Length; i++)
         {
             if (calls[i].IsCompletedSuccessfully) { if (!any) first = calls[i].Result; any = true; written++; continue; }
             var error = calls[i].Exception?.GetBaseException();
             if (error is InvalidDataException) throw error; // the input, not the replica: every replica refuses it alike
             failure ??= error;
-            Suspect(shard, silos[i]);
+            missed.Add(silos[i]);
+            _suspectUntil[ClusterLayout.ReplicaKey(shard, silos[i])] = DateTime.UtcNow + SuspectFor;
         }
         if (!any) throw new ShardUnavailableException($"shard {shard}: no replica took the write ({failure?.Message})", failure);
+        // Another replica took what these missed: each may be alive but behind (a timeout), so it stops
+        // serving until it has copied it. One-way, no wait. (When none took it, nothing was acknowledged to miss.)
+        foreach (int silo in missed)
+            try { _ = Replica(shard, silo).CatchUpAsync(); } catch { }
         return (first, written);
-    }
-
-    void Suspect(int shard, int silo)
-    {
-        _suspectUntil[ClusterLayout.ReplicaKey(shard, silo)] = DateTime.UtcNow + SuspectFor;
-        // It may be alive but behind (a timeout): ask it to copy what it missed. One-way, no wait.
-        try { _ = Replica(shard, silo).CatchUpAsync(); } catch { }
     }
 
     // ---- reads ----------------------------------------------------------------------------------

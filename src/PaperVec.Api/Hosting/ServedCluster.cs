@@ -156,7 +156,9 @@ public sealed record ClusterHealth(IReadOnlyList<ReplicaStatus> Replicas, int Sh
         {
             if (Shards == 0) return "the cluster's replicas have not been polled yet";
             var down = Enumerable.Range(0, Shards).Where(s => !Replicas.Any(r => r.Shard == s && r.Ready)).ToList();
-            return down.Count == 0 ? null : $"no replica serves shard{(down.Count > 1 ? "s" : "")} {string.Join(", ", down)}";
+            // Each down shard with its replicas' reasons (unreachable, or waiting for a peer that may hold newer writes).
+            return down.Count == 0 ? null : string.Join("; ", down.Select(s => $"no replica serves shard {s} ("
+                + string.Join("; ", Replicas.Where(r => r.Shard == s).OrderBy(r => r.Silo, StringComparer.Ordinal).Select(r => $"{r.Silo}: {r.Note ?? "not ready"}")) + ")"));
         }
     }
 }

@@ -16,4 +16,7 @@ public sealed record ClusterSiloOptions
 
     /// <summary>The file of deletes of this silo's replica of <paramref name="shard"/> (beside its collection, not in it).</summary>
     public string TombstonePath(int shard) => Path.Combine(DataRoot, $"shard-{shard}.deletes.json");
+
+    /// <summary>The record of which replicas of <paramref name="shard"/> may hold writes this silo's replica lacks (<see cref="ShardInSync"/>).</summary>
+    public string InSyncPath(int shard) => Path.Combine(DataRoot, $"shard-{shard}.insync.json");
 }

@@ -88,9 +88,18 @@ public interface IShardReplica : IGrainWithStringKey
     [AlwaysInterleave] Task<byte[][]> ReadAsync(long[] keys);
 
     /// <summary>
-    /// Copies from every live peer what this replica lacks (pull only: a peer that lacks something of
-    /// ours pulls it when we ask it to catch up in turn). A replica serves reads once it has caught up
-    /// after it started. One-way: the caller does not wait.
+    /// A peer (<paramref name="silo"/>) has caught up from this replica: it may take writes this one
+    /// lacks from now on, so this replica compares with it after a restart (<see cref="ShardInSync"/>).
+    /// </summary>
+    [AlwaysInterleave] Task IncludeAsync(int silo);
+
+    /// <summary>
+    /// Copies from its peers what this replica lacks (pull only: a peer that lacks something of ours
+    /// pulls it when we ask it to catch up in turn). Asked at start, by a client after this replica
+    /// missed a write another took, or by a peer: the replica is not ready (serves no reads, takes no
+    /// writes) until it has compared with every peer that may hold writes it lacks; one it cannot
+    /// reach, or a copy that fails, keeps it not ready, named in its status, and it tries again.
+    /// One-way: the caller does not wait.
     /// </summary>
     [OneWay] Task CatchUpAsync();
 }

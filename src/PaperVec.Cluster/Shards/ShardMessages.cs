@@ -128,6 +128,9 @@ public sealed class ReplicaStatus
     [Id(3)] public required int Papers { get; init; }
     [Id(4)] public string? ModelId { get; init; }
     [Id(5)] public string? Note { get; init; }
+    /// <summary>The replicas this one must compare with after a restart (it and every peer that may hold writes it lacks), and that record's epoch.</summary>
+    [Id(6)] public string[] InSync { get; init; } = [];
+    [Id(7)] public long InSyncEpoch { get; init; }
 }
 
 /// <summary>
@@ -135,10 +138,15 @@ public sealed class ReplicaStatus
 /// and how many versions and digests it has (a record that grew in either is the newer).
 /// </summary>
 [GenerateSerializer, Immutable]
-public readonly record struct ListedPaper([property: Id(0)] long Key, [property: Id(1)] ulong RecordHash, [property: Id(2)] int Versions, [property: Id(3)] int Digests)
+public readonly record struct ListedPaper([property: Id(0)] long Key, [property: Id(1)] ulong RecordHash, [property: Id(2)] int Versions, [property: Id(3)] int Digests,
+    [property: Id(4)] int Bytes)
 {
-    public static ListedPaper Of(PaperRecord paper) =>
-        new(paper.Key, System.IO.Hashing.XxHash3.HashToUInt64(RecordCodec.EncodePaper(paper)), paper.PreviousVersions.Count, paper.Digests.Count);
+    /// <summary>The listing of a stored paper; <see cref="Bytes"/> is its encoded size, so catching up copies in batches bounded by bytes.</summary>
+    public static ListedPaper Of(PaperRecord paper)
+    {
+        byte[] encoded = RecordCodec.EncodePaper(paper);
+        return new(paper.Key, System.IO.Hashing.XxHash3.HashToUInt64(encoded), paper.PreviousVersions.Count, paper.Digests.Count, encoded.Length);
+    }
 
     /// <summary>Whether this (a peer's) is newer than <paramref name="mine"/>: it differs and holds more versions or more digests.</summary>
     public bool NewerThan(ListedPaper mine) =>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Orleans.Runtime;
 using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
@@ -17,17 +18,22 @@ namespace PaperVec.Cluster.Shards;
 [ReplicaPlacement]
 [Reentrant]
 [CollectionAgeLimit(AlwaysActive = true)]
-public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrainFactory grains, ILogger<ShardReplicaGrain> log) : Grain, IShardReplica
+public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrainFactory grains, IClusterMembershipService membership, ILogger<ShardReplicaGrain> log)
+    : Grain, IShardReplica
 {
     /// <summary>How long a peer may take to answer while catching up before it counts as down.</summary>
     static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>How often a replica that could not catch up tries again; how often it looks (at that and at membership, for peers declared dead).</summary>
+    static readonly TimeSpan RetryEvery = TimeSpan.FromSeconds(3), TickEvery = TimeSpan.FromSeconds(1);
 
     readonly SemaphoreSlim _writes = new(1, 1);
     PaperCollection? _collection;
     ShardTombstones _tombstones = null!;
+    ShardInSync _inSync = null!;
     int _shard;
+    // Serves reads and takes writes only once it has compared with every peer that may hold writes it lacks.
     volatile bool _ready;
-    string? _note = "starting";
+    volatile string? _note = "starting: not yet compared with its peers";
 
     PaperCollection Collection => _collection ?? throw new InvalidOperationException("replica not open");
 
@@ -41,6 +47,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         string directory = options.ReplicaDirectory(shard);
         // Opening recovers the store, the HNSW and the Lucene index: disk and CPU, off the grain scheduler.
         _tombstones = ShardTombstones.Load(options.TombstonePath(shard));
+        _inSync = ShardInSync.Load(options.InSyncPath(shard), options.Layout.SilosOf(shard), warning => log.LogWarning("replica {Key}: {Warning}", key, warning));
         _collection = await Task.Run(() => PaperCollection.Open(directory), cancellationToken).ConfigureAwait(true);
         // A delete recorded but not applied (the silo died between the two) is finished now.
         var collection = _collection;
@@ -50,6 +57,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         log.LogInformation("replica {Key}: {Papers} papers in {Directory}", key, _collection.Database.PaperCount, directory);
         // Catch up once activated: peers activating at the same time call us too.
         _ = this.AsReference<IShardReplica>().CatchUpAsync();
+        this.RegisterGrainTimer(TickAsync, TickEvery, TickEvery);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -98,13 +106,15 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
 
     /// <summary>
     /// Runs a write on the thread pool (engine calls take CPU and disk, not the grain's scheduler),
-    /// one at a time in arrival order with the other writes and catching up.
+    /// one at a time in arrival order with the other writes and catching up. A replica that is not
+    /// ready refuses: it decides "new or seen" from what it holds, which may be behind.
     /// </summary>
     async Task<T> WriteGateAsync<T>(Func<PaperCollection, Task<T>> write)
     {
         await _writes.WaitAsync().ConfigureAwait(true);
         try
         {
+            ThrowIfNotReady();
             var collection = Collection;
             return await Task.Run(() => write(collection)).ConfigureAwait(true);
         }
@@ -133,7 +143,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
 
     void ThrowIfNotReady()
     {
-        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is catching up");
+        if (!_ready) throw new ReplicaNotReadyException($"replica {this.GetPrimaryKeyString()} is not ready: {_note}");
     }
 
     public Task<ReplicaStatus> StatusAsync()
@@ -143,6 +153,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         {
             Shard = _shard, Silo = options.SiloName, Ready = _ready && db != null,
             Papers = db?.PaperCount ?? 0, ModelId = db?.ModelId, Note = _note,
+            InSync = _inSync?.Silos.Select(ClusterLayout.SiloName).ToArray() ?? [], InSyncEpoch = _inSync?.Epoch ?? 0,
         });
     }
 

@@ -23,10 +23,12 @@ namespace PaperVec.Tests.Cluster;
 /// and leaves every query answered in full; the silo restarted catches up, and serves when the
 /// other holder of its shards dies in turn.
 /// </summary>
-public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
+public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
 {
     const int Batch = 250;
     readonly string _root = Directory.CreateTempSubdirectory("papervec-cluster-").FullName;
+    /// <summary>The running cluster's client, to call one replica directly.</summary>
+    IGrainFactory _grains = null!;
 
     public void Dispose()
     {
@@ -289,9 +291,10 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     /// Starts 3 silo processes (4 shards x 2 replicas) and a client, waits until every replica is
     /// ready, runs <paramref name="body"/>; on failure the silos' output goes to the test log.
     /// </summary>
-    async Task WithClusterAsync(ClusterMembership membership, Func<SiloProcess[], ClusterCollection, ClusterEndpoints, Task> body, ClusterEndpoints? ports = null)
+    async Task WithClusterAsync(ClusterMembership membership, Func<SiloProcess[], ClusterCollection, ClusterEndpoints, Task> body, ClusterEndpoints? ports = null,
+        ClusterLayout? layout = null)
     {
-        var layout = ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
+        layout ??= ClusterLayout.Create(shards: 4, replicas: 2, silos: 3);
         var endpoints = ports ?? FreeEndpoints();
         var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(Path.Combine(_root, "cluster"), i, layout, endpoints, membership)).ToArray();
         try
@@ -302,7 +305,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             await Task.WhenAll(silos[1].WaitForGatewayAsync(), silos[2].WaitForGatewayAsync());
             using var client = ClusterClientHost.Build(endpoints, layout.Silos, membership);
             await client.StartAsync();
-            var cluster = await ClusterCollection.ConnectAsync(client.Services.GetRequiredService<IClusterClient>());
+            _grains = client.Services.GetRequiredService<IClusterClient>();
+            var cluster = await ClusterCollection.ConnectAsync(_grains);
             Assert.Equal(layout, cluster.Layout);
             await WaitAllReadyAsync(cluster);
             await body(silos, cluster, endpoints);
