@@ -24,6 +24,8 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
                 ApiProblemException p => (p.StatusCode, p.Message),
                 // The disk refused a write: nothing of it is stored; 507 when it is full, else 503 (retry later).
                 StorageFaultException f => (f.InsufficientSpace ? StatusCodes.Status507InsufficientStorage : StatusCodes.Status503ServiceUnavailable, f.Message),
+                // The lexical index is being rebuilt from the store (derived data): lexical answers come back once it is.
+                PaperVec.Lexical.LexicalUnavailableException l => (StatusCodes.Status503ServiceUnavailable, l.Message),
                 RecordTooLargeException r => (StatusCodes.Status413PayloadTooLarge, r.Message),
                 PaperVec.Engine.ModelNotReadyException m => (StatusCodes.Status503ServiceUnavailable,
                     context.RequestServices.GetService<PaperVec.Api.Hosting.IServedPapers>()?.NotReadyReason ?? m.Message),
