@@ -32,7 +32,8 @@ public sealed class LexicalIndex : IDisposable
     public const float K1 = 0.9f, B = 0.4f;
 
     readonly Directory _directory;
-    readonly Analyzer _analyzer = new EnglishAnalyzer(Version);
+    // Query analysis outlives any one index (a rebuild swaps the index while queries are analysed); Lucene analyzers are thread-safe.
+    static readonly Analyzer _analyzer = new EnglishAnalyzer(Version);
     readonly IndexWriter _writer;
     readonly SearcherManager _searchers;
     readonly Similarity _similarity = new BM25Similarity(K1, B);
@@ -389,7 +390,6 @@ public sealed class LexicalIndex : IDisposable
     {
         _searchers.Dispose();
         _writer.Rollback();
-        _analyzer.Dispose();
         _directory.Dispose();
     }
 
@@ -398,7 +398,6 @@ public sealed class LexicalIndex : IDisposable
         if (_directory is RAMDirectory) { Abandon(); return; }
         _searchers.Dispose();
         _writer.Dispose();
-        _analyzer.Dispose();
         _directory.Dispose();
     }
 

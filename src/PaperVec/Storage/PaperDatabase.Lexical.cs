@@ -215,7 +215,7 @@ public sealed partial class PaperDatabase
             try { paper = GetPaper(key); }
             catch (InvalidDataException) { continue; } // a record that does not decode is the store's damage, reported there
             if (paper != null) fresh.PutIfUntouched(paper.Key, paper.Title, paper.Abstract);
-            if (++done % 1000 == 0 || done == total) _options.RebuildProgress?.Invoke(done, total);
+            if (++done == 1 || done % 1000 == 0 || done == total) _options.RebuildProgress?.Invoke(done, total);
         }
         fresh.EndRebuild();
         // Every entry before _nextToApply was applied to the store and then to this index (or read by the scan).
