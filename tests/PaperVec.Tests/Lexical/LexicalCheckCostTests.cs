@@ -8,7 +8,7 @@ namespace PaperVec.Tests.Lexical;
 /// <summary>
 /// What checking the lexical index at every open costs on a realistically large index (real arXiv
 /// abstracts, repeated to about 160k papers): the CRC-32 check of every file and the key-set read.
-/// A measurement, not a pass/fail timing: run with PAPERVEC_MEASURE_LEXICAL=1 and read the output.
+/// A measurement, not a pass/fail timing: run with PAPERVEC_MEASURE_LEXICAL=1 (and PAPERVEC_SHARED when shared/ is elsewhere) and read the output.
 /// </summary>
 public class LexicalCheckCostTests(ITestOutputHelper output)
 {
@@ -16,7 +16,7 @@ public class LexicalCheckCostTests(ITestOutputHelper output)
     public void MeasureTheOpenTimeCheckOnALargeIndex()
     {
         if (Environment.GetEnvironmentVariable("PAPERVEC_MEASURE_LEXICAL") != "1") return;
-        string corpus = Path.Combine(RepoPaths.Shared, "corpora", "arxiv-cs-2025.jsonl");
+        string corpus = Path.Combine(Environment.GetEnvironmentVariable("PAPERVEC_SHARED") ?? RepoPaths.Shared, "corpora", "arxiv-cs-2025.jsonl");
         Assert.True(File.Exists(corpus), $"{corpus} is missing");
         var papers = File.ReadLines(corpus).Select(line => JsonDocument.Parse(line).RootElement)
             .Select(e => (Title: e.GetProperty("title").GetString()!, Abstract: e.GetProperty("abstract").GetString()!)).ToList();
