@@ -48,6 +48,7 @@ public sealed class ServedCollection : IServedPapers, IDisposable
             Log = options.Log,
             // The server opens at once and serves meaning-based answers while a damaged lexical index is rebuilt.
             RebuildLexicalInBackground = true,
+            RebuildProgress = options.RebuildProgress,
         });
         return new ServedCollection(collection, options, metrics);
     }
