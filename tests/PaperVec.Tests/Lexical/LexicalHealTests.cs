@@ -248,6 +248,23 @@ public class LexicalHealTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public void ALexicalPathThatIsAFileIsOneLineAndRebuiltNotAnAlreadyExistsError()
+    {
+        string dir = Populated(out var papers);
+        try
+        {
+            string lexical = Path.Combine(dir, "lexical");
+            Directory.Delete(lexical, true);
+            File.WriteAllText(lexical, "not a folder");
+            var notes = new List<string>();
+            using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Log = notes.Add });
+            Assert.Contains(notes, n => n.StartsWith($"lexical index {lexical} is damaged ({lexical} is a file") && n.Contains("rebuilding it from the store") && !n.Contains("already exists"));
+            Assert.Equal(papers[6].Key, TopLexical(db, Title(7)));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     /// <summary>A Lucene directory whose new files fail with an I/O error while <see cref="Failing"/> (a disk returning EIO).</summary>
     sealed class FailingDirectory(Lucene.Net.Store.Directory inner) : FilterDirectory(inner)
     {
