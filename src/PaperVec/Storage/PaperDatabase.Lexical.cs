@@ -37,7 +37,7 @@ public sealed partial class PaperDatabase
         string path = _directory.LexicalPath;
         try
         {
-            _lexical = LexicalIndex.Open(path, out string? broken, _options.LexicalDirectoryFactory, readOnly: _options.Mode == OpenMode.Verify);
+            _lexical = LexicalIndex.Open(path, out string? broken, _options.LexicalDirectoryFactory, keepDamaged: _options.Mode == OpenMode.Verify);
             if (broken == null) return null;
             if (_options.Mode != OpenMode.Verify) return $"lexical index {path} is damaged ({broken})";
             damage.Add(_lexicalDegraded = $"lexical index {path} is damaged ({broken}); serve rebuilds it from the store");
