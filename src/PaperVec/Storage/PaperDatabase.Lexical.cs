@@ -86,8 +86,17 @@ public sealed partial class PaperDatabase
             return;
         }
         _options.Log?.Invoke($"{reason}: rebuilding it from the store");
-        RebuildLexicalNow(CancellationToken.None);
-        LexicalRebuilt = reason;
+        try
+        {
+            RebuildLexicalNow(CancellationToken.None);
+            LexicalRebuilt = reason;
+        }
+        catch (Exception e)
+        {
+            // Its folder cannot be written now (I/O error): open anyway, lexical answers degraded, retried in the background.
+            _lexicalDegraded = $"{reason}, and rebuilding it failed ({LexicalIndex.Describe(e)}): lexical answers are degraded while it is retried in the background";
+            _options.Log?.Invoke(_lexicalDegraded);
+        }
     }
 
     /// <summary>At the end of open: starts the background rebuild <see cref="RebuildLexicalAtOpen"/> asked for.</summary>

@@ -315,4 +315,38 @@ public class LexicalHealTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public async Task ADamagedLexicalIndexThatCannotBeRebuiltAtOpenStillOpensAndHealsLater()
+    {
+        string dir = Populated(out var papers);
+        try
+        {
+            Cut(LargestLexicalFile(dir));
+            FailingDirectory.Failing = true;
+            PaperDatabase db;
+            try
+            {
+                // A tool's open (rebuild before open returns), with the lexical folder failing every new file.
+                db = PaperDatabase.Open(dir, new PaperDatabaseOptions
+                {
+                    LexicalRetryAfter = TimeSpan.FromMilliseconds(50),
+                    LexicalDirectoryFactory = path => new FailingDirectory(FSDirectory.Open(path)),
+                });
+                Assert.NotNull(db.LexicalDegraded);
+                Assert.Throws<LexicalUnavailableException>(() => db.SearchLexical(Title(3), 1));
+            }
+            finally { FailingDirectory.Failing = false; }
+            using (db)
+            {
+                await WaitForRebuild(db);
+                Assert.Equal(papers[2].Key, TopLexical(db, Title(3)));
+            }
+        }
+        finally
+        {
+            FailingDirectory.Failing = false;
+            Directory.Delete(dir, true);
+        }
+    }
 }
