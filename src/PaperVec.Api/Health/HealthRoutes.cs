@@ -2,7 +2,12 @@ using PaperVec.Api.Hosting;
 
 namespace PaperVec.Api.Health;
 
-public sealed record ReadyResponse(string Status, int Papers, string? Model);
+public sealed record ReadyResponse(string Status, int Papers, string? Model)
+{
+    /// <summary>What answers incompletely while the server is otherwise ready (the lexical index being rebuilt), or null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Degraded { get; init; }
+}
 
 /// <summary>GET /health (the process answers) and GET /ready (model loaded, store recovered, index in step with it, disk taking writes).</summary>
 public static class HealthRoutes
@@ -20,7 +25,7 @@ public static class HealthRoutes
         app.MapMethods("/ready", GetOrHead, IResult (ServedCollection library) =>
                 (library.NotReadyReason ?? StorageReason(library)) is { } reason
                     ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"not ready: {reason}")
-                    : TypedResults.Ok(new ReadyResponse("ready", library.Database.PaperCount, library.Embedder?.ModelId)))
+                    : TypedResults.Ok(new ReadyResponse("ready", library.Database.PaperCount, library.Embedder?.ModelId) { Degraded = library.Database.LexicalDegraded }))
             .WithTags("Health")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Model loaded, store recovered and index in step with the store, and the disk taking writes");

@@ -19,6 +19,8 @@ public interface IServedPapers
     QueryEmbeddingBatcher? Queries { get; }
     string? NotReadyReason { get; }
     int PaperCount { get; }
+    /// <summary>Why lexical answers are incomplete now (the lexical index being rebuilt), or null.</summary>
+    string? LexicalDegraded => null;
 
     Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope);
     /// <summary>Papers like the one <paramref name="id"/> names (itself and <paramref name="excludeDigest"/>'s papers left out); null when no paper has that id.</summary>

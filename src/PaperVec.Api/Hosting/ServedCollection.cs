@@ -47,6 +47,9 @@ public sealed class ServedCollection : IServedPapers, IDisposable
             CheckpointAfterWalBytes = Math.Max(1, (long)options.CheckpointAfterWalMegabytes << 20),
             StoreMemoryBytes = options.StoreMemoryBytes,
             Log = options.Log,
+            // The server opens at once and serves meaning-based answers while a damaged lexical index is rebuilt.
+            RebuildLexicalInBackground = true,
+            RebuildProgress = options.RebuildProgress,
         });
         return new ServedCollection(collection, options, metrics);
     }
@@ -69,6 +72,8 @@ public sealed class ServedCollection : IServedPapers, IDisposable
     // ---- what the shared routes call (IServedPapers) -------------------------------------------
 
     public int PaperCount => Database.PaperCount;
+
+    public string? LexicalDegraded => Database.LexicalDegraded;
 
     public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => Task.FromResult(Collection.Search(query, scope));
 

@@ -38,6 +38,8 @@ public sealed record ServerOptions
     public ClusterConnection? Cluster { get; init; }
     /// <summary>Start-up and shutdown notes (the command line prints them).</summary>
     public Action<string>? Log { get; init; }
+    /// <summary>Progress of index rebuilds (done, total): tests hold a background lexical rebuild with it.</summary>
+    internal Action<long, long>? RebuildProgress { get; init; }
 }
 
 /// <summary>How to reach a cluster's silos: through its membership store, or (development clustering) gateway ports on loopback, one per silo.</summary>

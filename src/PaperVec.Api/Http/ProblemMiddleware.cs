@@ -26,6 +26,8 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
                 StorageFaultException f => (f.InsufficientSpace ? StatusCodes.Status507InsufficientStorage : StatusCodes.Status503ServiceUnavailable, f.Message),
                 // A stored record failed its checksum: it is not served (never a 200 with damaged data).
                 RecordDamagedException d => (StatusCodes.Status500InternalServerError, d.Message),
+                // The lexical index is being rebuilt from the store (derived data): lexical answers come back once it is.
+                PaperVec.Lexical.LexicalUnavailableException l => (StatusCodes.Status503ServiceUnavailable, l.Message),
                 RecordTooLargeException r => (StatusCodes.Status413PayloadTooLarge, r.Message),
                 PaperVec.Engine.ModelNotReadyException m => (StatusCodes.Status503ServiceUnavailable,
                     context.RequestServices.GetService<PaperVec.Api.Hosting.IServedPapers>()?.NotReadyReason ?? m.Message),

@@ -43,6 +43,8 @@ public sealed class ServerMetrics : IDisposable
         _meter.CreateObservableGauge("papervec.index.papers", () => (long)database.PaperCount, unit: "{paper}",
             description: "Papers in the vector index (equal to the papers stored).");
         _meter.CreateObservableGauge("papervec.store", database.BytesOnDisk, unit: "By", description: "Bytes of the data directory on disk.");
+        _meter.CreateObservableGauge("papervec.lexical.degraded", () => database.LexicalDegraded == null ? 0 : 1,
+            description: "1 while the lexical index is being rebuilt from the store (lexical answers 503, hybrid by meaning alone), else 0.");
     }
 
     /// <summary>

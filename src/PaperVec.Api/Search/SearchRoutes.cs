@@ -14,6 +14,9 @@ public sealed record SearchResponse(IReadOnlyList<SearchResult> Results, int K, 
 {
     /// <summary>hybrid, semantic or lexical for searches; null for similar papers.</summary>
     public string? Mode { get; init; }
+    /// <summary>Why the answer is incomplete (hybrid answered by meaning alone while the lexical index is rebuilt), or null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Degraded { get; init; }
 }
 
 /// <summary>A search request after its checks: what to look for, how, and where.</summary>
@@ -37,22 +40,35 @@ public static class SearchRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         var search = app.MapGroup("/search").WithTags("Search");
-        search.MapGet("", async (string? q, string? k, string? from, string? to, string? mode, string? diversity, IServedPapers served, ServerLimits limits) =>
-                TypedResults.Ok(await RunAsync(served, Check(limits, q, k, from, to, mode, QueryParameters.Diversity(diversity)))))
+        search.MapGet("", async (string? q, string? k, string? from, string? to, string? mode, string? diversity, IServedPapers served, ServerLimits limits, HttpContext context) =>
+                TypedResults.Ok(await RunAsync(served, Check(limits, q, k, from, to, mode, QueryParameters.Diversity(diversity)), context)))
             .WithSummary("Papers best matching the text q, best first; mode=hybrid (default: BM25 and meaning fused), semantic or lexical");
-        search.MapPost("", async (HttpRequest request, IServedPapers served, ServerLimits limits) =>
+        search.MapPost("", async (HttpRequest request, IServedPapers served, ServerLimits limits, HttpContext context) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 SearchRequest? asked;
                 try { asked = JsonSerializer.Deserialize<SearchRequest>(body, JsonSerializerOptions.Web); }
                 catch (JsonException e) { throw ApiProblemException.BadRequest($"the body must be JSON like {{\"text\": \"...\", \"k\": 10}} ({e.Message})"); }
-                return TypedResults.Ok(await RunAsync(served, Check(limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To, asked?.Mode, QueryParameters.Diversity(asked?.Diversity))));
+                return TypedResults.Ok(await RunAsync(served, Check(limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To, asked?.Mode, QueryParameters.Diversity(asked?.Diversity)), context));
             })
             .WithSummary("Papers closest in meaning to a long text (a whole abstract), best first");
     }
 
-    static async Task<SearchResponse> RunAsync(IServedPapers served, CheckedSearch search) =>
-        search.Answer(await served.SearchAsync(await search.EmbedAsync(served.Queries, served.NotReadyReason), search.Scope), served.PaperCount);
+    /// <summary>Response header naming what a degraded answer lacks ("lexical"), beside the JSON's "degraded" reason.</summary>
+    public const string DegradedHeader = "PaperVec-Degraded";
+
+    static async Task<SearchResponse> RunAsync(IServedPapers served, CheckedSearch search, HttpContext context)
+    {
+        var query = await search.EmbedAsync(served.Queries, served.NotReadyReason);
+        // Read before and after: a rebuild that starts or ends during the search still marks it (lexical-only answers 503 instead).
+        string? degraded = served.LexicalDegraded;
+        var results = await served.SearchAsync(query, search.Scope);
+        degraded ??= served.LexicalDegraded;
+        var answer = search.Answer(results, served.PaperCount);
+        if (degraded == null || search.Mode != SearchMode.Hybrid) return answer;
+        context.Response.Headers[DegradedHeader] = "lexical";
+        return answer with { Degraded = $"answered by meaning alone: {degraded}" };
+    }
 
     static CheckedSearch Check(ServerLimits limits, string? text, string? kText, string? fromText, string? toText, string? modeText, double diversity)
     {

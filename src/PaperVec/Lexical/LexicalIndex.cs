@@ -1,5 +1,6 @@
 using System.Globalization;
 using Lucene.Net.Analysis;
+using Lucene.Net.Codecs;
 using Lucene.Net.Analysis.En;
 using Lucene.Net.Analysis.TokenAttributes;
 using Lucene.Net.Documents;
@@ -31,7 +32,8 @@ public sealed class LexicalIndex : IDisposable
     public const float K1 = 0.9f, B = 0.4f;
 
     readonly Directory _directory;
-    readonly Analyzer _analyzer = new EnglishAnalyzer(Version);
+    // Query analysis outlives any one index (a rebuild swaps the index while queries are analysed); Lucene analyzers are thread-safe.
+    static readonly Analyzer _analyzer = new EnglishAnalyzer(Version);
     readonly IndexWriter _writer;
     readonly SearcherManager _searchers;
     readonly Similarity _similarity = new BM25Similarity(K1, B);
@@ -48,21 +50,45 @@ public sealed class LexicalIndex : IDisposable
     }
 
     /// <summary>
-    /// Opens (or creates) the index in <paramref name="path"/>. An index Lucene cannot open is
-    /// reported through <paramref name="damage"/> and replaced by an empty one (it is derived: the
-    /// caller rebuilds it from the store).
+    /// Opens (or creates) the index in <paramref name="path"/> after checking it (<see cref="Check"/>).
+    /// An index that fails the check or that Lucene cannot open is named in <paramref name="damage"/>,
+    /// its files are deleted and an empty index takes its place (it is derived: the caller rebuilds it
+    /// from the store). With <paramref name="keepDamaged"/> (verify) a damaged index is left as it is and
+    /// an empty one in memory stands in (a sound one still opens a writer: verify's read-only open replaces this).
+    /// Throws only when the folder cannot be written at all (an I/O error).
     /// </summary>
-    public static LexicalIndex Open(string path, Action<string>? damage = null)
+    public static LexicalIndex Open(string path, out string? damage, Func<string, Directory>? directoryFactory = null, bool keepDamaged = false)
     {
-        System.IO.Directory.CreateDirectory(path);
-        var directory = FSDirectory.Open(path);
-        try { return new LexicalIndex(path, directory, NewWriter(directory, OpenMode.CREATE_OR_APPEND)); }
-        catch (Exception e) when (e is IOException or CorruptIndexException or IndexFormatTooOldException or IndexFormatTooNewException or LockObtainFailedException)
+        damage = null;
+        if (keepDamaged && (damage = Check(path)) != null) return InMemory();
+        if (File.Exists(path))
         {
-            damage?.Invoke($"lexical index unreadable ({e.GetType().Name}: {e.Message.Split('\n')[0]}); rebuilding it from the store");
-            // Clear the stale write lock too: nothing else may hold this directory (the data directory's own lock says so).
-            foreach (var file in System.IO.Directory.GetFiles(path)) File.Delete(file);
+            damage = $"{path} is a file, not the lexical index's folder";
+            File.Delete(path);
+        }
+        System.IO.Directory.CreateDirectory(path);
+        var directory = directoryFactory?.Invoke(path) ?? FSDirectory.Open(path);
+        try
+        {
+            damage ??= Check(directory);
+            if (damage == null)
+            {
+                try { return new LexicalIndex(path, directory, NewWriter(directory, OpenMode.CREATE_OR_APPEND)); }
+                catch (Exception e) { damage = $"Lucene cannot open it: {Describe(e)}"; }
+            }
+            if (keepDamaged)
+            {
+                directory.Dispose();
+                return InMemory();
+            }
+            // Nothing else may hold this folder (the data directory's own lock says so): the stale write lock goes too.
+            Wipe(path);
             return new LexicalIndex(path, directory, NewWriter(directory, OpenMode.CREATE));
+        }
+        catch
+        {
+            directory.Dispose();
+            throw;
         }
     }
 
@@ -98,6 +124,74 @@ public sealed class LexicalIndex : IDisposable
         return new LexicalIndex(path, memory, NewWriter(memory, OpenMode.CREATE_OR_APPEND));
     }
 
+    /// <summary>An empty index in <paramref name="path"/>, whatever was there (its files deleted): where a rebuild starts.</summary>
+    public static LexicalIndex OpenEmpty(string path, Func<string, Directory>? directoryFactory = null)
+    {
+        if (File.Exists(path)) File.Delete(path);
+        System.IO.Directory.CreateDirectory(path);
+        Wipe(path);
+        var directory = directoryFactory?.Invoke(path) ?? FSDirectory.Open(path);
+        try { return new LexicalIndex(path, directory, NewWriter(directory, OpenMode.CREATE)); }
+        catch
+        {
+            directory.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>An index in memory only: stands in while the one on disk cannot be opened (its answers are not served).</summary>
+    public static LexicalIndex InMemory()
+    {
+        var directory = new RAMDirectory();
+        return new LexicalIndex("(memory)", directory, NewWriter(directory, OpenMode.CREATE));
+    }
+
+    static void Wipe(string path)
+    {
+        foreach (var file in System.IO.Directory.GetFiles(path)) File.Delete(file);
+    }
+
+    /// <summary>
+    /// Read-only check of the last commit in <paramref name="path"/>: its commit point reads, and every
+    /// file it names is whole and passes its CRC-32 footer (Lucene 4.8 writes one into every file).
+    /// Null when sound or when there is no commit yet; else what is wrong, naming the file. Writes nothing.
+    /// </summary>
+    public static string? Check(string path)
+    {
+        if (File.Exists(path)) return $"{path} is a file, not the lexical index's folder";
+        if (!System.IO.Directory.Exists(path)) return null;
+        using var directory = FSDirectory.Open(path);
+        return Check(directory);
+    }
+
+    static string? Check(Directory directory)
+    {
+        try
+        {
+            if (!DirectoryReader.IndexExists(directory)) return null;
+        }
+        catch (Exception e) { return $"its folder cannot be listed: {Describe(e)}"; }
+        var commit = new SegmentInfos();
+        try { commit.Read(directory); }
+        catch (Exception e) { return $"its commit point (segments_N) cannot be read: {Describe(e)}"; }
+        foreach (string file in commit.GetFiles(directory, includeSegmentsFile: true))
+        {
+            try
+            {
+                using var input = directory.OpenInput(file, IOContext.READ_ONCE);
+                if (input.Length < CodecUtil.FooterLength()) return $"{file} is cut short ({input.Length} bytes)";
+                CodecUtil.ChecksumEntireFile(input);
+            }
+            catch (FileNotFoundException) { return $"{file} is missing"; }
+            catch (Exception e) when (e is EndOfStreamException or ArgumentException) { return $"{file} is cut short or damaged"; }
+            catch (Exception e) { return $"{file} fails its checksum ({Describe(e)})"; }
+        }
+        return null;
+    }
+
+    /// <summary>An exception's type and first line, for one-line reports.</summary>
+    internal static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}";
+
     static IndexWriter NewWriter(Directory directory, OpenMode mode) =>
         new(directory, new IndexWriterConfig(Version, new EnglishAnalyzer(Version))
         {
@@ -130,28 +224,101 @@ public sealed class LexicalIndex : IDisposable
         _searchers.MaybeRefreshBlocking();
     }
 
+    // Serialises changes with a rebuild's scan: while one runs, _touched holds the keys the write
+    // path changed since it began, and the scan never overwrites them with what it read before.
+    readonly object _gate = new();
+    HashSet<long>? _touched;
+
+    static Document NewDocument(long key, string title, string abstractText) => new()
+    {
+        new StringField(KeyTerm, KeyText(key), Field.Store.NO),
+        new StoredField(KeyValue, key),
+        new TextField(Text, title + "\n" + abstractText, Field.Store.NO),
+    };
+
     public void Put(long key, string title, string abstractText)
     {
-        var doc = new Document
+        var doc = NewDocument(key, title, abstractText);
+        lock (_gate)
         {
-            new StringField(KeyTerm, KeyText(key), Field.Store.NO),
-            new StoredField(KeyValue, key),
-            new TextField(Text, title + "\n" + abstractText, Field.Store.NO),
-        };
-        _writer.UpdateDocument(new Term(KeyTerm, KeyText(key)), doc);
-        _changed = true;
+            _touched?.Add(key);
+            _writer.UpdateDocument(new Term(KeyTerm, KeyText(key)), doc);
+            _changed = true;
+        }
     }
 
     public void Delete(long key)
     {
-        _writer.DeleteDocuments(new Term(KeyTerm, KeyText(key)));
-        _changed = true;
+        lock (_gate)
+        {
+            _touched?.Add(key);
+            _writer.DeleteDocuments(new Term(KeyTerm, KeyText(key)));
+            _changed = true;
+        }
     }
 
-    public void DeleteAll()
+    /// <summary>Empties the index and starts tracking the keys later writes change (<see cref="PutIfUntouched"/>).</summary>
+    public void BeginRebuild()
     {
-        _writer.DeleteAll();
-        _changed = true;
+        lock (_gate)
+        {
+            _writer.DeleteAll();
+            _touched = [];
+            _changed = true;
+        }
+    }
+
+    /// <summary>
+    /// A rebuild's copy of a stored paper: added unless a write changed that key since the rebuild
+    /// began (the write's version is newer than what the scan read, or the paper is gone).
+    /// </summary>
+    public void PutIfUntouched(long key, string title, string abstractText)
+    {
+        var doc = NewDocument(key, title, abstractText);
+        lock (_gate)
+        {
+            if (_touched == null || _touched.Contains(key)) return;
+            _writer.AddDocument(doc);
+            _changed = true;
+        }
+    }
+
+    public void EndRebuild()
+    {
+        lock (_gate) _touched = null;
+    }
+
+    /// <summary>
+    /// Null when the index holds exactly <paramref name="keys"/> (read from its key terms, live documents
+    /// only); else how it differs.
+    /// </summary>
+    public string? DifferenceFrom(IReadOnlySet<long> keys)
+    {
+        RefreshIfChanged();
+        var searcher = _searchers.Acquire();
+        try
+        {
+            int extra = 0, held = 0;
+            foreach (var leaf in searcher.IndexReader.Leaves)
+            {
+                var reader = leaf.AtomicReader;
+                if (reader.GetTerms(KeyTerm) is not { } terms) continue;
+                var live = reader.LiveDocs;
+                var termsEnum = terms.GetEnumerator();
+                DocsEnum? docs = null;
+                while (termsEnum.MoveNext())
+                {
+                    docs = termsEnum.Docs(live, docs, DocsFlags.NONE);
+                    if (docs.NextDoc() == DocIdSetIterator.NO_MORE_DOCS) continue;
+                    held++;
+                    if (!long.TryParse(termsEnum.Term.Utf8ToString(), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long key) || !keys.Contains(key)) extra++;
+                }
+            }
+            int missing = keys.Count - (held - extra);
+            return extra == 0 && missing == 0 ? null
+                : $"it holds {held} papers, {extra} of them not in the store, and misses {missing} of the store's {keys.Count}";
+        }
+        finally { _searchers.Release(searcher); }
     }
 
     static string KeyText(long key) => key.ToString("x16", CultureInfo.InvariantCulture);
@@ -159,9 +326,15 @@ public sealed class LexicalIndex : IDisposable
     /// <summary>Makes everything indexed so far durable, naming the log sequence it covers.</summary>
     public void Commit(long nextSequence)
     {
-        _writer.SetCommitData(new Dictionary<string, string> { [SequenceData] = nextSequence.ToString(CultureInfo.InvariantCulture) });
-        _writer.Commit();
+        // One commit at a time: a checkpoint's and a rebuild's would otherwise swap commit data.
+        lock (_commitGate)
+        {
+            _writer.SetCommitData(new Dictionary<string, string> { [SequenceData] = nextSequence.ToString(CultureInfo.InvariantCulture) });
+            _writer.Commit();
+        }
     }
+
+    readonly object _commitGate = new();
 
     /// <summary>The distinct analyzed terms of <paramref name="text"/> (stemmed, stop words dropped): what BM25 matches.</summary>
     public IReadOnlyList<string> Terms(string text)
@@ -251,15 +424,14 @@ public sealed class LexicalIndex : IDisposable
     {
         _searchers.Dispose();
         _writer.Rollback();
-        _analyzer.Dispose();
         _directory.Dispose();
     }
 
     public void Dispose()
     {
+        if (_directory is RAMDirectory) { Abandon(); return; }
         _searchers.Dispose();
         _writer.Dispose();
-        _analyzer.Dispose();
         _directory.Dispose();
     }
 
@@ -268,3 +440,9 @@ public sealed class LexicalIndex : IDisposable
         public override IndexSearcher NewSearcher(IndexReader reader) => new(reader) { Similarity = similarity };
     }
 }
+
+/// <summary>
+/// Lexical answers cannot be given now: the lexical index is being rebuilt from the store (damaged,
+/// stale or behind after a failed write). The server answers 503; hybrid search answers by meaning alone.
+/// </summary>
+public sealed class LexicalUnavailableException(string message) : Exception(message);

@@ -81,7 +81,7 @@ public static class PaperSearch
             SearchMode.Semantic => db.Search(Vector(query), depth, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
             SearchMode.Lexical => db.SearchLexical(query.Text, depth, filter).Select(h => (h.Key, (double)h.Score)).ToList(),
             _ => Fuse(db.Search(Vector(query), Math.Max(depth, FusionDepth), filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
-                db.SearchLexical(query.Text, Math.Max(depth, FusionDepth), filter).Select(h => (h.Key, (double)h.Score)).ToList(), query, depth),
+                LexicalOrNone(db, query.Text, Math.Max(depth, FusionDepth), filter), query, depth),
         };
         if (scope.Diversity > 0) hits = MaximalMarginalRelevance.Select(db, hits, k, scope.Diversity);
         var terms = QueryTerms(db, query.Text);
@@ -93,6 +93,16 @@ public static class PaperSearch
                     Matches = MatchedWords(db, paper, terms),
                 });
         return results;
+    }
+
+    /// <summary>
+    /// The lexical ranking of a hybrid search, or none while the lexical index is being rebuilt: the
+    /// answer is then by meaning alone, and <see cref="PaperDatabase.LexicalDegraded"/> says so.
+    /// </summary>
+    static List<(long Key, double Score)> LexicalOrNone(PaperDatabase db, string text, int depth, Func<long, bool>? filter)
+    {
+        try { return db.SearchLexical(text, depth, filter).Select(h => (h.Key, (double)h.Score)).ToList(); }
+        catch (Lexical.LexicalUnavailableException) { return []; }
     }
 
     /// <summary>The query's lexical terms (analysed as the lexical index analyses text).</summary>

@@ -15,7 +15,7 @@ public sealed partial class PaperDatabase
     /// Null while the disk takes every write; else what is wrong (a failed commit or checkpoint, a
     /// stuck store), for /ready. Cleared by the next commit or checkpoint that succeeds.
     /// </summary>
-    public string? StorageProblem => _applyFailure ?? _commitProblem ?? _checkpointProblem ?? _lexicalFault;
+    public string? StorageProblem => _applyFailure ?? _commitProblem ?? _checkpointProblem;
 
     /// <summary>Whether <see cref="StorageProblem"/> is a full disk (HTTP 507) rather than another fault (503).</summary>
     public bool StorageProblemIsSpace => _problemIsSpace;
@@ -136,7 +136,7 @@ public sealed partial class PaperDatabase
             }
             AtomicFile.FlushDirectory(_directory.IndexPath);
             // Before the manifest: the lexical index may run ahead of checkpoint.json (replay is idempotent), never behind it.
-            Lexically(() => _lexical.Commit(nextSequence)); // a failed one stays behind and is rebuilt at the next start
+            CommitLexical(nextSequence); // a failed one marks it behind: it is rebuilt in the background
             var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount, _store.CheckpointFiles(token),
                 _store.LogChunks(_manifest?.StoreLogChunks ?? []));
             manifest.Save(_directory.ManifestPath);
@@ -212,18 +212,20 @@ public sealed partial class PaperDatabase
     {
         var keys = PaperKeys();
         problem = !SameLiveIds(_index, keys) ? $"index holds {_index.LiveCount} live ids, store {keys.Count} papers"
-            : _lexical.Count != keys.Count ? $"lexical index holds {_lexical.Count} papers, store {keys.Count}" : "";
+            // A lexical index being rebuilt is reported as degraded, not as a mismatch.
+            : _lexicalDegraded == null && LexicalDifference(keys) is { } lexical ? $"lexical index: {lexical}" : "";
         return problem.Length == 0;
     }
 
     /// <summary>Closes everything without the final checkpoint, as if the process had died (tests only).</summary>
     internal void AbandonForTests()
     {
+        StopLexicalRebuild();
         _disposed = true;
         _wal.Dispose();
         _store.Dispose();
         _index.Dispose();
-        _lexical.Abandon();
+        lock (_lexicalSwap) _lexical.Abandon();
         _directory.Dispose();
     }
 
@@ -235,6 +237,7 @@ public sealed partial class PaperDatabase
     public void Dispose()
     {
         if (_disposed) return;
+        StopLexicalRebuild(); // it reads the store, which closes below
         try
         {
             WaitForBackgroundCheckpointAsync().Wait(_options.CheckpointTimeout);
@@ -266,7 +269,7 @@ public sealed partial class PaperDatabase
             }
             catch (Exception e) { _options.Log?.Invoke($"store not closed cleanly ({e.Message})"); }
             _index.Dispose();
-            try { if (_options.Mode == OpenMode.Verify) _lexical.Abandon(); else _lexical.Dispose(); } catch (Exception e) { _options.Log?.Invoke($"lexical index not closed cleanly ({e.Message}); it is checked at the next start"); }
+            CloseLexical();
             _directory.Dispose();
         }
     }

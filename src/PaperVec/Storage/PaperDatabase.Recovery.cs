@@ -112,11 +112,11 @@ public sealed partial class PaperDatabase
             }
 
             var (index, rebuildReason) = LoadIndexSnapshot(damage);
-            _lexical = verify ? LexicalIndex.OpenReadOnly(directory.LexicalPath, damage.Add) : LexicalIndex.Open(directory.LexicalPath, damage.Add);
+            string? lexicalRebuild = OpenLexical(damage);
             // Behind the checkpoint (or never committed, or from before lexical search): the log no longer holds what it misses.
-            string? lexicalRebuild = _manifest != null && (_lexical.CommittedSequence ?? -1) < _manifest.NextSequence
-                ? "lexical index is behind the checkpoint" : null;
-            if (salvage != null && _manifest == null) lexicalRebuild = "repair: no intact checkpoint.json says what the lexical index covers";
+            if (lexicalRebuild == null && _lexicalDegraded == null && _manifest != null && (_lexical.CommittedSequence ?? -1) < _manifest.NextSequence)
+                lexicalRebuild = $"lexical index {directory.LexicalPath} is behind the checkpoint";
+            if (salvage != null && _manifest == null) lexicalRebuild ??= "repair: no intact checkpoint.json says what the lexical index covers";
 
             // Replay what was acknowledged after the checkpoint.
             long expected = _manifest?.NextSequence ?? 0;
@@ -183,8 +183,9 @@ public sealed partial class PaperDatabase
                 index = null;
             }
             _index = index ?? Rebuild(storeKeys.Count);
-            if (lexicalRebuild == null && _lexical.Count != storeKeys.Count) lexicalRebuild = $"lexical index holds {_lexical.Count} papers, the store {storeKeys.Count}";
-            if (lexicalRebuild != null && storeKeys.Count > 0) RebuildLexical(storeKeys.Count, lexicalRebuild);
+            // Which papers, not only how many; and never a commit from a state the store has not reached.
+            if (lexicalRebuild == null && _lexicalDegraded == null) lexicalRebuild = LexicalMismatch(storeKeys, expected);
+            if (lexicalRebuild != null && (storeKeys.Count > 0 || _lexical.CommittedSequence != null)) RebuildLexicalAtOpen(lexicalRebuild, damage);
             Recovery = new RecoveryReport(_manifest != null, replayed, index == null && storeKeys.Count > 0, index == null ? rebuildReason : null,
                 damage, storeKeys.Count, clock.Elapsed) { Skipped = skipped };
             foreach (var d in damage) options.Log?.Invoke(d);
@@ -199,13 +200,15 @@ public sealed partial class PaperDatabase
             else if (logDamage.Count > 0) SetDamagedLogAside(); // AcceptLoss: everything readable is applied
             // A new directory gets its manifest now, so a missing one is always noticed later; an old
             // one moves to the checksummed log format before anything is appended.
-            else if (_manifest == null || !_manifest.ChecksummedLog || addChecksums || replayed > 0 || Recovery.IndexRebuilt || skipped.Count > 0 || lexicalRebuild != null)
+            else if (_manifest == null || !_manifest.ChecksummedLog || addChecksums || replayed > 0 || Recovery.IndexRebuilt || skipped.Count > 0 || LexicalRebuilt != null)
                 WaitAtOpenOrClose(CheckpointAsync());
+            StartLexicalHealIfNeeded();
         }
         catch
         {
             _wal?.Dispose();
             _index?.Dispose();
+            StopLexicalRebuild();
             _lexical?.Abandon(); // no commit: a refused open changes nothing
             _store.Dispose();
             throw;
@@ -369,24 +372,6 @@ public sealed partial class PaperDatabase
     }
 
     static bool SameLiveIds(HnswIndex index, HashSet<long> keys) => index.LiveCount == keys.Count && keys.All(index.Contains);
-
-    /// <summary>Indexes every stored paper's title and abstract afresh (derived data), with progress.</summary>
-    void RebuildLexical(int papers, string reason)
-    {
-        _options.Log?.Invoke($"{reason}: rebuilding it from {papers} stored papers");
-        _lexical.DeleteAll();
-        long done = 0;
-        _store.ScanLatest(PaperPrefix, (_, value) =>
-        {
-            var paper = RecordCodec.ReadPaper(value);
-            _lexical.Put(paper.Key, paper.Title, paper.Abstract);
-            if (++done % 1000 == 0 || done == papers) _options.RebuildProgress?.Invoke(done, papers);
-        });
-        LexicalRebuilt = reason;
-    }
-
-    /// <summary>Why the lexical index was rebuilt at open, or null.</summary>
-    public string? LexicalRebuilt { get; private set; }
 
     HnswIndex Rebuild(int papers)
     {

@@ -120,14 +120,14 @@ public sealed partial class PaperDatabase
                     _store.Upsert(paperKey, RecordCodec.EncodePaper(change.Paper!));
                     _summaries[change.Key] = PaperSummary.Of(change.Paper!);
                     var put = change.Paper!;
-                    Lexically(() => _lexical.Put(put.Key, put.Title, put.Abstract));
+                    Lexically(lexical => lexical.Put(put.Key, put.Title, put.Abstract));
                     break;
                 case WriteBatch.Kind.DeletePaper:
                     PaperKeyBytes(change.Key, paperKey);
                     _store.Delete(paperKey);
                     _summaries.TryRemove(change.Key, out _);
                     long deleted = change.Key;
-                    Lexically(() => _lexical.Delete(deleted));
+                    Lexically(lexical => lexical.Delete(deleted));
                     break;
                 case WriteBatch.Kind.PutAlias:
                     _store.Upsert(AliasKeyBytes(change.Alias!), BitConverter.GetBytes(change.Key));
@@ -161,21 +161,6 @@ public sealed partial class PaperDatabase
                     _store.Upsert(ModelIdKey, Encoding.UTF8.GetBytes(change.ModelId!));
                     break;
             }
-        }
-    }
-
-    // Set when the lexical index failed (a full disk while Lucene flushed, say): it is derived data, so
-    // writes go on, lexical results go stale, and the next start rebuilds it (its commit is then behind).
-    volatile string? _lexicalFault;
-
-    void Lexically(Action change)
-    {
-        if (_lexicalFault != null) return;
-        try { change(); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException)
-        {
-            _lexicalFault = $"the lexical index failed ({e.GetType().Name}: {e.Message.Split('\n')[0]}); lexical results are stale until papervec restarts and rebuilds it";
-            _options.Log?.Invoke(_lexicalFault);
         }
     }
 

@@ -40,6 +40,15 @@ public sealed record PaperDatabaseOptions
     public Action<long, long>? RebuildProgress { get; init; }
     /// <summary>Makes the FASTER devices from their file paths: tests wrap them to fail on demand.</summary>
     public Func<string, IDevice>? DeviceFactory { get; init; } = TestHooks.DeviceFactory;
+    /// <summary>
+    /// Rebuild a damaged or stale lexical index in the background (the server: it serves meanwhile, lexical
+    /// answers degraded) instead of before open returns (tools, which answer once and exit).
+    /// </summary>
+    public bool RebuildLexicalInBackground { get; init; }
+    /// <summary>After a failed background rebuild of the lexical index, the next try waits this long (doubling up to a minute).</summary>
+    public TimeSpan LexicalRetryAfter { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Makes the lexical index's Lucene directory from its path: tests wrap it to fail on demand.</summary>
+    internal Func<string, Lucene.Net.Store.Directory>? LexicalDirectoryFactory { get; init; }
 }
 
 /// <summary>What opening the database found and did.</summary>
@@ -289,33 +298,21 @@ public sealed partial class PaperDatabase : IDisposable
     public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
         SearchesExactly ? _index.SearchExact(query, k, filter) : _index.Search(query, k, ef ?? Math.Max(k, _index.Options.DefaultEfSearch), filter);
 
-    /// <summary>Papers best matching <paramref name="text"/> by BM25 (title and abstract), best first.</summary>
-    public List<(long Key, float Score)> SearchLexical(string text, int k, Func<long, bool>? filter = null)
-    {
-        try { return _lexical.Search(text, k, filter); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            // A refresh that could not flush (full disk): answer from what the last good reader saw, once the fault is reported.
-            Lexically(() => throw e);
-            return [];
-        }
-    }
+    /// <summary>
+    /// Papers best matching <paramref name="text"/> by BM25 (title and abstract), best first.
+    /// Throws <see cref="LexicalUnavailableException"/> while the lexical index is being rebuilt.
+    /// </summary>
+    public List<(long Key, float Score)> SearchLexical(string text, int k, Func<long, bool>? filter = null) =>
+        ReadLexically(lexical => lexical.Search(text, k, filter));
 
     /// <summary>Papers best matching weighted analyzed terms by BM25 (a library's profile), best first; optionally only among <paramref name="restrictTo"/>.</summary>
-    public List<(long Key, float Score)> SearchLexicalTerms(IReadOnlyList<(string Term, float Weight)> terms, int k, Func<long, bool>? filter = null, IReadOnlyCollection<long>? restrictTo = null)
-    {
-        try { return _lexical.SearchTerms(terms, k, filter, restrictTo); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            Lexically(() => throw e);
-            return [];
-        }
-    }
+    public List<(long Key, float Score)> SearchLexicalTerms(IReadOnlyList<(string Term, float Weight)> terms, int k, Func<long, bool>? filter = null, IReadOnlyCollection<long>? restrictTo = null) =>
+        ReadLexically(lexical => lexical.SearchTerms(terms, k, filter, restrictTo));
 
     /// <summary>Papers holding an analyzed term, and papers indexed (for term weights).</summary>
-    public (int DocFreq, int Docs) LexicalDocFreq(string term) => _lexical.DocFreq(term);
+    public (int DocFreq, int Docs) LexicalDocFreq(string term) => ReadLexically(lexical => lexical.DocFreq(term));
 
-    /// <summary>The analyzed terms of a query (what lexical search matches): for highlighting.</summary>
+    /// <summary>The analyzed terms of a query (what lexical search matches): for highlighting. Analysis only: it reads no index.</summary>
     public IReadOnlyList<string> LexicalTerms(string text) => _lexical.Terms(text);
 
     /// <summary>
