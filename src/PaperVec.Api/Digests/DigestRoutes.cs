@@ -68,6 +68,7 @@ public static class DigestRoutes
         // A digest id holds a slash ("2025-03-11/daily-papers"), hence the catch-all.
         digests.MapGet("/{**id}", async (string id, string? library, IServedPapers served) =>
             {
+                id = RouteIds.Decode(id);
                 var (digest, listings) = await served.DigestAsync(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
                 var view = View(digest, listings);
                 if (library == null) return TypedResults.Ok(view);

@@ -37,13 +37,13 @@ public static class QueryParameters
     public static double Diversity(string? text)
     {
         if (string.IsNullOrEmpty(text)) return 0;
-        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double d) || d is < 0 or > 1)
+        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double d) || double.IsNaN(d) || d is < 0 or > 1)
             throw ApiProblemException.BadRequest($"diversity must be a number within 0..1 (got '{text}')");
         return d;
     }
 
     public static double Diversity(double? value) =>
-        value is null ? 0 : value is >= 0 and <= 1 ? value.Value : throw ApiProblemException.BadRequest($"diversity must be a number within 0..1 (got {value})");
+        value is null ? 0 : value is >= 0 and <= 1 && !double.IsNaN(value.Value) ? value.Value : throw ApiProblemException.BadRequest($"diversity must be a number within 0..1 (got {value})");
 
     public static void CheckRange(DateOnly? from, DateOnly? to)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PaperVec.Api.Hosting;
 using PaperVec.Api.Http;
 using PaperVec.Api.Security;
@@ -8,10 +7,10 @@ using PaperVec.Storage;
 namespace PaperVec.Api.Libraries;
 
 /// <summary>PUT /libraries/{name}: the whole library.</summary>
-public sealed record LibraryPut(IReadOnlyList<string>? Liked, IReadOnlyList<string>? Disliked);
+public sealed record LibraryPut(IReadOnlyList<string?>? Liked, IReadOnlyList<string?>? Disliked);
 
 /// <summary>PATCH /libraries/{name}: papers to mark liked or disliked, or to take out.</summary>
-public sealed record LibraryPatch(IReadOnlyList<string>? Like, IReadOnlyList<string>? Dislike, IReadOnlyList<string>? Remove);
+public sealed record LibraryPatch(IReadOnlyList<string?>? Like, IReadOnlyList<string?>? Dislike, IReadOnlyList<string?>? Remove);
 
 /// <summary>A reader's library as the API shows it: liked and disliked PaperVec ids, oldest first.</summary>
 public sealed record LibraryView(string Name, IReadOnlyList<string> Liked, IReadOnlyList<string> Disliked, DateTimeOffset UpdatedAt)
@@ -53,13 +52,22 @@ public static class LibraryRoutes
     static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PutLibraryAsync(string name, HttpRequest request, IServedPapers served, ServerLimits limits)
     {
         var body = await ReadAsync<LibraryPut>(request, limits, "{\"liked\": [\"ID\"], \"disliked\": []}");
-        return TypedResults.Ok(LibraryView.Of(await served.ChangeLibraryAsync(name, body.Liked ?? [], body.Disliked ?? [], [], replace: true)));
+        var liked = StrictJson.Ids(body.Liked, "liked");
+        var disliked = StrictJson.Ids(body.Disliked, "disliked");
+        StrictJson.CheckDisjoint(liked, "liked", disliked, "disliked");
+        return TypedResults.Ok(LibraryView.Of(await served.ChangeLibraryAsync(name, liked, disliked, [], replace: true)));
     }
 
     static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PatchLibraryAsync(string name, HttpRequest request, IServedPapers served, ServerLimits limits)
     {
         var body = await ReadAsync<LibraryPatch>(request, limits, "{\"like\": [\"ID\"], \"dislike\": [], \"remove\": []}");
-        return TypedResults.Ok(LibraryView.Of(await served.ChangeLibraryAsync(name, body.Like ?? [], body.Dislike ?? [], body.Remove ?? [], replace: false)));
+        var like = StrictJson.Ids(body.Like, "like");
+        var dislike = StrictJson.Ids(body.Dislike, "dislike");
+        var remove = StrictJson.Ids(body.Remove, "remove");
+        StrictJson.CheckDisjoint(like, "like", dislike, "dislike");
+        StrictJson.CheckDisjoint(like, "like", remove, "remove");
+        StrictJson.CheckDisjoint(dislike, "dislike", remove, "remove");
+        return TypedResults.Ok(LibraryView.Of(await served.ChangeLibraryAsync(name, like, dislike, remove, replace: false)));
     }
 
     static async Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> DeleteLibraryAsync(string name, IServedPapers served) =>
@@ -68,7 +76,6 @@ public static class LibraryRoutes
     static async Task<T> ReadAsync<T>(HttpRequest request, ServerLimits limits, string example) where T : class
     {
         string text = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
-        try { return JsonSerializer.Deserialize<T>(text, JsonSerializerOptions.Web) ?? throw ApiProblemException.BadRequest($"the body must be a JSON object like {example}"); }
-        catch (JsonException e) { throw ApiProblemException.BadRequest($"the body must be JSON like {example} ({e.Message})"); }
+        return StrictJson.Read<T>(text, example);
     }
 }

@@ -57,25 +57,22 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Delete a paper (durably; every id it was known by stops resolving)");
 
-        papers.MapGet("/{id}/similar", async (string id, string? k, string? from, string? to, string? excludeDigest, IServedPapers library) =>
+        papers.MapGet("/{id}/similar", async (string id, string? k, string? from, string? to, string? excludeDigest, string? diversity, IServedPapers library) =>
             {
                 id = Decode(id);
                 int count = QueryParameters.K(k);
+                double spread = QueryParameters.Diversity(diversity);
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
-                var results = await library.SimilarAsync(id, new SearchScope { K = count, From = fromDate, To = toDate }, excludeDigest) ?? throw NoSuchPaper(id);
+                var results = await library.SimilarAsync(id, new SearchScope { K = count, From = fromDate, To = toDate, Diversity = spread }, excludeDigest) ?? throw NoSuchPaper(id);
                 return TypedResults.Ok(new SearchResponse(results, count, from, to, library.PaperCount));
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Papers like this one (itself excluded), best first, with cosine scores");
+            .WithSummary("Papers like this one (itself excluded), best first, with cosine scores; diversity=0..1 as search takes it");
     }
 
-    /// <summary>
-    /// Old-style arXiv ids hold a slash (cs/0112017); a client sends it as %2F, which routing leaves
-    /// encoded in the route value (it never decodes %2F, so that it cannot split segments).
-    /// </summary>
-    static string Decode(string id) => id.Contains('%') ? id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase) : id;
+    static string Decode(string id) => RouteIds.Decode(id);
 
     static ApiProblemException NoSuchPaper(string id) => ApiProblemException.NotFound($"no paper with id '{id}' (a 16-hex-digit PaperVec id or a record's own id)");
 }

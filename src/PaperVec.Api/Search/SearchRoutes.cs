@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PaperVec.Api.Http;
 using PaperVec.Api.Embedding;
 using PaperVec.Api.Hosting;
@@ -46,10 +45,8 @@ public static class SearchRoutes
         search.MapPost("", async (HttpRequest request, IServedPapers served, ServerLimits limits, HttpContext context) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
-                SearchRequest? asked;
-                try { asked = JsonSerializer.Deserialize<SearchRequest>(body, JsonSerializerOptions.Web); }
-                catch (JsonException e) { throw ApiProblemException.BadRequest($"the body must be JSON like {{\"text\": \"...\", \"k\": 10}} ({e.Message})"); }
-                return TypedResults.Ok(await RunAsync(served, Check(limits, asked?.Text, asked?.K?.ToString(), asked?.From, asked?.To, asked?.Mode, QueryParameters.Diversity(asked?.Diversity)), context));
+                var asked = StrictJson.Read<SearchRequest>(body, "{\"text\": \"...\", \"k\": 10}");
+                return TypedResults.Ok(await RunAsync(served, Check(limits, asked.Text, asked.K?.ToString(), asked.From, asked.To, asked.Mode, QueryParameters.Diversity(asked.Diversity)), context));
             })
             .WithSummary("Papers closest in meaning to a long text (a whole abstract), best first");
     }

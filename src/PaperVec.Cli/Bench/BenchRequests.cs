@@ -65,7 +65,7 @@ public sealed class BenchRequests
 
     /// <summary>
     /// Request bodies of <see cref="Libraries"/> libraries, each <see cref="LibraryPapers"/> stored
-    /// papers drawn with a fixed seed (so runs compare), as {"positive": [...], "k": 10}.
+    /// papers drawn with a fixed seed (so runs compare), as {"liked": [...], "k": 10}.
     /// </summary>
     static string[] RecommendBodies(IReadOnlyList<string> paperIds)
     {
@@ -75,7 +75,7 @@ public sealed class BenchRequests
         {
             var liked = new HashSet<string>(StringComparer.Ordinal);
             while (liked.Count < size) liked.Add(paperIds[random.Next(paperIds.Count)]);
-            return System.Text.Json.JsonSerializer.Serialize(new { positive = liked, k = 10 });
+            return System.Text.Json.JsonSerializer.Serialize(new { liked, k = 10 });
         }).ToArray();
     }
 

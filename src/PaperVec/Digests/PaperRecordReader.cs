@@ -4,12 +4,16 @@ namespace PaperVec.Digests;
 
 /// <summary>
 /// Reads paper records from JSON (an array of objects) or JSON Lines (one object a line):
-/// `id`, `title`, `abstract`, optional `authors` (string or array), `url`, `date` (YYYY-MM-DD or
-/// listing_date), `categories` (string or array) and `vector` (numbers, to skip embedding).
+/// `title`, `abstract`, optional `id`, `authors` (string or array), `url`, `date` (YYYY-MM-DD, or
+/// `listing_date`), `categories` (string or array), `vector` (numbers, to skip embedding) and
+/// `comment` (arXiv's, accepted and not stored). Any other field is refused by name (docs/records.md).
 /// </summary>
 public static class PaperRecordReader
 {
     public const int MaxTitleChars = PaperLimits.MaxTitleChars, MaxAbstractChars = PaperLimits.MaxAbstractChars;
+
+    /// <summary>The fields a record may hold (case-sensitive, as they are read).</summary>
+    public static readonly IReadOnlyList<string> Fields = ["id", "title", "abstract", "authors", "url", "date", "listing_date", "categories", "vector", "comment"];
 
     public static List<IncomingPaper> ReadAll(string text, string source)
     {
@@ -55,17 +59,20 @@ public static class PaperRecordReader
     public static IncomingPaper Read(JsonElement e, string where)
     {
         if (e.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: expected a JSON object");
+        // An unknown field is refused, not dropped: arXiv's `summary` read as no abstract stored an empty one.
+        foreach (var property in e.EnumerateObject())
+            if (!Fields.Contains(property.Name, StringComparer.Ordinal))
+                throw new InvalidDataException($"{where}: {PaperVec.Json.JsonFields.Unknown(property.Name, Fields)}");
         string title = Text(e, "title", where)?.Trim() ?? "";
         string abstractText = Text(e, "abstract", where)?.Trim() ?? "";
         if (title.Length == 0) throw new InvalidDataException($"{where}: record has no title");
+        // Title-only records are refused: search, similar and recommendations all read the abstract.
+        if (abstractText.Length == 0) throw new InvalidDataException($"{where}: record has no abstract (a title alone is not stored; PaperVec searches abstracts)");
         DateOnly? date = null;
+        if (e.TryGetProperty("date", out _) && e.TryGetProperty("listing_date", out _))
+            throw new InvalidDataException($"{where}: record has both 'date' and 'listing_date'; give one");
         string? dateText = Text(e, "date", where) ?? Text(e, "listing_date", where);
-        if (dateText != null)
-        {
-            if (!DateOnly.TryParse(dateText.Length >= 10 ? dateText[..10] : dateText, System.Globalization.CultureInfo.InvariantCulture, out var d))
-                throw new InvalidDataException($"{where}: date '{dateText}' is not YYYY-MM-DD");
-            date = d;
-        }
+        if (dateText != null) date = IsoDate(dateText) ?? throw new InvalidDataException($"{where}: date '{dateText}' is not an ISO 8601 date YYYY-MM-DD");
         float[]? vector = null;
         if (e.TryGetProperty("vector", out var v) && v.ValueKind == JsonValueKind.Array)
         {
@@ -85,6 +92,18 @@ public static class PaperRecordReader
             SourceId = Text(e, "id", where), Authors = ListOrText(e, "authors", where), Url = Text(e, "url", where),
             Categories = ListOrText(e, "categories", where), Date = date, Vector = vector,
         };
+    }
+
+    /// <summary>
+    /// YYYY-MM-DD, or an ISO 8601 date-time (its date is taken); nothing else: "03/04/2026" is
+    /// March 4th to some readers and April 3rd to others, so it is refused rather than guessed.
+    /// </summary>
+    public static DateOnly? IsoDate(string text)
+    {
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        if (text.Length < 10 || !DateOnly.TryParseExact(text.AsSpan(0, 10), "yyyy-MM-dd", ci, System.Globalization.DateTimeStyles.None, out var date)) return null;
+        if (text.Length == 10) return date;
+        return text[10] == 'T' && DateTimeOffset.TryParse(text, ci, System.Globalization.DateTimeStyles.RoundtripKind | System.Globalization.DateTimeStyles.AssumeUniversal, out _) ? date : null;
     }
 
     static string? Text(JsonElement e, string name, string where) =>

@@ -225,6 +225,19 @@ public sealed class PaperCollection : IDisposable
     }
 
     /// <summary>
+    /// One paper liked under one id and disliked under another (an arXiv id and its PaperVec id) is a
+    /// conflict, refused naming both ids; it was silently kept as disliked only.
+    /// </summary>
+    public static void CheckDisjoint(IReadOnlyList<string> a, IReadOnlyList<long> aKeys, string aName, IReadOnlyList<string> b, IReadOnlyList<long> bKeys, string bName)
+    {
+        var first = new Dictionary<long, string>();
+        for (int i = 0; i < aKeys.Count; i++) first.TryAdd(aKeys[i], a[i]);
+        for (int i = 0; i < bKeys.Count; i++)
+            if (first.TryGetValue(bKeys[i], out var other))
+                throw new InvalidDataException($"'{other}' ({aName}) and '{b[i]}' ({bName}) are the same paper; a paper is either {aName} or {bName}");
+    }
+
+    /// <summary>
     /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
     /// best first (<see cref="Recommender"/>); <paramref name="digestId"/> limits candidates to that
     /// digest's papers. Bad requests (no liked paper, over <see cref="RecommendQuery.MaxIds"/> ids, an
@@ -235,7 +248,10 @@ public sealed class PaperCollection : IDisposable
     {
         Recommender.CheckRequest(liked.Count, disliked.Count);
         var candidates = digestId == null ? null : DigestPapers(digestId);
-        var query = new RecommendQuery(ResolvePapers(liked), ResolvePapers(disliked)) { Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates };
+        var likedKeys = ResolvePapers(liked);
+        var dislikedKeys = ResolvePapers(disliked);
+        CheckDisjoint(liked, likedKeys, "liked", disliked, dislikedKeys, "disliked");
+        var query = new RecommendQuery(likedKeys, dislikedKeys) { Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates };
         return Recommender.RankAsync(Database, query, scope);
     }
 
@@ -279,6 +295,7 @@ public sealed class PaperCollection : IDisposable
         ReaderLibrary.CheckChange(name, like, dislike, remove);
         var likeKeys = ResolvePapers(like);
         var dislikeKeys = ResolvePapers(dislike);
+        CheckDisjoint(like, likeKeys, replace ? "liked" : "like", dislike, dislikeKeys, replace ? "disliked" : "dislike");
         // A paper deleted since it was liked can still be taken out by its PaperVec id.
         var removeKeys = remove.Select(id => Database.ResolveId(id) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id]))).ToList();
         return await ApplyLibraryChangeAsync(name, likeKeys, dislikeKeys, removeKeys, replace, DateTimeOffset.UtcNow).ConfigureAwait(false);

@@ -14,7 +14,8 @@ public sealed record ReaderLibrary(string Name, IReadOnlyList<long> Liked, IRead
     public const int MaxPapers = 10_000;
     public const int MaxNameLength = 64;
 
-    static readonly Regex NamePattern = new("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant);
+    static readonly Regex NamePattern = new(@"\A[A-Za-z0-9_-]{1,64}\z", RegexOptions.CultureInvariant);
+    // \A..\z, not ^..$: '$' also matches before a final newline, which let "a\n" through as a name.
 
     /// <summary>Letters, digits, '-' and '_', at most 64 characters; an <see cref="InvalidDataException"/> saying so otherwise.</summary>
     public static string CheckName(string? name) =>

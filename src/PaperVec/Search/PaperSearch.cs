@@ -115,9 +115,14 @@ public static class PaperSearch
     /// One ranking of a query within a scope, best first and unshaped: a cluster shard's part of a
     /// search. The cluster merges every shard's list into one before fusing, as <see cref="Run(PaperDatabase, SearchQuery, SearchScope)"/> fuses one node's.
     /// </summary>
+    /// <summary>The deepest one ranking is read: the diversity pool of the largest k.</summary>
+    public static readonly int MaxRankingDepth = MaximalMarginalRelevance.PoolDepth(SearchScope.MaxK, 1);
+
     public static List<(long Key, double Score)> Ranking(PaperDatabase db, SearchQuery query, SearchMode ranking, SearchScope scope, int depth)
     {
-        if (depth is < 1 or > SearchScope.MaxK) throw new ArgumentOutOfRangeException(nameof(depth), $"depth must be within 1..{SearchScope.MaxK}");
+        // A shard reads the pool maximal marginal relevance picks from: up to PoolDepth(MaxK, 1), not
+        // MaxK (k=1000 with diversity asked a depth of 4000, an ArgumentOutOfRange and a 500 through a cluster).
+        if (depth < 1 || depth > MaxRankingDepth) throw new ArgumentOutOfRangeException(nameof(depth), $"depth must be within 1..{MaxRankingDepth}");
         var filter = Filter(db, scope);
         return ranking switch
         {
@@ -170,8 +175,15 @@ public static class PaperSearch
     }
 
     /// <summary>Papers like the stored paper <paramref name="key"/> ("similar"); null when there is no such paper.</summary>
-    public static List<SearchResult>? Similar(PaperDatabase db, long key, SearchScope scope) =>
-        db.SearchSimilar(key, CheckedK(scope), filter: Filter(db, scope)) is { } hits ? Shape(db, hits) : null;
+    public static List<SearchResult>? Similar(PaperDatabase db, long key, SearchScope scope)
+    {
+        int k = CheckedK(scope);
+        CheckDiversity(scope);
+        if (db.SearchSimilar(key, MaximalMarginalRelevance.PoolDepth(k, scope.Diversity), filter: Filter(db, scope)) is not { } hits) return null;
+        if (scope.Diversity <= 0) return Shape(db, hits);
+        var picked = MaximalMarginalRelevance.Select(db, hits.Select(h => (h.Id, (double)h.Score)).ToList(), k, scope.Diversity);
+        return Shape(db, picked.Select(h => new SearchHit(h.Key, (float)h.Score)).ToArray());
+    }
 
     public static void CheckDiversity(SearchScope scope)
     {

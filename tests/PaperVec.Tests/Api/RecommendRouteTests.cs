@@ -25,7 +25,7 @@ public class RecommendRouteTests(SampleServerFixture fixture)
     public async Task RecommendFromLikedPapersAnswersTheSearchShapeWithoutTheLibraryAndWithWhy()
     {
         string gradCam = await IdOfTitleAsync("Grad-CAM visual explanations from deep networks", "Grad-CAM:");
-        var response = await Client.PostAsync("/recommend", Json($"{{\"positive\": [\"{gradCam}\"], \"k\": 5}}"));
+        var response = await Client.PostAsync("/recommend", Json($"{{\"liked\": [\"{gradCam}\"], \"k\": 5}}"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var results = Results(await response.Content.ReadFromJsonAsync<JsonElement>());
         Assert.Equal(5, results.Count);
@@ -39,18 +39,18 @@ public class RecommendRouteTests(SampleServerFixture fixture)
         var mar12 = (await Client.GetFromJsonAsync<JsonElement>("/digests/2025-03-12/daily-papers-mar-12")).GetProperty("papers")
             .EnumerateArray().Select(p => p.GetProperty("id").GetString()).ToHashSet();
         var inDigest = Results(await (await Client.PostAsync("/recommend",
-            Json($"{{\"positive\": [\"{gradCam}\"], \"k\": 8, \"digest\": \"2025-03-12/daily-papers-mar-12\", \"diversity\": 0.3}}"))).Content.ReadFromJsonAsync<JsonElement>());
+            Json($"{{\"liked\": [\"{gradCam}\"], \"k\": 8, \"digest\": \"2025-03-12/daily-papers-mar-12\", \"diversity\": 0.3}}"))).Content.ReadFromJsonAsync<JsonElement>());
         Assert.Equal(8, inDigest.Count);
         Assert.All(inDigest, r => Assert.Contains(r.GetProperty("id").GetString(), mar12));
     }
 
     [Theory]
-    [InlineData("{\"positive\": []}", 400, "at least one liked")]
-    [InlineData("{\"negative\": [\"x\"]}", 400, "at least one liked")]
-    [InlineData("{\"positive\": [\"2501.99999\", \"ffffffffffffffff\"]}", 404, "'2501.99999', 'ffffffffffffffff'")]
-    [InlineData("{\"positive\": [\"P\"], \"k\": 0}", 400, "k must be")]
-    [InlineData("{\"positive\": [\"P\"], \"diversity\": 2}", 400, "diversity must be")]
-    [InlineData("{\"positive\": [\"P\"], \"digest\": \"2020-01-01/none\"}", 404, "no digest")]
+    [InlineData("{\"liked\": []}", 400, "at least one liked")]
+    [InlineData("{\"disliked\": [\"x\"]}", 400, "at least one liked")]
+    [InlineData("{\"liked\": [\"2501.99999\", \"ffffffffffffffff\"]}", 404, "'2501.99999', 'ffffffffffffffff'")]
+    [InlineData("{\"liked\": [\"P\"], \"k\": 0}", 400, "k must be")]
+    [InlineData("{\"liked\": [\"P\"], \"diversity\": 2}", 400, "diversity must be")]
+    [InlineData("{\"liked\": [\"P\"], \"digest\": \"2020-01-01/none\"}", 404, "no digest")]
     [InlineData("{\"library\": \"no-such-library\"}", 404, "no library named")]
     [InlineData("{\"library\": \"bad name!\"}", 400, "not valid")]
     [InlineData("[1,2]", 400, "must be JSON")]
@@ -65,7 +65,7 @@ public class RecommendRouteTests(SampleServerFixture fixture)
     {
         string id = await IdOfTitleAsync("Grad-CAM visual explanations from deep networks", "Grad-CAM:");
         string ids = string.Join(",", Enumerable.Repeat($"\"{id}\"", 1001));
-        await Problems.AssertProblemAsync(await Client.PostAsync("/recommend", Json($"{{\"positive\": [{ids}]}}")), 400, "at most 1,000");
+        await Problems.AssertProblemAsync(await Client.PostAsync("/recommend", Json($"{{\"liked\": [{ids}]}}")), 400, "at most 1,000");
     }
 
     [Fact]

@@ -115,7 +115,7 @@ public class ApiBenchReportTests
         Assert.Equal(HttpMethod.Post, recommend.Method);
         Assert.Equal("/recommend", recommend.RequestUri!.AbsolutePath);
         using var body = System.Text.Json.JsonDocument.Parse(await recommend.Content!.ReadAsStringAsync());
-        var liked = body.RootElement.GetProperty("positive").EnumerateArray().Select(e => e.GetString()!).ToList();
+        var liked = body.RootElement.GetProperty("liked").EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.Equal(BenchRequests.LibraryPapers, liked.Distinct().Count());
         Assert.All(liked, id => Assert.Contains(id, ids));
 

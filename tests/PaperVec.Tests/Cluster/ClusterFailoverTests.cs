@@ -207,7 +207,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
                 Assert.Contains("papervec_cluster_replica_ready{", metrics);
                 Assert.Contains("papervec_cluster_replica_papers{", metrics);
                 var liked = (await GetAsync(http, "/search?q=neural+networks&mode=semantic&k=3")).GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToArray();
-                var recommended = await http.PostAsync("/recommend", JsonContent.Create(new { positive = liked, k = 5 }));
+                var recommended = await http.PostAsync("/recommend", JsonContent.Create(new { liked, k = 5 }));
                 Assert.Equal(HttpStatusCode.OK, recommended.StatusCode);
                 var results = (await recommended.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results");
                 Assert.Equal(5, results.GetArrayLength());

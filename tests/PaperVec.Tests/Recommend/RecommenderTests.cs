@@ -133,6 +133,38 @@ public class RecommenderTests : IDisposable
     }
 
     [Fact]
+    public void AShardRankingReadsTheDiversityPoolOfTheLargestK()
+    {
+        // A cluster's shards read PoolDepth(k, diversity): k=1000 with diversity asked 4000 and was a 500 through the cluster.
+        int depth = MaximalMarginalRelevance.PoolDepth(SearchScope.MaxK, 0.5);
+        var scope = new SearchScope { K = SearchScope.MaxK, Diversity = 0.5 };
+        var query = new SearchQuery("gripper torque", _topics["robots"][0].Vector, SearchMode.Semantic);
+        Assert.Equal(90, PaperSearch.Ranking(_collection.Database, query, SearchMode.Semantic, scope, depth).Count);
+        Assert.NotEmpty(PaperSearch.Ranking(_collection.Database, query, SearchMode.Lexical, scope, depth));
+    }
+
+    [Theory]
+    [InlineData("a\n")]
+    [InlineData("a\r\n")]
+    [InlineData("reader\n")]
+    public void LibraryNamesWithATrailingNewlineAreRefused(string name) =>
+        Assert.Contains("is not valid", Assert.Throws<InvalidDataException>(() => ReaderLibrary.CheckName(name)).Message);
+
+    [Fact]
+    public async Task OnePaperUnderTwoIdsCannotBeBothLikedAndDisliked()
+    {
+        var paper = _topics["vision"][0];
+        string source = paper.SourceId!, key = PaperIdentity.Format(paper.Key);
+        _collection.Database.Commit(new WriteBatch().PutAlias(source, paper.Key));
+        var liked = new[] { PaperIdentity.Format(_topics["vision"][1].Key), source };
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => _collection.RecommendAsync(liked, [key], new SearchScope { K = 5 }));
+        Assert.Contains($"'{source}' (liked) and '{key}' (disliked)", error.Message);
+        error = await Assert.ThrowsAsync<InvalidDataException>(() => _collection.PutLibraryAsync("two-ids", liked, [key]));
+        Assert.Contains($"'{source}' (liked) and '{key}' (disliked)", error.Message);
+        Assert.Null(_collection.Library("two-ids"));
+    }
+
+    [Fact]
     public void MaximalMarginalRelevanceMatchesItsDefinition()
     {
         var db = _collection.Database;
