@@ -221,7 +221,10 @@ public static class DigestParser
             problems.Add($"line {p.Line}: {what}, skipped: {Preview(p.Text)}");
             unreadable.Add(p.Line);
         }
-        bool IsNextTitle(int j) => j < ps.Count && StrongTitle(ps[j]) && j + 1 < ps.Count && !TitleShaped(ps[j + 1]);
+        bool IsAuthorLine(int j) => j < ps.Count && ps[j].LineCount == 1 && IsAuthorList(ps[j].Text);
+        int SkipAuthorLine(int j) => IsAuthorLine(j) ? j + 1 : j;
+        // A title-like line with its abstract after it (an author line between them is allowed).
+        bool IsNextTitle(int j) => j < ps.Count && !IsAuthorLine(j) && StrongTitle(ps[j]) && SkipAuthorLine(j + 1) < ps.Count && !TitleShaped(ps[SkipAuthorLine(j + 1)]);
 
         for (int i = 0; i < ps.Count; i++)
         {
@@ -229,7 +232,8 @@ public static class DigestParser
             if (title != null && abstractParts.Count > 0)
             {
                 if (StartsPaperAfterAbstract(i)) { Finish(); title = p; }
-                else if (StrongTitle(p)) Unreadable(p, "title without an abstract");
+                else if (IsAuthorLine(i)) pageLines++; // a paper's authors, never an abstract's words
+                else if (StrongTitle(p) && !ReadsLikeProse(p.Text)) Unreadable(p, "title without an abstract");
                 else abstractParts.Add(p.Text); // the abstract's next paragraph
                 continue;
             }
@@ -251,10 +255,11 @@ public static class DigestParser
         // After an abstract paragraph: does p head the next paper?
         bool StartsPaperAfterAbstract(int i)
         {
-            if (!StrongTitle(ps[i]) || i + 1 >= ps.Count) return false;
-            var next = ps[i + 1];
+            int j = SkipAuthorLine(i + 1);
+            if (!StrongTitle(ps[i]) || j >= ps.Count) return false;
+            var next = ps[j];
             if (!TitleShaped(next)) return true; // a long paragraph follows: p is its title
-            if (IsNextTitle(i + 1)) return false; // the next paragraph is the title: p is this abstract's tail
+            if (IsNextTitle(j)) return false; // the next paragraph is the title: p is this abstract's tail
             return !StrongTitle(next); // a short abstract that reads like a sentence
         }
     }
@@ -269,6 +274,12 @@ public static class DigestParser
     static bool StrongTitle(Paragraph p) =>
         TitleShaped(p) && !EndsLikeSentence(p.Text) && !p.Text.EndsWith(':') && !p.Text.EndsWith(',') && !p.Text.EndsWith(';')
         && !p.Text.Contains("://", StringComparison.Ordinal) && !p.Text.Contains("www.", StringComparison.OrdinalIgnoreCase);
+
+    // The end of an abstract cut into its own paragraph ("For ImageNet, we reach 23.09 ... (90.2%)"): a sentence
+    // boundary inside, or the authors speaking, which titles do not.
+    static bool ReadsLikeProse(string text) =>
+        SentenceEnds(text) > 0 || text.Contains(" we ", StringComparison.Ordinal) || text.Contains(" our ", StringComparison.Ordinal)
+        || text.StartsWith("We ", StringComparison.Ordinal) || text.StartsWith("Our ", StringComparison.Ordinal);
 
     static bool EndsLikeSentence(string text) => text.EndsWith('.') && !text.EndsWith("et al.", StringComparison.Ordinal);
 
