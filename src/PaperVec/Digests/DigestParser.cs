@@ -134,6 +134,17 @@ public static class DigestParser
             segmented.RemoveAt(0);
         }
 
+        // A date line with no paper under it (two date lines in a row) makes no digest: reported with the day before.
+        for (int i = segmented.Count - 1; i >= 0 && segmented.Count > 1; i--)
+        {
+            if (segmented[i].Paper.Papers.Count > 0 || segmented[i].Date is not { } empty) continue;
+            var into = segmented[i > 0 ? i - 1 : 1].Paper;
+            into.Problems.Add($"line {empty.Line}: date line without papers under it, skipped: {empty.Text}");
+            into.Problems.AddRange(segmented[i].Paper.Problems);
+            into.Unreadable.Add(empty.Line);
+            into.Unreadable.AddRange(segmented[i].Paper.Unreadable);
+            segmented.RemoveAt(i);
+        }
         var problems = segmented.SelectMany(s => s.Paper.Problems).ToList();
         var unreadable = segmented.SelectMany(s => s.Paper.Unreadable).ToList();
         int papers = segmented.Sum(s => s.Paper.Papers.Count);
@@ -150,7 +161,7 @@ public static class DigestParser
         foreach (var (dateParagraph, day) in segmented)
         {
             var (date, rule) = ResolveDate(dateParagraph?.Text, options);
-                        result.Add(new ParsedDigest(dateParagraph?.Text, date, rule, day.Papers, day.Problems) { DateLineNumber = dateParagraph?.Line ?? 0, PageLinesLeftOut = day.PageLines });
+            result.Add(new ParsedDigest(dateParagraph?.Text, date, rule, day.Papers, day.Problems) { DateLineNumber = dateParagraph?.Line ?? 0, PageLinesLeftOut = day.PageLines });
         }
         return result;
     }
@@ -178,7 +189,8 @@ public static class DigestParser
             while (start < end && IsPageLine(run[start].Text)) start++;
             // A title's last line may be its authors ("Title\nA. Smith, B. Jones"): peeled too, never the first line.
             while (end > start && (IsPageLine(run[end - 1].Text) || end - 1 > start && IsAuthorList(run[end - 1].Text))) end--;
-            int peeled = run.Count - (end - start);
+            // Counted for the user: the lines left out around papers, not the page's own header.
+            int peeled = run.Take(start).Concat(run.Skip(end)).Count(l => !PageLines.Contains(l.Text));
             if (end > start) paragraphs.Add(new(string.Join(' ', run.Skip(start).Take(end - start).Select(l => l.Text)), run[start].Line, end - start, peeled));
             else if (paragraphs.Count > 0) paragraphs[^1] = paragraphs[^1] with { PageLines = paragraphs[^1].PageLines + peeled };
             run.Clear();
