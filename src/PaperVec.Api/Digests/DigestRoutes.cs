@@ -45,9 +45,10 @@ public static class DigestRoutes
                 string source = string.IsNullOrWhiteSpace(name) ? "digest" : name.Trim();
                 if (source.Length > 200 || source.Any(char.IsControl)) throw ApiProblemException.BadRequest("name must be at most 200 characters, without control characters");
                 string text = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the digest");
-                var digest = DigestParser.Parse(text, new DigestParseOptions { Date = given, Year = givenYear });
-                if (digest.Papers.Count == 0)
-                    throw ApiProblemException.BadRequest($"no papers found in the digest (a title paragraph, a blank line, then its abstract){(digest.Problems.Count > 0 ? ": " + digest.Problems[0] : "")}");
+                // One day per request (a body with two date lines is refused naming them); an unreadable digest is a 400 naming its lines.
+                ParsedDigest digest;
+                try { digest = DigestParser.Parse(text, new DigestParseOptions { Date = given, Year = givenYear, DateHint = "?date=YYYY-MM-DD" }); }
+                catch (DigestRefusedException e) { throw ApiProblemException.BadRequest($"the digest was refused: {e.Message}"); }
                 if (digest.Papers.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"the digest lists {digest.Papers.Count} papers; send at most {limits.MaxPapersPerRequest} per request");
                 var info = PaperIngestor.DigestInfo.Of(digest, source);

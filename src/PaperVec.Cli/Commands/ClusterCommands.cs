@@ -323,9 +323,11 @@ static class ClusterCommands
                     batches.Add((path, PaperRecordReader.ReadAll(text, path), null, null));
                 else
                 {
-                    var digest = DigestParser.Parse(text, new DigestParseOptions { Year = parse.GetValue(year), FileName = path });
-                    if (digest.Papers.Count == 0) throw new CliException($"{path}: no papers found");
-                    batches.Add((path, PaperIngestor.PapersOf(digest).ToList(), digest.Date, PaperIngestor.DigestInfo.Of(digest, Path.GetFileNameWithoutExtension(path))));
+                    IReadOnlyList<ParsedDigest> days;
+                    try { days = DigestParser.ParseDays(text, new DigestParseOptions { Year = parse.GetValue(year), FileName = path, DateHint = "a date line such as '2025-03-11' above the papers" }); }
+                    catch (DigestRefusedException e) { throw new CliException($"{path}: refused: {e.Message}"); }
+                    foreach (var digest in days)
+                        batches.Add((path, PaperIngestor.PapersOf(digest).ToList(), digest.Date, PaperIngestor.DigestInfo.Of(digest, Path.GetFileNameWithoutExtension(path))));
                 }
             }
             using var embedder = batches.Any(b => b.Papers.Any(p => p.Vector == null))

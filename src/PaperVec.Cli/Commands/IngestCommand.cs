@@ -31,6 +31,10 @@ static class IngestCommand
             var paths = parse.GetValue(files)!;
             foreach (var path in paths)
                 if (path != "-" && !File.Exists(path)) throw new CliException($"no such file: {path}");
+            // Every digest is read and parsed before the store is opened: a refused one writes nothing, not even a new data directory.
+            var digests = new Dictionary<string, IReadOnlyList<ParsedDigest>>(StringComparer.Ordinal);
+            foreach (var path in paths.Where(p => p != "-" && !IsRecordFile(p)).Distinct())
+                digests[path] = ParseDigestFile(path, parse.GetValue(date), parse.GetValue(year));
             using var collection = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint));
             var db = collection.Database;
             Embedder? embedder = null;
@@ -51,9 +55,9 @@ static class IngestCommand
                 foreach (var path in paths)
                 {
                     if (path == "-") { await StreamRecordsAsync(Console.In, parse.GetValue(batch), parse.GetValue(ack), papers => IngestAsync(papers)); continue; }
-                    var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
-                    if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+                    if (IsRecordFile(path))
                     {
+                        var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
                         // Every record is validated before anything is written; then durable writes of 1,000
                         // records, in order, each batch's embedding made while the one before it is written.
                         var records = PaperRecordReader.ReadAll(text, path);
@@ -76,12 +80,15 @@ static class IngestCommand
                         Console.WriteLine($"{Path.GetFileName(path)}: {records.Count} records; {exact + revised} of {records.Count} papers already seen ({exact} exact, {revised} revised)");
                         continue;
                     }
-                    var digest = DigestParser.Parse(text, new DigestParseOptions { Date = parse.GetValue(date), Year = parse.GetValue(year), FileName = path });
-                    foreach (var problem in digest.Problems) Console.Error.WriteLine($"{path}: {problem}");
-                    if (digest.Papers.Count == 0) throw new CliException($"{path}: no papers found");
-                    string source = parse.GetValue(name) ?? Path.GetFileNameWithoutExtension(path);
-                    var ingested = await IngestAsync(PaperIngestor.PapersOf(digest), PaperIngestor.DigestInfo.Of(digest, source));
-                    Console.WriteLine($"{Path.GetFileName(path)}: {digest.Papers.Count} papers, dated {digest.Date:yyyy-MM-dd} ({Describe(digest.DateRule)}); {ingested.Summary}");
+                    // A file with several date lines is one digest per day, each its own write.
+                    foreach (var digest in digests[path])
+                    {
+                        foreach (var problem in digest.Problems) Console.Error.WriteLine($"{path}: {problem}");
+                        string source = parse.GetValue(name) ?? Path.GetFileNameWithoutExtension(path);
+                        var ingested = await IngestAsync(PaperIngestor.PapersOf(digest), PaperIngestor.DigestInfo.Of(digest, source));
+                        string left = digest.PageLinesLeftOut > 0 ? $", {digest.PageLinesLeftOut} page lines left out" : "";
+                        Console.WriteLine($"{Path.GetFileName(path)}: {digest.Papers.Count} papers, dated {digest.Date:yyyy-MM-dd} ({Describe(digest.DateRule)}{left}); {ingested.Summary}");
+                    }
                 }
                 Console.WriteLine($"{db.PaperCount} papers in {db.Root}");
             }
@@ -89,6 +96,21 @@ static class IngestCommand
             return 0;
         });
         return command;
+    }
+
+    static bool IsRecordFile(string path) =>
+        path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The file's digests, one per date line; a refused digest is its problems on stderr and one line naming the file (exit 1).</summary>
+    static IReadOnlyList<ParsedDigest> ParseDigestFile(string path, DateOnly? date, int? year)
+    {
+        var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
+        try { return DigestParser.ParseDays(text, new DigestParseOptions { Date = date, Year = year, FileName = path, DateHint = "--date YYYY-MM-DD" }); }
+        catch (DigestRefusedException e)
+        {
+            foreach (var problem in e.Problems) Console.Error.WriteLine($"{path}: {problem}");
+            throw new CliException($"{path}: refused: {e.Message}");
+        }
     }
 
     static string Describe(DateRule rule) => rule switch

@@ -136,7 +136,8 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
                 status = ListingStatus.New;
                 record = NewRecord(key, paper, digests, paper.Date ?? today, modelId);
             }
-            else if (SameText(existing, paper) && (paper.Vector == null || existing.Vector.AsSpan().SequenceEqual(paper.Vector)))
+            else if (SameText(existing, paper) && (paper.Vector == null || existing.Vector.AsSpan().SequenceEqual(paper.Vector))
+                || paper.Vector == null && LostText(existing, paper))
             {
                 status = ListingStatus.SeenExact;
                 record = existing with
@@ -250,6 +251,27 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
     }
 
     static bool SameText(PaperRecord existing, IncomingPaper paper) => existing.TextHash == PaperIdentity.TextHash(paper.Title, paper.Abstract);
+
+    /// <summary>
+    /// Whether the listing is the stored paper with text lost on the way (a paragraph the copy or its
+    /// parse dropped): the same title and an abstract that is the stored one with one run of words cut
+    /// (its start, its end or a middle paragraph). Such a listing is the same paper, never a revision
+    /// that would replace the longer stored abstract; a revision that changes words is still one.
+    /// </summary>
+    internal static bool LostText(PaperRecord existing, IncomingPaper paper)
+    {
+        if (PaperIdentity.NormalizeTitle(existing.Title) != PaperIdentity.NormalizeTitle(paper.Title)) return false;
+        var stored = existing.Abstract.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var incoming = paper.Abstract.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (incoming.Length == 0 || incoming.Length >= stored.Length) return false;
+        int prefix = 0;
+        while (prefix < incoming.Length && incoming[prefix] == stored[prefix]) prefix++;
+        // Cut off mid-word ("... the mod"): the last word is the start of the stored one.
+        if (prefix == incoming.Length - 1 && stored[prefix].StartsWith(incoming[prefix], StringComparison.Ordinal)) return true;
+        int suffix = 0;
+        while (suffix < incoming.Length - prefix && incoming[^(suffix + 1)] == stored[^(suffix + 1)]) suffix++;
+        return prefix + suffix == incoming.Length;
+    }
 
     /// <summary>The existing record's versions plus its current text, without the incoming text, newest kept.</summary>
     static List<PaperVersion> WithPreviousVersion(PaperRecord existing, ulong incomingHash)
