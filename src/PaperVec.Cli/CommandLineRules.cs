@@ -98,11 +98,24 @@ static class CommandLineRules
     /// The first parse error as one line: what is wrong, a "did you mean" for a mistyped verb or flag,
     /// and the help of the verb being run (not the root's).
     /// </summary>
-    public static string Describe(ParseResult parsed)
+    public static string? Describe(ParseResult parsed)
     {
         var command = parsed.CommandResult.Command;
         string path = CommandPath(parsed.CommandResult);
         string help = $"see '{path} --help'";
+        // A verb that takes any number of arguments (ingest FILES...) swallows a mistyped flag as one:
+        // `ingest x.txt --yaer 2025` would otherwise report "no such file: --yaer".
+        if (parsed.Errors.Count == 0)
+        {
+            var flagLike = parsed.CommandResult.Children.OfType<ArgumentResult>().SelectMany(a => a.Tokens)
+                .Select(t => t.Value).FirstOrDefault(v => v.StartsWith("--") && v.Length > 2);
+            if (flagLike == null) return null;
+            var flags = command.Options.Concat(Ancestors(parsed.CommandResult).SelectMany(c => c.Options.Where(o => o.Recursive)))
+                .SelectMany(o => o.Aliases.Prepend(o.Name)).Where(n => n.StartsWith("--")).Distinct();
+            return Closest(flagLike, flags) is { } near
+                ? $"{path}: unknown option '{flagLike}'; did you mean '{near}'? ({help})"
+                : $"{path}: unknown option '{flagLike}' ({help})";
+        }
         if (parsed.UnmatchedTokens is [var token, ..] && !parsed.Errors.Any(e => e.SymbolResult is OptionResult or ArgumentResult))
         {
             if (token.StartsWith('-'))
@@ -122,6 +135,7 @@ static class CommandLineRules
             }
             return $"{path}: unexpected argument '{token}' ({help})";
         }
+        if (parsed.Errors.Count == 0) return null;
         string message = parsed.Errors[0].Message.Trim().Split('\n')[0].Trim();
         return $"{path}: {message} ({help})";
     }
@@ -155,20 +169,18 @@ static class CommandLineRules
         return best != null && bestDistance <= Math.Clamp(typed.TrimStart('-').Length / 3, 1, 3) ? best : null;
     }
 
+    /// <summary>Edits between two words, a swap of neighbours counting as one ('yaer' -> 'year').</summary>
     static int Distance(string a, string b)
     {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
         for (int i = 1; i <= a.Length; i++)
-        {
-            int diagonal = row[0];
-            row[0] = i;
             for (int j = 1; j <= b.Length; j++)
             {
-                int above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = above;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
             }
-        }
-        return row[b.Length];
+        return d[a.Length, b.Length];
     }
 }

@@ -50,10 +50,10 @@ public static class Program
             stderr.WriteLine($"papervec: {e.Message.Split('\n')[0].Trim()} (see 'papervec --help')");
             return 2;
         }
-        if (parsed.Errors.Count > 0)
+        if (CommandLineRules.Describe(parsed) is { } usage)
         {
             // One line: the first error names the flag and the form it wants; the rest usually follow from it.
-            stderr.WriteLine(CommandLineRules.Describe(parsed)); // starts with the verb: "papervec search: --k ..."
+            stderr.WriteLine(usage); // starts with the verb: "papervec search: --k ..."
             return 2;
         }
         try

@@ -32,6 +32,7 @@ static class ServeCommand
         command.SetAction(async parse =>
         {
             bool starting = true, startFailed = false;
+            var held = new List<string>();
             if (parse.GetValue(cluster) && parse.GetValue(data) != null)
                 throw new UsageException("--data names one node's data directory; with --cluster the silos hold the data");
             if (!parse.GetValue(cluster) && parse.GetValue(tlsCert) != null)
@@ -47,8 +48,17 @@ static class ServeCommand
                     ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos),
                         CommonOptions.MembershipOf(parse, membership), CommonOptions.CertificateOf(parse, tlsCert))
                     : null,
-                // Quiet once the start has failed: "model loaded; ready" after the error would contradict it.
-                Log = message => { if (!startFailed) Console.Out.WriteLine($"papervec: {message}"); },
+                // Held back until listening, and dropped if the start fails: "model loaded; ready" next to a
+                // port-in-use error would contradict it.
+                Log = message =>
+                {
+                    lock (held)
+                    {
+                        if (startFailed) return;
+                        if (starting) held.Add(message);
+                        else Console.Out.WriteLine($"papervec: {message}");
+                    }
+                },
             };
             // While starting, the host's and Kestrel's own error logs (a stack trace for a port in use) are left
             // out: the start's exception is reported as one line below.
@@ -61,17 +71,21 @@ static class ServeCommand
             try { await app.StartAsync(); }
             catch (IOException e) when (options.Cluster == null)
             {
-                startFailed = true;
+                lock (held) startFailed = true;
                 // Kestrel: "Failed to bind to address http://127.0.0.1:5000: address already in use."
                 throw new CliException($"{e.Message.Split('\n')[0].Trim().TrimEnd('.')} (is another server running? choose another port with --urls)");
             }
             catch (Exception e) when (options.Cluster != null && e is not ServerStartException)
             {
-                startFailed = true;
+                lock (held) startFailed = true;
                 throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message}){PaperVec.Cluster.Hosting.ClusterClientHost.TlsHint(options.Cluster.Certificate)}");
             }
             // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
-            starting = false;
+            lock (held)
+            {
+                starting = false;
+                foreach (var message in held) Console.Out.WriteLine($"papervec: {message}");
+            }
             try { PaperVecServer.CheckBoundAddresses(app); }
             catch (ServerStartException)
             {
