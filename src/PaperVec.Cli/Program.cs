@@ -40,12 +40,20 @@ public static class Program
             ClusterCommands.Cluster(),
         };
         root.Options.Add(Verbose);
+        CommandLineRules.Apply(root);
 
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        ParseResult parsed;
+        try { parsed = root.Parse(args); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
         {
-            foreach (var error in parsed.Errors) stderr.WriteLine($"papervec: {error.Message}");
-            stderr.WriteLine("Try 'papervec --help'.");
+            // A last guard: a value no parser foresaw is still bad usage in one line, never a stack trace.
+            stderr.WriteLine($"papervec: {e.Message.Split('\n')[0].Trim()} (see 'papervec --help')");
+            return 2;
+        }
+        if (CommandLineRules.Describe(parsed) is { } usage)
+        {
+            // One line: the first error names the flag and the form it wants; the rest usually follow from it.
+            stderr.WriteLine(usage); // starts with the verb: "papervec search: --k ..."
             return 2;
         }
         try

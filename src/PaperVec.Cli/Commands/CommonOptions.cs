@@ -51,7 +51,10 @@ static class CommonOptions
     {
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() < minimum) result.AddError($"{option.Name} must be at least {minimum}");
+            int value;
+            try { value = result.GetValueOrDefault<int>(); }
+            catch (InvalidOperationException) { return; } // not a number: CommandLineRules has said so
+            if (value < minimum) result.AddError($"{option.Name} must be at least {minimum}");
         });
         return option;
     }

@@ -25,8 +25,23 @@ static class DataOptions
         finally { progress?.Dispose(); }
     }
 
-    public static PaperCollection Open(string? data, int checkpointMegabytes = 256)
+    /// <summary>
+    /// The data directory a reading verb names, which must exist: opening would create an empty store,
+    /// so a typo in --data would answer "sound" or "0 papers" about a directory nobody meant.
+    /// Only the verbs that write (ingest, serve, library like/dislike/remove) create one.
+    /// </summary>
+    public static string? Existing(string? data)
     {
+        string root = DataDirectory.Resolve(data);
+        if (!Directory.Exists(root))
+            throw new CliException($"no data directory at {root} (check --data or ${DataDirectory.EnvironmentVariable}; `papervec ingest` creates one)");
+        return data;
+    }
+
+    /// <param name="create">Whether a missing directory is created (the verbs that write); otherwise it is refused.</param>
+    public static PaperCollection Open(string? data, int checkpointMegabytes = 256, bool create = false)
+    {
+        if (!create) Existing(data);
         ConsoleProgress? rebuild = null;
         try
         {

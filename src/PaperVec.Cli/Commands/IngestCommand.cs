@@ -20,8 +20,8 @@ static class IngestCommand
         var date = new Option<DateOnly?>("--date") { Description = "The digest's date (YYYY-MM-DD)" };
         var year = new Option<int?>("--year") { Description = "Year of a bare date line such as 'Mar 11'" };
         var name = new Option<string?>("--name") { Description = "Source name of the digests (default: the file name)" };
-        var batch = CommonOptions.AtLeast(new Option<int>("--batch") { Description = "Records per durable write when streaming", DefaultValueFactory = _ => 100 }, 1);
-        var ack = new Option<bool>("--ack") { Description = "Print 'ack N IDS' when each batch is durable" };
+        var batch = CommonOptions.AtLeast(new Option<int>("--batch") { Description = "Records per durable write (streaming: default 100; record files: 1,000 unless given)", DefaultValueFactory = _ => 100 }, 1);
+        var ack = new Option<bool>("--ack") { Description = "Print 'ack N IDS' when each batch is durable (stdin and record files)" };
         var checkpoint = DataOptions.CheckpointMegabytes();
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
@@ -35,7 +35,7 @@ static class IngestCommand
             var digests = new Dictionary<string, IReadOnlyList<ParsedDigest>>(StringComparer.Ordinal);
             foreach (var path in paths.Where(p => p != "-" && !IsRecordFile(p)).Distinct())
                 digests[path] = ParseDigestFile(path, parse.GetValue(date), parse.GetValue(year));
-            using var collection = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint));
+            using var collection = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint), create: true);
             var db = collection.Database;
             Embedder? embedder = null;
             // The model loads only when some paper carries no vector.
@@ -50,11 +50,33 @@ static class IngestCommand
                 await ModelForAsync(papers);
                 return await collection.IngestAsync(papers, digest);
             }
+            // Ctrl+C stops between durable writes and says what was kept; a second Ctrl+C ends the process at once.
+            using var interrupted = new CancellationTokenSource();
+            using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+            {
+                if (interrupted.IsCancellationRequested) return;
+                context.Cancel = true;
+                interrupted.Cancel();
+            });
+            int Stopped(string path, int kept, int total)
+            {
+                Console.Out.Flush();
+                Console.Error.WriteLine($"papervec: interrupted: kept {kept:N0} of {(total < 0 ? "the" : total.ToString("N0"))} papers of {(path == "-" ? "stdin" : Path.GetFileName(path))} (durable); run the same command again to resume: papers already stored are skipped");
+                return 130;
+            }
+            bool acks = parse.GetValue(ack);
+            // Record files are written 1,000 records at a time unless --batch is given.
+            int fileBatch = parse.GetResult(batch) is { Implicit: false } ? parse.GetValue(batch) : 1000;
             try
             {
                 foreach (var path in paths)
                 {
-                    if (path == "-") { await StreamRecordsAsync(Console.In, parse.GetValue(batch), parse.GetValue(ack), papers => IngestAsync(papers)); continue; }
+                    if (path == "-")
+                    {
+                        int kept = await StreamRecordsAsync(Console.In, parse.GetValue(batch), acks, papers => IngestAsync(papers), interrupted.Token);
+                        if (interrupted.IsCancellationRequested) return Stopped(path, kept, -1);
+                        continue;
+                    }
                     if (IsRecordFile(path))
                     {
                         var text = DigestParser.DecodeText(File.ReadAllBytes(path), path);
@@ -63,20 +85,28 @@ static class IngestCommand
                         var records = PaperRecordReader.ReadAll(text, path);
                         await ModelForAsync(records);
                         int newCount = 0, exact = 0, revised = 0;
-                        var chunks = records.Chunk(1000).ToList();
+                        var chunks = records.Chunk(fileBatch).ToList();
+                        int done = 0;
                         using (var progress = new ConsoleProgress($"ingest {Path.GetFileName(path)}", records.Count, "records") { Enabled = records.Count > 1000 })
                         {
                             var ahead = Task.Run(() => collection.EmbedAhead(chunks[0]));
-                            for (int c = 0, done = 0; c < chunks.Count; c++)
+                            for (int c = 0; c < chunks.Count && !interrupted.IsCancellationRequested; c++)
                             {
                                 var embedded = await ahead;
                                 var next = c + 1 < chunks.Count ? chunks[c + 1] : null;
                                 if (next != null) ahead = Task.Run(() => collection.EmbedAhead(next));
                                 var result = await collection.IngestAsync(chunks[c], embedded: embedded);
                                 (newCount, exact, revised) = (newCount + result.New, exact + result.SeenExact, revised + result.Revised);
+                                if (acks)
+                                {
+                                    Console.Out.WriteLine($"ack {c + 1} {string.Join(',', result.Listings.Select(l => PaperIdentity.Format(l.Key)))}");
+                                    Console.Out.Flush();
+                                }
                                 progress.Report(done += chunks[c].Length);
                             }
+                            if (interrupted.IsCancellationRequested && done < records.Count) await ahead.ContinueWith(_ => { }); // let the embedding ahead finish before disposing
                         }
+                        if (interrupted.IsCancellationRequested && done < records.Count) return Stopped(path, done, records.Count);
                         Console.WriteLine($"{Path.GetFileName(path)}: {records.Count} records; {exact + revised} of {records.Count} papers already seen ({exact} exact, {revised} revised)");
                         continue;
                     }
@@ -122,10 +152,11 @@ static class IngestCommand
         _ => "year of the ingest date",
     };
 
-    static async Task StreamRecordsAsync(TextReader input, int batchSize, bool ack, Func<IReadOnlyList<IncomingPaper>, Task<IngestResult>> ingest)
+    /// <returns>Records made durable (all of them unless <paramref name="stop"/> fired: then those of the batches written before it).</returns>
+    static async Task<int> StreamRecordsAsync(TextReader input, int batchSize, bool ack, Func<IReadOnlyList<IncomingPaper>, Task<IngestResult>> ingest, CancellationToken stop)
     {
         var pending = new List<IncomingPaper>();
-        int line = 0, batches = 0;
+        int line = 0, batches = 0, kept = 0;
         async Task FlushAsync()
         {
             if (pending.Count == 0) return;
@@ -133,15 +164,19 @@ static class IngestCommand
             batches++;
             if (ack) Console.Out.WriteLine($"ack {batches} {string.Join(',', result.Listings.Select(l => PaperIdentity.Format(l.Key)))}");
             Console.Out.Flush();
+            kept += pending.Count;
             pending.Clear();
         }
         while (input.ReadLine() is { } text)
         {
+            if (stop.IsCancellationRequested) return kept; // the records read since the last batch were never acknowledged
             line++;
             if (text.Trim().Length == 0) continue;
             pending.Add(PaperRecordReader.ReadLine(text, $"stdin:{line}"));
             if (pending.Count >= batchSize) await FlushAsync();
         }
+        if (stop.IsCancellationRequested) return kept;
         await FlushAsync();
+        return kept;
     }
 }

@@ -70,7 +70,7 @@ static class SearchCommand
         public readonly Option<bool> Json = new("--json") { Description = "Print JSON" };
         public readonly Option<double> Diversity = new("--diversity") { Description = "0 (none) .. 1: trade relevance for results unlike each other (MMR)" };
 
-        public SearchOptions() => K.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1000) r.AddError("--k must be within 1..1000"); });
+        // Ranges (--k 1..1000, --diversity 0..1) and date forms are checked for every verb in CommandLineRules.
 
         public void AddTo(Command command)
         {

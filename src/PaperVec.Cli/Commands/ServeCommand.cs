@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using PaperVec.Api.Hosting;
 
 namespace PaperVec.Cli.Commands;
@@ -30,6 +31,8 @@ static class ServeCommand
         var command = new Command("serve", "Serve the HTTP API and the search page (of a data directory, or of a cluster with --cluster)") { data, urls, batch, checkpoint, precision, cluster, silos, gateways, membership, tlsCert };
         command.SetAction(async parse =>
         {
+            bool starting = true, startFailed = false;
+            var held = new List<string>();
             if (parse.GetValue(cluster) && parse.GetValue(data) != null)
                 throw new UsageException("--data names one node's data directory; with --cluster the silos hold the data");
             if (!parse.GetValue(cluster) && parse.GetValue(tlsCert) != null)
@@ -45,16 +48,44 @@ static class ServeCommand
                     ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos),
                         CommonOptions.MembershipOf(parse, membership), CommonOptions.CertificateOf(parse, tlsCert))
                     : null,
-                Log = message => Console.Out.WriteLine($"papervec: {message}"),
+                // Held back until listening, and dropped if the start fails: "model loaded; ready" next to a
+                // port-in-use error would contradict it.
+                Log = message =>
+                {
+                    lock (held)
+                    {
+                        if (startFailed) return;
+                        if (starting) held.Add(message);
+                        else Console.Out.WriteLine($"papervec: {message}");
+                    }
+                },
             };
-            await using var app = PaperVecServer.Create(options);
+            // While starting, the host's and Kestrel's own error logs (a stack trace for a port in use) are left
+            // out: the start's exception is reported as one line below.
+            await using var app = PaperVecServer.Create(options, builder =>
+            {
+                foreach (var category in new[] { "Microsoft.Extensions.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Hosting" })
+                    builder.Logging.AddFilter(category, level => level >= LogLevel.Warning && !(starting && level >= LogLevel.Error));
+            });
             var library = app.Services.GetService(typeof(ServedCollection)) as ServedCollection;
             try { await app.StartAsync(); }
+            catch (IOException e) when (options.Cluster == null)
+            {
+                lock (held) startFailed = true;
+                // Kestrel: "Failed to bind to address http://127.0.0.1:5000: address already in use."
+                throw new CliException($"{e.Message.Split('\n')[0].Trim().TrimEnd('.')} (is another server running? choose another port with --urls)");
+            }
             catch (Exception e) when (options.Cluster != null && e is not ServerStartException)
             {
+                lock (held) startFailed = true;
                 throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message}){PaperVec.Cluster.Hosting.ClusterClientHost.TlsHint(options.Cluster.Certificate)}");
             }
             // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
+            lock (held)
+            {
+                starting = false;
+                foreach (var message in held) Console.Out.WriteLine($"papervec: {message}");
+            }
             try { PaperVecServer.CheckBoundAddresses(app); }
             catch (ServerStartException)
             {

@@ -19,7 +19,7 @@ static class VerifyCommands
         var command = new Command("verify", "Read and check everything in the data directory (files, log checksums, index == store, ids); changes nothing") { data };
         command.SetAction(parse =>
         {
-            using var db = PaperDatabase.Open(parse.GetValue(data), new PaperDatabaseOptions { Mode = OpenMode.Verify });
+            using var db = PaperDatabase.Open(DataOptions.Existing(parse.GetValue(data)), new PaperDatabaseOptions { Mode = OpenMode.Verify });
             var report = db.Verify();
             foreach (var line in report.Checked) Console.WriteLine($"ok       {line}");
             foreach (var line in report.Problems) Console.WriteLine($"damaged  {line}");
@@ -35,7 +35,7 @@ static class VerifyCommands
         var command = new Command("repair", "Open a data directory serve refuses (damaged or missing log entries, segments, commit record or checkpoint.json): keep every intact entry, move what is damaged aside, say exactly what") { data };
         command.SetAction(parse =>
         {
-            using var db = PaperDatabase.Open(parse.GetValue(data), new PaperDatabaseOptions
+            using var db = PaperDatabase.Open(DataOptions.Existing(parse.GetValue(data)), new PaperDatabaseOptions
             {
                 Mode = OpenMode.AcceptLoss,
                 Log = message => Console.Error.WriteLine($"papervec: {message}"),
