@@ -183,12 +183,25 @@ public static class DigestParser
         var paragraphs = new List<Paragraph>();
         var lines = text.Replace("\r\n", "\n").Replace('\r', '\n').Split('\n');
         var run = new List<(string Text, int Line)>();
+        // A wrapped abstract's last line may be a link ("https://x.github.io/y/." or "...code at\nhttps://github.com/x"):
+        // prose ends with a full stop, or a long block's link goes on from a line that ended no sentence.
+        // The page's own link, count and button lines do neither (they follow a title, or a finished abstract).
+        bool EndsProse(int i, int start)
+        {
+            string line = run[i].Text.TrimEnd();
+            if (line.EndsWith('.')) return true;
+            if (i == start || !line.StartsWith("http", StringComparison.OrdinalIgnoreCase) && !line.StartsWith("www.", StringComparison.OrdinalIgnoreCase)) return false;
+            string before = run[i - 1].Text.TrimEnd();
+            int chars = 0;
+            for (int k = start; k < i; k++) chars += run[k].Text.Length;
+            return chars > 300 && before.Length > 0 && before[^1] is not ('.' or '!' or '?');
+        }
         void Flush()
         {
             int start = 0, end = run.Count;
             while (start < end && IsPageLine(run[start].Text)) start++;
             // A title's last line may be its authors ("Title\nA. Smith, B. Jones"): peeled too, never the first line.
-            while (end > start && (IsPageLine(run[end - 1].Text) || end - 1 > start && IsAuthorList(run[end - 1].Text))) end--;
+            while (end > start && !EndsProse(end - 1, start) && (IsPageLine(run[end - 1].Text) || end - 1 > start && IsAuthorList(run[end - 1].Text))) end--;
             // Counted for the user: the lines left out around papers, not the page's own header.
             int peeled = run.Take(start).Concat(run.Skip(end)).Count(l => !PageLines.Contains(l.Text));
             if (end > start) paragraphs.Add(new(string.Join(' ', run.Skip(start).Take(end - start).Select(l => l.Text)), run[start].Line, end - start, peeled));

@@ -270,8 +270,15 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         if (prefix == incoming.Length - 1 && stored[prefix].StartsWith(incoming[prefix], StringComparison.Ordinal)) return true;
         int suffix = 0;
         while (suffix < incoming.Length - prefix && incoming[^(suffix + 1)] == stored[^(suffix + 1)]) suffix++;
-        return prefix + suffix == incoming.Length;
+        if (prefix + suffix != incoming.Length) return false; // words changed: a revision
+        // One run of words is missing. An author's revision drops whole sentences; a broken copy cuts
+        // mid-sentence or loses a large share (a whole paragraph, the tail). Only the latter is lost text.
+        int removedEnd = stored.Length - suffix;
+        bool wholeSentences = (prefix == 0 || EndsSentence(stored[prefix - 1])) && EndsSentence(stored[removedEnd - 1]);
+        return !wholeSentences || (removedEnd - prefix) * 10 >= stored.Length * 3;
     }
+
+    static bool EndsSentence(string word) => word.Length > 0 && word[^1] is '.' or '!' or '?';
 
     /// <summary>The existing record's versions plus its current text, without the incoming text, newest kept.</summary>
     static List<PaperVersion> WithPreviousVersion(PaperRecord existing, ulong incomingHash)
