@@ -188,7 +188,7 @@ public class VerifyReadOnlyTests
             string dir = Path.Combine(parent, "absent");
             var (exit, _, stderr) = CliRunner.Run("verify", "--data", dir);
             Assert.NotEqual(0, exit);
-            Assert.Contains("does not exist", stderr);
+            Assert.Contains("no data directory", stderr); // the CLI refuses before the engine is asked
             Assert.False(Directory.Exists(dir));
         }
         finally { Directory.Delete(parent, true); }
