@@ -170,11 +170,15 @@ public sealed partial class PaperDatabase : IDisposable
     /// <summary>Every (source id, paper key) alias, for checks.</summary>
     public IReadOnlyDictionary<string, long> SourceIdAliases => _aliases;
 
-    /// <summary>The paper's key by PaperVec id or source id, from memory (null when no such paper is stored).</summary>
+    /// <summary>The paper's key by PaperVec id or source id (an arXiv id also in its prefixed, versioned or URL forms), from memory (null when no such paper is stored).</summary>
     public long? ResolveId(string id)
     {
         if (PaperIdentity.TryParse(id, out long key) && _summaries.ContainsKey(key)) return key;
-        return KeyOfSourceId(id) is long aliased && _summaries.ContainsKey(aliased) ? aliased : null;
+        if (KeyOfSourceId(id) is long aliased && _summaries.ContainsKey(aliased)) return aliased;
+        // arXiv:2503.11677, 2503.11677v2, https://arxiv.org/abs/2503.11677: the same paper as the record id 2503.11677.
+        foreach (var form in ArxivIdForms.Candidates(id))
+            if (KeyOfSourceId(form) is long byForm && _summaries.ContainsKey(byForm)) return byForm;
+        return null;
     }
 
     /// <summary>Title, first-seen date and snippet of a stored paper, from memory: what search results show.</summary>
