@@ -326,7 +326,10 @@ public sealed class ClusterCollection
     {
         Recommender.CheckRequest(liked.Count, disliked.Count);
         var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
-        var query = new RecommendQuery(await ResolvePapersAsync(liked).ConfigureAwait(false), await ResolvePapersAsync(disliked).ConfigureAwait(false))
+        var likedKeys = await ResolvePapersAsync(liked).ConfigureAwait(false);
+        var dislikedKeys = await ResolvePapersAsync(disliked).ConfigureAwait(false);
+        Engine.PaperCollection.CheckDisjoint(liked, likedKeys, "liked", disliked, dislikedKeys, "disliked"); // one paper under two ids, as one node refuses it
+        var query = new RecommendQuery(likedKeys, dislikedKeys)
         {
             Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates,
         };
@@ -365,6 +368,7 @@ public sealed class ClusterCollection
         ReaderLibrary.CheckChange(name, like, dislike, remove);
         var likeKeys = await ResolvePapersAsync(like).ConfigureAwait(false);
         var dislikeKeys = await ResolvePapersAsync(dislike).ConfigureAwait(false);
+        Engine.PaperCollection.CheckDisjoint(like, likeKeys, replace ? "liked" : "like", dislike, dislikeKeys, replace ? "disliked" : "dislike");
         // A paper deleted since it was liked can still be taken out by its PaperVec id.
         var removeKeys = new List<long>(remove.Count);
         foreach (var id in remove)

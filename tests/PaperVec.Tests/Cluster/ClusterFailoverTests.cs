@@ -219,6 +219,17 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
                 Assert.Equal((await GetAsync(single.Client, "/libraries/mine")).GetProperty("liked").GetRawText(), library.GetProperty("liked").GetRawText());
                 Assert.Equal(HttpStatusCode.OK, (await http.PatchAsync("/libraries/mine", JsonContent.Create(new { dislike = new[] { results[0].GetProperty("id").GetString() } }))).StatusCode);
                 Assert.Equal(1, (await GetAsync(http, "/libraries/mine")).GetProperty("disliked").GetArrayLength());
+                // One paper under two spellings of its id, both liked and disliked: 400 naming both, on the cluster as on one node.
+                string shouted = liked[0]!.ToUpperInvariant();
+                foreach (var client in new[] { http, single.Client })
+                {
+                    var put = await client.PutAsync("/libraries/conflict", JsonContent.Create(new { liked = new[] { liked[0] }, disliked = new[] { shouted } }));
+                    Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+                    Assert.Contains(shouted, await put.Content.ReadAsStringAsync());
+                    var recommend = await client.PostAsync("/recommend", JsonContent.Create(new { liked = new[] { liked[0] }, disliked = new[] { shouted } }));
+                    Assert.Equal(HttpStatusCode.BadRequest, recommend.StatusCode);
+                    Assert.Contains(shouted, await recommend.Content.ReadAsStringAsync());
+                }
                 var forLibrary = await http.PostAsync("/recommend", JsonContent.Create(new { library = "mine", k = 5 }));
                 Assert.Equal(HttpStatusCode.OK, forLibrary.StatusCode);
                 Assert.DoesNotContain(results[0].GetProperty("id").GetString()!, await forLibrary.Content.ReadAsStringAsync()); // disliked: never recommended
