@@ -11,10 +11,10 @@ namespace PaperVec.Tests.Faults;
 public class DataDirectoryFaultTests
 {
     /// <summary>A directory with a checkpoint of 40 papers and 20 more in the log only (as after a kill -9).</summary>
-    static (string Dir, List<PaperRecord> Papers) CrashedDirectory(int checkpointed = 40, int logged = 20)
+    internal static (string Dir, List<PaperRecord> Papers) CrashedDirectory(int checkpointed = 40, int logged = 20, int seed = 14)
     {
         string dir = StoreTestData.TempDir();
-        var random = new Random(14);
+        var random = new Random(seed);
         var papers = Enumerable.Range(0, checkpointed + logged).Select(i => StoreTestData.Paper(i, random)).ToList();
         var db = PaperDatabase.Open(dir);
         db.Commit(papers.Take(checkpointed).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
@@ -24,19 +24,19 @@ public class DataDirectoryFaultTests
         return (dir, papers);
     }
 
-    static Dictionary<string, string> Fingerprint(string dir) =>
+    internal static Dictionary<string, string> Fingerprint(string dir) =>
         // Empty files are left out: FASTER creates the files it opens (a segment, a checkpoint's delta log) empty.
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith("papervec.lock") && new FileInfo(f).Length > 0)
             .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 
-    static void AssertUnchanged(Dictionary<string, string> before, string dir)
+    internal static void AssertUnchanged(Dictionary<string, string> before, string dir)
     {
         var after = Fingerprint(dir);
         var changed = before.Keys.Union(after.Keys).Where(k => !before.TryGetValue(k, out var b) || !after.TryGetValue(k, out var a) || a != b).ToList();
         Assert.True(changed.Count == 0, "changed: " + string.Join(", ", changed));
     }
 
-    static DataDirectoryDamagedException Refused(string dir) => Assert.Throws<DataDirectoryDamagedException>(() => PaperDatabase.Open(dir).Dispose());
+    internal static DataDirectoryDamagedException Refused(string dir) => Assert.Throws<DataDirectoryDamagedException>(() => PaperDatabase.Open(dir).Dispose());
 
     [Fact]
     public void FlippedBytesInACommittedLogEntryRefuseToOpenAndChangeNothing()

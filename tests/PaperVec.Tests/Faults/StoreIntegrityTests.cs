@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using PaperVec.Storage;
 using PaperVec.Tests.Storage;
+using static PaperVec.Tests.Faults.DataDirectoryFaultTests; // Fingerprint, AssertUnchanged, Refused
 
 namespace PaperVec.Tests.Faults;
 
@@ -46,19 +47,6 @@ public class StoreIntegrityTests
         BinaryPrimitives.WriteInt32LittleEndian(abstractLength, Encoding.UTF8.GetByteCount(StoreTestData.Paper(n, new Random(0)).Abstract));
         return IndexOf(log, [.. title, .. abstractLength]);
     }
-
-    static Dictionary<string, string> Fingerprint(string dir) =>
-        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith("papervec.lock") && new FileInfo(f).Length > 0)
-            .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
-
-    static void AssertUnchanged(Dictionary<string, string> before, string dir)
-    {
-        var after = Fingerprint(dir);
-        var changed = before.Keys.Union(after.Keys).Where(k => !before.TryGetValue(k, out var b) || !after.TryGetValue(k, out var a) || a != b).ToList();
-        Assert.True(changed.Count == 0, "changed: " + string.Join(", ", changed));
-    }
-
-    static DataDirectoryDamagedException Refused(string dir) => Assert.Throws<DataDirectoryDamagedException>(() => PaperDatabase.Open(dir).Dispose());
 
     static VerifyReport Verified(string dir)
     {

@@ -12,20 +12,6 @@ namespace PaperVec.Tests.Faults;
 /// </summary>
 public class VerifyReadOnlyTests
 {
-    /// <summary>A checkpoint of <paramref name="checkpointed"/> papers and <paramref name="logged"/> more in the log only (as after a kill -9).</summary>
-    internal static (string Dir, List<PaperRecord> Papers) CrashedDirectory(int checkpointed = 40, int logged = 20, int seed = 14)
-    {
-        string dir = StoreTestData.TempDir();
-        var random = new Random(seed);
-        var papers = Enumerable.Range(0, checkpointed + logged).Select(i => StoreTestData.Paper(i, random)).ToList();
-        var db = PaperDatabase.Open(dir);
-        db.Commit(papers.Take(checkpointed).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
-        db.Checkpoint();
-        foreach (var p in papers.Skip(checkpointed)) db.Commit(new WriteBatch().PutPaper(p).PutAlias(p.SourceId!, p.Key));
-        db.AbandonForTests();
-        return (dir, papers);
-    }
-
     /// <summary>Every folder, and every file with its size and content hash.</summary>
     internal static SortedDictionary<string, string> Fingerprint(string dir)
     {
@@ -160,7 +146,7 @@ public class VerifyReadOnlyTests
     [MemberData(nameof(Scenarios))]
     public void VerifyChangesNothingInTheDataDirectory(string scenario)
     {
-        var (dir, _) = CrashedDirectory();
+        var (dir, _) = DataDirectoryFaultTests.CrashedDirectory();
         try
         {
             Damage(dir, scenario);
