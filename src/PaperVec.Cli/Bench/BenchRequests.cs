@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using PaperVec.Storage;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Cli.Bench;
 

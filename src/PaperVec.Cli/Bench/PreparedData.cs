@@ -4,7 +4,7 @@ using PaperVec.Digests;
 using PaperVec.Embedding;
 using PaperVec.Index;
 using PaperVec.Storage;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Cli.Bench;
 

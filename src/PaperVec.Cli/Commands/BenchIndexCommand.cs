@@ -6,7 +6,8 @@ using System.Text;
 using System.Text.Json;
 using PaperVec.Cli.Bench;
 using PaperVec.Index;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Baselines;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Cli.Commands;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using PaperVec.Cli.Bench;
 using PaperVec.Index;
 using PaperVec.Storage;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Cli.Commands;
 

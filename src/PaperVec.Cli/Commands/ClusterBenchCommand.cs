@@ -9,7 +9,7 @@ using PaperVec.Digests;
 using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Cli.Commands;
 

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using PaperVec.Digests;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
-using PaperVec.Tooling.Evaluation;
+using PaperVec.Bench.Evaluation;
 
 namespace PaperVec.Cli.Commands;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using PaperVec.Digests;
 using PaperVec.Engine;
 using PaperVec.Recommend;
-using PaperVec.Tooling.Evaluation;
+using PaperVec.Bench.Evaluation;
 
 namespace PaperVec.Cli.Commands;
 

@@ -2,7 +2,7 @@ using PaperVec.Index;
 
 using PaperVec.Storage;
 
-namespace PaperVec.Tooling.Datasets;
+namespace PaperVec.Bench.Datasets;
 
 /// <summary>
 /// Papers for storage benchmarks: realistic text length (about 1,350 characters of abstract, the

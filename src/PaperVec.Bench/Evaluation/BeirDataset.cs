@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace PaperVec.Tooling.Evaluation;
+namespace PaperVec.Bench.Evaluation;
 
 /// <summary>A BEIR-format retrieval set: corpus.jsonl, queries.jsonl and qrels/test.tsv.</summary>
 public sealed record BeirDataset(

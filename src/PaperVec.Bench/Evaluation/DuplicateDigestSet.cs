@@ -5,7 +5,7 @@ using PaperVec.Digests;
 using PaperVec.Duplicates;
 using PaperVec.Storage;
 
-namespace PaperVec.Tooling.Evaluation;
+namespace PaperVec.Bench.Evaluation;
 
 /// <summary>One generated listing: the text a digest shows and the work (corpus paper) it really is.</summary>
 public sealed record GeneratedListing(string Title, string Abstract, string WorkId);

@@ -3,7 +3,7 @@ using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Storage;
 
-namespace PaperVec.Tooling.Evaluation;
+namespace PaperVec.Bench.Evaluation;
 
 /// <summary>
 /// Generated digests ingested into a database the way users' digests are (rendered as text, parsed,

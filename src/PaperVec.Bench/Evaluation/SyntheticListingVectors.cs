@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using PaperVec.Storage;
 
-namespace PaperVec.Tooling.Evaluation;
+namespace PaperVec.Bench.Evaluation;
 
 /// <summary>
 /// Stand-in embeddings for generated digests when the real model is not wanted (scale benchmarks):

@@ -1,7 +1,7 @@
 using PaperVec.Recommend;
 using PaperVec.Storage;
 
-namespace PaperVec.Tooling.Evaluation;
+namespace PaperVec.Bench.Evaluation;
 
 /// <summary>
 /// arxiv-sanity's recommender for the comparison in `papervec eval recommend`: a logistic regression

@@ -3,7 +3,7 @@ using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
 
-namespace PaperVec.Tooling.Evaluation;
+namespace PaperVec.Bench.Evaluation;
 
 /// <summary>One paper of the arXiv corpus with what the recommendation proxies need.</summary>
 public sealed record ListedPaper(string Id, string Title, string Abstract, IReadOnlyList<string> Authors, IReadOnlyList<string> Categories, DateOnly Listed);

@@ -1,6 +1,6 @@
 using PaperVec.Index;
 
-namespace PaperVec.Tooling.Datasets;
+namespace PaperVec.Bench.Datasets;
 
 /// <summary>
 /// The synthetic benchmark data of `papervec bench index`: cluster centres drawn from the standard

@@ -1,4 +1,4 @@
-namespace PaperVec.Tooling.Evaluation;
+namespace PaperVec.Bench.Evaluation;
 
 /// <summary>
 /// nDCG@k and recall@k as BEIR computes them (pytrec_eval): graded gains rel / log2(rank + 1), the

@@ -1,7 +1,7 @@
 using PaperVec.Duplicates;
 using PaperVec.Storage;
 
-namespace PaperVec.Tooling.Evaluation;
+namespace PaperVec.Bench.Evaluation;
 
 /// <summary>Recall of one kind of true duplicate pair.</summary>
 public sealed record KindRecall(DuplicateKind Kind, int TruePairs, int Found)

@@ -1,4 +1,6 @@
-namespace PaperVec.Index;
+using PaperVec.Index;
+
+namespace PaperVec.Bench.Baselines;
 
 /// <summary>
 /// Exhaustive top-k over contiguous rows of its own: the ground truth for recall in benchmarks and
