@@ -1,4 +1,4 @@
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>What one route saw during the measured window: latencies, and responses by status (0: no response).</summary>
 public sealed class RouteRecorder

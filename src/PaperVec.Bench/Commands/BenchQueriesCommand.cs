@@ -3,8 +3,9 @@ using System.Diagnostics;
 using PaperVec.Api.Embedding;
 using PaperVec.Api.Hosting;
 using PaperVec.Digests;
+using PaperVec.Cli.Commands;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>
 /// `papervec bench queries`: what the server's query batching buys. The same short queries (the
@@ -23,7 +24,7 @@ static class BenchQueriesCommand
         command.SetAction(parse =>
         {
             int clientCount = parse.GetValue(clients), count = parse.GetValue(queries);
-            var titles = Directory.GetFiles(SearchCommand.DefaultDigestFolder(), "*.txt").Order()
+            var titles = Directory.GetFiles(BenchCommands.DefaultDigestFolder(), "*.txt").Order()
                 .SelectMany(f => DigestParser.Parse(File.ReadAllText(f)).Papers.Select(p => p.Title)).ToList();
             var texts = Enumerable.Range(0, count).Select(i => titles[i % titles.Count]).ToList();
             using var embedder = Embedding.Embedder.Load();

@@ -5,8 +5,9 @@ using PaperVec.Embedding;
 using PaperVec.Index;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
+using PaperVec.Cli;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>What a prepared data directory holds: N synthetic papers with clustered vectors, or the first N records of a corpus, embedded.</summary>
 public sealed record PreparedDataSpec(int Papers, FileInfo? Corpus, int Seed = 1)

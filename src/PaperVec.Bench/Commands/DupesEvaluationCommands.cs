@@ -5,8 +5,10 @@ using PaperVec.Digests;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Bench.Evaluation;
+using PaperVec.Cli;
+using PaperVec.Cli.Commands;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>
 /// `papervec eval dupes` (precision and recall of duplicate detection on digests generated from real

@@ -3,8 +3,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using PaperVec.Digests;
 using PaperVec.Embedding;
+using PaperVec.Cli;
+using PaperVec.Cli.Commands;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec bench ...`: speed measurements that print ratios against a baseline from the same run.</summary>
 static class BenchCommands
@@ -121,7 +123,7 @@ static class BenchCommands
             }
             return (titles, papers, corpus.Name);
         }
-        string digests = SearchCommand.DefaultDigestFolder();
+        string digests = DefaultDigestFolder();
         foreach (var file in Directory.GetFiles(digests, "*.txt").Order())
             foreach (var paper in DigestParser.Parse(File.ReadAllText(file)).Papers.Take(limit - papers.Count))
             {
@@ -130,4 +132,7 @@ static class BenchCommands
             }
         return (titles, papers, digests);
     }
+
+    /// <summary>The sample digests in this checkout (data/digests): the bench verbs' default texts and queries.</summary>
+    internal static string DefaultDigestFolder() => Path.Combine(ModelFiles.RepositoryRoot(), "data", "digests");
 }

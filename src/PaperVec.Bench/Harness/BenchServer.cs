@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>
 /// The server `bench api` starts when no --url is given: `papervec serve`'s application

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>
 /// Sends the mix of requests and records each route's latencies.

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using PaperVec.Cli;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>
 /// Runs Debian's wrk (an independent closed-loop generator in C) on GET /papers/{id}/similar with a

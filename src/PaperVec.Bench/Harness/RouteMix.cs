@@ -1,4 +1,6 @@
-namespace PaperVec.Cli.Bench;
+using PaperVec.Cli;
+
+namespace PaperVec.Bench.Harness;
 
 /// <summary>The routes a benchmark can send, by the names used in --mix and in the reports.</summary>
 public enum BenchRoute

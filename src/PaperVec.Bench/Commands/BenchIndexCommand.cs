@@ -4,12 +4,12 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using PaperVec.Cli.Bench;
+using PaperVec.Bench.Harness;
 using PaperVec.Index;
 using PaperVec.Bench.Baselines;
 using PaperVec.Bench.Datasets;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>
 /// `papervec bench index`: builds the HNSW index over synthetic clustered vectors (or raw float32

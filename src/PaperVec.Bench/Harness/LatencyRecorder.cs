@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using HdrHistogram;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>
 /// Latencies for every bench command (api, index, store), kept in an HdrHistogram: nanoseconds

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>One route's figures, named as in the JSON report.</summary>
 public sealed record RouteSummary(long Count, long Errors, double P50Ms, double P90Ms, double P99Ms, double P999Ms, double MaxMs,

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>One line saying what a figure was measured on: cores, CPU model, memory, OS, .NET; benchmarks here are only comparable on the same.</summary>
 public static class MachineDescription

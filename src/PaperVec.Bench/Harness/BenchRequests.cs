@@ -3,7 +3,7 @@ using System.Text;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>
 /// Makes the HTTP request of each route. Reads pick from precomputed absolute URI strings, so

@@ -1,12 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using PaperVec.Cli.Bench;
+using PaperVec.Bench.Harness;
 using PaperVec.Index;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
+using PaperVec.Cli.Commands;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>
 /// `papervec bench store`: durable ingest of synthetic papers (text + random unit vectors, no model)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ScottPlot;
 
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>One line of a chart: a name for the legend and its points in data units.</summary>
 public sealed record ChartSeries(string Name, IReadOnlyList<(double X, double Y)> Points);

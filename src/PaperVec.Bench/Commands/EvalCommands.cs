@@ -11,8 +11,10 @@ using PaperVec.Digests;
 using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
+using PaperVec.Cli;
+using PaperVec.Cli.Commands;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec eval beir DIR`: retrieval quality (nDCG@10, recall@100) on a BEIR-format set.</summary>
 static class EvalCommands

@@ -1,8 +1,10 @@
 using System.CommandLine;
-using PaperVec.Cli.Bench;
+using PaperVec.Bench.Harness;
 using PaperVec.Digests;
+using PaperVec.Cli;
+using PaperVec.Cli.Commands;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>
 /// `papervec bench api`: end-to-end latency of the HTTP API under open-loop (fixed rate) or
@@ -58,7 +60,7 @@ static class BenchApiCommand
             async Task<int> RunAsync(ParseResult parse, LoadSettings settings)
             {
                 string? modelDir = Environment.GetEnvironmentVariable("PAPERVEC_MODEL_DIR");
-                var queries = Directory.GetFiles(SearchCommand.DefaultDigestFolder(), "*.txt").Order()
+                var queries = Directory.GetFiles(BenchCommands.DefaultDigestFolder(), "*.txt").Order()
                     .SelectMany(f => DigestParser.Parse(File.ReadAllText(f)).Papers.Select(p => p.Title)).ToList();
                 BenchServer? server = null;
                 IReadOnlyList<string> paperIds;

@@ -1,4 +1,4 @@
-namespace PaperVec.Cli.Bench;
+namespace PaperVec.Bench.Harness;
 
 /// <summary>Open loop: requests sent at a fixed rate whatever the server does. Closed loop: N connections, each sending when its last answer came.</summary>
 public enum LoadMode { Open, Closed }

@@ -5,8 +5,10 @@ using PaperVec.Digests;
 using PaperVec.Engine;
 using PaperVec.Recommend;
 using PaperVec.Bench.Evaluation;
+using PaperVec.Cli;
+using PaperVec.Cli.Commands;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec eval recommend`: recommendation strategies compared on the arXiv corpus (RecommendEvaluation).</summary>
 static class RecommendEvaluationCommand

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using PaperVec.Cli.Bench;
+using PaperVec.Bench.Harness;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
 using PaperVec.Digests;
@@ -10,8 +10,10 @@ using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
+using PaperVec.Cli;
+using PaperVec.Cli.Commands;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Bench.Commands;
 
 /// <summary>
 /// `papervec cluster bench`: what scatter-gather costs. The same synthetic papers go into a running
