@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using PaperVec.Index;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Baselines;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Benchmarks.Index;
 

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using PaperVec.Index;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Benchmarks.Index;
 

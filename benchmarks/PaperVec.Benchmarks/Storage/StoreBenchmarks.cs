@@ -3,8 +3,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using PaperVec.Index;
 using PaperVec.Storage;
-using PaperVec.Tooling.Datasets;
-using PaperVec.Tooling;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Benchmarks.Storage;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PaperVec.Bench.Commands;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
 using PaperVec.Cluster.Shards;

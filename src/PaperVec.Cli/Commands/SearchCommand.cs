@@ -99,6 +99,4 @@ static class SearchCommand
             if (r.Because is [var first, ..]) Console.WriteLine($"         because you liked \"{first.Title}\" ({first.Similarity:0.00})");
         }
     }
-
-    internal static string DefaultDigestFolder() => Path.Combine(ModelFiles.RepositoryRoot(), "data", "digests");
 }

@@ -2,7 +2,7 @@ namespace PaperVec.Index;
 
 public sealed unsafe partial class HnswIndex
 {
-    const int ExactChunkRows = 256; // rows of each lane per kernel call, as in ExactIndex
+    const int ExactChunkRows = 256; // rows of each lane per kernel call, as in ExactIndex (PaperVec.Bench)
 
     public SearchHit[] SearchExact(ReadOnlySpan<float> query, int k, Func<long, bool>? filter = null)
     {
@@ -48,7 +48,7 @@ public sealed unsafe partial class HnswIndex
         finally { _resizeGate.ExitReadLock(); }
     }
 
-    /// <summary>Slots [0, slots) as four lanes walked side by side (see <see cref="ExactIndex"/>), a chunk of each lane per kernel call.</summary>
+    /// <summary>Slots [0, slots) as four lanes walked side by side (as ExactIndex in PaperVec.Bench does), a chunk of each lane per kernel call.</summary>
     void ScanSlots(float* query, int slots, TopKHeap heap, Func<long, bool>? filter)
     {
         float* scores = stackalloc float[ExactChunkRows * VectorKernels.Lanes];

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using PaperVec.Cli.Bench;
+using PaperVec.Bench.Harness;
 
 namespace PaperVec.Tests.Bench;
 

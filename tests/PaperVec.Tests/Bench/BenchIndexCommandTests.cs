@@ -1,5 +1,5 @@
 using System.Text.Json;
-using PaperVec.Cli.Bench;
+using PaperVec.Bench.Harness;
 using PaperVec.Tests.Cli;
 
 namespace PaperVec.Tests.Bench;

@@ -1,4 +1,4 @@
-using PaperVec.Cli.Bench;
+using PaperVec.Bench.Harness;
 
 namespace PaperVec.Tests.Bench;
 

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using PaperVec.Cli.Bench;
+using PaperVec.Bench.Harness;
 using PaperVec.Tests.Cli;
 
 namespace PaperVec.Tests.Bench;

@@ -1,6 +1,6 @@
 using PaperVec.Digests;
 using PaperVec.Duplicates;
-using PaperVec.Tooling.Evaluation;
+using PaperVec.Bench.Evaluation;
 using PaperVec.Storage;
 using PaperVec.Tests.Embedding;
 using PaperVec.Tests.Storage;

@@ -1,5 +1,6 @@
 using PaperVec.Index;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Baselines;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Tests.Index;
 

@@ -1,4 +1,5 @@
 using PaperVec.Index;
+using PaperVec.Bench.Baselines;
 
 namespace PaperVec.Tests.Index;
 

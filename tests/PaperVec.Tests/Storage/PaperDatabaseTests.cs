@@ -1,5 +1,5 @@
 using PaperVec.Storage;
-using PaperVec.Tooling.Datasets;
+using PaperVec.Bench.Datasets;
 
 namespace PaperVec.Tests.Storage;
 
