@@ -163,8 +163,8 @@ public sealed partial class PaperDatabase
             + $"{scan.PagesVerified} of {scan.PagesVerified + scan.PagesUnverified} log pages verified whole by checkpoint.json's checksums, the others record by record");
         if (_manifest != null && _manifest.Papers != Count(PaperPrefix))
             salvage.Lines.Add($"lost: {_manifest.Papers - Count(PaperPrefix)} of the {_manifest.Papers} papers checkpoint.json counted at its checkpoint are not in the intact records (named below where their damaged records' keys read; the log's replay may write some again)");
-        foreach (var gap in MergedGaps(scan.Gaps))
-            salvage.Lines.Add($"unreadable: {gap.File} bytes {gap.From}..{gap.To} ({gap.Why})");
+        foreach (var gap in MergedGaps(scan.Gaps)) // named where the damaged bytes are now
+            salvage.Lines.Add($"unreadable: {Path.Combine(source, Path.GetFileName(gap.File))} bytes {gap.From}..{gap.To} ({gap.Why})");
         foreach (var damaged in scan.DamagedRecords)
         {
             var (file, offset) = StoreLogSalvage.Locate(source, damaged.Address);

@@ -217,6 +217,31 @@ public class RepairTests(ITestOutputHelper output)
         Assert.Empty(Directory.GetDirectories(crashed.Dir, "wal.damaged-*"));
     }
 
+    static string Aside(Crashed crashed) => Assert.Single(Directory.GetDirectories(crashed.Dir, "store.damaged-*"));
+
+    /// <summary>A repair that died after moving the damaged store aside (an empty store/ begun): the next one salvages from the folder aside.</summary>
+    [Fact]
+    public void ARepairInterruptedAfterMovingTheStoreAsideIsDoneAgainFromIt()
+    {
+        var crashed = CrashedDirectory();
+        try
+        {
+            string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
+            var log = File.ReadAllBytes(hlog);
+            log[StoreIntegrityTests.TitleOffset(log, 37) + "Synthetic paper number ".Length] = (byte)'9';
+            File.WriteAllBytes(hlog, log);
+            string store = Path.Combine(crashed.Dir, "store");
+            Directory.Move(store, store + ".damaged-20260101-000000");
+            Directory.CreateDirectory(store);
+
+            string stdout = RepairAndCheck(crashed, crashed.Papers.Where(p => p.Key != crashed.Papers[37].Key).ToList());
+            Assert.Contains("an earlier repair was interrupted", stdout);
+            Assert.Contains($"lost: paper {crashed.Papers[37].Id}", stdout);
+            Assert.Single(Directory.GetDirectories(crashed.Dir, "store.partial-*"));
+        }
+        finally { Directory.Delete(crashed.Dir, true); }
+    }
+
     [Fact]
     public void AChangedTitleByteInTheStoreLogLosesOnlyThatPaperAndNamesIt()
     {
@@ -234,7 +259,7 @@ public class RepairTests(ITestOutputHelper output)
             var lost = crashed.Papers[37];
             string stdout = RepairAndCheck(crashed, crashed.Papers.Where(p => p.Key != lost.Key).ToList());
             Assert.Contains($"lost: paper {lost.Id}", stdout);
-            Assert.Contains($"unreadable: {hlog} bytes", stdout);
+            Assert.Contains($"unreadable: {Aside(crashed)}/hlog.log.0 bytes", stdout);
             Assert.Contains($"dropped: id alias '{lost.SourceId}'", stdout); // no id left naming a paper that is gone
             AssertStoreMovedAside(crashed, stdout, storeBefore);
         }
@@ -274,7 +299,7 @@ public class RepairTests(ITestOutputHelper output)
             Assert.Equal(0, exit);
             var named = crashed.Papers.Where(p => stdout.Contains($"lost: paper {p.Id}")).ToList();
             Assert.InRange(named.Count, 1, 2); // a record or two of ~2.6 KB
-            Assert.Contains($"unreadable: {hlog} bytes", stdout);
+            Assert.Contains($"unreadable: {Aside(crashed)}/hlog.log.0 bytes", stdout);
             using (var db = PaperDatabase.Open(crashed.Dir))
             {
                 Assert.Empty(db.Recovery.Damage);
@@ -302,7 +327,7 @@ public class RepairTests(ITestOutputHelper output)
             string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
             File.Delete(hlog);
             string stdout = RepairAndCheck(crashed, crashed.LoggedPapers.ToList()); // the 500 checkpointed papers were only in that file
-            Assert.Contains($"unreadable: {hlog} bytes 64..", stdout);
+            Assert.Contains($"unreadable: {Aside(crashed)}/hlog.log.0 bytes 64..", stdout);
             Assert.Contains("the file is missing", stdout);
             Assert.Contains($"lost: {Checkpointed} of the {Checkpointed} papers", stdout);
             AssertStoreMovedAside(crashed, stdout);
