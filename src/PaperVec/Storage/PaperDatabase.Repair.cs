@@ -60,8 +60,15 @@ public sealed partial class PaperDatabase
         }
         else
         {
-            foreach (var candidate in StoreCheckpointsNewestFirst())
-                if (StoreLogSalvage.CheckpointAddresses(store, candidate) is { } r)
+            // A rebuild that died before its checkpoint.json was written left its marker: the store it read is the one to read again.
+            string marker = Path.Combine(store, RebuildMarker);
+            if (File.Exists(marker) && File.ReadAllText(marker).Trim() is { Length: > 0 } from && Directory.Exists(from))
+            {
+                source = from;
+                salvage.Lines.Add($"note: an earlier repair was interrupted while it rebuilt the store from {from}; the store is salvaged from it again");
+            }
+            foreach (var candidate in StoreCheckpointsNewestFirst(source))
+                if (StoreLogSalvage.CheckpointAddresses(source, candidate) is { } r)
                 {
                     (token, begin, tail) = (candidate, r.Begin, r.Final);
                     break;
@@ -93,6 +100,9 @@ public sealed partial class PaperDatabase
         }
         return RebuildStore(salvage, token.Value, source, begin, tail, scan, requireFrames);
     }
+
+    /// <summary>In a store being rebuilt by repair, until checkpoint.json names it: the folder it is rebuilt from.</summary>
+    const string RebuildMarker = "rebuilding-from";
 
     /// <summary>FASTER's first log address: the log's first 64 bytes are reserved.</summary>
     const long FirstStoreAddress = 64;
@@ -139,6 +149,7 @@ public sealed partial class PaperDatabase
             salvage.Lines.Add($"moved aside: the store the interrupted repair had begun in {store} to {partial}");
         }
         Directory.CreateDirectory(store);
+        AtomicFile.Write(Path.Combine(store, RebuildMarker), System.Text.Encoding.UTF8.GetBytes(source));
         var fresh = new RecordStore(store, _options.StoreMemoryBytes, _options.DeviceFactory);
         var counts = new Dictionary<byte, int>();
         try
@@ -245,9 +256,9 @@ public sealed partial class PaperDatabase
     }
 
     /// <summary>Full checkpoints (both halves present) in the store, newest first.</summary>
-    IEnumerable<Guid> StoreCheckpointsNewestFirst()
+    IEnumerable<Guid> StoreCheckpointsNewestFirst(string? store = null)
     {
-        string root = Path.Combine(_directory.StorePath, "checkpoints");
+        string root = Path.Combine(store ?? _directory.StorePath, "checkpoints");
         string log = Path.Combine(root, "cpr-checkpoints"), index = Path.Combine(root, "index-checkpoints");
         if (!Directory.Exists(log)) return [];
         return Directory.GetDirectories(log)
@@ -389,6 +400,7 @@ public sealed partial class PaperDatabase
             _appliedEnd = _wal.TailAddress;
             WaitAtOpenOrClose(CheckpointAsync()); // checkpoint.json now points into the fresh log
         }
+        if (salvage.StoreRebuilt) File.Delete(Path.Combine(_directory.StorePath, RebuildMarker)); // checkpoint.json now names the rebuilt store
         salvage.Lines.Add($"now: {PaperCount} papers; checkpoint.json written; the next entry is number {_nextToApply}");
     }
 }

@@ -267,6 +267,31 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ARecordFailingItsOwnChecksumWhereNoStoreLogChecksumCoversItIsLostAloneAndNamed()
+    {
+        var crashed = CrashedDirectory();
+        try
+        {
+            // checkpoint.json without its store-log checksums: only the record's own checksum tells.
+            (crashed.Manifest with { StoreLogChunks = [] }).Save(crashed.ManifestPath);
+            string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
+            var log = File.ReadAllBytes(hlog);
+            log[StoreIntegrityTests.TitleOffset(log, 37) + "Synthetic paper number ".Length] = (byte)'9';
+            File.WriteAllBytes(hlog, log);
+            var lost = crashed.Papers[37];
+            var refused = DataDirectoryFaultTests.Refused(crashed.Dir);
+            Assert.Contains($"paper {lost.Id}", refused.Message);
+            Assert.Contains("papervec repair", refused.Message);
+
+            string stdout = RepairAndCheck(crashed, crashed.Papers.Where(p => p.Key != lost.Key).ToList());
+            Assert.Contains($"lost: paper {lost.Id}", stdout);
+            Assert.Contains("0 of 1 log pages verified whole", stdout); // every record was checked on its own
+            AssertStoreMovedAside(crashed, stdout);
+        }
+        finally { Directory.Delete(crashed.Dir, true); }
+    }
+
+    [Fact]
     public void ADamagedStoredRecordTheLogWroteAgainIsRestoredFromTheLog()
     {
         var crashed = CrashedDirectory(revise: 37);
