@@ -52,6 +52,47 @@ public class StoreSalvageTests
             Assert.Contains(Convert.ToHexString(key6), salvaged.Keys);
             Assert.Equal((manifest.StoreLogChunks[0].Start, manifest.StoreTailAddress), StoreLogSalvage.CheckpointAddresses(store, manifest.StoreToken));
         }
-        finally { if (Environment.GetEnvironmentVariable("PV_KEEP") == null) Directory.Delete(dir, true); }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>A delete in a damaged page carries no checksum of its own: repair still applies it (a deleted paper must not come back) and says so.</summary>
+    [Fact]
+    public void ADeleteInADamagedPageIsAppliedAndReportedAsUnverified()
+    {
+        string dir = StoreTestData.TempDir();
+        try
+        {
+            var random = new Random(8);
+            var papers = Enumerable.Range(0, 100).Select(i => StoreTestData.Paper(i, random)).ToList();
+            using (var db = PaperDatabase.Open(dir))
+            {
+                db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
+                db.Checkpoint(); // the delete below is then a tombstone record of its own, after the paper's
+                db.Commit(new WriteBatch().DeletePaper(papers[10].Key).DeleteAlias(papers[10].SourceId!));
+            }
+            string hlog = StoreIntegrityTests.Hlog(dir);
+            var log = File.ReadAllBytes(hlog);
+            log[StoreIntegrityTests.TitleOffset(log, 37) + "Synthetic paper number ".Length] = (byte)'9';
+            File.WriteAllBytes(hlog, log); // the one page fails its chunk checksum: its deletes cannot be verified
+
+            using (var repaired = PaperDatabase.Open(dir, new PaperDatabaseOptions { Mode = OpenMode.AcceptLoss }))
+            {
+                var lines = string.Join("\n", repaired.Recovery.Repaired);
+                Assert.Contains($"unverified: the delete of paper {papers[10].Id}", lines);
+                Assert.Contains($"lost: paper {papers[37].Id}", lines);
+                Assert.Null(repaired.GetPaper(papers[10].Key));
+                Assert.Equal(98, repaired.PaperCount);
+            }
+            using (var db = PaperDatabase.Open(dir))
+            {
+                Assert.Empty(db.Recovery.Damage);
+                Assert.Null(db.GetPaper(papers[10].Key));
+                Assert.Null(db.KeyOfSourceId(papers[10].SourceId!));
+                foreach (var p in papers.Where(p => p.Key != papers[10].Key && p.Key != papers[37].Key))
+                    Assert.Equal(p.Abstract, db.GetPaper(p.Key)!.Abstract);
+                Assert.True(db.Verify().Sound);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
     }
 }
