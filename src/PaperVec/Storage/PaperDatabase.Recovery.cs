@@ -78,6 +78,7 @@ public sealed partial class PaperDatabase
             {
                 try { _store.Recover(_manifest.StoreToken); }
                 catch (DataDirectoryDamagedException e) when (verify) { damage.Add(e.Message); }
+                catch (DataDirectoryDamagedException e) { throw new DataDirectoryDamagedException(e.Message + StoreRepairHint, e); }
             }
 
             // repair reads the log's files itself (ReplayForRepair) and opens a log to append to only once it is done.
@@ -166,6 +167,10 @@ public sealed partial class PaperDatabase
             catch (RecordDamagedException e)
             {
                 throw new DataDirectoryDamagedException($"{e.Message}: the data directory is not opened (nothing is rebuilt over it){StoreRepairHint}", e);
+            }
+            catch (DataDirectoryDamagedException e) when (!verify && salvage == null) // a store log FASTER cannot scan
+            {
+                throw new DataDirectoryDamagedException(e.Message + StoreRepairHint, e);
             }
             _store.SkipDamagedInScans = verify; // each damaged record is in the report once; the rebuilds below go on without it
             bool addChecksums = !verify && !_store.RequireChecksums;

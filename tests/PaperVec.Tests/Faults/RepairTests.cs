@@ -204,6 +204,22 @@ public class RepairTests(ITestOutputHelper output)
         finally { Directory.Delete(crashed.Dir, true); }
     }
 
+    [Fact]
+    public void DamagedStoreCheckpointMetadataKeepsEveryPaper()
+    {
+        var crashed = CrashedDirectory();
+        try
+        {
+            // FASTER's info.dat with flipped bytes: FASTER cannot recover the checkpoint; its log is intact.
+            StoreIntegrityTests.Flip(VerifyReadOnlyTests.Glob(crashed.Dir, "store/checkpoints/cpr-checkpoints/*/info.dat.0").Single(), 4, 36);
+            Assert.Contains("papervec repair", DataDirectoryFaultTests.Refused(crashed.Dir).Message);
+            string stdout = RepairAndCheck(crashed, crashed.Papers);
+            Assert.DoesNotContain("lost:", stdout);
+            AssertStoreMovedAside(crashed, stdout);
+        }
+        finally { Directory.Delete(crashed.Dir, true); }
+    }
+
     /// <summary>The store moved aside whole (its log byte for byte) and named; a second repair finds nothing to do and moves nothing more.</summary>
     static void AssertStoreMovedAside(Crashed crashed, string stdout, SortedDictionary<string, string>? storeBefore = null)
     {
