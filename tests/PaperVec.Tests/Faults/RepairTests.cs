@@ -11,6 +11,8 @@ namespace PaperVec.Tests.Faults;
 /// entry (issue 25, item 7): 500 checkpointed papers and 100 more, one log entry each, then one
 /// kind of damage; after repair the directory opens normally, verifies sound, and holds exactly
 /// the papers whose bytes survived, each as written. Nothing is deleted: what was damaged is moved aside whole.
+/// Store-side damage (store log bytes, a record's own checksum, missing store files) is salvaged the
+/// same way: every intact record is kept, the damaged store moved aside, and each loss named.
 /// </summary>
 public class RepairTests(ITestOutputHelper output)
 {
