@@ -6,9 +6,9 @@ namespace PaperVec.Cli.Commands;
 /// <summary>
 /// `papervec verify`: reads and checks everything in the data directory without changing it.
 /// `papervec repair`: opens a directory a normal open refuses (damaged log entries, a cut or missing
-/// log segment, a missing commit record, a damaged or missing checkpoint.json) by keeping every
-/// intact entry (also those after damage) over the newest intact store checkpoint, and moving what
-/// is damaged aside (never deleting it); it prints what it kept, lost and moved. The one way to
+/// log segment, a missing commit record, a damaged or missing checkpoint.json, damaged store log bytes
+/// or records, a missing store checkpoint file or log segment) by keeping every intact stored record
+/// and every intact log entry (also those after damage), and moving what is damaged aside (never deleting it); it prints what it kept, lost and moved. The one way to
 /// accept that loss, since a normal open refuses such a directory.
 /// </summary>
 static class VerifyCommands
@@ -32,7 +32,7 @@ static class VerifyCommands
     public static Command CreateRepair()
     {
         var data = DataOptions.Data();
-        var command = new Command("repair", "Open a data directory serve refuses (damaged or missing log entries, segments, commit record or checkpoint.json): keep every intact entry, move what is damaged aside, say exactly what") { data };
+        var command = new Command("repair", "Open a data directory serve refuses (damaged or missing log entries, segments, commit record, checkpoint.json, store records or store files): keep every intact entry and record, move what is damaged aside, say exactly what") { data };
         command.SetAction(parse =>
         {
             using var db = PaperDatabase.Open(DataOptions.Existing(parse.GetValue(data)), new PaperDatabaseOptions

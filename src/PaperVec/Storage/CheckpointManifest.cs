@@ -24,6 +24,14 @@ public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAd
     /// <summary>Checksums of the store log (hlog) from its begin address to the checkpoint's flushed tail (version 3 on).</summary>
     public IReadOnlyList<LogChunk> StoreLogChunks { get; init; } = [];
 
+    /// <summary>
+    /// Where the store checkpoint's log ends (FASTER's final address; 0 in manifests written before it
+    /// was recorded, and then left out of the JSON, so their checksums still match): papervec repair
+    /// reads the store log up to here when the checkpoint's own info.dat is gone.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public long StoreTailAddress { get; init; }
+
     /// <summary>Log addresses [Start, End) of the store log and the XxHash3 of their bytes.</summary>
     public sealed record LogChunk(long Start, long End, ulong Hash);
 
@@ -41,8 +49,8 @@ public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAd
     public bool ChecksummedLog => Version >= 2;
 
     public static CheckpointManifest Create(Guid token, long walAddress, long nextSequence, string indexFile, int papers, IReadOnlyList<StoreFile> storeFiles,
-        IReadOnlyList<LogChunk> storeLogChunks) =>
-        new(CurrentVersion, token, walAddress, nextSequence, indexFile, papers, DateTimeOffset.UtcNow) { StoreFiles = storeFiles, StoreLogChunks = storeLogChunks };
+        IReadOnlyList<LogChunk> storeLogChunks, long storeTailAddress = 0) =>
+        new(CurrentVersion, token, walAddress, nextSequence, indexFile, papers, DateTimeOffset.UtcNow) { StoreFiles = storeFiles, StoreLogChunks = storeLogChunks, StoreTailAddress = storeTailAddress };
 
     static string ChecksumOf(CheckpointManifest manifest) =>
         XxHash3.HashToUInt64(JsonSerializer.SerializeToUtf8Bytes(manifest with { Checksum = null })).ToString("x16");
@@ -71,6 +79,7 @@ public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAd
             : string.IsNullOrEmpty(manifest.IndexFile) || manifest.IndexFile != Path.GetFileName(manifest.IndexFile) ? "no index snapshot file name"
             : manifest.StoreFiles == null || manifest.StoreFiles.Any(f => f == null || string.IsNullOrEmpty(f.Path) || f.Path.Contains("..") || Path.IsPathRooted(f.Path)) ? "a bad store file list"
             : manifest.StoreLogChunks == null || manifest.StoreLogChunks.Any(c => c == null || c.Start < 0 || c.End <= c.Start) ? "a bad store log checksum list"
+            : manifest.StoreTailAddress < 0 ? "a negative store log address"
             : null;
         if (problem != null) throw new DataDirectoryDamagedException($"{path} is damaged: it holds {problem}");
         return manifest;

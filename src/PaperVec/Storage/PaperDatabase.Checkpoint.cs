@@ -138,7 +138,7 @@ public sealed partial class PaperDatabase
             // Before the manifest: the lexical index may run ahead of checkpoint.json (replay is idempotent), never behind it.
             CommitLexical(nextSequence); // a failed one marks it behind: it is rebuilt in the background
             var manifest = CheckpointManifest.Create(token, walAddress, nextSequence, indexFile, _index.LiveCount, _store.CheckpointFiles(token),
-                _store.LogChunks(_manifest?.StoreLogChunks ?? []));
+                _store.LogChunks(_manifest?.StoreLogChunks ?? []), _store.CheckpointTailAddress);
             manifest.Save(_directory.ManifestPath);
             _manifest = manifest;
         }

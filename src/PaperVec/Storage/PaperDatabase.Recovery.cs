@@ -43,21 +43,21 @@ public sealed partial class PaperDatabase
         // crash inside that first checkpoint leaves store files but no commit record: still new).
         if (_manifest == null && manifestDamage == null && WriteAheadLog.HasCommitRecord(directory.WalPath))
             Refuse($"{directory.ManifestPath} is missing, but the data directory holds acknowledged writes (its write-ahead log has a commit record): opening it as new would lose those papers; restore checkpoint.json");
+        // A store problem says that papervec repair salvages it (serve's one line); repair notes it and rebuilds the store.
+        void RefuseStore(string problem) => Refuse(salvage == null && !verify ? problem + StoreRepairHint : problem);
         if (_manifest != null)
             foreach (var problem in MissingStoreFiles(_manifest))
             {
-                Refuse(problem);
+                RefuseStore(problem);
                 if (salvage != null) salvage.StoreFilesMissing = true;
             }
         // The store log's bytes are checked before FASTER reads them: it trusts the lengths in them.
         bool storeLogDamaged = false;
         if (_manifest != null && RecordStore.CheckLogChunks(directory.StorePath, _manifest.StoreLogChunks) is { } logProblem)
         {
-            // repair cannot fall back to an older checkpoint either: every one reads the same damaged log bytes.
-            // (A missing segment is already noted above; repair then looks for a checkpoint that does not need it.)
-            if (salvage is { StoreFilesMissing: false }) throw new DataDirectoryDamagedException($"{logProblem}; papervec repair cannot bring back the store's papers from it: restore the store's files from a backup");
-            Refuse(logProblem);
+            RefuseStore(logProblem);
             storeLogDamaged = true; // verify: FASTER is not let near the damaged bytes
+            if (salvage != null) salvage.StoreLogDamaged = true; // repair reads the log itself and keeps every intact record
         }
 
         // Everything checkable before FASTER opens a file (opening creates missing segment files).
@@ -78,6 +78,7 @@ public sealed partial class PaperDatabase
             {
                 try { _store.Recover(_manifest.StoreToken); }
                 catch (DataDirectoryDamagedException e) when (verify) { damage.Add(e.Message); }
+                catch (DataDirectoryDamagedException e) { throw new DataDirectoryDamagedException(e.Message + StoreRepairHint, e); }
             }
 
             // repair reads the log's files itself (ReplayForRepair) and opens a log to append to only once it is done.
@@ -165,7 +166,11 @@ public sealed partial class PaperDatabase
             try { storeKeys = LoadMemoryTables(verify ? e => damage.Add(e.Message) : null); }
             catch (RecordDamagedException e)
             {
-                throw new DataDirectoryDamagedException($"{e.Message}: the data directory is not opened (nothing is rebuilt over it); 'papervec verify' lists the damage", e);
+                throw new DataDirectoryDamagedException($"{e.Message}: the data directory is not opened (nothing is rebuilt over it){StoreRepairHint}", e);
+            }
+            catch (DataDirectoryDamagedException e) when (!verify && salvage == null) // a store log FASTER cannot scan
+            {
+                throw new DataDirectoryDamagedException(e.Message + StoreRepairHint, e);
             }
             _store.SkipDamagedInScans = verify; // each damaged record is in the report once; the rebuilds below go on without it
             bool addChecksums = !verify && !_store.RequireChecksums;
@@ -214,6 +219,8 @@ public sealed partial class PaperDatabase
             throw;
         }
     }
+
+    const string StoreRepairHint = "; 'papervec repair' keeps every intact stored record and moves the damaged store aside";
 
     /// <summary>Files checkpoint.json names that are gone or shorter than they were: each one loses papers.</summary>
     List<string> MissingStoreFiles(CheckpointManifest manifest)

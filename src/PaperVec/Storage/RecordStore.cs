@@ -222,6 +222,9 @@ public sealed class RecordStore : IDisposable
         finally { ArrayPool<byte>.Shared.Return(buffer); }
     }
 
+    /// <summary>Where the log ends right after a fold-over checkpoint (under the database's apply gate): the checkpoint's final address.</summary>
+    public long CheckpointTailAddress => _store.Log.SafeReadOnlyAddress;
+
     /// <summary>Bytes of log still only in memory: about what a fold-over checkpoint writes besides the hash table.</summary>
     public long UnflushedBytes => _store.Log.TailAddress - _store.Log.SafeReadOnlyAddress;
 
