@@ -189,7 +189,13 @@ public sealed partial class ClusterFailoverTests
             // Silo 0 alone now: read every acknowledged paper through it.
             using var reader = ClusterClientHost.Build(endpoints, layout.Silos, ClusterMembership.Development);
             await reader.StartAsync();
-            var survivor = await ClusterCollection.ConnectAsync(reader.Services.GetRequiredService<IClusterClient>());
+            // The layout's grain may have lived on a killed silo: asked again once membership has declared it dead.
+            ClusterCollection? survivor = null;
+            for (var giveUpAt = DateTime.UtcNow.AddSeconds(90); survivor == null; await Task.Delay(500))
+            {
+                try { survivor = await ClusterCollection.ConnectAsync(reader.Services.GetRequiredService<IClusterClient>()); }
+                catch (Exception) when (DateTime.UtcNow < giveUpAt) { }
+            }
             int missing = 0, unavailable = 0;
             foreach (var paper in acked)
             {
