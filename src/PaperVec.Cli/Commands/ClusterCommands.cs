@@ -276,7 +276,7 @@ static class ClusterCommands
     {
         var certificate = endpoints.CertificateOf(parse);
         using var host = ClusterClientHost.Build(endpoints.Of(parse), parse.GetValue(silos), endpoints.MembershipOf(parse), certificate: certificate);
-        try { await host.StartAsync(); }
+        try { await ClusterClientHost.StartAsync(host, certificate); }
         catch (Exception e) { throw new CliException(ClusterClientHost.StartFailure(e, certificate)); }
         var collection = await ClusterCollection.ConnectAsync(host.Services.GetRequiredService<IClusterClient>(), embedder);
         await body(collection);

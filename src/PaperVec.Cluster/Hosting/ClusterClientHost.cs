@@ -24,11 +24,30 @@ public static class ClusterClientHost
         : $"; or --tls-cert {certificate.Path} is not the cluster's certificate";
 
     /// <summary>
+    /// Starts a client host built here. With a certificate, gives up as soon as a gateway presents
+    /// another one (development clustering's client would otherwise keep trying for minutes); the
+    /// failure then reads as a certificate refusal in <see cref="StartFailure"/>.
+    /// </summary>
+    public static async Task StartAsync(IHost host, ClusterCertificate? certificate)
+    {
+        using var cancel = new CancellationTokenSource();
+        var start = host.StartAsync(cancel.Token);
+        if (certificate != null && await Task.WhenAny(start, certificate.Refused).ConfigureAwait(false) != start)
+        {
+            cancel.Cancel();
+            _ = start.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // abandoned: observed, not awaited
+            throw new System.Security.Authentication.AuthenticationException($"a gateway presented another certificate than {certificate.Path}");
+        }
+        await start.ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// The one line a client prints when it cannot start. A TLS authentication failure (ours or the
-    /// gateway's certificate refused: the two sides hold different cluster certificates) says so;
+    /// gateway's certificate refused: the two sides hold different cluster certificates; Orleans
+    /// passes on only "unable to connect", so our own refusal is read from the certificate) says so;
     /// anything else is "cannot reach the cluster's gateways" with its reason.
     /// </summary>
-    public static string StartFailure(Exception e, ClusterCertificate? certificate) => IsCertificateRefusal(e)
+    public static string StartFailure(Exception e, ClusterCertificate? certificate) => IsCertificateRefusal(e) || certificate?.RefusedAPeer == true
         ? $"the cluster's gateway refused our certificate, or we refused its ({(certificate == null ? "this client has none" : $"--tls-cert {certificate.Path}")}): "
           + "the silos and every client must use the same cluster certificate"
         : $"cannot reach the cluster's gateways ({e.GetBaseException().Message}){TlsHint(certificate)}";
@@ -64,7 +83,7 @@ public static class ClusterClientHost
                 client.UseConnectionRetryFilter(async (failure, cancellation) =>
                 {
                     // A certificate refused is refused again on every try: fail now, with that reason.
-                    if (DateTime.UtcNow > giveUpAt || IsCertificateRefusal(failure)) return false;
+                    if (DateTime.UtcNow > giveUpAt || IsCertificateRefusal(failure) || certificate?.RefusedAPeer == true) return false;
                     await Task.Delay(TimeSpan.FromSeconds(1), cancellation).ConfigureAwait(false);
                     return true;
                 });
