@@ -20,8 +20,8 @@ public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites)
 /// node's: it embeds (shards store and search), routes each paper to its shard's replicas and
 /// merges what the shards answer.
 /// - Writes go to every replica of the shard at once and are acknowledged when every replica that
-///   answered has the write durably, and at least one did; a replica that missed it is asked to
-///   catch up and is not read from until <see cref="SuspectFor"/> has passed. This client writes to a
+///   answered has the write durably, and at least one did, and every replica that missed it has
+///   recorded that it is behind (or was declared dead); it is not read from until <see cref="SuspectFor"/> has passed. This client writes to a
 ///   shard one write at a time, so its replicas see writes in one order.
 /// - Reads ask one live replica per shard (the first of the layout's order that answers) for
 ///   enough depth and merge: the top k of the union of each shard's top k is the top k of all.
@@ -32,6 +32,11 @@ public sealed class ClusterCollection
     public static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(5);
     static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
     static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(500);
+    /// <summary>
+    /// How long a write waits for each replica that missed it to record that (or be declared dead)
+    /// before it is refused: membership declares a silo dead within seconds (<see cref="Hosting.FailureDetection"/>).
+    /// </summary>
+    static readonly TimeSpan MissBound = TimeSpan.FromSeconds(20);
 
     readonly IGrainFactory _grains;
     volatile Embedder? _embedder;
@@ -199,7 +204,7 @@ public sealed class ClusterCollection
         try
         {
             try { return await WriteReplicasAsync(shard, write).ConfigureAwait(false); }
-            catch (ShardUnavailableException)
+            catch (ShardUnavailableException e) when (e.InnerException is not MissNotRecordedException)
             {
                 // A request in flight through a gateway that just died is lost, not refused: once more,
                 // through the gateways left (an ingest is idempotent).
@@ -230,12 +235,55 @@ public sealed class ClusterCollection
             _suspectUntil[ClusterLayout.ReplicaKey(shard, silos[i])] = DateTime.UtcNow + SuspectFor;
         }
         if (!any) throw new ShardUnavailableException($"shard {shard}: no replica took the write ({failure?.Message})", failure);
-        // Another replica took what these missed: each may be alive but behind (a timeout), so it stops
-        // serving until it has copied it. One-way, no wait. (When none took it, nothing was acknowledged to miss.)
-        foreach (int silo in missed)
-            try { _ = Replica(shard, silo).CatchUpAsync(); } catch { }
+        // Another replica took what these missed: each may be alive but behind (a timeout, a paused
+        // silo). Acknowledging is safe only once each has stopped serving and durably recorded that it
+        // must compare with the replicas that took the write, or membership has declared its silo dead
+        // (a silo declared dead shuts itself down and compares at its next start). A one-way "catch up"
+        // notice was not enough: lost, and the replicas that took the write then dead, the missed
+        // replica served without an acknowledged write. (When none took it, nothing was acknowledged to miss.)
+        if (missed.Count > 0)
+        {
+            int[] took = silos.Where((_, i) => calls[i].IsCompletedSuccessfully).ToArray();
+            await Task.WhenAll(missed.Select(silo => RecordMissAsync(shard, silo, took))).ConfigureAwait(false);
+        }
         return (first, written);
     }
+
+    /// <summary>
+    /// Waits, within <see cref="MissBound"/>, until the replica on <paramref name="silo"/> has recorded
+    /// that it missed a write <paramref name="took"/> holds, or a replica that took it sees membership
+    /// declare <paramref name="silo"/> dead; else the write is not acknowledged (a 503 naming the replica).
+    /// </summary>
+    async Task RecordMissAsync(int shard, int silo, int[] took)
+    {
+        var giveUpAt = DateTime.UtcNow + MissBound;
+        string why;
+        while (true)
+        {
+            try
+            {
+                await Replica(shard, silo).BehindAsync(took).WaitAsync(CallTimeout).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is not ArgumentException)
+            {
+                why = e is TimeoutException ? $"no answer in {CallTimeout.TotalSeconds:0} s" : e.GetBaseException().Message;
+            }
+            foreach (int peer in took)
+            {
+                try { if (await Replica(shard, peer).DeclaredDeadAsync(silo).WaitAsync(CallTimeout).ConfigureAwait(false)) return; }
+                catch (Exception) { /* another peer may answer; else try again */ }
+            }
+            if (DateTime.UtcNow >= giveUpAt)
+                throw new ShardUnavailableException($"shard {shard}: the write was not acknowledged: replica {ClusterLayout.ReplicaKey(shard, silo)} missed it and in "
+                    + $"{MissBound.TotalSeconds:0} s neither recorded that it is behind ({why}) nor was declared dead by the cluster's membership; "
+                    + "retry (an ingest is idempotent)", new MissNotRecordedException());
+            await Task.Delay(RetryAfter).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Marks a write refused because a replica that missed it could not be made safe: retrying at once would only wait again.</summary>
+    sealed class MissNotRecordedException() : Exception("a replica missed the write and did not record it");
 
     // ---- reads ----------------------------------------------------------------------------------
 

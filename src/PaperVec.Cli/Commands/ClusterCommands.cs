@@ -277,8 +277,8 @@ static class ClusterCommands
     {
         var certificate = endpoints.CertificateOf(parse);
         using var host = ClusterClientHost.Build(endpoints.Of(parse), parse.GetValue(silos), endpoints.MembershipOf(parse), certificate: certificate);
-        try { await host.StartAsync(); }
-        catch (Exception e) { throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message}){ClusterClientHost.TlsHint(certificate)}"); }
+        try { await ClusterClientHost.StartAsync(host, certificate); }
+        catch (Exception e) { throw new CliException(ClusterClientHost.StartFailure(e, certificate)); }
         var collection = await ClusterCollection.ConnectAsync(host.Services.GetRequiredService<IClusterClient>(), embedder);
         await body(collection);
         await host.StopAsync();

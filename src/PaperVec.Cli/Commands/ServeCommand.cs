@@ -78,7 +78,7 @@ static class ServeCommand
             catch (Exception e) when (options.Cluster != null && e is not ServerStartException)
             {
                 lock (held) startFailed = true;
-                throw new CliException($"cannot reach the cluster's gateways ({e.GetBaseException().Message}){PaperVec.Cluster.Hosting.ClusterClientHost.TlsHint(options.Cluster.Certificate)}");
+                throw new CliException(PaperVec.Cluster.Hosting.ClusterClientHost.StartFailure(e, options.Cluster.Certificate));
             }
             // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
             lock (held)

@@ -114,8 +114,22 @@ public sealed class ClusterCertificate
         options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
         options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
         byte[] expected = Certificate.RawData;
-        options.RemoteCertificateValidation = (remote, _, _) => remote.RawData.AsSpan().SequenceEqual(expected);
+        options.RemoteCertificateValidation = (remote, _, _) =>
+        {
+            if (remote != null && remote.RawData.AsSpan().SequenceEqual(expected)) return true;
+            // Remembered: Orleans reports a failed handshake to a gateway only as "unable to connect".
+            _refused.TrySetResult();
+            return false;
+        };
     }
+
+    readonly TaskCompletionSource _refused = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a TLS handshake of this process first meets a peer presenting another certificate than this one (and refuses it).</summary>
+    public Task Refused => _refused.Task;
+
+    /// <summary>Whether a TLS handshake of this process met a peer presenting another certificate than this one (and refused it).</summary>
+    public bool RefusedAPeer => _refused.Task.IsCompleted;
 
     /// <summary>The certificate's SHA-256 thumbprint, to print and compare by eye.</summary>
     public string Thumbprint => Certificate.GetCertHashString(HashAlgorithmName.SHA256);

@@ -23,6 +23,47 @@ public static class ClusterClientHost
         ? "; silos listening beyond loopback take only clients holding the cluster's certificate (--tls-cert FILE)"
         : $"; or --tls-cert {certificate.Path} is not the cluster's certificate";
 
+    /// <summary>
+    /// Starts a client host built here. With a certificate, gives up as soon as a gateway presents
+    /// another one (development clustering's client would otherwise keep trying for minutes); the
+    /// failure then reads as a certificate refusal in <see cref="StartFailure"/>.
+    /// </summary>
+    public static async Task StartAsync(IHost host, ClusterCertificate? certificate)
+    {
+        using var cancel = new CancellationTokenSource();
+        var start = host.StartAsync(cancel.Token);
+        if (certificate != null && await Task.WhenAny(start, certificate.Refused).ConfigureAwait(false) != start)
+        {
+            cancel.Cancel();
+            _ = start.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // abandoned: observed, not awaited
+            throw new System.Security.Authentication.AuthenticationException($"a gateway presented another certificate than {certificate.Path}");
+        }
+        await start.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The one line a client prints when it cannot start. A TLS authentication failure (ours or the
+    /// gateway's certificate refused: the two sides hold different cluster certificates; Orleans
+    /// passes on only "unable to connect", so our own refusal is read from the certificate) says so;
+    /// anything else is "cannot reach the cluster's gateways" with its reason.
+    /// </summary>
+    public static string StartFailure(Exception e, ClusterCertificate? certificate) => IsCertificateRefusal(e) || certificate?.RefusedAPeer == true
+        ? $"the cluster's gateway refused our certificate, or we refused its ({(certificate == null ? "this client has none" : $"--tls-cert {certificate.Path}")}): "
+          + "the silos and every client must use the same cluster certificate"
+        : $"cannot reach the cluster's gateways ({e.GetBaseException().Message}){TlsHint(certificate)}";
+
+    /// <summary>Whether a TLS handshake failed on authentication (an <see cref="System.Security.Authentication.AuthenticationException"/> anywhere in the chain).</summary>
+    public static bool IsCertificateRefusal(Exception? e)
+    {
+        for (int depth = 0; e != null && depth < 32; depth++)
+        {
+            if (e is System.Security.Authentication.AuthenticationException) return true;
+            if (e is AggregateException aggregate && aggregate.InnerExceptions.Any(IsCertificateRefusal)) return true;
+            e = e.InnerException;
+        }
+        return false;
+    }
+
     /// <summary>Adds the Orleans client to a host (`serve --cluster` adds it to the web server's): it connects when the host starts.</summary>
     /// <param name="endpoints">With development clustering: the loopback gateways, one per silo (with Redis, the membership table lists them).</param>
     /// <param name="certificate">The cluster's certificate, when its silos use TLS (they do whenever they listen beyond loopback).</param>
@@ -39,9 +80,10 @@ public static class ClusterClientHost
                 client.Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId));
                 // Silos that are still joining are not in the table's gateway list yet: wait for one, up to a minute.
                 var giveUpAt = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-                client.UseConnectionRetryFilter(async (_, cancellation) =>
+                client.UseConnectionRetryFilter(async (failure, cancellation) =>
                 {
-                    if (DateTime.UtcNow > giveUpAt) return false;
+                    // A certificate refused is refused again on every try: fail now, with that reason.
+                    if (DateTime.UtcNow > giveUpAt || IsCertificateRefusal(failure) || certificate?.RefusedAPeer == true) return false;
                     await Task.Delay(TimeSpan.FromSeconds(1), cancellation).ConfigureAwait(false);
                     return true;
                 });

@@ -94,6 +94,18 @@ public interface IShardReplica : IGrainWithStringKey
     [AlwaysInterleave] Task IncludeAsync(int silo);
 
     /// <summary>
+    /// This replica missed a write that the replicas on <paramref name="ahead"/> took (silo
+    /// indices). When it returns, the replica has stopped serving the shard and its durable record
+    /// (<see cref="ShardInSync"/>) names those replicas, so neither now nor after a restart does it
+    /// serve before it has compared with them; it starts catching up. The client waits for this
+    /// (or for membership to declare the replica's silo dead) before it acknowledges the write.
+    /// </summary>
+    [AlwaysInterleave] Task BehindAsync(int[] ahead);
+
+    /// <summary>Whether membership, as this replica's silo sees it, has declared every life of silo <paramref name="silo"/> dead.</summary>
+    [AlwaysInterleave] Task<bool> DeclaredDeadAsync(int silo);
+
+    /// <summary>
     /// Copies from its peers what this replica lacks (pull only: a peer that lacks something of ours
     /// pulls it when we ask it to catch up in turn). Asked at start, by a client after this replica
     /// missed a write another took, or by a peer: the replica is not ready (serves no reads, takes no

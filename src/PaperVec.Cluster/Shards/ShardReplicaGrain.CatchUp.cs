@@ -64,9 +64,34 @@ public sealed partial class ShardReplicaGrain
         return Task.CompletedTask;
     }
 
+    public Task BehindAsync(int[] ahead)
+    {
+        var replicas = options.Layout.SilosOf(_shard);
+        if (ahead.Length == 0 || ahead.Any(s => s == options.SiloIndex || !replicas.Contains(s)))
+            throw new ArgumentException($"silos [{string.Join(", ", ahead)}] are not peers of replica {this.GetPrimaryKeyString()}");
+        // Stop serving first, then make it durable before answering: the client acknowledges the
+        // write on this answer, so a crash from here on must still leave this replica comparing with
+        // the replicas that took it before it serves (a restart always compares with its record's peers).
+        if (_ready) _note = $"missed a write {string.Join(", ", ahead.Select(ClusterLayout.SiloName))} took: catching up";
+        _ready = false;
+        foreach (int silo in ahead)
+            if (_inSync.Include(silo))
+                log.LogInformation("replica {Key}: missed a write {Peer} took; it counts as possibly ahead (epoch {Epoch})",
+                    this.GetPrimaryKeyString(), ClusterLayout.SiloName(silo), _inSync.Epoch);
+        _ = CatchUpAsync();
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> DeclaredDeadAsync(int silo)
+    {
+        string name = ClusterLayout.SiloName(silo);
+        var lives = membership.CurrentSnapshot.Members.Values.Where(m => m.Name == name).ToList();
+        return Task.FromResult(lives.Count > 0 && lives.All(m => m.Status == SiloStatus.Dead));
+    }
+
     public async Task CatchUpAsync()
     {
-        // Asked at start, by the client after this replica missed a write others took, or by a peer
+        // Asked at start, after this replica missed a write others took (BehindAsync), or by a peer
         // holding what this one lacks: behind until it has compared again.
         if (_ready) _note = "catching up";
         _ready = false;

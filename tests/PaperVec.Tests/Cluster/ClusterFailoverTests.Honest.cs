@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using PaperVec.Api.Hosting;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
@@ -133,6 +135,81 @@ public sealed partial class ClusterFailoverTests
             var byTitle = papers.ToDictionary(p => p.Title);
             foreach (var record in held.Select(e => RecordCodec.ReadPaper(e)))
                 Assert.Equal(byTitle[record.Title].Abstract, record.Abstract);
+        }, layout: layout);
+    }
+
+    /// <summary>
+    /// A replica alive in membership but unresponsive misses a write its peer takes: silo 0 (which
+    /// holds development membership's table, so nobody can declare it dead) is paused with SIGSTOP;
+    /// a client whose gateways are silos 1 and 2 ingests papers of shard 0 (replicas on silos 0
+    /// and 1; each write is ~16 MB, more than the kernel buffers between silos hold); silos 1 and 2
+    /// are killed with SIGKILL; silo 0 is resumed with SIGCONT. Every acknowledged paper must then be
+    /// found through silo 0, or its shard answer 503: never 404 through a ready replica. Before,
+    /// the write was acknowledged with a one-way "catch up" notice to silo 0 that died in silo 1's
+    /// send queue, and silo 0 served shard 0 as ready without it. Now the write waits for silo 0 to
+    /// record that it is behind (it cannot, paused) or to be declared dead (it cannot be, holding
+    /// the table), and is refused with a 503 naming the replica.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Cluster")]
+    public async Task A_write_a_live_replica_missed_is_not_acknowledged_until_that_replica_records_it()
+    {
+        var layout = ClusterLayout.Create(shards: 1, replicas: 2, silos: 3); // shard 0 on silos 0 and 1; silo 2 a gateway
+        var small = SyntheticPapers(20, abstractChars: 400);
+        var big = SyntheticPapers(60, abstractChars: PaperLimits.MaxAbstractChars, authorsChars: PaperLimits.MaxAuthorsChars).Skip(20).Take(40).ToList();
+        await WithClusterAsync(ClusterMembership.Development, async (silos, _, endpoints) =>
+        {
+            // A client that never talks to silo 0's gateway: its writes reach silo 0 only through silos 1 and 2.
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+            builder.UseOrleansClient(client =>
+            {
+                client.UseLocalhostClustering([endpoints.GatewayPort(1), endpoints.GatewayPort(2)], ClusterEndpoints.ServiceId, ClusterEndpoints.ClusterId);
+                client.Configure<Orleans.Configuration.MessagingOptions>(o => o.ResponseTimeout = FailureDetection.ResponseTimeout);
+            });
+            using var writer = builder.Build();
+            await writer.StartAsync();
+            var cluster = await ClusterCollection.ConnectAsync(writer.Services.GetRequiredService<IClusterClient>());
+            var acked = new List<IncomingPaper>();
+            await cluster.IngestAsync(small);
+            acked.AddRange(small);
+            await AssertNothingLostAsync(cluster, acked); // every replica's address known to silos 1 and 2
+
+            silos[0].Pause();
+            ShardUnavailableException? refused = null;
+            try
+            {
+                await cluster.IngestAsync(big);
+                acked.AddRange(big); // acknowledged: must never be 404 through a ready replica
+            }
+            catch (ShardUnavailableException e) { refused = e; }
+            silos[1].Kill();
+            silos[2].Kill();
+            silos[0].Resume();
+
+            // Silo 0 alone now: read every acknowledged paper through it.
+            using var reader = ClusterClientHost.Build(endpoints, layout.Silos, ClusterMembership.Development);
+            await reader.StartAsync();
+            // The layout's grain may have lived on a killed silo: asked again once membership has declared it dead.
+            ClusterCollection? survivor = null;
+            for (var giveUpAt = DateTime.UtcNow.AddSeconds(90); survivor == null; await Task.Delay(500))
+            {
+                try { survivor = await ClusterCollection.ConnectAsync(reader.Services.GetRequiredService<IClusterClient>()); }
+                catch (Exception) when (DateTime.UtcNow < giveUpAt) { }
+            }
+            int missing = 0, unavailable = 0;
+            foreach (var paper in acked)
+            {
+                try { if (await survivor.FindAsync(PaperIdentity.Format(PaperIdentity.KeyOfTitle(paper.Title))) == null) missing++; }
+                catch (ShardUnavailableException) { unavailable++; }
+            }
+            var status = Replica(await survivor.StatusAsync(), 0, "silo-0");
+            Assert.True(missing == 0, $"{missing} of {acked.Count} acknowledged papers are 404 through silo 0 (ready={status.Ready}, {status.Papers} papers: {status.Note})");
+            Assert.True(status.Ready || unavailable == acked.Count, $"{unavailable} reads unavailable while 0/silo-0 is ready");
+            // The write silo 0 missed was refused, naming it, not acknowledged.
+            Assert.NotNull(refused);
+            Assert.Contains("not acknowledged", refused!.Message);
+            Assert.Contains("0/silo-0", refused.Message);
+            await reader.StopAsync();
         }, layout: layout);
     }
 

@@ -44,6 +44,21 @@ sealed class SiloProcess(string root, int index, ClusterLayout layout, ClusterEn
         throw new TimeoutException($"silo {index} did not open its gateway in 90 s:\n{Output}");
     }
 
+    /// <summary>SIGSTOP: the process stays alive (its sockets open, its connections established) but answers nothing.</summary>
+    public void Pause() => Signal(19);
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => Signal(18);
+
+    void Signal(int signal)
+    {
+        if (_process is not { HasExited: false } process) throw new InvalidOperationException($"silo {index} is not running");
+        if (kill(process.Id, signal) != 0) throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
+
     /// <summary>SIGKILL: no shutdown, no checkpoint.</summary>
     public void Kill()
     {
