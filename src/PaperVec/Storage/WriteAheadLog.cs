@@ -428,7 +428,7 @@ public sealed class WriteAheadLog : IDisposable
         while (true)
         {
             try { await Task.Delay(wait, _stopping.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return; }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; } // closed
             Task attempt;
             lock (_lock)
             {

@@ -77,7 +77,7 @@ public class ServeIoErrorTests
                 while ((ready = await Answered(serve.Client.GetAsync("/ready"), "GET /ready")).StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline)
                     await Task.Delay(200);
                 Assert.True(ready.StatusCode == HttpStatusCode.OK, $"/ready did not come back after the device healed: {await ready.Content.ReadAsStringAsync()}");
-                Assert.Single(serve.Output.Split('\n'), line => line.Contains("takes writes again")); // one line says so
+                Assert.Single(serve.Output.Split('\n'), line => line.Contains("write-ahead log was reopened")); // one line says so
                 for (int i = 0; i < 5; i++) Assert.Equal(HttpStatusCode.Created, (await PostAsync(serve, $"after.{i}", 500 + i)).StatusCode);
                 Assert.Equal(HttpStatusCode.OK, (await Answered(serve.Client.GetAsync("/ready"), "GET /ready")).StatusCode);
                 Assert.Equal(15, await PapersAsync(serve));

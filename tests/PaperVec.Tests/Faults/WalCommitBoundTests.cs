@@ -127,7 +127,7 @@ public class WalCommitBoundTests
         {
             DeviceFactory = device.Factory,
             WalRetryAfter = TimeSpan.FromMilliseconds(50),
-            Log = line => { if (line.Contains("takes writes again")) recovered = line; },
+            Log = line => { if (line.Contains("write-ahead log was reopened")) recovered = line; },
         });
         try
         {
