@@ -10,6 +10,7 @@ namespace PaperVec.Tests.Faults;
 /// write the device never finishes still is, within the bound; and after an I/O error the database
 /// takes writes again by itself once the device heals, with no client write to set it off.
 /// </summary>
+[Collection("starves the thread pool")]
 public class WalCommitBoundTests
 {
     // "Answers at all": generous, only there so a hang fails the test instead of blocking it.
@@ -170,3 +171,7 @@ public class WalCommitBoundTests
         }
     }
 }
+
+/// <summary>One test here blocks every thread-pool thread for seconds: it runs alone, so no other test's work waits behind it.</summary>
+[CollectionDefinition("starves the thread pool", DisableParallelization = true)]
+public sealed class StarvesThreadPoolCollection;
