@@ -7,7 +7,9 @@ namespace PaperVec.CrashHost;
 /// demand, as a dying disk does, and can be healed. Failed writes complete with the error code the
 /// managed device reports for an exception (uint.MaxValue) and write nothing; while failing, closing
 /// the device waits until it heals, as FASTER's managed device does on a dead disk (it waits for a
-/// file handle that was never made). Test-only (the fault tests, in process and in this host).
+/// file handle that was never made). It can also hold writes (<see cref="Switch.Hold"/>): they reach the
+/// inner device only on <see cref="Switch.Release"/>, as on a disk that stopped answering, or one
+/// that answers late. Test-only (the fault tests, in process and in this host).
 /// </summary>
 public sealed class FailingDevice(IDevice inner) : IDevice
 {
@@ -16,13 +18,43 @@ public sealed class FailingDevice(IDevice inner) : IDevice
     {
         volatile bool _failing;
         int _failedWrites;
+        readonly List<Action> _held = [];
+        bool _holding;
         public bool Failing => _failing || (flagFile != null && File.Exists(flagFile));
         public int FailedWrites => Volatile.Read(ref _failedWrites);
         public void Fail() => _failing = true;
         public void Heal() => _failing = false;
         internal void Count() => Interlocked.Increment(ref _failedWrites);
         /// <summary>A device factory for <see cref="PaperVec.Storage.PaperDatabaseOptions.DeviceFactory"/> whose devices obey this switch.</summary>
-        public Func<string, IDevice> Factory => path => new FailingDevice(Devices.CreateLogDevice(path)) { _switch = this };
+        public Func<string, IDevice> Factory => FactoryOver(path => Devices.CreateLogDevice(path));
+        /// <summary>The same over devices that <paramref name="inner"/> makes (the write-ahead log's own device, say).</summary>
+        public Func<string, IDevice> FactoryOver(Func<string, IDevice> inner) => path => new FailingDevice(inner(path)) { _switch = this };
+
+        /// <summary>From now on writes wait here, neither done nor failed, until <see cref="Release"/>.</summary>
+        public void Hold() { lock (_held) _holding = true; }
+        /// <summary>Writes that are waiting now (held since <see cref="Hold"/>).</summary>
+        public int HeldWrites { get { lock (_held) return _held.Count; } }
+        /// <summary>Hands every held write to the device, and later ones straight away.</summary>
+        public void Release()
+        {
+            List<Action> held;
+            lock (_held)
+            {
+                _holding = false;
+                held = [.. _held];
+                _held.Clear();
+            }
+            foreach (var write in held) write();
+        }
+        internal bool Held(Action write)
+        {
+            lock (_held)
+            {
+                if (!_holding) return false;
+                _held.Add(write);
+                return true;
+            }
+        }
     }
 
     Switch _switch = new();
@@ -50,12 +82,14 @@ public sealed class FailingDevice(IDevice inner) : IDevice
 
     public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
-        if (!Fails(callback, context)) inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+        if (!Fails(callback, context) && !_switch.Held(() => inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context)))
+            inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
     }
 
     public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
-        if (!Fails(callback, context)) inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context);
+        if (!Fails(callback, context) && !_switch.Held(() => inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context)))
+            inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context);
     }
 
     public void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>

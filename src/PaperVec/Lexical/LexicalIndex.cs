@@ -53,14 +53,12 @@ public sealed class LexicalIndex : IDisposable
     /// Opens (or creates) the index in <paramref name="path"/> after checking it (<see cref="Check"/>).
     /// An index that fails the check or that Lucene cannot open is named in <paramref name="damage"/>,
     /// its files are deleted and an empty index takes its place (it is derived: the caller rebuilds it
-    /// from the store). With <paramref name="keepDamaged"/> (verify) a damaged index is left as it is and
-    /// an empty one in memory stands in (a sound one still opens a writer: verify's read-only open replaces this).
+    /// from the store). papervec verify, which must not change it, reads it with <see cref="OpenReadOnly"/> instead.
     /// Throws only when the folder cannot be written at all (an I/O error).
     /// </summary>
-    public static LexicalIndex Open(string path, out string? damage, Func<string, Directory>? directoryFactory = null, bool keepDamaged = false)
+    public static LexicalIndex Open(string path, out string? damage, Func<string, Directory>? directoryFactory = null)
     {
         damage = null;
-        if (keepDamaged && (damage = Check(path)) != null) return InMemory();
         if (File.Exists(path))
         {
             damage = $"{path} is a file, not the lexical index's folder";
@@ -75,11 +73,6 @@ public sealed class LexicalIndex : IDisposable
             {
                 try { return new LexicalIndex(path, directory, NewWriter(directory, OpenMode.CREATE_OR_APPEND)); }
                 catch (Exception e) { damage = $"Lucene cannot open it: {Describe(e)}"; }
-            }
-            if (keepDamaged)
-            {
-                directory.Dispose();
-                return InMemory();
             }
             // Nothing else may hold this folder (the data directory's own lock says so): the stale write lock goes too.
             Wipe(path);

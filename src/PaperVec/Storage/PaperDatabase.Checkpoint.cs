@@ -15,7 +15,21 @@ public sealed partial class PaperDatabase
     /// Null while the disk takes every write; else what is wrong (a failed commit or checkpoint, a
     /// stuck store), for /ready. Cleared by the next commit or checkpoint that succeeds.
     /// </summary>
-    public string? StorageProblem => _applyFailure ?? _commitProblem ?? _checkpointProblem;
+    public string? StorageProblem => _applyFailure ?? CommitProblem ?? _checkpointProblem;
+
+    // A refused write's problem lasts while the log still refuses writes: the log retries in the background and may
+    // take writes again before (or without) a client's next write.
+    string? CommitProblem => _commitProblem is { } problem && _wal?.Failure != null ? problem : null;
+
+    /// <summary>The log to append to, with the server's bounds; once it takes writes again after a failure, the problem clears.</summary>
+    WriteAheadLog OpenWriteAheadLog(string walPath, PaperDatabaseOptions options) =>
+        new(walPath, options.DeviceFactory, options: new WriteAheadLogOptions
+        {
+            CommitTimeout = options.WalCommitTimeout,
+            RetryAfter = options.WalRetryAfter,
+            Log = options.Log,
+            Recovered = () => ClearStorageProblem(commit: true),
+        });
 
     /// <summary>Whether <see cref="StorageProblem"/> is a full disk (HTTP 507) rather than another fault (503).</summary>
     public bool StorageProblemIsSpace => _problemIsSpace;

@@ -49,11 +49,8 @@ public sealed partial class PaperDatabase
         }
         try
         {
-            _lexical = LexicalIndex.Open(path, out string? broken, _options.LexicalDirectoryFactory, keepDamaged: _options.Mode == OpenMode.Verify);
-            if (broken == null) return null;
-            if (_options.Mode != OpenMode.Verify) return $"lexical index {path} is damaged ({broken})";
-            damage.Add(_lexicalDegraded = $"lexical index {path} is damaged ({broken}); serve rebuilds it from the store");
-            return null;
+            _lexical = LexicalIndex.Open(path, out string? broken, _options.LexicalDirectoryFactory);
+            return broken == null ? null : $"lexical index {path} is damaged ({broken})";
         }
         catch (Exception e)
         {

@@ -108,7 +108,7 @@ public sealed partial class PaperDatabase
                 else
                 {
                     probe.Dispose();
-                    _wal = new WriteAheadLog(directory.WalPath, options.DeviceFactory);
+                    _wal = OpenWriteAheadLog(directory.WalPath, options);
                 }
             }
 
@@ -295,7 +295,7 @@ public sealed partial class PaperDatabase
         Directory.Move(_directory.WalPath, aside);
         Directory.CreateDirectory(_directory.WalPath);
         _options.Log?.Invoke($"the damaged write-ahead log was moved to {aside}");
-        _wal = new WriteAheadLog(_directory.WalPath, _options.DeviceFactory);
+        _wal = OpenWriteAheadLog(_directory.WalPath, _options);
         _wal.ResumeAt(next);
         _appliedEnd = _wal.TailAddress;
         WaitAtOpenOrClose(CheckpointAsync()); // the manifest now points into the fresh log

@@ -393,7 +393,7 @@ public sealed partial class PaperDatabase
             salvage.Lines.Add($"moved aside: the damaged write-ahead log {_directory.WalPath} to {aside} (kept, never deleted)");
         }
         Directory.CreateDirectory(_directory.WalPath);
-        _wal = new WriteAheadLog(_directory.WalPath, _options.DeviceFactory);
+        _wal = OpenWriteAheadLog(_directory.WalPath, _options);
         _wal.ResumeAt(_nextToApply);
         if (salvage.LogDamaged)
         {

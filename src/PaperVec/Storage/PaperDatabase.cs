@@ -47,6 +47,10 @@ public sealed record PaperDatabaseOptions
     public bool RebuildLexicalInBackground { get; init; }
     /// <summary>After a failed background rebuild of the lexical index, the next try waits this long (doubling up to a minute).</summary>
     public TimeSpan LexicalRetryAfter { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A write-ahead log device write pending this long fails the write as an I/O error (<see cref="WriteAheadLogOptions.CommitTimeout"/>); tests shorten it.</summary>
+    internal TimeSpan WalCommitTimeout { get; init; } = new WriteAheadLogOptions().CommitTimeout;
+    /// <summary>After an I/O error, the first background retry of the write-ahead log (doubling up to 30 s); tests shorten it.</summary>
+    internal TimeSpan WalRetryAfter { get; init; } = new WriteAheadLogOptions().RetryAfter;
     /// <summary>Makes the lexical index's Lucene directory from its path: tests wrap it to fail on demand.</summary>
     internal Func<string, Lucene.Net.Store.Directory>? LexicalDirectoryFactory { get; init; }
 }

@@ -16,10 +16,18 @@ namespace PaperVec.Storage;
 /// its last commit before the next append: FasterLog refuses every append after a device error, and
 /// an entry that was refused must never be committed later by someone else's flush.
 ///
-/// Nothing here waits on the disk without a bound: a commit that does not finish within
-/// <see cref="CommitTimeout"/> fails; the reopen runs on its own thread after a probe write shows the
-/// disk takes writes again (FASTER's device disposal and recovery can block for good on a dead
-/// disk), and a writer waits for it at most <see cref="ReopenWait"/> before it is refused.
+/// Nothing here waits on the disk without a bound, and the bound measures the disk, not the process:
+/// the committer runs on a thread of its own and fails a commit when one of the log's device writes
+/// stays unfinished for <see cref="WriteAheadLogOptions.CommitTimeout"/> (<see cref="WatchedDevice"/>;
+/// the default device, <see cref="WalFileDevice"/>, does its I/O on its own thread too). A commit whose
+/// writes are done but which has not finished (FASTER's commit record and continuations wait for
+/// thread-pool threads, all busy under load) is only slow: it fails only if a write beside the log also
+/// fails or does not finish within the bound. The reopen runs on its own thread after a probe write
+/// through the log's kind of device shows the disk takes writes again (FASTER's device disposal and
+/// recovery can block for good on a dead disk), and a writer waits for it at most <see cref="ReopenWait"/>
+/// before it is refused. After a failure the log also retries that reopen by itself, backing off
+/// (<see cref="WriteAheadLogOptions.RetryAfter"/>), so the server is ready again once the disk is back,
+/// without waiting for a client's write.
 /// </summary>
 public sealed class WriteAheadLog : IDisposable
 {
@@ -35,20 +43,21 @@ public sealed class WriteAheadLog : IDisposable
     readonly Queue<(long Sequence, long End)> _uncommitted = new();
     readonly SemaphoreSlim _commitRequested = new(0);
     readonly CancellationTokenSource _stopping = new();
-    readonly Task _committer;
-    IDevice _device;
+    readonly Thread _committer;
+    readonly WriteAheadLogOptions _options;
+    WatchedDevice _device;
     FasterLog _log;
     long _nextSequence;
     long _verifiedUntil; // what the last commit record checked on disk covers
     Exception? _failure;
     Task? _reopening; // the reopen attempt running on its own thread, if any (under _lock)
+    Task? _healing; // the background retry of the reopen after a failure, if running (under _lock)
+    Thread? _diskProbe; // a probe write beside the log that has not returned (a disk that stopped answering)
     // The log a reopen is replacing: a commit of it that finishes meanwhile must not acknowledge anything, as its
     // waiters were already failed (the reopen then finds the log past its last verified commit and refuses).
     FasterLog? _retiring;
     bool _disposed;
 
-    /// <summary>A commit that has not finished by then fails (a disk that stopped answering).</summary>
-    public static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
     /// <summary>How long a writer waits for the log to be reopened after a failed commit before it is refused.</summary>
     public static readonly TimeSpan ReopenWait = TimeSpan.FromSeconds(5);
     /// <summary>How long closing waits for FASTER to let go of a device that failed.</summary>
@@ -62,19 +71,22 @@ public sealed class WriteAheadLog : IDisposable
     /// <param name="deviceFactory">Makes the log's device from its file path (tests wrap it to fail on demand).</param>
     /// <param name="readOnly">Open for papervec verify and repair's reading: segments and commit records through
     /// <see cref="ReadOnlyDevice"/>s, so nothing on disk is created or changed (appending is then not allowed).</param>
-    public WriteAheadLog(string directory, Func<string, IDevice>? deviceFactory = null, bool readOnly = false)
+    public WriteAheadLog(string directory, Func<string, IDevice>? deviceFactory = null, bool readOnly = false, WriteAheadLogOptions? options = null)
     {
         _directory = directory;
         _readOnly = readOnly;
-        _deviceFactory = readOnly ? (path => new ReadOnlyDevice(path)) : deviceFactory ?? (path => Devices.CreateLogDevice(path));
+        _options = options ?? new WriteAheadLogOptions();
+        _deviceFactory = readOnly ? (path => new ReadOnlyDevice(path)) : deviceFactory ?? (path => new WalFileDevice(path));
         (_device, _log) = OpenLog();
         _verifiedUntil = _log.CommittedUntilAddress;
-        _committer = Task.Run(CommitLoopAsync);
+        // Its own thread: the commit bound must keep time while every thread-pool thread is busy.
+        _committer = new Thread(CommitLoop) { IsBackground = true, Name = "papervec wal commit" };
+        _committer.Start();
     }
 
-    (IDevice, FasterLog) OpenLog()
+    (WatchedDevice, FasterLog) OpenLog()
     {
-        var device = _deviceFactory(Path.Combine(_directory, "wal.log"));
+        var device = new WatchedDevice(_deviceFactory(Path.Combine(_directory, "wal.log")));
         FasterLog? log = null;
         try
         {
@@ -200,7 +212,11 @@ public sealed class WriteAheadLog : IDisposable
         }
         catch (Exception e) when (e is FasterException or IOException or CommitFailureException)
         {
-            lock (_lock) _failure ??= e;
+            lock (_lock)
+            {
+                _failure ??= e;
+                StartHealing();
+            }
             throw StorageFaultException.From("write-ahead log append failed", e);
         }
         finally { ArrayPool<byte>.Shared.Return(entry); }
@@ -239,35 +255,86 @@ public sealed class WriteAheadLog : IDisposable
         await done.Task.ConfigureAwait(false);
     }
 
-    async Task CommitLoopAsync()
+    void CommitLoop()
     {
         var token = _stopping.Token;
         while (true)
         {
-            try { await _commitRequested.WaitAsync(token).ConfigureAwait(false); }
+            try { _commitRequested.Wait(token); }
             catch (OperationCanceledException) { return; }
             while (_commitRequested.CurrentCount > 0) _commitRequested.Wait(0); // one flush serves every waiter so far
             FasterLog log;
+            WatchedDevice device;
             lock (_lock)
             {
                 if (_waiters.Count == 0 || _failure != null) continue;
-                log = _log;
+                (log, device) = (_log, _device);
             }
-            Exception? failure = null;
-            // A disk that stops answering never completes the commit: bounded, so its writers are refused instead of waiting for good.
-            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
-            bounded.CancelAfter(CommitTimeout);
+            Exception? failure;
             try
             {
-                await log.CommitAsync(bounded.Token).ConfigureAwait(false);
-                CheckCommitRecord();
+                failure = AwaitCommit(log.CommitAsync(token).AsTask(), device, token);
+                if (failure is OperationCanceledException && token.IsCancellationRequested) failure = new ObjectDisposedException(nameof(WriteAheadLog));
+                else if (failure == null) CheckCommitRecord();
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested) { failure = new ObjectDisposedException(nameof(WriteAheadLog)); }
-            catch (OperationCanceledException) { failure = new IOException($"the disk did not finish a write-ahead log commit within {CommitTimeout.TotalSeconds:0} s"); }
             catch (Exception e) { failure = e; }
             Settle(log, failure);
             if (failure is ObjectDisposedException) return;
         }
+    }
+
+    /// <summary>
+    /// Waits for a commit on the committer's thread; returns why it failed, or null once it finished. A disk
+    /// that stops answering never completes the commit: it fails once a device write has been pending for the
+    /// bound, or once the commit has run that long with its writes done and a write beside the log fails or
+    /// also does not finish. A commit whose writes are done waits on: it is late for want of a thread, not a disk.
+    /// </summary>
+    Exception? AwaitCommit(Task commit, WatchedDevice device, CancellationToken stopping)
+    {
+        long bound = (long)_options.CommitTimeout.TotalMilliseconds;
+        int slice = (int)Math.Clamp(bound / 8, 1, 500);
+        long clock = Environment.TickCount64; // restarted whenever a probe shows the disk takes writes
+        while (true)
+        {
+            try
+            {
+                if (commit.Wait(slice)) return null;
+            }
+            catch (AggregateException e) { return e.InnerExceptions.Count == 1 ? e.InnerException! : e; }
+            if (stopping.IsCancellationRequested) return new ObjectDisposedException(nameof(WriteAheadLog));
+            long now = Environment.TickCount64;
+            if (device.OldestOutstandingWrite is long issued && now - issued > bound)
+                return new IOException($"the disk did not finish a write to the write-ahead log within {Seconds(_options.CommitTimeout)}");
+            if (now - clock <= bound) continue;
+            if (ProbeBesideLog() is { } probeFailed) return probeFailed;
+            clock = Environment.TickCount64;
+        }
+    }
+
+    static string Seconds(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0} s" : $"{t.TotalMilliseconds:0} ms";
+
+    /// <summary>
+    /// A small durable write next to the log, on a thread of its own, waited for at most the commit bound:
+    /// null when the disk took it, else why not (its error, or that it did not return). A probe that never
+    /// returned is not started again: the disk still does not answer.
+    /// </summary>
+    Exception? ProbeBesideLog()
+    {
+        if (_diskProbe is { IsAlive: true }) return new IOException($"a write beside the write-ahead log has not finished for more than {Seconds(_options.CommitTimeout)}");
+        Exception? failed = null;
+        var probe = new Thread(() =>
+        {
+            try { ProbeDisk(_directory); }
+            catch (Exception e) { failed = e; }
+        }) { IsBackground = true, Name = "papervec wal disk probe" };
+        probe.Start();
+        if (!probe.Join(_options.CommitTimeout))
+        {
+            _diskProbe = probe;
+            return new IOException($"the disk did not finish a write beside the write-ahead log within {Seconds(_options.CommitTimeout)}");
+        }
+        return failed;
     }
 
     /// <summary>
@@ -303,7 +370,11 @@ public sealed class WriteAheadLog : IDisposable
                 else if (failure != null && w.Address > committed) { done.Add((w, failure)); _waiters.RemoveAt(i); }
                 else if (failure != null) { done.Add((w, null)); _waiters.RemoveAt(i); }
             }
-            if (failure != null) _failure = failure;
+            if (failure != null)
+            {
+                _failure = failure;
+                StartHealing();
+            }
             else if (_waiters.Count > 0) _commitRequested.Release(); // appended while this commit ran
         }
         foreach (var (w, e) in done)
@@ -340,6 +411,42 @@ public sealed class WriteAheadLog : IDisposable
         finally { lock (_lock) _reopening = null; }
     }
 
+    /// <summary>Starts the background retry of the reopen unless it runs already (under <see cref="_lock"/>).</summary>
+    void StartHealing()
+    {
+        if (_healing != null || _disposed || _readOnly) return;
+        _healing = Task.Run(HealAsync);
+    }
+
+    /// <summary>
+    /// After a failure: tries the reopen (probe write first) again and again, waiting longer each time, until
+    /// the log takes writes again or is closed. Waits without holding a thread; the attempt runs on its own.
+    /// </summary>
+    async Task HealAsync()
+    {
+        var wait = _options.RetryAfter;
+        while (true)
+        {
+            try { await Task.Delay(wait, _stopping.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; } // closed
+            Task attempt;
+            lock (_lock)
+            {
+                if (_disposed) return;
+                if (_failure == null) { _healing = null; return; } // a writer's reopen got there first
+                attempt = _reopening ??= Task.Factory.StartNew(ReopenAttempt, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            }
+            try { await attempt.ConfigureAwait(false); }
+            catch (Exception) { } // still failing: its error stays in Failure, for /ready
+            lock (_lock)
+            {
+                if (_disposed) return;
+                if (_failure == null) { _healing = null; return; }
+            }
+            wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, Math.Max(_options.MaxRetryAfter.Ticks, _options.RetryAfter.Ticks)));
+        }
+    }
+
     /// <summary>
     /// Reopens the log at its last commit after a failed one (on the attempt's own thread, not under the
     /// lock: FASTER may block on a dead disk, and writers must still be refused meanwhile): whatever the
@@ -349,7 +456,7 @@ public sealed class WriteAheadLog : IDisposable
     {
         long next, committed;
         FasterLog oldLog;
-        IDevice oldDevice;
+        WatchedDevice oldDevice;
         lock (_lock)
         {
             if (_failure == null || _disposed) return;
@@ -370,8 +477,10 @@ public sealed class WriteAheadLog : IDisposable
             if (DiskSpace.Available(_directory) is long free && free < MinFreeBytesToOpen)
                 throw new StorageFaultException($"write-ahead log commit failed: no space left on device ({free >> 20} MB free); writes resume once {MinFreeBytesToOpen >> 20} MB are free", Failure, insufficientSpace: true);
             // FASTER's recovery blocks for good when the disk fails its reads and opens (its device waits for a handle
-            // that was never made): touch the disk first, and only reopen once it takes a durable write.
+            // that was never made): touch the disk first, and only reopen once it takes a durable write, through the
+            // file system and through a device like the log's own.
             ProbeDisk(_directory);
+            ProbeDevice();
             // A log after a device error may fail to close cleanly, or not return at all: closed on the side.
             DisposeBounded(oldLog, oldDevice);
             var (device, log) = OpenLog();
@@ -393,12 +502,54 @@ public sealed class WriteAheadLog : IDisposable
                 _nextSequence = next;
                 _failure = null;
             }
+            _options.Log?.Invoke($"the disk under {_directory} takes writes again: the write-ahead log was reopened at its last commit and writes resume");
+            _options.Recovered?.Invoke();
         }
         catch (Exception e)
         {
-            // Keep refusing appends (the next one tries again): never write into a log that lost its place.
-            lock (_lock) _failure = e;
+            // Keep refusing appends (the background retry and the next writer try again): never write into a log that lost its place.
+            lock (_lock)
+            {
+                _failure = e;
+                StartHealing();
+            }
             throw StorageFaultException.From("write-ahead log could not be reopened after a failed commit", e);
+        }
+    }
+
+    /// <summary>
+    /// One durable sector through a device made as the log's is (the log's own device may be the one that failed:
+    /// a file-system probe alone can pass while it still refuses writes). Bounded by the commit bound; the device
+    /// is closed on the side, as FASTER's device can wait for good on a dead disk.
+    /// </summary>
+    unsafe void ProbeDevice()
+    {
+        const int bytes = 4096;
+        string path = Path.Combine(_directory, ".probe-device");
+        var device = _deviceFactory(path);
+        void* buffer = System.Runtime.InteropServices.NativeMemory.AlignedAlloc(bytes, bytes);
+        bool finished = false;
+        try
+        {
+            System.Runtime.InteropServices.NativeMemory.Clear(buffer, bytes);
+            device.Initialize(1L << 20);
+            uint error = 0;
+            var done = new ManualResetEventSlim(); // not disposed: a late completion may still set it
+            device.WriteAsync((IntPtr)buffer, 0, 0, bytes, (code, _, _) => { error = code; done.Set(); }, null!);
+            if (!done.Wait(_options.CommitTimeout))
+                throw new IOException($"the disk did not finish a probe write in {_directory} within {Seconds(_options.CommitTimeout)}");
+            finished = true;
+            if (error != 0)
+                throw new IOException($"the disk refused a probe write in {_directory}{(error < 4096 ? $" (errno {error})" : "")}");
+        }
+        finally
+        {
+            if (finished) System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer); // else the device may still write from it
+            Task.Factory.StartNew(() =>
+            {
+                try { device.Dispose(); } catch (Exception) { }
+                try { File.Delete(path + ".0"); } catch (Exception) { }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
     }
 
@@ -415,7 +566,7 @@ public sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>Disposes a log and its device, waiting at most a few seconds (FASTER's device can wait for good on a dead disk).</summary>
-    static void DisposeBounded(FasterLog log, IDevice device)
+    static void DisposeBounded(FasterLog log, WatchedDevice device)
     {
         var closing = Task.Factory.StartNew(() =>
         {
@@ -486,7 +637,7 @@ public sealed class WriteAheadLog : IDisposable
             _disposed = true;
         }
         _stopping.Cancel();
-        try { _committer.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
+        _committer.Join(TimeSpan.FromSeconds(10));
         Task? reopening;
         lock (_lock)
         {
@@ -503,4 +654,18 @@ public sealed class WriteAheadLog : IDisposable
         }
         _stopping.Dispose();
     }
+}
+
+/// <summary>Bounds and retries of a <see cref="WriteAheadLog"/> (defaults for the server; tests shorten them).</summary>
+public sealed record WriteAheadLogOptions
+{
+    /// <summary>A device write of the log pending this long (or a commit this long with a write beside the log failing too) fails the commit: a disk that stopped answering.</summary>
+    public TimeSpan CommitTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>After a failure, the first background retry of the reopen; each further one waits twice as long, up to <see cref="MaxRetryAfter"/>.</summary>
+    public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxRetryAfter { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>One line when the log takes writes again after a failure.</summary>
+    public Action<string>? Log { get; init; }
+    /// <summary>Called once the log takes writes again after a failure (the database clears its storage problem).</summary>
+    public Action? Recovered { get; init; }
 }
