@@ -421,7 +421,8 @@ public sealed class ClusterCollection
     }
 
     async Task<HashSet<long>> DigestPapersAsync(string digestId) =>
-        await ManifestAsync(digestId).ConfigureAwait(false) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId);
+        await ManifestAsync(digestId).ConfigureAwait(false) is { } digest ? [.. digest.PaperKeys]
+            : throw new DigestNotFoundException(digestId, await DigestsAsync().ConfigureAwait(false));
 
     /// <summary>A digest's record as its home shard keeps it (the whole listing order); null when none.</summary>
     async Task<DigestRecord?> ManifestAsync(string digestId) =>
@@ -498,7 +499,7 @@ public sealed class ClusterCollection
     {
         settings ??= new DuplicateSettings();
         var digests = await DigestsAsync().ConfigureAwait(false);
-        if (scope.Digests?.FirstOrDefault(id => !digests.Any(d => d.Id == id)) is { } unknown) throw new DigestNotFoundException(unknown);
+        if (scope.Digests?.FirstOrDefault(id => !digests.Any(d => d.Id == id)) is { } unknown) throw new DigestNotFoundException(unknown, digests);
         var listings = DuplicateFinder.ListingsIn(digests, scope);
         var byShard = listings.Keys.GroupBy(Layout.ShardOf).ToDictionary(g => g.Key, g => g.ToArray());
         var vectors = await VectorsAsync(listings.Keys).ConfigureAwait(false);
