@@ -306,14 +306,22 @@ public sealed class ClusterCollection
     public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope)
     {
         int k = PaperSearch.CheckedK(scope);
+        PaperSearch.CheckDiversity(scope);
         var paper = await FindAsync(id).ConfigureAwait(false);
         if (paper == null) return null;
+        // With diversity, one node's pool depth over every shard, then the node's maximal marginal relevance on the merged pool.
+        int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
         var query = new ShardQuery
         {
-            Vector = paper.Vector, Ranking = SearchMode.Semantic, Depth = k, From = scope.From, To = scope.To,
+            Vector = paper.Vector, Ranking = SearchMode.Semantic, Depth = depth, From = scope.From, To = scope.To,
             Exclude = [.. scope.Exclude, paper.Key],
         };
-        return Shape(Merge(await ScatterAsync(query).ConfigureAwait(false), k), k);
+        var pool = Merge(await ScatterAsync(query).ConfigureAwait(false), depth);
+        if (scope.Diversity <= 0) return Shape(pool, k);
+        var vectors = (await VectorsAsync(pool.Select(h => h.Key)).ConfigureAwait(false)).ToDictionary(v => v.Key, v => v.Vector);
+        var byKey = pool.ToDictionary(h => h.Key);
+        return MaximalMarginalRelevance.Select(vectors, pool.Select(h => (h.Key, h.Score)).ToList(), k, scope.Diversity)
+            .Select(h => Result(byKey[h.Key], h.Score)).ToList();
     }
 
     /// <summary>
