@@ -15,9 +15,9 @@ static class CommandLineRules
     /// <summary>Inclusive ranges by flag name, the same wherever the flag appears.</summary>
     static readonly Dictionary<string, (double Min, double Max)> Ranges = new()
     {
-        ["--k"] = (1, 1000),
+        ["--k"] = (1, Search.SearchScope.MaxK),
         ["--diversity"] = (0, 1),
-        ["--year"] = (1990, 2100),
+        ["--year"] = (Digests.DigestParseOptions.MinYear, Digests.DigestParseOptions.MaxYear), // the API's ?year= takes the same
         ["--min-cosine"] = (0, 1),
         ["--min-lexical"] = (0, 1),
     };

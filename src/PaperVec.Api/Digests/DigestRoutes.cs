@@ -73,7 +73,7 @@ public static class DigestRoutes
                 id = RouteIds.Decode(id);
                 var (digest, listings) = await served.DigestAsync(id) ?? throw new DigestNotFoundException(id, await served.DigestsAsync());
                 var view = View(digest, listings);
-                if (library == null) return TypedResults.Ok(view);
+                if (string.IsNullOrEmpty(library)) return TypedResults.Ok(view); // "library=" is left out, as every empty query value
                 var ranked = await served.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
                 return TypedResults.Ok(OrderedBy(view, ranked, library));
             })
