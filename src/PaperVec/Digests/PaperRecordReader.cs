@@ -84,7 +84,7 @@ public static class PaperRecordReader
             foreach (var x in v.EnumerateArray())
             {
                 if (x.ValueKind != JsonValueKind.Number) throw new InvalidDataException($"{where}: 'vector' holds a non-number");
-                // 1e39 is valid JSON but no float: GetSingle threw a FormatException (a 500).
+                // 1e39 is valid JSON but no float (it reads as Infinity): named here rather than as a "non-finite length".
                 if (!x.TryGetSingle(out float value) || !float.IsFinite(value)) throw new InvalidDataException($"{where}: 'vector' holds {x.GetRawText()}, outside a float's range");
                 vector[i++] = value;
             }
