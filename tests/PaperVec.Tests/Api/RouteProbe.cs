@@ -91,6 +91,7 @@ static class RouteProbe
         if (status is < 400 or >= 500) return "neither success nor a client error";
         if (mediaType != "application/problem+json") return "a client error without problem details";
         string detail = JsonDocument.Parse(body).RootElement.TryGetProperty("detail", out var d) ? d.GetString() ?? "" : "";
+        if (detail.Contains("System.", StringComparison.Ordinal)) return "the detail names a .NET type, not the form the value takes";
         if (c.Expect == Expect.NotFound) return status is 404 or 400 ? null : "expected 404";
         return Regex.IsMatch(detail, c.NamePattern, RegexOptions.IgnoreCase) ? null : $"the detail does not name {c.Parameter}";
     }
