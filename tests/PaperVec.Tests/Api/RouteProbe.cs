@@ -192,8 +192,17 @@ static class RouteProbe
             },
             (r, n) =>
             {
-                var (c, p) = Choose(r, [P("date", [Ok(null), Ok(""), Ok("2025-03-20"), .. BadDates]), P("year", Years), P("name", DigestNames)]);
-                return Make("POST", "/digests" + Query(c, "date", "year", "name"), $"Mar 20\n\nProbe digest paper {n} on robot grasping\n\nAn abstract about probing the digest route with odd values.\n", c, p);
+                string paper = $"Probe digest paper {n} on robot grasping\n\nAn abstract about probing the digest route with odd values.\n";
+                var (c, p) = Choose(r, [P("date", [Ok(null), Ok(""), Ok("2025-03-20"), .. BadDates]), P("year", Years), P("name", DigestNames),
+                    // The body: a digest, or text that is none (nothing, a date line alone, control bytes, two days given one date).
+                    P("body", [Ok($"Mar 20\n\n{paper}"), Ok($"\uFEFFMar 20\r\n\r\n{paper.Replace("\n", "\r\n")}"), Bad(""), Bad("Mar 20\n"), Bad("\0\0\0"), Bad("   \n\n  ")], @"\bdigest\b")]);
+                return Make("POST", "/digests" + Query(c, "date", "year", "name"), c["body"].Text, c, p);
+            },
+            (r, n) =>
+            {
+                var (c, p) = Choose(r, [P("records", [Bad("[]"), Bad(""), Bad("null"), Bad("[null]"), Bad("5"), Bad("[{}]"), Bad("{\"title\": 5}"), Bad("[[]]"), Bad("\"text\"")],
+                    @"\b(body|record|records|title)\b")]);
+                return Make("POST", "/papers", c["records"].Text, c, p);
             },
             (r, n) => new Case("GET", "/digests", null, Expect.Ok, "-", ""),
             (r, n) => { var (c, p) = Choose(r, [digestIds, libraryQuery]); return Make("GET", "/digests/" + Seg(c["id"].Text!) + Query(c, "library"), null, c, p); },
