@@ -15,9 +15,9 @@ static class CommandLineRules
     /// <summary>Inclusive ranges by flag name, the same wherever the flag appears.</summary>
     static readonly Dictionary<string, (double Min, double Max)> Ranges = new()
     {
-        ["--k"] = (1, 1000),
+        ["--k"] = (1, Search.SearchScope.MaxK),
         ["--diversity"] = (0, 1),
-        ["--year"] = (1990, 2100),
+        ["--year"] = (Digests.DigestParseOptions.MinYear, Digests.DigestParseOptions.MaxYear), // the API's ?year= takes the same
         ["--min-cosine"] = (0, 1),
         ["--min-lexical"] = (0, 1),
     };
@@ -155,32 +155,6 @@ static class CommandLineRules
         return string.Join(' ', names);
     }
 
-    /// <summary>The candidate nearest <paramref name="typed"/> by edit distance, if near enough to be a typo.</summary>
-    internal static string? Closest(string typed, IEnumerable<string> candidates)
-    {
-        string? best = null;
-        int bestDistance = int.MaxValue;
-        foreach (var candidate in candidates)
-        {
-            int d = Distance(typed.ToLowerInvariant(), candidate.ToLowerInvariant());
-            if (d < bestDistance) (best, bestDistance) = (candidate, d);
-        }
-        // A third of the word (at least 1, at most 3 edits): 'serch' -> 'search', not 'x' -> 'k'.
-        return best != null && bestDistance <= Math.Clamp(typed.TrimStart('-').Length / 3, 1, 3) ? best : null;
-    }
-
-    /// <summary>Edits between two words, a swap of neighbours counting as one ('yaer' -> 'year').</summary>
-    static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (int i = 1; i <= a.Length; i++)
-            for (int j = 1; j <= b.Length; j++)
-            {
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-            }
-        return d[a.Length, b.Length];
-    }
+    /// <summary>The candidate nearest <paramref name="typed"/>, if near enough to be a typo: the engine's one rule, which unknown digest ids use too.</summary>
+    internal static string? Closest(string typed, IEnumerable<string> candidates) => Engine.NotFoundHints.Closest(typed, candidates);
 }

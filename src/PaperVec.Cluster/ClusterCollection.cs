@@ -354,14 +354,22 @@ public sealed class ClusterCollection
     public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope)
     {
         int k = PaperSearch.CheckedK(scope);
+        PaperSearch.CheckDiversity(scope);
         var paper = await FindAsync(id).ConfigureAwait(false);
         if (paper == null) return null;
+        // With diversity, one node's pool depth over every shard, then the node's maximal marginal relevance on the merged pool.
+        int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
         var query = new ShardQuery
         {
-            Vector = paper.Vector, Ranking = SearchMode.Semantic, Depth = k, From = scope.From, To = scope.To,
+            Vector = paper.Vector, Ranking = SearchMode.Semantic, Depth = depth, From = scope.From, To = scope.To,
             Exclude = [.. scope.Exclude, paper.Key],
         };
-        return Shape(Merge(await ScatterAsync(query).ConfigureAwait(false), k), k);
+        var pool = Merge(await ScatterAsync(query).ConfigureAwait(false), depth);
+        if (scope.Diversity <= 0) return Shape(pool, k);
+        var vectors = (await VectorsAsync(pool.Select(h => h.Key)).ConfigureAwait(false)).ToDictionary(v => v.Key, v => v.Vector);
+        var byKey = pool.ToDictionary(h => h.Key);
+        return MaximalMarginalRelevance.Select(vectors, pool.Select(h => (h.Key, h.Score)).ToList(), k, scope.Diversity)
+            .Select(h => Result(byKey[h.Key], h.Score)).ToList();
     }
 
     /// <summary>
@@ -469,7 +477,8 @@ public sealed class ClusterCollection
     }
 
     async Task<HashSet<long>> DigestPapersAsync(string digestId) =>
-        await ManifestAsync(digestId).ConfigureAwait(false) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId);
+        await ManifestAsync(digestId).ConfigureAwait(false) is { } digest ? [.. digest.PaperKeys]
+            : throw new DigestNotFoundException(digestId, await DigestsAsync().ConfigureAwait(false));
 
     /// <summary>A digest's record as its home shard keeps it (the whole listing order); null when none.</summary>
     async Task<DigestRecord?> ManifestAsync(string digestId) =>
@@ -546,7 +555,7 @@ public sealed class ClusterCollection
     {
         settings ??= new DuplicateSettings();
         var digests = await DigestsAsync().ConfigureAwait(false);
-        if (scope.Digests?.FirstOrDefault(id => !digests.Any(d => d.Id == id)) is { } unknown) throw new DigestNotFoundException(unknown);
+        if (scope.Digests?.FirstOrDefault(id => !digests.Any(d => d.Id == id)) is { } unknown) throw new DigestNotFoundException(unknown, digests);
         var listings = DuplicateFinder.ListingsIn(digests, scope);
         var byShard = listings.Keys.GroupBy(Layout.ShardOf).ToDictionary(g => g.Key, g => g.ToArray());
         var vectors = await VectorsAsync(listings.Keys).ConfigureAwait(false);

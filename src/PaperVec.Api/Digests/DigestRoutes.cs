@@ -3,6 +3,7 @@ using PaperVec.Api.Hosting;
 using PaperVec.Api.Http;
 using PaperVec.Api.Security;
 using PaperVec.Digests;
+using PaperVec.Recommend;
 using PaperVec.Storage;
 
 namespace PaperVec.Api.Digests;
@@ -70,9 +71,9 @@ public static class DigestRoutes
         digests.MapGet("/{**id}", async (string id, string? library, IServedPapers served) =>
             {
                 id = RouteIds.Decode(id);
-                var (digest, listings) = await served.DigestAsync(id) ?? throw ApiProblemException.NotFound($"no digest with id '{id}'");
+                var (digest, listings) = await served.DigestAsync(id) ?? throw new DigestNotFoundException(id, await served.DigestsAsync());
                 var view = View(digest, listings);
-                if (library == null) return TypedResults.Ok(view);
+                if (string.IsNullOrEmpty(library)) return TypedResults.Ok(view); // "library=" is left out, as every empty query value
                 var ranked = await served.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
                 return TypedResults.Ok(OrderedBy(view, ranked, library));
             })

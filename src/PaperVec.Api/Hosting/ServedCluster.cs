@@ -90,11 +90,9 @@ public sealed class ServedCluster(IClusterClient client, ServerOptions options, 
 
     public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest)
     {
-        // The cluster's similar reads no diversity pool yet: refused rather than ignored.
-        if (scope.Diversity > 0) throw new Http.ApiProblemException(StatusCodes.Status400BadRequest, "diversity on similar papers is not served through a cluster yet; leave it out or use 0");
         if (!string.IsNullOrEmpty(excludeDigest))
         {
-            var digest = await Cluster.DigestAsync(excludeDigest).ConfigureAwait(false) ?? throw new DigestNotFoundException(excludeDigest);
+            var digest = await Cluster.DigestAsync(excludeDigest).ConfigureAwait(false) ?? throw new DigestNotFoundException(excludeDigest, await Cluster.DigestsAsync().ConfigureAwait(false));
             scope = scope with { Exclude = new HashSet<long>([.. scope.Exclude, .. digest.Digest.PaperKeys]) };
         }
         return await Cluster.SimilarAsync(id, scope).ConfigureAwait(false);

@@ -83,7 +83,7 @@ public sealed class ServedCollection : IServedPapers, IDisposable
         if (Database.ResolveId(id) is not long key) return Task.FromResult<List<SearchResult>?>(null);
         var exclude = new HashSet<long>(scope.Exclude) { key };
         if (!string.IsNullOrEmpty(excludeDigest))
-            exclude.UnionWith((Database.GetDigest(excludeDigest) ?? throw new DigestNotFoundException(excludeDigest)).PaperKeys);
+            exclude.UnionWith((Database.GetDigest(excludeDigest) ?? throw new DigestNotFoundException(excludeDigest, Database.Digests())).PaperKeys);
         return Task.FromResult(Collection.Similar(key, scope with { Exclude = exclude }));
     }
 
@@ -106,7 +106,7 @@ public sealed class ServedCollection : IServedPapers, IDisposable
 
     public Task<List<PaperVec.Duplicates.DuplicateGroup>> DuplicatesAsync(PaperVec.Duplicates.DuplicateScope scope)
     {
-        if (scope.Digests?.FirstOrDefault(id => Database.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown);
+        if (scope.Digests?.FirstOrDefault(id => Database.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown, Database.Digests());
         // A whole-collection pass: records read without blocking, the grouping on its own thread.
         return new PaperVec.Duplicates.DuplicateFinder(Database).FindAsync(scope);
     }

@@ -9,9 +9,10 @@ namespace PaperVec.Api.Http;
 /// </summary>
 public static class QueryParameters
 {
+    /// <summary>An empty value is the value left out, as for every parameter here (a form sends "k=" for an empty field).</summary>
     public static int K(string? text)
     {
-        if (text == null) return 10;
+        if (string.IsNullOrEmpty(text)) return 10;
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k is < 1 or > SearchScope.MaxK)
             throw ApiProblemException.BadRequest($"k must be a whole number within 1..{SearchScope.MaxK} (got '{text}')");
         return k;
@@ -28,8 +29,8 @@ public static class QueryParameters
     public static int? Year(string? text)
     {
         if (string.IsNullOrEmpty(text)) return null;
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int year) || year is < 1900 or > 9999)
-            throw ApiProblemException.BadRequest($"year must be a year such as 2025 (got '{text}')");
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int year) || year is < PaperVec.Digests.DigestParseOptions.MinYear or > PaperVec.Digests.DigestParseOptions.MaxYear)
+            throw ApiProblemException.BadRequest($"year must be a year within {PaperVec.Digests.DigestParseOptions.MinYear}..{PaperVec.Digests.DigestParseOptions.MaxYear}, such as 2025 (got '{text}')");
         return year;
     }
 

@@ -39,8 +39,24 @@ public static class StrictJson
                 if (!seen.Add(property.Name)) throw ApiProblemException.BadRequest($"field '{property.Name}' is given twice");
             }
             try { return doc.RootElement.Deserialize<T>(Options) ?? throw ApiProblemException.BadRequest($"the body must be JSON like {example}"); }
-            catch (JsonException e) { throw ApiProblemException.BadRequest($"the body must be JSON like {example} ({e.Message})"); }
+            catch (JsonException e) { throw ApiProblemException.BadRequest(WrongType<T>(e, example)); }
         }
+    }
+
+    /// <summary>
+    /// A field of the wrong type ("k": "abc", "liked": "ID") named with the form it takes; the
+    /// serializer's own message names .NET types (System.Nullable`1[System.Int32]) instead.
+    /// </summary>
+    static string WrongType<T>(JsonException e, string example)
+    {
+        // The path is "$.k" or "$.liked[0]": its first member is the field.
+        string field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..].Split('[', '.')[0] : "";
+        var property = Options.GetTypeInfo(typeof(T)).Properties.FirstOrDefault(p => p.Name.Equals(field, StringComparison.OrdinalIgnoreCase));
+        if (property == null) return $"the body must be JSON like {example}";
+        var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+        string form = type == typeof(int) ? "a whole number" : type == typeof(double) ? "a number" : type == typeof(string) ? "a string"
+            : typeof(IEnumerable<string?>).IsAssignableFrom(type) ? "a list of paper ids (strings)" : "another type";
+        return $"field '{property.Name}' must be {form}{(type == typeof(string) || form.StartsWith("a list") ? "" : " or null")} (the body must be JSON like {example})";
     }
 
     /// <summary>The ids of a list field, each a non-empty string: a null or blank id is a 400 naming the field and position, not a lookup of ''.</summary>

@@ -74,5 +74,5 @@ public static class PaperRoutes
 
     static string Decode(string id) => RouteIds.Decode(id);
 
-    static ApiProblemException NoSuchPaper(string id) => ApiProblemException.NotFound($"no paper with id '{id}' (a 16-hex-digit PaperVec id or a record's own id)");
+    static ApiProblemException NoSuchPaper(string id) => ApiProblemException.NotFound(PaperVec.Engine.NotFoundHints.Paper(id));
 }

@@ -384,7 +384,7 @@ static class ClusterCommands
         endpoints.AddTo(command);
         command.SetAction(async parse => await WithClusterAsync(parse, endpoints, silos, null, async cluster =>
             Print(await cluster.SimilarAsync(parse.GetValue(id)!, new SearchScope { K = parse.GetValue(k) })
-                ?? throw new CliException($"no paper with id {parse.GetValue(id)}"), parse.GetValue(json))));
+                ?? throw new CliException(Engine.NotFoundHints.Paper(parse.GetValue(id)!)), parse.GetValue(json))));
         return command;
     }
 

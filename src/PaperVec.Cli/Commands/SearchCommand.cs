@@ -53,8 +53,8 @@ static class SearchCommand
         {
             using var collection = DataOptions.Open(parse.GetValue(options.Data));
             var db = collection.Database;
-            var paper = db.FindPaper(parse.GetValue(id)!) ?? throw new CliException($"no paper with id {parse.GetValue(id)}");
-            var results = collection.Similar(paper.Key, options.Scope(parse, exclude: paper.Key)) ?? throw new CliException($"no paper with id {parse.GetValue(id)}");
+            var paper = db.FindPaper(parse.GetValue(id)!) ?? throw new CliException(Engine.NotFoundHints.Paper(parse.GetValue(id)!));
+            var results = collection.Similar(paper.Key, options.Scope(parse, exclude: paper.Key)) ?? throw new CliException(Engine.NotFoundHints.Paper(parse.GetValue(id)!));
             Print(db, results, $"papers like \"{paper.Title}\"", parse.GetValue(options.Json));
             return 0;
         });

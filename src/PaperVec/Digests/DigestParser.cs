@@ -20,8 +20,10 @@ public sealed record DigestParseOptions
 {
     /// <summary>The digest's date (--date): wins over everything but a date line that names its own year.</summary>
     public DateOnly? Date { get; init; }
-    /// <summary>The year of a bare "Mar 11" (--year).</summary>
+    /// <summary>The year of a bare "Mar 11" (--year, ?year=), within <see cref="MinYear"/>..<see cref="MaxYear"/>.</summary>
     public int? Year { get; init; }
+    /// <summary>The years a caller may give (the CLI's --year and the API's ?year= alike: the API took 1900..9999, the CLI 1990..2100).</summary>
+    public const int MinYear = 1990, MaxYear = 2100;
     public string? FileName { get; init; }
     public DateOnly Today { get; init; } = DateOnly.FromDateTime(DateTime.UtcNow);
     /// <summary>How the caller passes a date, named when a digest has none ("--date YYYY-MM-DD", "?date=YYYY-MM-DD").</summary>

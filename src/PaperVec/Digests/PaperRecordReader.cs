@@ -74,17 +74,22 @@ public static class PaperRecordReader
         string? dateText = Text(e, "date", where) ?? Text(e, "listing_date", where);
         if (dateText != null) date = IsoDate(dateText) ?? throw new InvalidDataException($"{where}: date '{dateText}' is not an ISO 8601 date YYYY-MM-DD");
         float[]? vector = null;
-        if (e.TryGetProperty("vector", out var v) && v.ValueKind == JsonValueKind.Array)
+        // A vector that is not an array was dropped without a word (and the paper embedded instead): refused by name.
+        if (e.TryGetProperty("vector", out var v) && v.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+            throw new InvalidDataException($"{where}: 'vector' must be an array of numbers");
+        if (v.ValueKind == JsonValueKind.Array)
         {
             vector = new float[v.GetArrayLength()];
             int i = 0;
             foreach (var x in v.EnumerateArray())
             {
-                if (x.ValueKind != JsonValueKind.Number) throw new InvalidDataException($"{where}: vector holds a non-number");
-                vector[i++] = x.GetSingle();
+                if (x.ValueKind != JsonValueKind.Number) throw new InvalidDataException($"{where}: 'vector' holds a non-number");
+                // 1e39 is valid JSON but no float (it reads as Infinity): named here rather than as a "non-finite length".
+                if (!x.TryGetSingle(out float value) || !float.IsFinite(value)) throw new InvalidDataException($"{where}: 'vector' holds {x.GetRawText()}, outside a float's range");
+                vector[i++] = value;
             }
             double norm = Math.Sqrt(vector.Sum(x => (double)x * x));
-            if (norm == 0 || double.IsNaN(norm) || double.IsInfinity(norm)) throw new InvalidDataException($"{where}: vector has zero or non-finite length");
+            if (norm == 0 || double.IsNaN(norm) || double.IsInfinity(norm)) throw new InvalidDataException($"{where}: 'vector' has zero or non-finite length");
             for (i = 0; i < vector.Length; i++) vector[i] = (float)(vector[i] / norm);
         }
         return new IncomingPaper(title, abstractText)

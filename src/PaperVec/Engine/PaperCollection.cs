@@ -277,7 +277,7 @@ public sealed class PaperCollection : IDisposable
     }
 
     HashSet<long> DigestPapers(string digestId) =>
-        Database.GetDigest(digestId) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId);
+        Database.GetDigest(digestId) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId, Database.Digests());
 
     /// <summary>A reader's library by name (checked), or null.</summary>
     public ReaderLibrary? Library(string name) => Database.GetLibrary(ReaderLibrary.CheckName(name));

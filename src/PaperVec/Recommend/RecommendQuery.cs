@@ -34,8 +34,11 @@ public sealed record RecommendQuery(IReadOnlyList<long> Liked, IReadOnlyList<lon
     public double SemanticWeight { get; init; } = Recommender.DefaultSemanticWeight;
 }
 
-/// <summary>No digest has this id (HTTP 404).</summary>
-public sealed class DigestNotFoundException(string id) : KeyNotFoundException($"no digest with id '{id}'");
+/// <summary>No digest has this id (HTTP 404); the message lists the stored ids and a "did you mean" (<see cref="Engine.NotFoundHints.Digest"/>).</summary>
+public sealed class DigestNotFoundException(string id, IReadOnlyCollection<Storage.DigestRecord> stored) : KeyNotFoundException(Engine.NotFoundHints.Digest(id, stored))
+{
+    public string Id { get; } = id;
+}
 
 /// <summary>Ids a request named that name no stored paper (HTTP 404 naming them).</summary>
 public sealed class UnknownPapersException(IReadOnlyList<string> ids)

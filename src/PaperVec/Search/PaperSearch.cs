@@ -45,9 +45,10 @@ public sealed record SearchQuery(string Text, float[]? Vector, SearchMode Mode =
     /// <summary>Weight of the embedding's normalised score in <see cref="Fusion.Convex"/> (BM25 gets the rest).</summary>
     public double SemanticWeight { get; init; } = PaperSearch.DefaultSemanticWeight;
 
+    /// <summary>A mode by name only: Enum.TryParse also took "+1", "-0" and "hybrid,semantic" (flags combined) as modes.</summary>
     public static SearchMode ParseMode(string? text) =>
         string.IsNullOrWhiteSpace(text) ? SearchMode.Hybrid
-        : Enum.TryParse<SearchMode>(text.Trim(), ignoreCase: true, out var mode) && Enum.IsDefined(mode) && !char.IsDigit(text.Trim()[0]) ? mode
+        : Enum.GetNames<SearchMode>().FirstOrDefault(n => n.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase)) is { } name ? Enum.Parse<SearchMode>(name)
         : throw new InvalidDataException($"unknown search mode '{text}': use hybrid, semantic or lexical");
 }
 

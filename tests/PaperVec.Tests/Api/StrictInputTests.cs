@@ -165,4 +165,27 @@ public class StrictInputTests(SampleServerFixture fixture)
         Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync($"/libraries/{P("strict_encoded-1")}")).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync($"/papers/{P(source)}")).StatusCode);
     }
+
+    /// <summary>Item 8: the rank route (a digest ordered by a library) and every route taking a digest id list the stored ids, with a "did you mean".</summary>
+    [Fact]
+    public async Task AnUnknownDigestIdListsTheStoredOnesWithADidYouMean()
+    {
+        var (source, _) = await PaperWithTwoIdsAsync("strict.hint", "A liked paper of a reader whose digest id is mistyped");
+        Assert.Equal(HttpStatusCode.OK, (await Client.PutAsync("/libraries/strict-hint", Json($"{{\"liked\": [\"{source}\"]}}"))).StatusCode);
+        const string listed = "stored digests, newest first: 2025-03-12/daily-papers-mar-12, 2025-03-11/daily-papers-mar-11";
+        string detail = await Problems.AssertProblemAsync(await Client.GetAsync("/digests/daily-papers-mar-12?library=strict-hint"), 404, "no digest with id 'daily-papers-mar-12'");
+        Assert.Contains("(did you mean '2025-03-12/daily-papers-mar-12'?)", detail);
+        Assert.Contains(listed, detail);
+        foreach (var response in new[]
+        {
+            await Client.PostAsync("/recommend", Json("{\"library\": \"strict-hint\", \"digest\": \"2025-03-12/daily-papers-mar-21\"}")),
+            await Client.GetAsync($"/papers/{source}/similar?excludeDigest=2025-03-12/daily-papers-mar-21"),
+            await Client.GetAsync("/duplicates?digest=2025-03-12/daily-papers-mar-21"),
+        })
+        {
+            detail = await Problems.AssertProblemAsync(response, 404, "(did you mean '2025-03-12/daily-papers-mar-12'?)");
+            Assert.Contains(listed, detail);
+        }
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/libraries/strict-hint")).StatusCode);
+    }
 }

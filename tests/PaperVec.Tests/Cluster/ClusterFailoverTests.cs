@@ -293,8 +293,12 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
         foreach (var id in papers)
         {
             Assert.True((await GetAsync(single, $"/papers/{id}")).GetRawText() == (await GetAsync(cluster, $"/papers/{id}")).GetRawText(), $"{when}: /papers/{id}");
-            string similar = $"/papers/{id}/similar?k=5";
-            Assert.True((await GetAsync(single, similar)).GetProperty("results").GetRawText() == (await GetAsync(cluster, similar)).GetProperty("results").GetRawText(), $"{when}: {similar}");
+            // With diversity too: the cluster reads one node's pool depth and picks by the node's MMR (it answered 400 before).
+            foreach (var similar in new[] { $"/papers/{id}/similar?k=5", $"/papers/{id}/similar?k=5&diversity=0.5", $"/papers/{id}/similar?k=8&diversity=1" })
+            {
+                var (expected, actual) = ((await GetAsync(single, similar)).GetProperty("results").GetRawText(), (await GetAsync(cluster, similar)).GetProperty("results").GetRawText());
+                Assert.True(expected == actual, $"{when}: {similar}: expected {expected}, got {actual}");
+            }
         }
     }
 
@@ -395,6 +399,9 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
             var actual = await cluster.SimilarAsync(paper.Id, new SearchScope { K = 10 });
             Assert.NotNull(actual);
             Assert.True(expected.Select(r => (r.Id, r.Score)).SequenceEqual(actual!.Select(r => (r.Id, r.Score))), $"{when}: similar to {paper.Id}");
+            var diverse = single.Similar(paper.Key, scope with { Diversity = 0.5 })!;
+            var diverseActual = await cluster.SimilarAsync(paper.Id, new SearchScope { K = 10, Diversity = 0.5 });
+            Assert.True(diverse.Select(r => (r.Id, r.Score)).SequenceEqual(diverseActual!.Select(r => (r.Id, r.Score))), $"{when}: similar to {paper.Id} with diversity");
         }
     }
 
