@@ -80,6 +80,28 @@ public sealed partial class PaperDatabase
         });
     }
 
+    /// <summary>
+    /// A failed checkpoint is tried again by itself (at least a second apart), so a disk that comes back
+    /// clears <see cref="StorageProblem"/> and /ready without waiting for a client's write to start one.
+    /// </summary>
+    void ScheduleCheckpointRetry()
+    {
+        if (_disposed) return;
+        var delay = _options.CheckpointRetryAfter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : _options.CheckpointRetryAfter;
+        _ = Task.Delay(delay).ContinueWith(_ =>
+        {
+            // No log to checkpoint into (repair before it opens one), nothing to retry, or a store only a restart frees.
+            if (_disposed || _wal == null || _checkpointProblem == null || _storeWedged) return;
+            if (Interlocked.CompareExchange(ref _checkpointRunning, 1, 0) != 0) return;
+            _ = Task.Run(async () =>
+            {
+                try { await CheckpointAsync().ConfigureAwait(false); }
+                catch (Exception) { } // reported by StorageProblem, retried again from CheckpointAsync
+                finally { Volatile.Write(ref _checkpointRunning, 0); }
+            });
+        }, TaskScheduler.Default);
+    }
+
     /// <summary>Waits for a background checkpoint still running (tests, and closing).</summary>
     public async Task WaitForBackgroundCheckpointAsync()
     {
@@ -111,6 +133,7 @@ public sealed partial class PaperDatabase
             _checkpointProblem = $"{fault.Message} (the write-ahead log still holds every write; retried later)";
             _problemIsSpace |= fault.InsufficientSpace;
             Interlocked.Exchange(ref _checkpointNotBeforeTicks, (DateTime.UtcNow + _options.CheckpointRetryAfter).Ticks);
+            ScheduleCheckpointRetry();
             throw fault;
         }
         finally { _applyGate.Release(); }

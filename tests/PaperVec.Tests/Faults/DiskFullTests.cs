@@ -81,6 +81,32 @@ public class DiskFullTests
     }
 
     [Fact]
+    public async Task ACheckpointThatFailedOnAFullDiskIsRetriedByItselfOnceSpaceIsBack()
+    {
+        using var disk = Tmpfs.Mount(48);
+        var random = new Random(8);
+        var db = PaperDatabase.Open(disk.Path, new PaperDatabaseOptions { CheckpointRetryAfter = TimeSpan.Zero });
+        try
+        {
+            for (int i = 0; i < 30; i++) await db.CommitAsync(new WriteBatch().PutPaper(StoreTestData.Paper(i, random)));
+            disk.Fill();
+            await Assert.ThrowsAsync<StorageFaultException>(() => db.CheckpointAsync());
+            Assert.Contains("checkpoint", db.StorageProblem);
+
+            // No write and no checkpoint from here: the database retries the checkpoint itself, and /ready's problem clears.
+            disk.Free();
+            for (int i = 0; i < 600 && db.StorageProblem != null; i++) await Task.Delay(100);
+            Assert.Null(db.StorageProblem);
+            await db.WaitForBackgroundCheckpointAsync();
+            db.AbandonForTests();
+            using var reopened = PaperDatabase.Open(disk.Path);
+            Assert.Equal(30, reopened.PaperCount);
+            Assert.Equal(0, reopened.Recovery.ReplayedBatches); // the retried checkpoint covered all 30
+        }
+        finally { db.Dispose(); }
+    }
+
+    [Fact]
     public void AReadOnlyDataDirectoryIsNamedAsSuchNotAsInUse()
     {
         using var disk = Tmpfs.Mount(32);
