@@ -11,7 +11,7 @@ namespace PaperVec.CrashHost;
 /// inner device only on <see cref="Switch.Release"/>, as on a disk that stopped answering, or one
 /// that answers late. Test-only (the fault tests, in process and in this host).
 /// </summary>
-public sealed class FailingDevice(IDevice inner) : IDevice
+public sealed class FailingDevice(IDevice inner) : PaperVec.Storage.DelegatingDevice(inner)
 {
     /// <summary>Switches for every device one factory made (the log's and the store's); fails too while <paramref name="flagFile"/> exists.</summary>
     public sealed class Switch(string? flagFile = null)
@@ -69,46 +69,21 @@ public sealed class FailingDevice(IDevice inner) : IDevice
         return true;
     }
 
-    public uint SectorSize => inner.SectorSize;
-    public string FileName => inner.FileName;
-    public long Capacity => inner.Capacity;
-    public long SegmentSize => inner.SegmentSize;
-    public int StartSegment => inner.StartSegment;
-    public int EndSegment => inner.EndSegment;
-    public int ThrottleLimit { get => inner.ThrottleLimit; set => inner.ThrottleLimit = value; }
-    public void Initialize(long segmentSize, LightEpoch epoch = null!, bool omitSegmentIdFromFilename = false) => inner.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
-    public bool TryComplete() => inner.TryComplete();
-    public bool Throttle() => inner.Throttle();
-
-    public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
+    public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
-        if (!Fails(callback, context) && !_switch.Held(() => inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context)))
-            inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+        if (!Fails(callback, context) && !_switch.Held(() => Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context)))
+            Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
     }
 
-    public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
+    public override void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
-        if (!Fails(callback, context) && !_switch.Held(() => inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context)))
-            inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context);
+        if (!Fails(callback, context) && !_switch.Held(() => Inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context)))
+            Inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, callback, context);
     }
 
-    public void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, callback, context);
-
-    public void ReadAsync(ulong alignedSourceAddress, IntPtr alignedDestinationAddress, uint alignedReadLength, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(alignedSourceAddress, alignedDestinationAddress, alignedReadLength, callback, context);
-
-    public void TruncateUntilAddressAsync(long toAddress, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilAddressAsync(toAddress, callback, result);
-    public void TruncateUntilAddress(long toAddress) => inner.TruncateUntilAddress(toAddress);
-    public void TruncateUntilSegmentAsync(int toSegment, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilSegmentAsync(toSegment, callback, result);
-    public void TruncateUntilSegment(int toSegment) => inner.TruncateUntilSegment(toSegment);
-    public void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result) => inner.RemoveSegmentAsync(segment, callback, result);
-    public void RemoveSegment(int segment) => inner.RemoveSegment(segment);
-    public long GetFileSize(int segment) => inner.GetFileSize(segment);
-    public void Reset() => inner.Reset();
-    public void Dispose()
+    public override void Dispose()
     {
         while (_switch.Failing) Thread.Sleep(10);
-        inner.Dispose();
+        Inner.Dispose();
     }
 }

@@ -124,7 +124,7 @@ public sealed class WalFileDevice : StorageDeviceBase
 /// device reports it done, so the commit bound can tell a write the disk has not finished (a dead or
 /// stuck disk) from a commit whose writes are done and whose remaining steps only wait for a thread.
 /// </summary>
-public sealed class WatchedDevice(IDevice inner) : IDevice
+public sealed class WatchedDevice(IDevice inner) : DelegatingDevice(inner)
 {
     readonly ConcurrentDictionary<long, long> _outstanding = new(); // write number → Environment.TickCount64 when issued
     long _writes;
@@ -151,33 +151,9 @@ public sealed class WatchedDevice(IDevice inner) : IDevice
         };
     }
 
-    public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
-        inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, Watch(callback), context);
+    public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
+        Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, Watch(callback), context);
 
-    public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
-        inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, Watch(callback), context);
-
-    public uint SectorSize => inner.SectorSize;
-    public string FileName => inner.FileName;
-    public long Capacity => inner.Capacity;
-    public long SegmentSize => inner.SegmentSize;
-    public int StartSegment => inner.StartSegment;
-    public int EndSegment => inner.EndSegment;
-    public int ThrottleLimit { get => inner.ThrottleLimit; set => inner.ThrottleLimit = value; }
-    public void Initialize(long segmentSize, LightEpoch epoch = null!, bool omitSegmentIdFromFilename = false) => inner.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
-    public bool TryComplete() => inner.TryComplete();
-    public bool Throttle() => inner.Throttle();
-    public void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, callback, context);
-    public void ReadAsync(ulong alignedSourceAddress, IntPtr alignedDestinationAddress, uint alignedReadLength, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(alignedSourceAddress, alignedDestinationAddress, alignedReadLength, callback, context);
-    public void TruncateUntilAddressAsync(long toAddress, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilAddressAsync(toAddress, callback, result);
-    public void TruncateUntilAddress(long toAddress) => inner.TruncateUntilAddress(toAddress);
-    public void TruncateUntilSegmentAsync(int toSegment, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilSegmentAsync(toSegment, callback, result);
-    public void TruncateUntilSegment(int toSegment) => inner.TruncateUntilSegment(toSegment);
-    public void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result) => inner.RemoveSegmentAsync(segment, callback, result);
-    public void RemoveSegment(int segment) => inner.RemoveSegment(segment);
-    public long GetFileSize(int segment) => inner.GetFileSize(segment);
-    public void Reset() => inner.Reset();
-    public void Dispose() => inner.Dispose();
+    public override void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
+        Inner.WriteAsync(alignedSourceAddress, alignedDestinationAddress, numBytesToWrite, Watch(callback), context);
 }

@@ -52,13 +52,22 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs papervec repair; then the directory opens normally, verifies sound and holds exactly <paramref name="expected"/>, as written.</summary>
-    string RepairAndCheck(Crashed crashed, IReadOnlyCollection<PaperRecord> expected)
+    string RepairAndCheck(Crashed crashed, IReadOnlyCollection<PaperRecord> expected) => CheckRepaired(crashed, expected, Repair(crashed));
+
+    /// <summary>Runs papervec repair on a directory serve refuses; returns what it printed.</summary>
+    string Repair(Crashed crashed)
     {
         var refused = Assert.Throws<DataDirectoryDamagedException>(() => PaperDatabase.Open(crashed.Dir).Dispose()); // serve refuses first
         var (exit, stdout, stderr) = CliRunner.Run("repair", "--data", crashed.Dir);
         output.WriteLine(stdout + stderr);
         Assert.True(exit == 0, $"repair failed after serve refused with '{refused.Message}': {stdout}{stderr}");
         Assert.Contains(": repaired;", stdout); // says it changed something, not "nothing to repair"
+        return stdout;
+    }
+
+    /// <summary>The repaired directory opens as serve opens it, holds exactly <paramref name="expected"/> as written, verifies sound and keeps new writes.</summary>
+    static string CheckRepaired(Crashed crashed, IReadOnlyCollection<PaperRecord> expected, string stdout)
+    {
         using var db = PaperDatabase.Open(crashed.Dir); // what serve does
         Assert.Empty(db.Recovery.Damage);
         Assert.Equal(expected.Count, db.PaperCount);
@@ -66,6 +75,7 @@ public class RepairTests(ITestOutputHelper output)
         {
             var stored = db.GetPaper(paper.Key);
             Assert.True(stored != null, $"paper '{paper.Title}' was lost by repair; it printed: {stdout}");
+            Assert.Equal(paper.Title, stored.Title);
             Assert.Equal(paper.Vector, stored.Vector);
             Assert.Equal(paper.Abstract, stored.Abstract);
             Assert.Equal(paper.Key, db.KeyOfSourceId(paper.SourceId!));
@@ -337,25 +347,11 @@ public class RepairTests(ITestOutputHelper output)
             // The probe's damage: 64 flipped bytes 3,000 bytes before the end of hlog.log.0 (an AccessViolation in every verb before).
             string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
             StoreIntegrityTests.Flip(hlog, (int)new FileInfo(hlog).Length - 3000, 64);
-            var (exit, stdout, stderr) = CliRunner.Run("repair", "--data", crashed.Dir);
-            output.WriteLine(stdout + stderr);
-            Assert.Equal(0, exit);
+            string stdout = Repair(crashed);
             var named = crashed.Papers.Where(p => stdout.Contains($"lost: paper {p.Id}")).ToList();
             Assert.InRange(named.Count, 1, 2); // a record or two of ~2.6 KB
             Assert.Contains($"unreadable: {Aside(crashed)}/hlog.log.0 bytes", stdout);
-            using (var db = PaperDatabase.Open(crashed.Dir))
-            {
-                Assert.Empty(db.Recovery.Damage);
-                Assert.Equal(crashed.Papers.Count - named.Count, db.PaperCount);
-                foreach (var paper in crashed.Papers.Except(named))
-                {
-                    var stored = db.GetPaper(paper.Key)!;
-                    Assert.Equal(paper.Title, stored.Title);
-                    Assert.Equal(paper.Abstract, stored.Abstract);
-                    Assert.Equal(paper.Vector, stored.Vector);
-                }
-                Assert.True(db.Verify().Sound);
-            }
+            CheckRepaired(crashed, crashed.Papers.Except(named).ToList(), stdout);
             AssertStoreMovedAside(crashed, stdout);
         }
         finally { Directory.Delete(crashed.Dir, true); }
