@@ -14,18 +14,23 @@ public static class Program
 
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error);
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="storage">
+    /// What `ingest` and `serve` open their database with, besides what their flags set: the defaults, or
+    /// (tests/PaperVec.CrashHost) a device that fails on demand and a checkpoint step to die at.
+    /// </param>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, PaperVec.Storage.PaperDatabaseOptions? storage = null)
     {
+        storage ??= new PaperVec.Storage.PaperDatabaseOptions();
         // A plain command named "papervec" (what users type; the assembly is PaperVec.Cli), with the
         // help and version options a RootCommand would add.
         var root = new Command("papervec", "PaperVec: semantic search over research-paper abstracts")
         {
             new System.CommandLine.Help.HelpOption(),
             new VersionOption(),
-            ServeCommand.Create(),
+            ServeCommand.Create(storage),
             ModelCommands.Create(),
             EmbedCommand.Create(),
-            IngestCommand.Create(),
+            IngestCommand.Create(storage),
             SearchCommand.Create(),
             SearchCommand.CreateSimilar(),
             RecommendCommands.Recommend(),

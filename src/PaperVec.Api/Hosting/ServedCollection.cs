@@ -42,7 +42,7 @@ public sealed class ServedCollection : IServedPapers, IDisposable
 
     public static ServedCollection Open(ServerOptions options, ServerMetrics metrics)
     {
-        var collection = PaperCollection.Open(options.DataPath, new PaperDatabaseOptions
+        var collection = PaperCollection.Open(options.DataPath, options.Storage with
         {
             CheckpointAfterWalBytes = Math.Max(1, (long)options.CheckpointAfterWalMegabytes << 20),
             StoreMemoryBytes = options.StoreMemoryBytes,

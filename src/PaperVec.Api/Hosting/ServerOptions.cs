@@ -34,6 +34,8 @@ public sealed record ServerOptions
     public int CheckpointAfterWalMegabytes { get; init; } = 256;
     /// <summary>Memory of the store's log (older records are read from disk); tests lower it to read records from disk.</summary>
     public long StoreMemoryBytes { get; init; } = new PaperVec.Storage.PaperDatabaseOptions().StoreMemoryBytes;
+    /// <summary>The database's other settings (the fields above override theirs): the fault tests give it a device that fails on demand.</summary>
+    public PaperVec.Storage.PaperDatabaseOptions Storage { get; init; } = new();
     /// <summary>Serve a cluster as its client (`serve --cluster`) instead of a data directory.</summary>
     public ClusterConnection? Cluster { get; init; }
     /// <summary>Start-up and shutdown notes (the command line prints them).</summary>

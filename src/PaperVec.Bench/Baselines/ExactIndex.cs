@@ -9,7 +9,7 @@ namespace PaperVec.Bench.Baselines;
 /// held twice. Removal swaps the last row in, so rows stay dense for the scan.
 /// Searches may run concurrently with each other; Add and Remove need exclusive access.
 /// </summary>
-public sealed unsafe class ExactIndex : IVectorIndex
+public sealed unsafe class ExactIndex : IDisposable
 {
     const int ChunkRows = 256;    // rows of each lane per kernel call (4 x 256 scores stay in L1)
     const int MinRowsPerThread = 1024;

@@ -39,13 +39,14 @@ static class DataOptions
     }
 
     /// <param name="create">Whether a missing directory is created (the verbs that write); otherwise it is refused.</param>
-    public static PaperCollection Open(string? data, int checkpointMegabytes = 256, bool create = false)
+    /// <param name="storage">The database's other settings (the crash tests' host: a failing device, a checkpoint step to die at).</param>
+    public static PaperCollection Open(string? data, int checkpointMegabytes = 256, bool create = false, PaperDatabaseOptions? storage = null)
     {
         if (!create) Existing(data);
         ConsoleProgress? rebuild = null;
         try
         {
-            var collection = PaperCollection.Open(data, new PaperDatabaseOptions
+            var collection = PaperCollection.Open(data, (storage ?? new PaperDatabaseOptions()) with
             {
                 CheckpointAfterWalBytes = Math.Max(1, (long)checkpointMegabytes << 20),
                 Log = message => Console.Error.WriteLine($"papervec: {message}"),

@@ -13,7 +13,8 @@ namespace PaperVec.Cli.Commands;
 /// </summary>
 static class IngestCommand
 {
-    public static Command Create()
+    /// <param name="storage">Settings the database is opened with (<see cref="Program.RunAsync"/>).</param>
+    public static Command Create(PaperDatabaseOptions storage)
     {
         var files = new Argument<string[]>("FILES") { Description = "Digest .txt files, .json/.jsonl record files, or - for JSON Lines on stdin", Arity = ArgumentArity.OneOrMore };
         var data = DataOptions.Data();
@@ -35,7 +36,7 @@ static class IngestCommand
             var digests = new Dictionary<string, IReadOnlyList<ParsedDigest>>(StringComparer.Ordinal);
             foreach (var path in paths.Where(p => p != "-" && !IsRecordFile(p)).Distinct())
                 digests[path] = ParseDigestFile(path, parse.GetValue(date), parse.GetValue(year));
-            using var collection = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint), create: true);
+            using var collection = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint), create: true, storage);
             var db = collection.Database;
             Embedder? embedder = null;
             // The model loads only when some paper carries no vector.

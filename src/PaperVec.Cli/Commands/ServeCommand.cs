@@ -11,7 +11,8 @@ namespace PaperVec.Cli.Commands;
 /// </summary>
 static class ServeCommand
 {
-    public static Command Create()
+    /// <param name="storage">Settings the database is opened with (<see cref="Program.RunAsync"/>).</param>
+    public static Command Create(PaperVec.Storage.PaperDatabaseOptions storage)
     {
         var data = DataOptions.Data();
         var urls = new Option<string[]>("--urls")
@@ -44,6 +45,7 @@ static class ServeCommand
                 MaxQueryBatch = parse.GetValue(batch),
                 Precision = parse.GetValue(precision),
                 CheckpointAfterWalMegabytes = parse.GetValue(checkpoint),
+                Storage = storage,
                 Cluster = parse.GetValue(cluster)
                     ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos),
                         CommonOptions.MembershipOf(parse, membership), CommonOptions.CertificateOf(parse, tlsCert))

@@ -31,7 +31,7 @@ namespace PaperVec.Index;
 /// Delete marks the node (never returned, still navigable); <see cref="Repair"/> later relinks
 /// around deleted nodes and frees their slots for reuse.
 /// </summary>
-public sealed unsafe partial class HnswIndex : IVectorIndex
+public sealed unsafe partial class HnswIndex : IDisposable
 {
     const byte StateLive = 0;
     const byte StateDeleted = 1;   // unlisted but still linked: navigable, never returned

@@ -9,7 +9,7 @@ public sealed record HnswOptions
     /// <summary>Candidate list size while inserting.</summary>
     public int EfConstruction { get; init; } = 200;
 
-    /// <summary>Candidate list size of <see cref="IVectorIndex.Search"/> when no ef is given.</summary>
+    /// <summary>Candidate list size of <see cref="HnswIndex.Search(ReadOnlySpan{float}, int, Func{long, bool}?)"/> when no ef is given.</summary>
     public int DefaultEfSearch { get; init; } = 64;
 
     /// <summary>Seeds the level draws, so a single-threaded build is reproducible.</summary>

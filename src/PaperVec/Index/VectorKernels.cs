@@ -20,8 +20,8 @@ public enum KernelPath
 }
 
 /// <summary>
-/// Dot product and squared L2 distance over float32 rows. The path is chosen once, when the type
-/// initialises, from what the CPU supports; the field is static readonly so the tiered JIT folds
+/// Dot products over float32 rows (vectors are unit length, so the dot product is the cosine).
+/// The path is chosen once, when the type initialises, from what the CPU supports; the field is static readonly so the tiered JIT folds
 /// the dispatch away. Every path is public so tests and benchmarks can compare them.
 /// </summary>
 public static unsafe class VectorKernels
@@ -61,18 +61,10 @@ public static unsafe class VectorKernels
 
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => Dot(a, b, Selected);
 
-    public static float SquaredL2(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => SquaredL2(a, b, Selected);
-
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, KernelPath path)
     {
         if (a.Length != b.Length) throw new ArgumentException("Spans differ in length.", nameof(b));
         fixed (float* pa = a, pb = b) return Dot(pa, pb, a.Length, path);
-    }
-
-    public static float SquaredL2(ReadOnlySpan<float> a, ReadOnlySpan<float> b, KernelPath path)
-    {
-        if (a.Length != b.Length) throw new ArgumentException("Spans differ in length.", nameof(b));
-        fixed (float* pa = a, pb = b) return SquaredL2(pa, pb, a.Length, path);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -85,14 +77,6 @@ public static unsafe class VectorKernels
         KernelPath.Avx2Fma => DotAvx2Fma(a, b, length),
         KernelPath.VectorT => DotVectorT(a, b, length),
         _ => DotScalar(a, b, length),
-    };
-
-    static float SquaredL2(float* a, float* b, int length, KernelPath path) => path switch
-    {
-        KernelPath.Avx512 => SquaredL2Avx512(a, b, length),
-        KernelPath.Avx2Fma => SquaredL2Avx2Fma(a, b, length),
-        KernelPath.VectorT => SquaredL2VectorT(a, b, length),
-        _ => SquaredL2Scalar(a, b, length),
     };
 
     /// <summary>
@@ -226,38 +210,6 @@ public static unsafe class VectorKernels
         return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
     }
 
-    public static float SquaredL2Avx512(float* a, float* b, int length)
-    {
-        var acc0 = Vector512<float>.Zero;
-        var acc1 = Vector512<float>.Zero;
-        var acc2 = Vector512<float>.Zero;
-        var acc3 = Vector512<float>.Zero;
-        int i = 0;
-        for (; i <= length - 64; i += 64)
-        {
-            var d0 = Avx512F.LoadVector512(a + i) - Avx512F.LoadVector512(b + i);
-            var d1 = Avx512F.LoadVector512(a + i + 16) - Avx512F.LoadVector512(b + i + 16);
-            var d2 = Avx512F.LoadVector512(a + i + 32) - Avx512F.LoadVector512(b + i + 32);
-            var d3 = Avx512F.LoadVector512(a + i + 48) - Avx512F.LoadVector512(b + i + 48);
-            acc0 = Avx512F.FusedMultiplyAdd(d0, d0, acc0);
-            acc1 = Avx512F.FusedMultiplyAdd(d1, d1, acc1);
-            acc2 = Avx512F.FusedMultiplyAdd(d2, d2, acc2);
-            acc3 = Avx512F.FusedMultiplyAdd(d3, d3, acc3);
-        }
-        for (; i <= length - 16; i += 16)
-        {
-            var d = Avx512F.LoadVector512(a + i) - Avx512F.LoadVector512(b + i);
-            acc0 = Avx512F.FusedMultiplyAdd(d, d, acc0);
-        }
-        if (i < length)
-        {
-            var mask = TailMask512(length - i);
-            var d = Avx512F.MaskLoad(a + i, mask, Vector512<float>.Zero) - Avx512F.MaskLoad(b + i, mask, Vector512<float>.Zero);
-            acc1 = Avx512F.FusedMultiplyAdd(d, d, acc1);
-        }
-        return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
-    }
-
     static void DotFourLanesAvx2Fma(float* query, int dimension, float* rows, int rowStride, nint laneStride, int perLane, float* scores)
     {
         int wide = dimension & ~15;
@@ -335,38 +287,6 @@ public static unsafe class VectorKernels
         return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
     }
 
-    public static float SquaredL2Avx2Fma(float* a, float* b, int length)
-    {
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        var acc2 = Vector256<float>.Zero;
-        var acc3 = Vector256<float>.Zero;
-        int i = 0;
-        for (; i <= length - 32; i += 32)
-        {
-            var d0 = Avx.LoadVector256(a + i) - Avx.LoadVector256(b + i);
-            var d1 = Avx.LoadVector256(a + i + 8) - Avx.LoadVector256(b + i + 8);
-            var d2 = Avx.LoadVector256(a + i + 16) - Avx.LoadVector256(b + i + 16);
-            var d3 = Avx.LoadVector256(a + i + 24) - Avx.LoadVector256(b + i + 24);
-            acc0 = Fma.MultiplyAdd(d0, d0, acc0);
-            acc1 = Fma.MultiplyAdd(d1, d1, acc1);
-            acc2 = Fma.MultiplyAdd(d2, d2, acc2);
-            acc3 = Fma.MultiplyAdd(d3, d3, acc3);
-        }
-        for (; i <= length - 8; i += 8)
-        {
-            var d = Avx.LoadVector256(a + i) - Avx.LoadVector256(b + i);
-            acc0 = Fma.MultiplyAdd(d, d, acc0);
-        }
-        if (i < length)
-        {
-            var mask = TailMask(length - i);
-            var d = Avx.MaskLoad(a + i, mask) - Avx.MaskLoad(b + i, mask);
-            acc1 = Fma.MultiplyAdd(d, d, acc1);
-        }
-        return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
-    }
-
     public static float DotVectorT(float* a, float* b, int length)
     {
         int width = Vector<float>.Count;
@@ -384,40 +304,10 @@ public static unsafe class VectorKernels
         return sum;
     }
 
-    public static float SquaredL2VectorT(float* a, float* b, int length)
-    {
-        int width = Vector<float>.Count;
-        var acc0 = Vector<float>.Zero;
-        var acc1 = Vector<float>.Zero;
-        int i = 0;
-        for (; i <= length - 2 * width; i += 2 * width)
-        {
-            var d0 = Vector.Load(a + i) - Vector.Load(b + i);
-            var d1 = Vector.Load(a + i + width) - Vector.Load(b + i + width);
-            acc0 += d0 * d0;
-            acc1 += d1 * d1;
-        }
-        for (; i <= length - width; i += width)
-        {
-            var d = Vector.Load(a + i) - Vector.Load(b + i);
-            acc0 += d * d;
-        }
-        float sum = Vector.Sum(acc0 + acc1);
-        for (; i < length; i++) { float d = a[i] - b[i]; sum += d * d; }
-        return sum;
-    }
-
     public static float DotScalar(float* a, float* b, int length)
     {
         double sum = 0;
         for (int i = 0; i < length; i++) sum += (double)a[i] * b[i];
-        return (float)sum;
-    }
-
-    public static float SquaredL2Scalar(float* a, float* b, int length)
-    {
-        double sum = 0;
-        for (int i = 0; i < length; i++) { double d = (double)a[i] - b[i]; sum += d * d; }
         return (float)sum;
     }
 

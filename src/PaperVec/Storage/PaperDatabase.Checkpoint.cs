@@ -158,19 +158,14 @@ public sealed partial class PaperDatabase
             throw new StorageFaultException(_applyFailure, null, insufficientSpace: false);
         }
         Guid token = await storeCheckpoint.ConfigureAwait(false);
-        MaybeCrash("after-store-checkpoint");
+        _options.AtCheckpointStep?.Invoke(CheckpointStep.StoreCheckpointed, _directory.StorePath);
         string indexFile = $"hnsw-{token:N}.bin";
         string indexPath = Path.Combine(_directory.IndexPath, indexFile);
         _index.Repair(); // the snapshot keeps no deleted or stranded nodes
         try
         {
             _index.Save(indexPath);
-            if (CrashPoints.Armed == "during-index-snapshot")
-            {
-                // Simulates dying halfway through writing the snapshot: a torn file that no manifest names yet.
-                using (var torn = new FileStream(indexPath, FileMode.Open)) torn.SetLength(torn.Length / 2);
-                Environment.FailFast("papervec test hook: crash during index snapshot");
-            }
+            _options.AtCheckpointStep?.Invoke(CheckpointStep.IndexSnapshotWritten, indexPath);
             AtomicFile.FlushDirectory(_directory.IndexPath);
             // Before the manifest: the lexical index may run ahead of checkpoint.json (replay is idempotent), never behind it.
             CommitLexical(nextSequence); // a failed one marks it behind: it is rebuilt in the background
@@ -197,11 +192,6 @@ public sealed partial class PaperDatabase
     static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    void MaybeCrash(string point)
-    {
-        if (CrashPoints.Armed == point) Environment.FailFast($"papervec test hook: crash at {point}");
     }
 
     /// <summary>Reclaims disk from overwritten and deleted records, then checkpoints.</summary>
@@ -254,8 +244,12 @@ public sealed partial class PaperDatabase
         return problem.Length == 0;
     }
 
-    /// <summary>Closes everything without the final checkpoint, as if the process had died (tests only).</summary>
-    internal void AbandonForTests()
+    /// <summary>
+    /// Closes every file as a process killed at this moment leaves them: no closing checkpoint, no lexical
+    /// commit, the directory lock released; the next open recovers from the write-ahead log. The in-process
+    /// kill -9 of the recovery and fault tests; no host calls it.
+    /// </summary>
+    internal void Abandon()
     {
         StopLexicalRebuild();
         _disposed = true;

@@ -39,7 +39,12 @@ public sealed record PaperDatabaseOptions
     /// <summary>Progress of an index rebuild: (done, total).</summary>
     public Action<long, long>? RebuildProgress { get; init; }
     /// <summary>Makes the FASTER devices from their file paths: tests wrap them to fail on demand.</summary>
-    public Func<string, IDevice>? DeviceFactory { get; init; } = TestHooks.DeviceFactory;
+    public Func<string, IDevice>? DeviceFactory { get; init; }
+    /// <summary>
+    /// Called at each <see cref="CheckpointStep"/> with the path that step wrote: the crash tests' host
+    /// (tests/PaperVec.CrashHost) ends the process there to prove recovery. Null in every shipped host.
+    /// </summary>
+    internal Action<CheckpointStep, string>? AtCheckpointStep { get; init; }
     /// <summary>
     /// Rebuild a damaged or stale lexical index in the background (the server: it serves meanwhile, lexical
     /// answers degraded) instead of before open returns (tools, which answer once and exit).
@@ -113,7 +118,8 @@ public sealed partial class PaperDatabase : IDisposable
     public int PaperCount => _index.LiveCount;
     /// <summary>The graph itself, for the storage code and tests; searches go through <see cref="Search"/> and <see cref="SearchSimilar"/>.</summary>
     internal HnswIndex Index => _index;
-    internal WriteAheadLog WalForTests => _wal;
+    /// <summary>The write-ahead log's end, where the next write is appended (tests: a refused write appends nothing).</summary>
+    internal long LogTailAddress => _wal.TailAddress;
     public int Dimension => _options.Dimension;
 
     public static PaperDatabase Open(string? path, PaperDatabaseOptions? options = null)

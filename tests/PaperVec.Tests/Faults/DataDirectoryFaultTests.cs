@@ -20,7 +20,7 @@ public class DataDirectoryFaultTests
         db.Commit(papers.Take(checkpointed).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
         db.Checkpoint();
         foreach (var p in papers.Skip(checkpointed)) db.Commit(new WriteBatch().PutPaper(p).PutAlias(p.SourceId!, p.Key));
-        db.AbandonForTests();
+        db.Abandon();
         return (dir, papers);
     }
 
@@ -182,7 +182,7 @@ public class DataDirectoryFaultTests
             Assert.Null(db.StorageProblem);
             var small = StoreTestData.Paper(2, random);
             db.Commit(new WriteBatch().PutPaper(small));
-            db.AbandonForTests(); // kill -9
+            db.Abandon(); // kill -9
 
             using var reopened = PaperDatabase.Open(dir);
             Assert.Equal(1, reopened.PaperCount);
@@ -203,7 +203,7 @@ public class DataDirectoryFaultTests
             var db = PaperDatabase.Open(dir);
             var kept = StoreTestData.Paper(1, random);
             db.Commit(new WriteBatch().PutPaper(kept));
-            db.AbandonForTests();
+            db.Abandon();
             var huge = StoreTestData.Paper(2, random) with { Authors = new string('a', 5 << 20) };
             var after = StoreTestData.Paper(3, random);
             using (var wal = new WriteAheadLog(Path.Combine(dir, "wal")))
@@ -242,7 +242,7 @@ public class DataDirectoryFaultTests
                     await db.CommitAsync(new WriteBatch().PutPaper(papers[i]).PutPaper(papers[0] with { Abstract = $"version {i}" })));
                 Assert.Equal(papers.Count, db.PaperCount);
                 string last = db.GetPaper(papers[0].Key)!.Abstract;
-                db.AbandonForTests();
+                db.Abandon();
                 using var reopened = PaperDatabase.Open(dir);
                 Assert.Equal(papers.Count, reopened.PaperCount);
                 Assert.Equal(last, reopened.GetPaper(papers[0].Key)!.Abstract); // replay in log order gives what memory showed

@@ -41,7 +41,7 @@ public class DiskFullTests
             foreach (var p in papers.Skip(30)) await db.CommitAsync(new WriteBatch().PutPaper(p));
             Assert.Null(db.StorageProblem);
             Assert.Equal(50, db.PaperCount);
-            db.AbandonForTests(); // kill -9: the refused writes must not come back from the log either
+            db.Abandon(); // kill -9: the refused writes must not come back from the log either
 
             using var reopened = PaperDatabase.Open(disk.Path);
             Assert.Equal(50, reopened.PaperCount);
@@ -72,7 +72,7 @@ public class DiskFullTests
             await db.CheckpointAsync();
             Assert.Null(db.StorageProblem);
             await db.CommitAsync(new WriteBatch().PutPaper(StoreTestData.Paper(99, random)));
-            db.AbandonForTests();
+            db.Abandon();
             using var reopened = PaperDatabase.Open(disk.Path);
             Assert.Equal(31, reopened.PaperCount);
             Assert.Equal(1, reopened.Recovery.ReplayedBatches); // the later checkpoint covered the first 30

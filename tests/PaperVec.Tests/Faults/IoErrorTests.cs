@@ -68,7 +68,7 @@ public class IoErrorTests
             foreach (var p in resumed.Skip(1)) await Within(Task.Run(async () => { await db.CommitAsync(new WriteBatch().PutPaper(p)); return 0; }), "a write after healing");
             Assert.Null(db.StorageProblem);
             Assert.Equal(10 + resumed.Count, db.PaperCount);
-            db.AbandonForTests(); // kill -9: what was acknowledged must come back from the log, nothing refused may
+            db.Abandon(); // kill -9: what was acknowledged must come back from the log, nothing refused may
 
             using var reopened = PaperDatabase.Open(data);
             Assert.Equal(10 + resumed.Count, reopened.PaperCount);

@@ -45,9 +45,9 @@ public class RepairTests(ITestOutputHelper output)
         foreach (var p in papers.Skip(Checkpointed))
         {
             db.Commit(new WriteBatch().PutPaper(p).PutAlias(p.SourceId!, p.Key));
-            ends.Add(db.WalForTests.TailAddress);
+            ends.Add(db.LogTailAddress);
         }
-        db.AbandonForTests();
+        db.Abandon();
         return new Crashed(dir, papers, [.. ends]);
     }
 
@@ -85,7 +85,7 @@ public class RepairTests(ITestOutputHelper output)
         // The repaired directory takes writes and keeps them across a restart.
         var extra = StoreTestData.Paper(10_000, new Random(1));
         db.Commit(new WriteBatch().PutPaper(extra));
-        db.AbandonForTests();
+        db.Abandon();
         using (var again = PaperDatabase.Open(crashed.Dir)) Assert.Equal(expected.Count + 1, again.PaperCount);
         return stdout;
     }

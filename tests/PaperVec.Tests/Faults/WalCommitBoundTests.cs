@@ -158,7 +158,7 @@ public class WalCommitBoundTests
             Assert.Contains(data, recovered);
 
             foreach (var p in papers.Skip(6)) await db.CommitAsync(new WriteBatch().PutPaper(p)).AsTask().WaitAsync(Answers);
-            db.AbandonForTests(); // kill -9: what was acknowledged comes back from the log, the refused write does not
+            db.Abandon(); // kill -9: what was acknowledged comes back from the log, the refused write does not
             using var reopened = PaperDatabase.Open(data);
             Assert.Equal(7, reopened.PaperCount);
             Assert.Null(reopened.GetPaper(papers[5].Key));

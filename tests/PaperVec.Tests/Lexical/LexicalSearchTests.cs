@@ -49,7 +49,7 @@ public class LexicalSearchTests
             db.Commit(new WriteBatch().PutPaper(papers[0]).PutPaper(papers[1]));
             db.Checkpoint(); // the lexical index commits here with the log position it covers
             db.Commit(new WriteBatch().PutPaper(papers[2]).DeletePaper(papers[1].Key));
-            db.AbandonForTests(); // nothing after the checkpoint reached the lexical index's commit
+            db.Abandon(); // nothing after the checkpoint reached the lexical index's commit
 
             using var reopened = PaperDatabase.Open(dir);
             Assert.Equal(1, reopened.Recovery.ReplayedBatches);

@@ -44,7 +44,7 @@ public class LibraryStorageTests
             collection.Database.Checkpoint();
             await collection.ChangeLibraryAsync("alice", [papers[4].Id], [papers[1].Id], [papers[2].Id]); // after the checkpoint: only in the log
             await collection.DeleteLibraryAsync("bob");
-            collection.Database.AbandonForTests(); // kill -9
+            collection.Database.Abandon(); // kill -9
 
             using var reopened = PaperCollection.Open(dir);
             Assert.Equal(2, reopened.Database.Recovery.ReplayedBatches);
@@ -67,14 +67,14 @@ public class LibraryStorageTests
             using var collection = PaperCollection.Open(dir);
             collection.Database.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
             await collection.PutLibraryAsync("alice", [papers[0].Id], []);
-            long tail = collection.Database.WalForTests.TailAddress;
+            long tail = collection.Database.LogTailAddress;
 
             var unknown = await Assert.ThrowsAsync<UnknownPapersException>(() => collection.ChangeLibraryAsync("alice", [papers[1].Id, "2501.00000"], [], []));
             Assert.Equal(["2501.00000"], unknown.Ids);
             await Assert.ThrowsAsync<InvalidDataException>(() => collection.PutLibraryAsync("alice", [papers[1].Id], [papers[1].Id]));
             foreach (var bad in new[] { "", "has space", "slash/name", new string('a', 65), "ünïcode" })
                 Assert.Contains("not valid", (await Assert.ThrowsAsync<InvalidDataException>(() => collection.PutLibraryAsync(bad, [papers[1].Id], []))).Message);
-            Assert.Equal(tail, collection.Database.WalForTests.TailAddress);
+            Assert.Equal(tail, collection.Database.LogTailAddress);
             Assert.Equal([papers[0].Key], collection.Library("alice")!.Liked);
             Assert.Null(collection.Library(new string('a', 64)));
         }

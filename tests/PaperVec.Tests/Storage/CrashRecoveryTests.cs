@@ -9,7 +9,7 @@ namespace PaperVec.Tests.Storage;
 /// <summary>
 /// A real crash test: `papervec ingest -` runs as a child process, streaming paper records (with
 /// vectors, so no model is needed) and printing "ack N IDS" after each durable batch. The test kills
-/// it with SIGKILL at random moments, or lets it die inside a checkpoint through a crash point armed by the test-only host (CrashPoints),
+/// it with SIGKILL at random moments, or lets it die inside a checkpoint through a crash point armed by the test-only host (tests/PaperVec.CrashHost, through PaperDatabaseOptions.AtCheckpointStep),
 /// then checks that every acknowledged paper is readable and is its own nearest neighbour, that
 /// nothing is duplicated, and that the store opens cleanly. Each round resends everything not yet
 /// acknowledged, so re-ingesting is exercised too.

@@ -42,7 +42,7 @@ public class PaperDatabaseTests
                 db.Commit(new WriteBatch().PutPaper(papers[3]));
                 db.Commit(new WriteBatch().DeletePaper(papers[9].Key).DeleteAlias(papers[9].SourceId!));
                 Check(db);
-                db.AbandonForTests(); // reopen by replaying the log
+                db.Abandon(); // reopen by replaying the log
             }
             using (var db = PaperDatabase.Open(dir)) Check(db); // closes with a checkpoint
             using (var db = PaperDatabase.Open(dir)) Check(db); // opens from it
@@ -115,7 +115,7 @@ public class PaperDatabaseTests
                 Assert.Equal(papers[4].Key, (await db.DeletePaperAsync(papers[4].Key))?.Key);
                 Assert.Null(await db.DeletePaperAsync(papers[4].Key));
                 Assert.Null(db.FindPaper("2503.00004"));
-                db.AbandonForTests(); // dies without the closing checkpoint
+                db.Abandon(); // dies without the closing checkpoint
             }
             using (var db = PaperDatabase.Open(dir))
             {
@@ -244,7 +244,7 @@ public class PaperDatabaseTests
     internal static void AbandonWithoutCheckpoint(PaperDatabase db)
     {
         // Release file handles the way process death does, without the closing checkpoint.
-        db.AbandonForTests();
+        db.Abandon();
     }
 }
 
@@ -274,6 +274,61 @@ public class ReadAllocationTests
             long vector = 24 + 4L * read.Vector.Length;
             const long recordObjects = 256; // the PaperRecord and its digest array
             Assert.True(allocated <= strings + vector + recordObjects, $"allocated {allocated} bytes; strings {strings}, vector {vector}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// The checkpoint steps the crash tests die at (<see cref="PaperDatabaseOptions.AtCheckpointStep"/>) come in order,
+    /// each with the file it wrote; a checkpoint that fails after its index snapshot drops that snapshot and keeps
+    /// the previous checkpoint named, and the log brings back everything written since.
+    /// </summary>
+    [Fact]
+    public void CheckpointStepsComeInOrderAndAFailureAfterTheSnapshotKeepsThePreviousCheckpoint()
+    {
+        string dir = StoreTestData.TempDir();
+        var random = new Random(8);
+        var papers = Enumerable.Range(0, 20).Select(i => StoreTestData.Paper(i, random)).ToList();
+        var steps = new List<(CheckpointStep Step, string Path)>();
+        bool refuseSnapshot = false;
+        var options = new PaperDatabaseOptions
+        {
+            AtCheckpointStep = (step, path) =>
+            {
+                lock (steps) steps.Add((step, path));
+                if (refuseSnapshot && step == CheckpointStep.IndexSnapshotWritten) throw new IOException("refused by the test");
+            },
+        };
+        try
+        {
+            using (var db = PaperDatabase.Open(dir, options))
+            {
+                steps.Clear(); // a new directory is checkpointed at open
+                db.Commit(papers.Take(10).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
+                db.Checkpoint();
+                Assert.Equal([CheckpointStep.StoreCheckpointed, CheckpointStep.IndexSnapshotWritten], steps.Select(s => s.Step));
+                string named = steps[1].Path;
+                string manifest = Path.Combine(db.Root, "checkpoint.json");
+                Assert.True(File.Exists(named));
+                Assert.Contains(Path.GetFileName(named), File.ReadAllText(manifest));
+
+                refuseSnapshot = true;
+                steps.Clear();
+                db.Commit(papers.Skip(10).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
+                Assert.ThrowsAny<Exception>(() => db.Checkpoint());
+                string refused = steps.Single(s => s.Step == CheckpointStep.IndexSnapshotWritten).Path;
+                Assert.NotEqual(named, refused);
+                Assert.False(File.Exists(refused));
+                Assert.True(File.Exists(named));
+                Assert.Contains(Path.GetFileName(named), File.ReadAllText(manifest));
+                Assert.NotNull(db.StorageProblem);
+                db.Abandon();
+            }
+            using (var db = PaperDatabase.Open(dir))
+            {
+                Assert.Equal(papers.Count, db.PaperCount);
+                foreach (var p in papers) Assert.Equal(p.Title, db.GetPaper(p.Key)?.Title);
+            }
         }
         finally { Directory.Delete(dir, true); }
     }
