@@ -98,7 +98,7 @@ public class DiskFullTests
             for (int i = 0; i < 600 && db.StorageProblem != null; i++) await Task.Delay(100);
             Assert.Null(db.StorageProblem);
             await db.WaitForBackgroundCheckpointAsync();
-            db.AbandonForTests();
+            db.Abandon();
             using var reopened = PaperDatabase.Open(disk.Path);
             Assert.Equal(30, reopened.PaperCount);
             Assert.Equal(0, reopened.Recovery.ReplayedBatches); // the retried checkpoint covered all 30
