@@ -245,6 +245,15 @@ public class RepairTests(ITestOutputHelper output)
         Assert.Empty(Directory.GetDirectories(crashed.Dir, "wal.damaged-*"));
     }
 
+    /// <summary>"number 37" -> "number 97" in paper 37's stored record in hlog.log.0 (its first digit becomes 9).</summary>
+    static void TitleNumberToNinety(Crashed crashed, int paper)
+    {
+        string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
+        var log = File.ReadAllBytes(hlog);
+        log[StoreIntegrityTests.TitleOffset(log, paper) + "Synthetic paper number ".Length] = (byte)'9';
+        File.WriteAllBytes(hlog, log);
+    }
+
     static string Aside(Crashed crashed) => Assert.Single(Directory.GetDirectories(crashed.Dir, "store.damaged-*"));
 
     /// <summary>A repair that died after moving the damaged store aside (an empty store/ begun): the next one salvages from the folder aside.</summary>
@@ -254,10 +263,7 @@ public class RepairTests(ITestOutputHelper output)
         var crashed = CrashedDirectory();
         try
         {
-            string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
-            var log = File.ReadAllBytes(hlog);
-            log[StoreIntegrityTests.TitleOffset(log, 37) + "Synthetic paper number ".Length] = (byte)'9';
-            File.WriteAllBytes(hlog, log);
+            TitleNumberToNinety(crashed, 37);
             string store = Path.Combine(crashed.Dir, "store");
             Directory.Move(store, store + ".damaged-20260101-000000");
             Directory.CreateDirectory(store);
@@ -277,10 +283,7 @@ public class RepairTests(ITestOutputHelper output)
         try
         {
             // "number 37" -> "number 97" in the checkpointed record: its chunk checksum and its own checksum fail.
-            string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
-            var log = File.ReadAllBytes(hlog);
-            log[StoreIntegrityTests.TitleOffset(log, 37) + "Synthetic paper number ".Length] = (byte)'9';
-            File.WriteAllBytes(hlog, log);
+            TitleNumberToNinety(crashed, 37);
             var storeBefore = Files(Path.Combine(crashed.Dir, "store"));
             Assert.Contains("papervec repair", DataDirectoryFaultTests.Refused(crashed.Dir).Message); // serve's one line says what to do
 
@@ -302,10 +305,7 @@ public class RepairTests(ITestOutputHelper output)
         {
             // checkpoint.json without its store-log checksums: only the record's own checksum tells.
             (crashed.Manifest with { StoreLogChunks = [] }).Save(crashed.ManifestPath);
-            string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
-            var log = File.ReadAllBytes(hlog);
-            log[StoreIntegrityTests.TitleOffset(log, 37) + "Synthetic paper number ".Length] = (byte)'9';
-            File.WriteAllBytes(hlog, log);
+            TitleNumberToNinety(crashed, 37);
             var lost = crashed.Papers[37];
             var refused = DataDirectoryFaultTests.Refused(crashed.Dir);
             Assert.Contains($"paper {lost.Id}", refused.Message);
@@ -325,10 +325,7 @@ public class RepairTests(ITestOutputHelper output)
         var crashed = CrashedDirectory(revise: 37);
         try
         {
-            string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
-            var log = File.ReadAllBytes(hlog);
-            log[StoreIntegrityTests.TitleOffset(log, 37) + "Synthetic paper number ".Length] = (byte)'9';
-            File.WriteAllBytes(hlog, log);
+            TitleNumberToNinety(crashed, 37);
 
             string stdout = RepairAndCheck(crashed, crashed.Papers);
             Assert.Contains($"restored: paper {crashed.Papers[37].Id}", stdout);
