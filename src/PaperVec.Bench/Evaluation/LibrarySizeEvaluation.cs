@@ -25,7 +25,7 @@ public sealed record SizedTask(string Proxy, string Name, int Size, bool Tuning,
 public static class LibrarySizeEvaluation
 {
     public static readonly int[] Sizes = [1, 3, 5, 10, 50];
-    public const int ListingSize = 100, MaxDisliked = 20, CategoryDays = 2;
+    public const int ListingSize = 100, MaxDisliked = 20, CategoryDays = 3;
 
     public static bool IsTuning(string name) => StableHash("part:" + name) % 2 == 0;
 
