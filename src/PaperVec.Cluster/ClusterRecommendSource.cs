@@ -43,8 +43,10 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
 
     public async Task<List<IReadOnlyList<string>>> TermsOfAsync(IReadOnlyList<long> keys)
     {
-        var terms = await cluster.ReadByShardAsync(keys, (r, shardKeys) => r.TermsOfAsync(shardKeys)).ConfigureAwait(false);
-        return terms.Select(t => (IReadOnlyList<string>)t).ToList();
+        // Shards answer in their own order: put each key's tokens back in the order asked.
+        var byKey = (await cluster.ReadByShardAsync(keys, async (r, shardKeys) => (await r.TermsOfAsync(shardKeys).ConfigureAwait(false)).Zip(shardKeys, (t, k) => (Key: k, Tokens: t)).ToArray())
+            .ConfigureAwait(false)).ToDictionary(t => t.Key, t => t.Tokens);
+        return keys.Select(k => (IReadOnlyList<string>)byKey.GetValueOrDefault(k, [])).ToList();
     }
 
     public async Task<(Dictionary<string, int> DocFreqs, int Docs)> DocFreqsAsync(IReadOnlyCollection<string> terms)
@@ -78,7 +80,8 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
             var hit = _hits[r.Key];
             return new SearchResult(PaperIdentity.Format(r.Key), hit.Hit.Title, hit.Hit.Date, Math.Round(r.Score, 4), hit.Hit.Snippet)
             {
-                Because = hit.BecauseKeys.Zip(hit.BecauseSimilarities)
+                // A fused or term model's explanation is the recipe's own (the shards score embeddings only).
+                Because = (model.Explained?.GetValueOrDefault(r.Key)?.Select(m => (First: m.Key, Second: m.Similarity)) ?? hit.BecauseKeys.Zip(hit.BecauseSimilarities))
                     .Where(b => _titles.ContainsKey(b.First))
                     .Select(b => new LikedMatch(PaperIdentity.Format(b.First), _titles[b.First], Math.Round(b.Second, 4))).ToList(),
             };

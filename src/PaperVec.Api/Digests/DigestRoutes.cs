@@ -22,6 +22,12 @@ public sealed record DigestPaperView(string Id, string Title, string Date, bool 
     public double? Score { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<PaperVec.Recommend.LikedMatch>? Because { get; init; }
+    /// <summary>With ?library=: words it shares with those liked papers, where the term model decided.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? SharedTerms { get; init; }
+    /// <summary>With ?library=: "liked" or "disliked" when the reader already judged it (listed after the others).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Judged { get; init; }
 }
 
 /// <summary>GET /digests/{id}: the digest and its papers in listing order.</summary>
@@ -85,7 +91,7 @@ public static class DigestRoutes
     static DigestView OrderedBy(DigestView view, List<PaperVec.Search.SearchResult> ranked, string library)
     {
         var byId = view.Papers.GroupBy(p => p.Id).ToDictionary(g => g.Key, g => g.First());
-        var papers = ranked.Where(r => byId.ContainsKey(r.Id)).Select(r => byId[r.Id] with { Score = r.Score, Because = r.Because }).ToList();
+        var papers = ranked.Where(r => byId.ContainsKey(r.Id)).Select(r => byId[r.Id] with { Score = r.Score, Because = r.Because, SharedTerms = r.SharedTerms, Judged = r.Judged }).ToList();
         return view with { Papers = papers, Library = library };
     }
 

@@ -96,7 +96,10 @@ static class SearchCommand
         foreach (var r in results)
         {
             Console.WriteLine($"  {r.Score:0.000}  {r.Date}  {r.Id}  {r.Title}");
-            if (r.Because is [var first, ..]) Console.WriteLine($"         because you liked \"{first.Title}\" ({first.Similarity:0.00})");
+            if (r.Judged != null) Console.WriteLine($"         in the library: {r.Judged}");
+            else if (r.Because is [var first, ..])
+                Console.WriteLine($"         because you liked \"{first.Title}\"" + (r.Because.Count > 1 ? $" and \"{r.Because[1].Title}\"" : "")
+                    + (r.SharedTerms is { } shared ? $" (matches: {string.Join(", ", shared)})" : ""));
         }
     }
 }

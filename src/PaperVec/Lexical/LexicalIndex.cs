@@ -329,6 +329,18 @@ public sealed class LexicalIndex : IDisposable
 
     readonly object _commitGate = new();
 
+    /// <summary>Every analyzed token of <paramref name="text"/> in order, repeats kept (term frequencies and bigrams of a paper's term vector).</summary>
+    public static IReadOnlyList<string> Tokens(string text)
+    {
+        var tokens = new List<string>();
+        using var stream = _analyzer.GetTokenStream(Text, text);
+        var term = stream.AddAttribute<ICharTermAttribute>();
+        stream.Reset();
+        while (stream.IncrementToken()) tokens.Add(term.ToString());
+        stream.End();
+        return tokens;
+    }
+
     /// <summary>The distinct analyzed terms of <paramref name="text"/> (stemmed, stop words dropped): what BM25 matches.</summary>
     public IReadOnlyList<string> Terms(string text)
     {

@@ -18,7 +18,7 @@ public interface IRecommendSource
     /// <summary>The bottom-k sample of every stored paper (<see cref="Storage.PaperDatabase.SampleKeys"/>), ordered by its hash.</summary>
     Task<List<long>> SampleKeysAsync(int count, int seed, IReadOnlySet<long> excluded);
 
-    /// <summary>The analyzed terms of each key's title and abstract, for the keys still stored.</summary>
+    /// <summary>The analyzed tokens of each key's title and abstract in order, repeats kept (term vectors are built from them): one list per key, in the order asked, empty for a key no longer stored.</summary>
     Task<List<IReadOnlyList<string>>> TermsOfAsync(IReadOnlyList<long> keys);
 
     /// <summary>How many papers hold each term, and how many papers are indexed.</summary>

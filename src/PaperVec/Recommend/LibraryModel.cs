@@ -15,6 +15,8 @@ public sealed class LibraryModel
     /// <summary>Unit direction of a linear score (centroid, classifier), searchable in the index; null for best match.</summary>
     public float[]? Direction { get; init; }
     public LogisticRegression? Classifier { get; init; }
+    /// <summary>Explanations the recipe worked out itself (a fused or term model), by ranked paper: they replace <see cref="Closest"/>'s cosine pick.</summary>
+    public IReadOnlyDictionary<long, List<(long Key, float Similarity)>>? Explained { get; init; }
 
     public double Score(ReadOnlySpan<float> x)
     {
@@ -33,6 +35,7 @@ public sealed class LibraryModel
     /// <summary>The two liked papers closest to <paramref name="vector"/> (paper <paramref name="self"/> itself left out): the explanation of a result.</summary>
     public List<(long Key, float Similarity)> Closest(long self, ReadOnlySpan<float> vector)
     {
+        if (Explained?.GetValueOrDefault(self) is { } explained) return explained;
         (long Key, float Similarity) first = (0, float.MinValue), second = (0, float.MinValue);
         foreach (var (key, v) in Liked)
         {

@@ -9,9 +9,20 @@ public enum RecommendStrategy
     BestMatch,
     /// <summary>A logistic regression on the embeddings: liked papers against disliked ones and a sample of the rest (arxiv-sanity's per-reader classifier).</summary>
     Classifier,
-    /// <summary>The classifier's scores fused (convex, min-max normalised) with BM25 of the library's characteristic terms (the default).</summary>
+    /// <summary>The classifier's scores fused (convex, min-max normalised) with BM25 of the library's characteristic terms.</summary>
     Hybrid,
+    /// <summary>Cosine of the papers' tf-idf term vectors (title + abstract) to the liked papers' mean, minus half the disliked mean.</summary>
+    TermCentroid,
+    /// <summary>The best tf-idf cosine to any one liked paper, minus half the best to any disliked one.</summary>
+    TermBestMatch,
+    /// <summary>A linear SVM on 1-2-gram tf-idf vectors (arxiv-sanity's recipe): liked against disliked and a sample of the rest.</summary>
+    TermClassifier,
+    /// <summary>A weighted sum of z-scored components chosen by library size (<see cref="Recommender.DefaultFusion"/>; the default).</summary>
+    Fused,
 }
+
+/// <summary>One score a fused library model adds up (z-scored over the candidates).</summary>
+public enum LibraryComponent { Centroid, BestMatch, Classifier, TermCentroid, TermBestMatch, TermClassifier }
 
 /// <summary>
 /// "Papers for a reader who liked these (and not those)": liked and disliked paper keys, the
@@ -32,6 +43,8 @@ public sealed record RecommendQuery(IReadOnlyList<long> Liked, IReadOnlyList<lon
     public double Regularization { get; init; } = Recommender.DefaultRegularization;
     /// <summary>Weight of the semantic ranking when <see cref="RecommendStrategy.Hybrid"/> fuses it with BM25.</summary>
     public double SemanticWeight { get; init; } = Recommender.DefaultSemanticWeight;
+    /// <summary>The components <see cref="RecommendStrategy.Fused"/> adds up and their weights; null: <see cref="Recommender.DefaultFusion"/> for the library's size.</summary>
+    public IReadOnlyList<(LibraryComponent Component, double Weight)>? Fusion { get; init; }
 }
 
 /// <summary>No digest has this id (HTTP 404); the message lists the stored ids and a "did you mean" (<see cref="Engine.NotFoundHints.Digest"/>).</summary>

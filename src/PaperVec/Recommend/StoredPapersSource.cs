@@ -25,7 +25,7 @@ public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
     {
         var terms = new List<IReadOnlyList<string>>(keys.Count);
         foreach (long key in keys)
-            if (await db.GetPaperAsync(key).ConfigureAwait(false) is { } paper) terms.Add(db.LexicalTerms(paper.Title + "\n" + paper.Abstract));
+            terms.Add(await db.GetPaperAsync(key).ConfigureAwait(false) is { } paper ? Lexical.LexicalIndex.Tokens(paper.Title + "\n" + paper.Abstract) : Array.Empty<string>());
         return terms;
     }
 

@@ -30,6 +30,12 @@ public sealed record SearchResult(string Id, string Title, string Date, double S
     /// <summary>Recommendations: the liked papers this one is closest to (cosine), for "because you liked ...".</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<Recommend.LikedMatch>? Because { get; init; }
+    /// <summary>Recommendations where the term model decided: words this paper shares with the liked papers of <see cref="Because"/> ("matches: diffusion, point clouds").</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? SharedTerms { get; init; }
+    /// <summary>A digest ordered by a library: "liked" or "disliked" for a paper the reader already judged (ranked after the others).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Judged { get; init; }
 }
 
 /// <summary>How free text is matched: BM25 and the embedding fused (default), the embedding alone, or BM25 alone.</summary>

@@ -97,9 +97,16 @@ public class RecommendRouteTests(SampleServerFixture fixture)
         var papers = view.GetProperty("papers").EnumerateArray().ToList();
         var listed = (await Client.GetFromJsonAsync<JsonElement>("/digests/2025-03-11/daily-papers-mar-11")).GetProperty("papers").GetArrayLength();
         Assert.Equal(listed, papers.Count);
-        var scores = papers.Select(p => p.GetProperty("score").GetDouble()).ToList();
+        // The papers the reader judged are marked and listed after the others, which are ordered by score.
+        string? Judged(JsonElement p) => p.TryGetProperty("judged", out var j) ? j.GetString() : null;
+        var unjudged = papers.TakeWhile(p => Judged(p) == null).ToList();
+        Assert.All(papers.Skip(unjudged.Count), p => Assert.NotNull(Judged(p)));
+        var scores = unjudged.Select(p => p.GetProperty("score").GetDouble()).ToList();
         Assert.Equal(scores.OrderByDescending(s => s), scores);
-        Assert.Contains("Grad-CAM++", papers.First(p => p.GetProperty("id").GetString() != gradCam).GetProperty("title").GetString());
+        Assert.Equal("liked", Judged(papers.Single(p => p.GetProperty("id").GetString() == gradCam)));
+        if (papers.FirstOrDefault(p => p.GetProperty("id").GetString() == other) is { ValueKind: JsonValueKind.Object } otherListed)
+            Assert.Equal("disliked", Judged(otherListed));
+        Assert.Contains("Grad-CAM++", papers[0].GetProperty("title").GetString());
         Assert.Contains(papers, p => p.GetProperty("because").EnumerateArray().Any(b => b.GetProperty("id").GetString() == gradCam));
 
         var fromLibrary = Results(await (await Client.PostAsync("/recommend", Json("{\"library\": \"reader-1\", \"k\": 3}"))).Content.ReadFromJsonAsync<JsonElement>());

@@ -406,8 +406,8 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
     }
 
     /// <summary>
-    /// Recommendations by the semantic strategies equal one node's (ids, order, scores and the liked
-    /// papers each is closest to); the default hybrid answers in full (its BM25 half uses each shard's statistics).
+    /// Recommendations by the semantic, term and fused (default) strategies equal one node's (ids, order,
+    /// scores, the liked papers each is closest to, shared terms); the hybrid answers in full (its BM25 half uses each shard's statistics).
     /// </summary>
     static async Task AssertSameRecommendationsAsync(ClusterCollection cluster, PaperCollection single)
     {
@@ -419,14 +419,15 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
             var disliked = Enumerable.Range(0, 3).Select(_ => stored[random.Next(stored.Count)]).Except(liked).ToList();
             var scope = new SearchScope { K = 10 };
             foreach (var (strategy, diversity) in new[] { (PaperVec.Recommend.RecommendStrategy.Classifier, 0.0), (PaperVec.Recommend.RecommendStrategy.Centroid, 0.0),
-                (PaperVec.Recommend.RecommendStrategy.Classifier, 0.5) })
+                (PaperVec.Recommend.RecommendStrategy.Classifier, 0.5), (PaperVec.Recommend.RecommendStrategy.Fused, 0.0), (PaperVec.Recommend.RecommendStrategy.TermClassifier, 0.0),
+                (PaperVec.Recommend.RecommendStrategy.TermCentroid, 0.0) })
             {
                 var expected = await single.RecommendAsync(liked, disliked, scope with { Diversity = diversity }, strategy: strategy);
                 var actual = await cluster.RecommendAsync(liked, disliked, scope with { Diversity = diversity }, strategy: strategy);
-                string Show(List<SearchResult> results) => string.Join("; ", results.Select(r => $"{r.Id} {r.Score} [{string.Join(",", r.Because!.Select(b => $"{b.Id}:{b.Similarity}"))}]"));
+                string Show(List<SearchResult> results) => string.Join("; ", results.Select(r => $"{r.Id} {r.Score} [{string.Join(",", r.Because!.Select(b => $"{b.Id}:{b.Similarity}"))}] {string.Join(",", r.SharedTerms ?? [])}"));
                 Assert.Equal(Show(expected), Show(actual));
             }
-            var hybrid = await cluster.RecommendAsync(liked, disliked, scope);
+            var hybrid = await cluster.RecommendAsync(liked, disliked, scope, strategy: PaperVec.Recommend.RecommendStrategy.Hybrid);
             Assert.Equal(10, hybrid.Count);
             Assert.DoesNotContain(hybrid, r => liked.Contains(r.Id) || disliked.Contains(r.Id));
         }

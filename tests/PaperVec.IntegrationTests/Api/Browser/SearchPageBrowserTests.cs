@@ -93,6 +93,10 @@ public class SearchPageBrowserTests
             // The digest ordered by the library says why; "Recommended for you" leaves the library's own papers out.
             await browser.ClickAsync("#by-library");
             await browser.WaitForAsync("document.querySelector('#heading').textContent.includes('ordered by library') && document.querySelectorAll('li.result .because').length > 0", "the digest ordered by the library");
+            // The papers already judged are marked and listed after the others.
+            Assert.True((await browser.EvaluateAsync($"(() => {{ const items = [...document.querySelectorAll('li.result')]; const l = items.find(e => e.dataset.id === '{liked}'), d = items.find(e => e.dataset.id === '{disliked}'); " +
+                "return items[0] !== l && l.querySelector('.judged').textContent.includes('liked') && d.querySelector('.judged').textContent.includes('not interested') && items.slice(-2).includes(l) && items.slice(-2).includes(d); })()")).GetBoolean(),
+                "the liked and disliked papers are marked and listed last");
             await browser.ClickAsync("#recommend-link");
             await browser.WaitForAsync("document.querySelector('#heading').textContent.startsWith('Recommended') && document.querySelectorAll('li.result').length > 0", "recommendations");
             Assert.False((await browser.EvaluateAsync($"[...document.querySelectorAll('li.result')].some(e => e.dataset.id === '{liked}' || e.dataset.id === '{disliked}')")).GetBoolean(),
