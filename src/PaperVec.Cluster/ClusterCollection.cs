@@ -10,7 +10,7 @@ using PaperVec.Storage;
 namespace PaperVec.Cluster;
 
 /// <summary>Every replica of a shard refused or missed a write or a read: the answer would be incomplete.</summary>
-public sealed class ShardUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ShardUnavailableException(string message, Exception? inner = null) : Engine.CollectionUnavailableException(message, inner);
 
 /// <summary>What a cluster ingest did, as one node's ingest reports it, and how many replica writes acknowledged it.</summary>
 public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites);
@@ -26,7 +26,7 @@ public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites)
 /// - Reads ask one live replica per shard (the first of the layout's order that answers) for
 ///   enough depth and merge: the top k of the union of each shard's top k is the top k of all.
 /// </summary>
-public sealed class ClusterCollection
+public sealed partial class ClusterCollection : Engine.IPaperCollection
 {
     /// <summary>How long a replica that failed a call is passed over by reads.</summary>
     public static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(5);
@@ -58,6 +58,16 @@ public sealed class ClusterCollection
 
     /// <summary>Makes <paramref name="embedder"/> the model that embeds papers written without vectors (a server loads it after connecting).</summary>
     public void AttachModel(Embedder embedder) => _embedder = embedder;
+
+    /// <summary>As <see cref="AttachModel"/>: the shards store vectors, so nothing is re-embedded here.</summary>
+    public Task<int> AttachModelAsync(Embedder embedder, Action<int, int>? progress = null)
+    {
+        _embedder = embedder;
+        return Task.FromResult(0);
+    }
+
+    /// <summary>The client's model, or null (records then carry their own vectors).</summary>
+    public Embedder? Embedder => _embedder;
 
     /// <summary>The model id written with the vectors: the client's model, or "supplied" when the records carry their own vectors.</summary>
     public string ModelId => _embedder?.ModelId ?? Digests.ModelChangeReembedder.SuppliedModelId;
@@ -317,6 +327,7 @@ public sealed class ClusterCollection
     /// <summary>Free-text search in the query's mode, merged over every shard; the same shape as one node's (<see cref="PaperSearch.Run(PaperDatabase, SearchQuery, SearchScope)"/>).</summary>
     public async Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope)
     {
+        PaperSearch.CheckQuery(query);
         int k = PaperSearch.CheckedK(scope);
         PaperSearch.CheckDiversity(scope);
         var exclude = scope.Exclude.ToArray();
@@ -350,11 +361,16 @@ public sealed class ClusterCollection
         return hits.Select(h => Result(papers[h.Key], h.Score)).ToList();
     }
 
-    /// <summary>Papers like a stored one (by PaperVec id or source id), itself excluded; null when no shard has it.</summary>
-    public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope)
+    /// <summary>Papers like a stored one (by PaperVec id or source id), itself and <paramref name="excludeDigest"/>'s papers excluded; null when no shard has it.</summary>
+    public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest = null)
     {
         int k = PaperSearch.CheckedK(scope);
         PaperSearch.CheckDiversity(scope);
+        if (!string.IsNullOrEmpty(excludeDigest))
+        {
+            var digest = await ManifestAsync(excludeDigest).ConfigureAwait(false) ?? throw new DigestNotFoundException(excludeDigest, await DigestsAsync().ConfigureAwait(false));
+            scope = scope with { Exclude = new HashSet<long>([.. scope.Exclude, .. digest.PaperKeys]) };
+        }
         var paper = await FindAsync(id).ConfigureAwait(false);
         if (paper == null) return null;
         // With diversity, one node's pool depth over every shard, then the node's maximal marginal relevance on the merged pool.

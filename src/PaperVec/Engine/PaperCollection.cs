@@ -1,4 +1,5 @@
 using PaperVec.Digests;
+using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Recommend;
 using PaperVec.Search;
@@ -23,7 +24,7 @@ public sealed class ModelNotReadyException(string message) : InvalidOperationExc
 /// - searches go through <see cref="PaperSearch"/> (scope, date filters, result shape).
 /// Storage below it (<see cref="PaperDatabase"/>) owns durability, recovery and checkpoints.
 /// </summary>
-public sealed class PaperCollection : IDisposable
+public sealed class PaperCollection : IPaperCollection, IDisposable
 {
     readonly SemaphoreSlim _writes = new(1, 1);
     volatile Embedder? _embedder;
@@ -290,7 +291,8 @@ public sealed class PaperCollection : IDisposable
     public Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove) =>
         ChangeLibraryAsync(name, like, dislike, remove, replace: false);
 
-    async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
+    /// <summary>Marks papers liked or disliked, or takes them out (with <paramref name="replace"/>: the lists become the library), as one durable write.</summary>
+    public async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
     {
         ReaderLibrary.CheckChange(name, like, dislike, remove);
         var likeKeys = ResolvePapers(like);
@@ -334,6 +336,64 @@ public sealed class PaperCollection : IDisposable
             return true;
         }
         finally { _writes.Release(); }
+    }
+
+    // ---- the collection interface (IPaperCollection): what every host calls ----------------------
+
+    public int PaperCount => Database.PaperCount;
+
+    public string? LexicalDegraded => Database.LexicalDegraded;
+
+    /// <summary>A failing disk makes the collection not ready (writes would be refused) until a commit or checkpoint succeeds again.</summary>
+    public CollectionHealth Health => new(Database.StorageProblem is { } problem ? $"storage: {problem}" : null);
+
+    public long? BytesOnDisk() => Database.BytesOnDisk();
+
+    public string Location => Database.Root;
+
+    Task<IngestResult> IPaperCollection.IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest, DateOnly? defaultDate) =>
+        IngestAsync(papers, digest, defaultDate);
+
+    async Task<bool> IPaperCollection.DeleteAsync(string id) => await DeleteAsync(id).ConfigureAwait(false) != null;
+
+    public Task<PaperRecord?> FindPaperAsync(string id) => Database.FindPaperAsync(id).AsTask();
+
+    public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => Task.FromResult(Search(query, scope));
+
+    /// <summary>
+    /// Papers like the one <paramref name="id"/> names: itself, and the papers of <paramref name="excludeDigest"/>,
+    /// left out. Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
+    /// </summary>
+    public Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest = null)
+    {
+        if (Database.ResolveId(id) is not long key) return Task.FromResult<List<SearchResult>?>(null);
+        var exclude = new HashSet<long>(scope.Exclude) { key };
+        if (!string.IsNullOrEmpty(excludeDigest))
+            exclude.UnionWith((Database.GetDigest(excludeDigest) ?? throw new DigestNotFoundException(excludeDigest, Database.Digests())).PaperKeys);
+        return Task.FromResult(Similar(key, scope with { Exclude = exclude }));
+    }
+
+    public Task<List<ReaderLibrary>> LibrariesAsync() => Task.FromResult(Database.Libraries());
+
+    public Task<ReaderLibrary?> LibraryAsync(string name) => Task.FromResult(Library(name));
+
+    public Task<List<DigestRecord>> DigestsAsync() => Task.FromResult(Database.Digests());
+
+    public async Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) =>
+        Database.GetDigest(id) is { } digest ? (digest, await ListingsOfAsync(digest).ConfigureAwait(false)) : null;
+
+    public Task<List<DuplicateGroup>> DuplicatesAsync(DuplicateScope scope, DuplicateSettings? settings = null)
+    {
+        if (scope.Digests?.FirstOrDefault(id => Database.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown, Database.Digests());
+        // A whole-collection pass: records read without blocking, the grouping on its own thread.
+        return new DuplicateFinder(Database, settings).FindAsync(scope);
+    }
+
+    /// <summary>As <see cref="Dispose"/> (the database closes synchronously for now).</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Waits for a write in flight, then checkpoints and closes the data directory.</summary>

@@ -72,6 +72,7 @@ public static class PaperSearch
     /// <summary>Free-text search in the query's mode, best first; snippets carry the words the query matched.</summary>
     public static List<SearchResult> Run(PaperDatabase db, SearchQuery query, SearchScope scope)
     {
+        CheckQuery(query);
         int k = CheckedK(scope);
         CheckDiversity(scope);
         var filter = Filter(db, scope);
@@ -184,6 +185,15 @@ public static class PaperSearch
         if (scope.Diversity <= 0) return Shape(db, hits);
         var picked = MaximalMarginalRelevance.Select(db, hits.Select(h => (h.Id, (double)h.Score)).ToList(), k, scope.Diversity);
         return Shape(db, picked.Select(h => new SearchHit(h.Key, (float)h.Score)).ToArray());
+    }
+
+    /// <summary>The longest search text, in characters: a whole abstract fits (a host may hold a lower limit of its own).</summary>
+    public const int MaxQueryChars = Digests.PaperLimits.MaxAbstractChars;
+
+    /// <summary>A search text within <see cref="MaxQueryChars"/>.</summary>
+    public static void CheckQuery(SearchQuery query)
+    {
+        if (query.Text.Length > MaxQueryChars) throw new InvalidDataException($"the search text is longer than {MaxQueryChars:N0} characters");
     }
 
     public static void CheckDiversity(SearchScope scope)
