@@ -26,7 +26,7 @@ public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites)
 /// - Reads ask one live replica per shard (the first of the layout's order that answers) for
 ///   enough depth and merge: the top k of the union of each shard's top k is the top k of all.
 /// </summary>
-public sealed partial class ClusterCollection : Engine.IPaperCollection
+public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.IRecommendReads
 {
     /// <summary>How long a replica that failed a call is passed over by reads.</summary>
     public static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(5);
@@ -390,31 +390,12 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection
 
     /// <summary>
     /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
-    /// best first, by the engine's recipe (<see cref="Recommender"/>) over every shard;
+    /// best first, by the engine's rules and recipe (<see cref="Engine.RecommendRules"/>, <see cref="Recommender"/>) over every shard;
     /// <paramref name="digestId"/> limits candidates to that digest's papers. The same errors as one node's.
     /// </summary>
-    public async Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
-        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy)
-    {
-        Recommender.CheckRequest(liked.Count, disliked.Count);
-        var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
-        var likedKeys = await ResolvePapersAsync(liked).ConfigureAwait(false);
-        var dislikedKeys = await ResolvePapersAsync(disliked).ConfigureAwait(false);
-        Engine.PaperCollection.CheckDisjoint(liked, likedKeys, "liked", disliked, dislikedKeys, "disliked"); // one paper under two ids, as one node refuses it
-        var query = new RecommendQuery(likedKeys, dislikedKeys)
-        {
-            Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates,
-        };
-        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, scope).ConfigureAwait(false);
-    }
-
-    /// <summary>Paper keys of ids (PaperVec ids or source ids); <see cref="UnknownPapersException"/> naming every id that names no stored paper.</summary>
-    public async Task<List<long>> ResolvePapersAsync(IReadOnlyList<string> ids)
-    {
-        var keys = await Task.WhenAll(ids.Select(id => ResolveAsync(id?.Trim() ?? ""))).ConfigureAwait(false);
-        var unknown = ids.Where((_, i) => keys[i] == null).Select(id => id ?? "").ToList();
-        return unknown.Count == 0 ? keys.Select(k => k!.Value).ToList() : throw new UnknownPapersException(unknown);
-    }
+    public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
+        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy) =>
+        Engine.RecommendRules.RecommendAsync(this, liked, disliked, scope, digestId, strategy);
 
     /// <summary>The key of a stored paper by PaperVec id (its shard first) or source id (every shard); null when none.</summary>
     Task<long?> ResolveAsync(string id) => ByIdAsync(id, r => r.ResolveAsync(id), key => key != null);
@@ -437,16 +418,12 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection
     /// <summary>Marks papers liked or disliked, or takes them out (or, with <paramref name="replace"/>, sets the whole library), as one durable write to the library's shard.</summary>
     public async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
     {
-        ReaderLibrary.CheckChange(name, like, dislike, remove);
-        var likeKeys = await ResolvePapersAsync(like).ConfigureAwait(false);
-        var dislikeKeys = await ResolvePapersAsync(dislike).ConfigureAwait(false);
-        Engine.PaperCollection.CheckDisjoint(like, likeKeys, replace ? "liked" : "like", dislike, dislikeKeys, replace ? "disliked" : "dislike");
-        // A paper deleted since it was liked can still be taken out by its PaperVec id.
-        var removeKeys = new List<long>(remove.Count);
-        foreach (var id in remove)
-            removeKeys.Add(await ResolveAsync(id).ConfigureAwait(false) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id])));
-        // The time is the client's, so every replica stores the same library.
-        var change = new ShardLibraryChange { Name = name, Like = [.. likeKeys], Dislike = [.. dislikeKeys], Remove = [.. removeKeys], Replace = replace, At = DateTimeOffset.UtcNow };
+        // Ids resolved on every shard and the time fixed here, so every replica of the library's shard stores the same library.
+        var resolved = await Engine.RecommendRules.ResolveChangeAsync(this, name, like, dislike, remove, replace).ConfigureAwait(false);
+        var change = new ShardLibraryChange
+        {
+            Name = resolved.Name, Like = [.. resolved.Like], Dislike = [.. resolved.Dislike], Remove = [.. resolved.Remove], Replace = resolved.Replace, At = resolved.At,
+        };
         var (encoded, _) = await WriteShardAsync(Layout.LibraryShardOf(name), r => r.ChangeLibraryAsync(change)).ConfigureAwait(false);
         return RecordCodec.ReadLibrary(encoded);
     }
@@ -475,26 +452,19 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection
     }
 
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
-    public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
-    {
-        if ((await LibraryAsync(libraryName).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
-        var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Diversity = scope.Diversity, Candidates = candidates };
-        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, scope).ConfigureAwait(false);
-    }
+    public Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null) =>
+        Engine.RecommendRules.RecommendForLibraryAsync(this, libraryName, scope, digestId);
 
     /// <summary>Every paper of a digest still stored, ordered by a reader's library (its own papers ranked too); null when there is no such library.</summary>
-    public async Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName)
-    {
-        if ((await LibraryAsync(libraryName).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
-        var candidates = await DigestPapersAsync(digestId).ConfigureAwait(false);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates, IncludeLibrary = true };
-        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, new SearchScope { K = Math.Clamp(candidates.Count, 1, SearchScope.MaxK) }).ConfigureAwait(false);
-    }
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => Engine.RecommendRules.RankDigestAsync(this, digestId, libraryName);
 
-    async Task<HashSet<long>> DigestPapersAsync(string digestId) =>
-        await ManifestAsync(digestId).ConfigureAwait(false) is { } digest ? [.. digest.PaperKeys]
-            : throw new DigestNotFoundException(digestId, await DigestsAsync().ConfigureAwait(false));
+    Task<long?> Engine.IRecommendReads.ResolveAsync(string id) => ResolveAsync(id);
+
+    Task<DigestRecord?> Engine.IRecommendReads.DigestRecordAsync(string id) => ManifestAsync(id);
+
+    Task<ReaderLibrary?> Engine.IRecommendReads.StoredLibraryAsync(string name) => LibraryAsync(name);
+
+    IRecommendSource Engine.IRecommendReads.RecommendSource() => new ClusterRecommendSource(this);
 
     /// <summary>A digest's record as its home shard keeps it (the whole listing order); null when none.</summary>
     async Task<DigestRecord?> ManifestAsync(string digestId) =>

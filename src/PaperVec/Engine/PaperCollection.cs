@@ -24,7 +24,7 @@ public sealed class ModelNotReadyException(string message) : InvalidOperationExc
 /// - searches go through <see cref="PaperSearch"/> (scope, date filters, result shape).
 /// Storage below it (<see cref="PaperDatabase"/>) owns durability, recovery and checkpoints.
 /// </summary>
-public sealed class PaperCollection : IPaperCollection, IDisposable
+public sealed class PaperCollection : IPaperCollection, IRecommendReads, IDisposable
 {
     readonly SemaphoreSlim _writes = new(1, 1);
     volatile Embedder? _embedder;
@@ -214,29 +214,7 @@ public sealed class PaperCollection : IPaperCollection, IDisposable
 
     // ---- recommendations and readers' libraries ----------------------------------------------
 
-    /// <summary>Paper keys of ids (PaperVec ids or source ids); <see cref="UnknownPapersException"/> naming every id that names no stored paper.</summary>
-    public List<long> ResolvePapers(IReadOnlyList<string> ids)
-    {
-        var keys = new List<long>(ids.Count);
-        var unknown = new List<string>();
-        foreach (var id in ids)
-            if (Database.ResolveId(id?.Trim() ?? "") is long key) keys.Add(key);
-            else unknown.Add(id ?? "");
-        return unknown.Count == 0 ? keys : throw new UnknownPapersException(unknown);
-    }
-
-    /// <summary>
-    /// One paper liked under one id and disliked under another (an arXiv id and its PaperVec id) is a
-    /// conflict, refused naming both ids; it was silently kept as disliked only.
-    /// </summary>
-    public static void CheckDisjoint(IReadOnlyList<string> a, IReadOnlyList<long> aKeys, string aName, IReadOnlyList<string> b, IReadOnlyList<long> bKeys, string bName)
-    {
-        var first = new Dictionary<long, string>();
-        for (int i = 0; i < aKeys.Count; i++) first.TryAdd(aKeys[i], a[i]);
-        for (int i = 0; i < bKeys.Count; i++)
-            if (first.TryGetValue(bKeys[i], out var other))
-                throw new InvalidDataException($"'{other}' ({aName}) and '{b[i]}' ({bName}) are the same paper; a paper is either {aName} or {bName}");
-    }
+    // The rules (limits, resolving ids, one paper under two ids, digest candidates) are RecommendRules', over this node's reads.
 
     /// <summary>
     /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
@@ -245,40 +223,23 @@ public sealed class PaperCollection : IPaperCollection, IDisposable
     /// unknown digest) are <see cref="InvalidDataException"/>s, unknown ids <see cref="UnknownPapersException"/>.
     /// </summary>
     public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
-        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy)
-    {
-        Recommender.CheckRequest(liked.Count, disliked.Count);
-        var candidates = digestId == null ? null : DigestPapers(digestId);
-        var likedKeys = ResolvePapers(liked);
-        var dislikedKeys = ResolvePapers(disliked);
-        CheckDisjoint(liked, likedKeys, "liked", disliked, dislikedKeys, "disliked");
-        var query = new RecommendQuery(likedKeys, dislikedKeys) { Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates };
-        return Recommender.RankAsync(Database, query, scope);
-    }
+        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy) =>
+        RecommendRules.RecommendAsync(this, liked, disliked, scope, digestId, strategy);
 
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
-    public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
-    {
-        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
-        var candidates = digestId == null ? null : DigestPapers(digestId);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Diversity = scope.Diversity, Candidates = candidates };
-        return await Recommender.RankAsync(Database, query, scope).ConfigureAwait(false);
-    }
+    public Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null) =>
+        RecommendRules.RecommendForLibraryAsync(this, libraryName, scope, digestId);
 
-    /// <summary>
-    /// Every paper of a digest still stored, ordered by a reader's library: score and "because you
-    /// liked" each (the library's own papers are ranked too, as they are listed). Null when there is no such library.
-    /// </summary>
-    public async Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName)
-    {
-        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
-        var candidates = DigestPapers(digestId);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates, IncludeLibrary = true };
-        return await Recommender.RankAsync(Database, query, new SearchScope { K = Math.Clamp(candidates.Count, 1, SearchScope.MaxK) }).ConfigureAwait(false);
-    }
+    /// <summary>Every paper of a digest still stored, ordered by a reader's library (its own papers ranked too); null when there is no such library.</summary>
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => RecommendRules.RankDigestAsync(this, digestId, libraryName);
 
-    HashSet<long> DigestPapers(string digestId) =>
-        Database.GetDigest(digestId) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId, Database.Digests());
+    Task<long?> IRecommendReads.ResolveAsync(string id) => Task.FromResult(Database.ResolveId(id));
+
+    Task<DigestRecord?> IRecommendReads.DigestRecordAsync(string id) => Task.FromResult(Database.GetDigest(id));
+
+    Task<ReaderLibrary?> IRecommendReads.StoredLibraryAsync(string name) => Task.FromResult(Database.GetLibrary(name));
+
+    IRecommendSource IRecommendReads.RecommendSource() => new StoredPapersSource(Database);
 
     /// <summary>A reader's library by name (checked), or null.</summary>
     public ReaderLibrary? Library(string name) => Database.GetLibrary(ReaderLibrary.CheckName(name));
@@ -294,13 +255,8 @@ public sealed class PaperCollection : IPaperCollection, IDisposable
     /// <summary>Marks papers liked or disliked, or takes them out (with <paramref name="replace"/>: the lists become the library), as one durable write.</summary>
     public async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
     {
-        ReaderLibrary.CheckChange(name, like, dislike, remove);
-        var likeKeys = ResolvePapers(like);
-        var dislikeKeys = ResolvePapers(dislike);
-        CheckDisjoint(like, likeKeys, replace ? "liked" : "like", dislike, dislikeKeys, replace ? "disliked" : "dislike");
-        // A paper deleted since it was liked can still be taken out by its PaperVec id.
-        var removeKeys = remove.Select(id => Database.ResolveId(id) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id]))).ToList();
-        return await ApplyLibraryChangeAsync(name, likeKeys, dislikeKeys, removeKeys, replace, DateTimeOffset.UtcNow).ConfigureAwait(false);
+        var change = await RecommendRules.ResolveChangeAsync(this, name, like, dislike, remove, replace).ConfigureAwait(false);
+        return await ApplyLibraryChangeAsync(change.Name, change.Like, change.Dislike, change.Remove, change.Replace, change.At).ConfigureAwait(false);
     }
 
     /// <summary>
