@@ -324,41 +324,35 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.
     internal Task<T[]> ScatterAsync<T>(Func<IShardReplica, Task<T>> call) =>
         Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(shard => ReadShardAsync(shard, call)));
 
-    /// <summary>Free-text search in the query's mode, merged over every shard; the same shape as one node's (<see cref="PaperSearch.Run(PaperDatabase, SearchQuery, SearchScope)"/>).</summary>
-    public async Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope)
+    /// <summary>Free-text search in the query's mode over every shard: the engine's one recipe (<see cref="PaperSearch.RunAsync"/>), each ranking merged from the shards.</summary>
+    public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => PaperSearch.RunAsync(new ClusterSearchSource(this), query, scope);
+
+    /// <summary>
+    /// A search over the cluster's shards: each ranking asks one live replica per shard for the full
+    /// depth and merges (the top n of the union of each shard's top n is the top n of all); results
+    /// are shaped from what the shards answered.
+    /// </summary>
+    sealed class ClusterSearchSource(ClusterCollection cluster) : ISearchSource
     {
-        PaperSearch.CheckQuery(query);
-        int k = PaperSearch.CheckedK(scope);
-        PaperSearch.CheckDiversity(scope);
-        var exclude = scope.Exclude.ToArray();
-        // With diversity, a deeper pool is read and maximal marginal relevance picks k from it.
-        int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
-        ShardQuery Ranking(SearchMode ranking, int rankingDepth) => new()
+        readonly ConcurrentDictionary<long, ShardHit> _papers = new();
+
+        public async Task<List<(long Key, double Score)>> RankingAsync(SearchQuery query, SearchMode ranking, SearchScope scope, int depth)
         {
-            Text = query.Text, Vector = ranking == SearchMode.Semantic ? query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding") : null,
-            Ranking = ranking, Depth = rankingDepth, From = scope.From, To = scope.To, Exclude = exclude,
-        };
-        List<(long Key, double Score)> hits;
-        var papers = new Dictionary<long, ShardHit>();
-        if (query.Mode != SearchMode.Hybrid)
-        {
-            var merged = Merge(await ScatterAsync(Ranking(query.Mode, depth)).ConfigureAwait(false), depth);
-            foreach (var hit in merged) papers[hit.Key] = hit;
-            hits = merged.Select(h => (h.Key, h.Score)).ToList();
+            var asked = new ShardQuery
+            {
+                Text = query.Text, Vector = ranking == SearchMode.Semantic ? query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding") : null,
+                Ranking = ranking, Depth = depth, From = scope.From, To = scope.To, Exclude = [.. scope.Exclude],
+            };
+            var merged = Merge(await cluster.ScatterAsync(asked).ConfigureAwait(false), depth);
+            foreach (var hit in merged) _papers.TryAdd(hit.Key, hit);
+            return merged.Select(h => (h.Key, h.Score)).ToList();
         }
-        else
-        {
-            int fusionDepth = Math.Max(depth, PaperSearch.FusionDepth);
-            var semantic = ScatterAsync(Ranking(SearchMode.Semantic, fusionDepth));
-            var lexical = ScatterAsync(Ranking(SearchMode.Lexical, fusionDepth));
-            var semanticHits = Merge(await semantic.ConfigureAwait(false), fusionDepth);
-            var lexicalHits = Merge(await lexical.ConfigureAwait(false), fusionDepth);
-            foreach (var hit in semanticHits.Concat(lexicalHits)) papers.TryAdd(hit.Key, hit);
-            hits = PaperSearch.Fuse(semanticHits.Select(h => (h.Key, h.Score)).ToList(), lexicalHits.Select(h => (h.Key, h.Score)).ToList(), query, depth);
-        }
-        if (scope.Diversity > 0)
-            hits = MaximalMarginalRelevance.Select((await VectorsAsync(hits.Select(h => h.Key)).ConfigureAwait(false)).ToDictionary(v => v.Key, v => v.Vector), hits, k, scope.Diversity);
-        return hits.Select(h => Result(papers[h.Key], h.Score)).ToList();
+
+        public async Task<Dictionary<long, float[]>> VectorsAsync(IReadOnlyCollection<long> keys) =>
+            (await cluster.VectorsAsync(keys).ConfigureAwait(false)).ToDictionary(v => v.Key, v => v.Vector);
+
+        public Task<List<SearchResult>> ShapeAsync(List<(long Key, double Score)> hits, SearchQuery query) =>
+            Task.FromResult(hits.Select(h => Result(_papers[h.Key], h.Score)).ToList());
     }
 
     /// <summary>Papers like a stored one (by PaperVec id or source id), itself and <paramref name="excludeDigest"/>'s papers excluded; null when no shard has it.</summary>
