@@ -26,7 +26,7 @@ public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites)
 /// - Reads ask one live replica per shard (the first of the layout's order that answers) for
 ///   enough depth and merge: the top k of the union of each shard's top k is the top k of all.
 /// </summary>
-public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.IRecommendReads
+public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.ICollectionReads
 {
     /// <summary>How long a replica that failed a call is passed over by reads.</summary>
     public static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(5);
@@ -360,19 +360,15 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.
     {
         int k = PaperSearch.CheckedK(scope);
         PaperSearch.CheckDiversity(scope);
-        if (!string.IsNullOrEmpty(excludeDigest))
-        {
-            var digest = await ManifestAsync(excludeDigest).ConfigureAwait(false) ?? throw new DigestNotFoundException(excludeDigest, await DigestsAsync().ConfigureAwait(false));
-            scope = scope with { Exclude = new HashSet<long>([.. scope.Exclude, .. digest.PaperKeys]) };
-        }
         var paper = await FindAsync(id).ConfigureAwait(false);
         if (paper == null) return null;
+        scope = await Engine.CollectionRules.SimilarScopeAsync(this, scope, paper.Key, excludeDigest).ConfigureAwait(false);
         // With diversity, one node's pool depth over every shard, then the node's maximal marginal relevance on the merged pool.
         int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
         var query = new ShardQuery
         {
             Vector = paper.Vector, Ranking = SearchMode.Semantic, Depth = depth, From = scope.From, To = scope.To,
-            Exclude = [.. scope.Exclude, paper.Key],
+            Exclude = [.. scope.Exclude],
         };
         var pool = Merge(await ScatterAsync(query).ConfigureAwait(false), depth);
         if (scope.Diversity <= 0) return Shape(pool, k);
@@ -384,12 +380,12 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.
 
     /// <summary>
     /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
-    /// best first, by the engine's rules and recipe (<see cref="Engine.RecommendRules"/>, <see cref="Recommender"/>) over every shard;
+    /// best first, by the engine's rules and recipe (<see cref="Engine.CollectionRules"/>, <see cref="Recommender"/>) over every shard;
     /// <paramref name="digestId"/> limits candidates to that digest's papers. The same errors as one node's.
     /// </summary>
     public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
         string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy) =>
-        Engine.RecommendRules.RecommendAsync(this, liked, disliked, scope, digestId, strategy);
+        Engine.CollectionRules.RecommendAsync(this, liked, disliked, scope, digestId, strategy);
 
     /// <summary>The key of a stored paper by PaperVec id (its shard first) or source id (every shard); null when none.</summary>
     Task<long?> ResolveAsync(string id) => ByIdAsync(id, r => r.ResolveAsync(id), key => key != null);
@@ -413,7 +409,7 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.
     public async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
     {
         // Ids resolved on every shard and the time fixed here, so every replica of the library's shard stores the same library.
-        var resolved = await Engine.RecommendRules.ResolveChangeAsync(this, name, like, dislike, remove, replace).ConfigureAwait(false);
+        var resolved = await Engine.CollectionRules.ResolveChangeAsync(this, name, like, dislike, remove, replace).ConfigureAwait(false);
         var change = new ShardLibraryChange
         {
             Name = resolved.Name, Like = [.. resolved.Like], Dislike = [.. resolved.Dislike], Remove = [.. resolved.Remove], Replace = resolved.Replace, At = resolved.At,
@@ -447,18 +443,18 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.
 
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
     public Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null) =>
-        Engine.RecommendRules.RecommendForLibraryAsync(this, libraryName, scope, digestId);
+        Engine.CollectionRules.RecommendForLibraryAsync(this, libraryName, scope, digestId);
 
     /// <summary>Every paper of a digest still stored, ordered by a reader's library (its own papers ranked too); null when there is no such library.</summary>
-    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => Engine.RecommendRules.RankDigestAsync(this, digestId, libraryName);
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => Engine.CollectionRules.RankDigestAsync(this, digestId, libraryName);
 
-    Task<long?> Engine.IRecommendReads.ResolveAsync(string id) => ResolveAsync(id);
+    Task<long?> Engine.ICollectionReads.ResolveAsync(string id) => ResolveAsync(id);
 
-    Task<DigestRecord?> Engine.IRecommendReads.DigestRecordAsync(string id) => ManifestAsync(id);
+    Task<DigestRecord?> Engine.ICollectionReads.DigestRecordAsync(string id) => ManifestAsync(id);
 
-    Task<ReaderLibrary?> Engine.IRecommendReads.StoredLibraryAsync(string name) => LibraryAsync(name);
+    Task<ReaderLibrary?> Engine.ICollectionReads.StoredLibraryAsync(string name) => LibraryAsync(name);
 
-    IRecommendSource Engine.IRecommendReads.RecommendSource() => new ClusterRecommendSource(this);
+    IRecommendSource Engine.ICollectionReads.RecommendSource() => new ClusterRecommendSource(this);
 
     /// <summary>A digest's record as its home shard keeps it (the whole listing order); null when none.</summary>
     async Task<DigestRecord?> ManifestAsync(string digestId) =>

@@ -24,7 +24,7 @@ public sealed class ModelNotReadyException(string message) : InvalidOperationExc
 /// - searches go through <see cref="PaperSearch"/> (scope, date filters, result shape).
 /// Storage below it (<see cref="PaperDatabase"/>) owns durability, recovery and checkpoints.
 /// </summary>
-public sealed class PaperCollection : IPaperCollection, IRecommendReads, IDisposable
+public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDisposable
 {
     readonly SemaphoreSlim _writes = new(1, 1);
     volatile Embedder? _embedder;
@@ -214,7 +214,7 @@ public sealed class PaperCollection : IPaperCollection, IRecommendReads, IDispos
 
     // ---- recommendations and readers' libraries ----------------------------------------------
 
-    // The rules (limits, resolving ids, one paper under two ids, digest candidates) are RecommendRules', over this node's reads.
+    // The rules (limits, resolving ids, one paper under two ids, digest candidates) are CollectionRules', over this node's reads.
 
     /// <summary>
     /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
@@ -224,22 +224,22 @@ public sealed class PaperCollection : IPaperCollection, IRecommendReads, IDispos
     /// </summary>
     public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
         string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy) =>
-        RecommendRules.RecommendAsync(this, liked, disliked, scope, digestId, strategy);
+        CollectionRules.RecommendAsync(this, liked, disliked, scope, digestId, strategy);
 
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
     public Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null) =>
-        RecommendRules.RecommendForLibraryAsync(this, libraryName, scope, digestId);
+        CollectionRules.RecommendForLibraryAsync(this, libraryName, scope, digestId);
 
     /// <summary>Every paper of a digest still stored, ordered by a reader's library (its own papers ranked too); null when there is no such library.</summary>
-    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => RecommendRules.RankDigestAsync(this, digestId, libraryName);
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => CollectionRules.RankDigestAsync(this, digestId, libraryName);
 
-    Task<long?> IRecommendReads.ResolveAsync(string id) => Task.FromResult(Database.ResolveId(id));
+    Task<long?> ICollectionReads.ResolveAsync(string id) => Task.FromResult(Database.ResolveId(id));
 
-    Task<DigestRecord?> IRecommendReads.DigestRecordAsync(string id) => Task.FromResult(Database.GetDigest(id));
+    Task<DigestRecord?> ICollectionReads.DigestRecordAsync(string id) => Task.FromResult(Database.GetDigest(id));
 
-    Task<ReaderLibrary?> IRecommendReads.StoredLibraryAsync(string name) => Task.FromResult(Database.GetLibrary(name));
+    Task<ReaderLibrary?> ICollectionReads.StoredLibraryAsync(string name) => Task.FromResult(Database.GetLibrary(name));
 
-    IRecommendSource IRecommendReads.RecommendSource() => new StoredPapersSource(Database);
+    IRecommendSource ICollectionReads.RecommendSource() => new StoredPapersSource(Database);
 
     /// <summary>A reader's library by name (checked), or null.</summary>
     public ReaderLibrary? Library(string name) => Database.GetLibrary(ReaderLibrary.CheckName(name));
@@ -255,7 +255,7 @@ public sealed class PaperCollection : IPaperCollection, IRecommendReads, IDispos
     /// <summary>Marks papers liked or disliked, or takes them out (with <paramref name="replace"/>: the lists become the library), as one durable write.</summary>
     public async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
     {
-        var change = await RecommendRules.ResolveChangeAsync(this, name, like, dislike, remove, replace).ConfigureAwait(false);
+        var change = await CollectionRules.ResolveChangeAsync(this, name, like, dislike, remove, replace).ConfigureAwait(false);
         return await ApplyLibraryChangeAsync(change.Name, change.Like, change.Dislike, change.Remove, change.Replace, change.At).ConfigureAwait(false);
     }
 
@@ -320,14 +320,8 @@ public sealed class PaperCollection : IPaperCollection, IRecommendReads, IDispos
     /// Papers like the one <paramref name="id"/> names: itself, and the papers of <paramref name="excludeDigest"/>,
     /// left out. Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
     /// </summary>
-    public Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest = null)
-    {
-        if (Database.ResolveId(id) is not long key) return Task.FromResult<List<SearchResult>?>(null);
-        var exclude = new HashSet<long>(scope.Exclude) { key };
-        if (!string.IsNullOrEmpty(excludeDigest))
-            exclude.UnionWith((Database.GetDigest(excludeDigest) ?? throw new DigestNotFoundException(excludeDigest, Database.Digests())).PaperKeys);
-        return Task.FromResult(Similar(key, scope with { Exclude = exclude }));
-    }
+    public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest = null) =>
+        Database.ResolveId(id) is long key ? Similar(key, await CollectionRules.SimilarScopeAsync(this, scope, key, excludeDigest).ConfigureAwait(false)) : null;
 
     public Task<List<ReaderLibrary>> LibrariesAsync() => Task.FromResult(Database.Libraries());
 

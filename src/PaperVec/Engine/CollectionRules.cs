@@ -5,10 +5,10 @@ using PaperVec.Storage;
 namespace PaperVec.Engine;
 
 /// <summary>
-/// What the recommendation and library rules read from a collection: one node's memory, or a
-/// cluster's shards (a key names its shard, a digest and a library their home shard).
+/// What the collection rules read from a collection: one node's memory, or a cluster's shards (a
+/// key names its shard, a digest and a library their home shard).
 /// </summary>
-public interface IRecommendReads
+public interface ICollectionReads
 {
     /// <summary>The key of the stored paper an id (PaperVec id or source id) names; null when none.</summary>
     Task<long?> ResolveAsync(string id);
@@ -30,14 +30,25 @@ public interface IRecommendReads
 public sealed record LibraryChange(string Name, IReadOnlyList<long> Like, IReadOnlyList<long> Dislike, IReadOnlyList<long> Remove, bool Replace, DateTimeOffset At);
 
 /// <summary>
-/// The recommendation and library rules, written once for one node and a cluster: the request's
-/// limits, resolving ids (every unknown id named), one paper under two ids refused, digest
-/// candidates, a library's reader, ranking a digest by a library, and resolving a library change.
+/// The collection's rules, written once for one node and a cluster: "similar" leaves the paper itself
+/// (and an excluded digest's papers) out; a recommendation's limits, resolving ids (every unknown id
+/// named), one paper under two ids refused, digest candidates, a library's reader, ranking a digest
+/// by a library, and resolving a library change.
 /// </summary>
-public static class RecommendRules
+public static class CollectionRules
 {
+    /// <summary>The scope of "papers like <paramref name="key"/>": the paper itself left out, and every paper of <paramref name="excludeDigest"/> (an unknown digest refused).</summary>
+    public static async Task<SearchScope> SimilarScopeAsync(ICollectionReads reads, SearchScope scope, long key, string? excludeDigest)
+    {
+        var exclude = new HashSet<long>(scope.Exclude) { key };
+        if (!string.IsNullOrEmpty(excludeDigest))
+            exclude.UnionWith((await reads.DigestRecordAsync(excludeDigest).ConfigureAwait(false)
+                ?? throw new DigestNotFoundException(excludeDigest, await reads.DigestsAsync().ConfigureAwait(false))).PaperKeys);
+        return scope with { Exclude = exclude };
+    }
+
     /// <summary>Paper keys of ids (PaperVec ids or source ids); <see cref="UnknownPapersException"/> naming every id that names no stored paper.</summary>
-    public static async Task<List<long>> ResolvePapersAsync(IRecommendReads reads, IReadOnlyList<string> ids)
+    public static async Task<List<long>> ResolvePapersAsync(ICollectionReads reads, IReadOnlyList<string> ids)
     {
         var keys = await Task.WhenAll(ids.Select(id => reads.ResolveAsync(id?.Trim() ?? ""))).ConfigureAwait(false);
         var unknown = ids.Where((_, i) => keys[i] == null).Select(id => id ?? "").ToList();
@@ -62,7 +73,7 @@ public static class RecommendRules
     /// (<see cref="Recommender"/>); <paramref name="digestId"/> limits candidates to that digest's papers. Bad requests
     /// (no liked paper, over <see cref="RecommendQuery.MaxIds"/> ids, an unknown digest) are refused before any id is looked up.
     /// </summary>
-    public static async Task<List<SearchResult>> RecommendAsync(IRecommendReads reads, IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
+    public static async Task<List<SearchResult>> RecommendAsync(ICollectionReads reads, IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
         string? digestId, RecommendStrategy strategy)
     {
         Recommender.CheckRequest(liked.Count, disliked.Count);
@@ -75,7 +86,7 @@ public static class RecommendRules
     }
 
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
-    public static async Task<List<SearchResult>?> RecommendForLibraryAsync(IRecommendReads reads, string libraryName, SearchScope scope, string? digestId)
+    public static async Task<List<SearchResult>?> RecommendForLibraryAsync(ICollectionReads reads, string libraryName, SearchScope scope, string? digestId)
     {
         if ((await reads.StoredLibraryAsync(ReaderLibrary.CheckName(libraryName)).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
         var candidates = digestId == null ? null : await DigestPapersAsync(reads, digestId).ConfigureAwait(false);
@@ -87,7 +98,7 @@ public static class RecommendRules
     /// Every paper of a digest still stored, ordered by a reader's library: score and "because you
     /// liked" each (the library's own papers are ranked too, as they are listed). Null when there is no such library.
     /// </summary>
-    public static async Task<List<SearchResult>?> RankDigestAsync(IRecommendReads reads, string digestId, string libraryName)
+    public static async Task<List<SearchResult>?> RankDigestAsync(ICollectionReads reads, string digestId, string libraryName)
     {
         if ((await reads.StoredLibraryAsync(ReaderLibrary.CheckName(libraryName)).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
         var candidates = await DigestPapersAsync(reads, digestId).ConfigureAwait(false);
@@ -99,7 +110,7 @@ public static class RecommendRules
     /// A library change (or, with <paramref name="replace"/>, the whole library) checked and resolved to paper keys:
     /// unknown ids named, one paper under two ids refused; a paper deleted since it was liked can still be taken out by its PaperVec id.
     /// </summary>
-    public static async Task<LibraryChange> ResolveChangeAsync(IRecommendReads reads, string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike,
+    public static async Task<LibraryChange> ResolveChangeAsync(ICollectionReads reads, string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike,
         IReadOnlyList<string> remove, bool replace)
     {
         ReaderLibrary.CheckChange(name, like, dislike, remove);
@@ -112,7 +123,7 @@ public static class RecommendRules
         return new LibraryChange(name, likeKeys, dislikeKeys, removeKeys, replace, DateTimeOffset.UtcNow);
     }
 
-    static async Task<HashSet<long>> DigestPapersAsync(IRecommendReads reads, string digestId) =>
+    static async Task<HashSet<long>> DigestPapersAsync(ICollectionReads reads, string digestId) =>
         await reads.DigestRecordAsync(digestId).ConfigureAwait(false) is { } digest ? [.. digest.PaperKeys]
             : throw new DigestNotFoundException(digestId, await reads.DigestsAsync().ConfigureAwait(false));
 }
