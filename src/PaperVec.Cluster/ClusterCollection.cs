@@ -10,7 +10,7 @@ using PaperVec.Storage;
 namespace PaperVec.Cluster;
 
 /// <summary>Every replica of a shard refused or missed a write or a read: the answer would be incomplete.</summary>
-public sealed class ShardUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ShardUnavailableException(string message, Exception? inner = null) : Engine.CollectionUnavailableException(message, inner);
 
 /// <summary>What a cluster ingest did, as one node's ingest reports it, and how many replica writes acknowledged it.</summary>
 public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites);
@@ -26,7 +26,7 @@ public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites)
 /// - Reads ask one live replica per shard (the first of the layout's order that answers) for
 ///   enough depth and merge: the top k of the union of each shard's top k is the top k of all.
 /// </summary>
-public sealed class ClusterCollection
+public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.ICollectionReads
 {
     /// <summary>How long a replica that failed a call is passed over by reads.</summary>
     public static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(5);
@@ -58,6 +58,16 @@ public sealed class ClusterCollection
 
     /// <summary>Makes <paramref name="embedder"/> the model that embeds papers written without vectors (a server loads it after connecting).</summary>
     public void AttachModel(Embedder embedder) => _embedder = embedder;
+
+    /// <summary>As <see cref="AttachModel"/>: the shards store vectors, so nothing is re-embedded here.</summary>
+    public Task<int> AttachModelAsync(Embedder embedder, Action<int, int>? progress = null)
+    {
+        _embedder = embedder;
+        return Task.FromResult(0);
+    }
+
+    /// <summary>The client's model, or null (records then carry their own vectors).</summary>
+    public Embedder? Embedder => _embedder;
 
     /// <summary>The model id written with the vectors: the client's model, or "supplied" when the records carry their own vectors.</summary>
     public string ModelId => _embedder?.ModelId ?? Digests.ModelChangeReembedder.SuppliedModelId;
@@ -314,55 +324,51 @@ public sealed class ClusterCollection
     internal Task<T[]> ScatterAsync<T>(Func<IShardReplica, Task<T>> call) =>
         Task.WhenAll(Enumerable.Range(0, Layout.Shards).Select(shard => ReadShardAsync(shard, call)));
 
-    /// <summary>Free-text search in the query's mode, merged over every shard; the same shape as one node's (<see cref="PaperSearch.Run(PaperDatabase, SearchQuery, SearchScope)"/>).</summary>
-    public async Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope)
+    /// <summary>Free-text search in the query's mode over every shard: the engine's one recipe (<see cref="PaperSearch.RunAsync"/>), each ranking merged from the shards.</summary>
+    public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => PaperSearch.RunAsync(new ClusterSearchSource(this), query, scope);
+
+    /// <summary>
+    /// A search over the cluster's shards: each ranking asks one live replica per shard for the full
+    /// depth and merges (the top n of the union of each shard's top n is the top n of all); results
+    /// are shaped from what the shards answered.
+    /// </summary>
+    sealed class ClusterSearchSource(ClusterCollection cluster) : ISearchSource
     {
-        int k = PaperSearch.CheckedK(scope);
-        PaperSearch.CheckDiversity(scope);
-        var exclude = scope.Exclude.ToArray();
-        // With diversity, a deeper pool is read and maximal marginal relevance picks k from it.
-        int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
-        ShardQuery Ranking(SearchMode ranking, int rankingDepth) => new()
+        readonly ConcurrentDictionary<long, ShardHit> _papers = new();
+
+        public async Task<List<(long Key, double Score)>> RankingAsync(SearchQuery query, SearchMode ranking, SearchScope scope, int depth)
         {
-            Text = query.Text, Vector = ranking == SearchMode.Semantic ? query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding") : null,
-            Ranking = ranking, Depth = rankingDepth, From = scope.From, To = scope.To, Exclude = exclude,
-        };
-        List<(long Key, double Score)> hits;
-        var papers = new Dictionary<long, ShardHit>();
-        if (query.Mode != SearchMode.Hybrid)
-        {
-            var merged = Merge(await ScatterAsync(Ranking(query.Mode, depth)).ConfigureAwait(false), depth);
-            foreach (var hit in merged) papers[hit.Key] = hit;
-            hits = merged.Select(h => (h.Key, h.Score)).ToList();
+            var asked = new ShardQuery
+            {
+                Text = query.Text, Vector = ranking == SearchMode.Semantic ? query.Vector ?? throw new ArgumentException($"{query.Mode} search needs the query's embedding") : null,
+                Ranking = ranking, Depth = depth, From = scope.From, To = scope.To, Exclude = [.. scope.Exclude],
+            };
+            var merged = Merge(await cluster.ScatterAsync(asked).ConfigureAwait(false), depth);
+            foreach (var hit in merged) _papers.TryAdd(hit.Key, hit);
+            return merged.Select(h => (h.Key, h.Score)).ToList();
         }
-        else
-        {
-            int fusionDepth = Math.Max(depth, PaperSearch.FusionDepth);
-            var semantic = ScatterAsync(Ranking(SearchMode.Semantic, fusionDepth));
-            var lexical = ScatterAsync(Ranking(SearchMode.Lexical, fusionDepth));
-            var semanticHits = Merge(await semantic.ConfigureAwait(false), fusionDepth);
-            var lexicalHits = Merge(await lexical.ConfigureAwait(false), fusionDepth);
-            foreach (var hit in semanticHits.Concat(lexicalHits)) papers.TryAdd(hit.Key, hit);
-            hits = PaperSearch.Fuse(semanticHits.Select(h => (h.Key, h.Score)).ToList(), lexicalHits.Select(h => (h.Key, h.Score)).ToList(), query, depth);
-        }
-        if (scope.Diversity > 0)
-            hits = MaximalMarginalRelevance.Select((await VectorsAsync(hits.Select(h => h.Key)).ConfigureAwait(false)).ToDictionary(v => v.Key, v => v.Vector), hits, k, scope.Diversity);
-        return hits.Select(h => Result(papers[h.Key], h.Score)).ToList();
+
+        public async Task<Dictionary<long, float[]>> VectorsAsync(IReadOnlyCollection<long> keys) =>
+            (await cluster.VectorsAsync(keys).ConfigureAwait(false)).ToDictionary(v => v.Key, v => v.Vector);
+
+        public Task<List<SearchResult>> ShapeAsync(List<(long Key, double Score)> hits, SearchQuery query) =>
+            Task.FromResult(hits.Select(h => Result(_papers[h.Key], h.Score)).ToList());
     }
 
-    /// <summary>Papers like a stored one (by PaperVec id or source id), itself excluded; null when no shard has it.</summary>
-    public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope)
+    /// <summary>Papers like a stored one (by PaperVec id or source id), itself and <paramref name="excludeDigest"/>'s papers excluded; null when no shard has it.</summary>
+    public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest = null)
     {
         int k = PaperSearch.CheckedK(scope);
         PaperSearch.CheckDiversity(scope);
         var paper = await FindAsync(id).ConfigureAwait(false);
         if (paper == null) return null;
+        scope = await Engine.CollectionRules.SimilarScopeAsync(this, scope, paper.Key, excludeDigest).ConfigureAwait(false);
         // With diversity, one node's pool depth over every shard, then the node's maximal marginal relevance on the merged pool.
         int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
         var query = new ShardQuery
         {
             Vector = paper.Vector, Ranking = SearchMode.Semantic, Depth = depth, From = scope.From, To = scope.To,
-            Exclude = [.. scope.Exclude, paper.Key],
+            Exclude = [.. scope.Exclude],
         };
         var pool = Merge(await ScatterAsync(query).ConfigureAwait(false), depth);
         if (scope.Diversity <= 0) return Shape(pool, k);
@@ -374,31 +380,12 @@ public sealed class ClusterCollection
 
     /// <summary>
     /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
-    /// best first, by the engine's recipe (<see cref="Recommender"/>) over every shard;
+    /// best first, by the engine's rules and recipe (<see cref="Engine.CollectionRules"/>, <see cref="Recommender"/>) over every shard;
     /// <paramref name="digestId"/> limits candidates to that digest's papers. The same errors as one node's.
     /// </summary>
-    public async Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
-        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy)
-    {
-        Recommender.CheckRequest(liked.Count, disliked.Count);
-        var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
-        var likedKeys = await ResolvePapersAsync(liked).ConfigureAwait(false);
-        var dislikedKeys = await ResolvePapersAsync(disliked).ConfigureAwait(false);
-        Engine.PaperCollection.CheckDisjoint(liked, likedKeys, "liked", disliked, dislikedKeys, "disliked"); // one paper under two ids, as one node refuses it
-        var query = new RecommendQuery(likedKeys, dislikedKeys)
-        {
-            Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates,
-        };
-        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, scope).ConfigureAwait(false);
-    }
-
-    /// <summary>Paper keys of ids (PaperVec ids or source ids); <see cref="UnknownPapersException"/> naming every id that names no stored paper.</summary>
-    public async Task<List<long>> ResolvePapersAsync(IReadOnlyList<string> ids)
-    {
-        var keys = await Task.WhenAll(ids.Select(id => ResolveAsync(id?.Trim() ?? ""))).ConfigureAwait(false);
-        var unknown = ids.Where((_, i) => keys[i] == null).Select(id => id ?? "").ToList();
-        return unknown.Count == 0 ? keys.Select(k => k!.Value).ToList() : throw new UnknownPapersException(unknown);
-    }
+    public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
+        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy) =>
+        Engine.CollectionRules.RecommendAsync(this, liked, disliked, scope, digestId, strategy);
 
     /// <summary>The key of a stored paper by PaperVec id (its shard first) or source id (every shard); null when none.</summary>
     Task<long?> ResolveAsync(string id) => ByIdAsync(id, r => r.ResolveAsync(id), key => key != null);
@@ -421,16 +408,12 @@ public sealed class ClusterCollection
     /// <summary>Marks papers liked or disliked, or takes them out (or, with <paramref name="replace"/>, sets the whole library), as one durable write to the library's shard.</summary>
     public async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
     {
-        ReaderLibrary.CheckChange(name, like, dislike, remove);
-        var likeKeys = await ResolvePapersAsync(like).ConfigureAwait(false);
-        var dislikeKeys = await ResolvePapersAsync(dislike).ConfigureAwait(false);
-        Engine.PaperCollection.CheckDisjoint(like, likeKeys, replace ? "liked" : "like", dislike, dislikeKeys, replace ? "disliked" : "dislike");
-        // A paper deleted since it was liked can still be taken out by its PaperVec id.
-        var removeKeys = new List<long>(remove.Count);
-        foreach (var id in remove)
-            removeKeys.Add(await ResolveAsync(id).ConfigureAwait(false) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id])));
-        // The time is the client's, so every replica stores the same library.
-        var change = new ShardLibraryChange { Name = name, Like = [.. likeKeys], Dislike = [.. dislikeKeys], Remove = [.. removeKeys], Replace = replace, At = DateTimeOffset.UtcNow };
+        // Ids resolved on every shard and the time fixed here, so every replica of the library's shard stores the same library.
+        var resolved = await Engine.CollectionRules.ResolveChangeAsync(this, name, like, dislike, remove, replace).ConfigureAwait(false);
+        var change = new ShardLibraryChange
+        {
+            Name = resolved.Name, Like = [.. resolved.Like], Dislike = [.. resolved.Dislike], Remove = [.. resolved.Remove], Replace = resolved.Replace, At = resolved.At,
+        };
         var (encoded, _) = await WriteShardAsync(Layout.LibraryShardOf(name), r => r.ChangeLibraryAsync(change)).ConfigureAwait(false);
         return RecordCodec.ReadLibrary(encoded);
     }
@@ -459,26 +442,19 @@ public sealed class ClusterCollection
     }
 
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
-    public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
-    {
-        if ((await LibraryAsync(libraryName).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
-        var candidates = digestId == null ? null : await DigestPapersAsync(digestId).ConfigureAwait(false);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Diversity = scope.Diversity, Candidates = candidates };
-        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, scope).ConfigureAwait(false);
-    }
+    public Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null) =>
+        Engine.CollectionRules.RecommendForLibraryAsync(this, libraryName, scope, digestId);
 
     /// <summary>Every paper of a digest still stored, ordered by a reader's library (its own papers ranked too); null when there is no such library.</summary>
-    public async Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName)
-    {
-        if ((await LibraryAsync(libraryName).ConfigureAwait(false))?.RequireLiked() is not { } library) return null;
-        var candidates = await DigestPapersAsync(digestId).ConfigureAwait(false);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates, IncludeLibrary = true };
-        return await Recommender.RankAsync(new ClusterRecommendSource(this), query, new SearchScope { K = Math.Clamp(candidates.Count, 1, SearchScope.MaxK) }).ConfigureAwait(false);
-    }
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => Engine.CollectionRules.RankDigestAsync(this, digestId, libraryName);
 
-    async Task<HashSet<long>> DigestPapersAsync(string digestId) =>
-        await ManifestAsync(digestId).ConfigureAwait(false) is { } digest ? [.. digest.PaperKeys]
-            : throw new DigestNotFoundException(digestId, await DigestsAsync().ConfigureAwait(false));
+    Task<long?> Engine.ICollectionReads.ResolveAsync(string id) => ResolveAsync(id);
+
+    Task<DigestRecord?> Engine.ICollectionReads.DigestRecordAsync(string id) => ManifestAsync(id);
+
+    Task<ReaderLibrary?> Engine.ICollectionReads.StoredLibraryAsync(string name) => LibraryAsync(name);
+
+    IRecommendSource Engine.ICollectionReads.RecommendSource() => new ClusterRecommendSource(this);
 
     /// <summary>A digest's record as its home shard keeps it (the whole listing order); null when none.</summary>
     async Task<DigestRecord?> ManifestAsync(string digestId) =>

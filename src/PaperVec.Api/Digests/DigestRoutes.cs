@@ -45,7 +45,7 @@ public static class DigestRoutes
     {
         var digests = app.MapGroup("/digests").WithTags("Digests");
 
-        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, IServedPapers library, ServerLimits limits) =>
+        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, ServedPapers library, ServerLimits limits) =>
             {
                 var given = QueryParameters.Date(date, "date");
                 int? givenYear = QueryParameters.Year(year);
@@ -59,7 +59,7 @@ public static class DigestRoutes
                 if (digest.Papers.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"the digest lists {digest.Papers.Count} papers; send at most {limits.MaxPapersPerRequest} per request");
                 var info = PaperIngestor.DigestInfo.Of(digest, source);
-                var result = await library.IngestAsync(PaperIngestor.PapersOf(digest), info);
+                var result = await library.Collection.IngestAsync(PaperIngestor.PapersOf(digest), info);
                 library.Metrics.RecordIngest(result);
                 return TypedResults.Created($"/digests/{info.Id}", IngestResponse.From(result, digest.Date, digest.Problems));
             })
@@ -68,19 +68,19 @@ public static class DigestRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest a daily digest's text; ?date=YYYY-MM-DD dates it (or ?year= completes a bare 'Mar 11'), ?name= names its source");
 
-        digests.MapGet("", async (IServedPapers library) =>
-                TypedResults.Ok((await library.DigestsAsync())
+        digests.MapGet("", async (ServedPapers library) =>
+                TypedResults.Ok((await library.Collection.DigestsAsync())
                     .Select(d => new DigestSummary(d.Id, d.Date.ToString("yyyy-MM-dd"), d.Source, d.PaperKeys.Count, d.IngestedAt)).ToList()))
             .WithSummary("Every ingested digest, oldest first");
 
         // A digest id holds a slash ("2025-03-11/daily-papers"), hence the catch-all.
-        digests.MapGet("/{**id}", async (string id, string? library, IServedPapers served) =>
+        digests.MapGet("/{**id}", async (string id, string? library, ServedPapers served) =>
             {
                 id = RouteIds.Decode(id);
-                var (digest, listings) = await served.DigestAsync(id) ?? throw new DigestNotFoundException(id, await served.DigestsAsync());
+                var (digest, listings) = await served.Collection.DigestAsync(id) ?? throw new DigestNotFoundException(id, await served.Collection.DigestsAsync());
                 var view = View(digest, listings);
                 if (string.IsNullOrEmpty(library)) return TypedResults.Ok(view); // "library=" is left out, as every empty query value
-                var ranked = await served.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
+                var ranked = await served.Collection.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
                 return TypedResults.Ok(OrderedBy(view, ranked, library));
             })
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -1,4 +1,5 @@
 using PaperVec.Api.Hosting;
+using PaperVec.Engine;
 
 namespace PaperVec.Api.Health;
 
@@ -9,28 +10,42 @@ public sealed record ReadyResponse(string Status, int Papers, string? Model)
     public string? Degraded { get; init; }
 }
 
-/// <summary>GET /health (the process answers) and GET /ready (model loaded, store recovered, index in step with it, disk taking writes).</summary>
+/// <summary>One shard's replicas as a cluster's /ready shows them.</summary>
+public sealed record ShardHealth(int Shard, bool Serving, IReadOnlyList<ReplicaHealth> Replicas);
+
+/// <summary>GET /ready of a cluster's server: ready once the model is loaded and every shard has a replica serving reads; each replica's health either way.</summary>
+public sealed record ClusterReadyResponse(string Status, int Papers, string? Model, IReadOnlyList<ShardHealth> Shards);
+
+/// <summary>
+/// GET /health (the process answers) and GET /ready: the model loaded and the collection serving
+/// (one node: store recovered, index in step with it, disk taking writes; a cluster: every shard
+/// served by a ready replica, each replica's health shown).
+/// </summary>
 public static class HealthRoutes
 {
     /// <summary>Probes answer HEAD as GET (Kestrel sends no body): load balancers and `curl -I` use it.</summary>
     public static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];
 
-    /// <summary>GET /health, which one node and a cluster's server answer alike.</summary>
-    public static void MapAlive(IEndpointRouteBuilder app) =>
-        app.MapMethods("/health", GetOrHead, () => TypedResults.Ok(new { status = "alive" })).WithTags("Health").WithSummary("The process is up");
-
     public static void Map(IEndpointRouteBuilder app)
     {
-        MapAlive(app);
-        app.MapMethods("/ready", GetOrHead, IResult (ServedCollection library) =>
-                (library.NotReadyReason ?? StorageReason(library)) is { } reason
-                    ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"not ready: {reason}")
-                    : TypedResults.Ok(new ReadyResponse("ready", library.Database.PaperCount, library.Embedder?.ModelId) { Degraded = library.Database.LexicalDegraded }))
+        app.MapMethods("/health", GetOrHead, () => TypedResults.Ok(new { status = "alive" })).WithTags("Health").WithSummary("The process is up");
+        app.MapMethods("/ready", GetOrHead, IResult (ServedPapers served) =>
+            {
+                var collection = served.Collection;
+                var health = collection.Health;
+                if (health.Replicas is not { } replicas)
+                    return served.NotReadyReason is { } reason
+                        ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"not ready: {reason}")
+                        : TypedResults.Ok(new ReadyResponse("ready", collection.PaperCount, served.Embedder?.ModelId) { Degraded = collection.LexicalDegraded });
+                var shards = replicas.GroupBy(r => r.Shard).OrderBy(g => g.Key)
+                    .Select(g => new ShardHealth(g.Key, g.Any(r => r.Ready), g.OrderBy(r => r.Silo, StringComparer.Ordinal).ToList())).ToList();
+                return served.NotReadyReason is { } why
+                    ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"not ready: {why}",
+                        extensions: new Dictionary<string, object?> { ["shards"] = shards })
+                    : TypedResults.Ok(new ClusterReadyResponse("ready", collection.PaperCount, served.Embedder?.ModelId, shards));
+            })
             .WithTags("Health")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithSummary("Model loaded, store recovered and index in step with the store, and the disk taking writes");
+            .WithSummary("Model loaded and the collection serving: one node's store recovered, index in step and disk taking writes; a cluster's shards each served by a ready replica (each replica's health shown)");
     }
-
-    /// <summary>A failing disk makes the server not ready (writes would be refused) until a commit or checkpoint succeeds again.</summary>
-    static string? StorageReason(ServedCollection library) => library.Database.StorageProblem is { } problem ? $"storage: {problem}" : null;
 }

@@ -9,6 +9,7 @@ using PaperVec.Api.Page;
 using PaperVec.Api.Papers;
 using PaperVec.Api.Search;
 using PaperVec.Api.Security;
+using PaperVec.Engine;
 
 namespace PaperVec.Api.Hosting;
 
@@ -20,8 +21,18 @@ namespace PaperVec.Api.Hosting;
 /// </summary>
 public static class PaperVecServer
 {
+    /// <summary>`serve`: one node's data directory (<see cref="ServerOptions.DataPath"/>), opened and recovered before anything listens.</summary>
     /// <param name="configure">Changes to the builder before it is built (tests put a TestServer in Kestrel's place).</param>
-    public static WebApplication Create(ServerOptions options, Action<WebApplicationBuilder>? configure = null)
+    public static WebApplication Create(ServerOptions options, Action<WebApplicationBuilder>? configure = null) =>
+        Create(options, connect: null, configure);
+
+    /// <summary>
+    /// The server over a collection another host part supplies: <paramref name="connect"/> runs when
+    /// the host starts, after the services <paramref name="configure"/> added (`serve --cluster`: the
+    /// command line adds the cluster's client and connects the cluster's collection). Null: one node's data directory.
+    /// </summary>
+    public static WebApplication Create(ServerOptions options, Func<IServiceProvider, CancellationToken, Task<IPaperCollection>>? connect,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder();
         configure?.Invoke(builder);
@@ -54,71 +65,59 @@ public static class PaperVecServer
         builder.Services.AddServerMetrics(metrics);
         builder.Services.AddSingleton(new ServerLimits(options.MaxBodyBytes, options.MaxQueryChars, options.MaxPapersPerRequest));
         builder.Services.AddSingleton(apiKey);
-        return options.Cluster is { } cluster
-            ? CreateClusterServer(builder, options, cluster, metrics, key)
-            : CreateNodeServer(builder, options, metrics, key);
-    }
 
-    /// <summary>`serve`: one node's data directory, opened and recovered before anything listens.</summary>
-    static WebApplication CreateNodeServer(WebApplicationBuilder builder, ServerOptions options, ServerMetrics metrics, string? key)
-    {
-        var library = ServedCollection.Open(options, metrics);
+        ServedPapers? served = connect == null ? new ServedPapers(OpenNode(options), options, metrics) : null;
         try
         {
-            // Registered through a factory so the container owns it: disposing the host checkpoints and closes the store.
-            builder.Services.AddSingleton(_ => library);
-            builder.Services.AddSingleton<IServedPapers>(services => services.GetRequiredService<ServedCollection>());
-            metrics.Observe(library.Database);
+            // Registered through a factory so the container owns it: disposing the host closes the collection (one node checkpoints).
+            if (served != null) builder.Services.AddSingleton(_ => served);
+            else builder.Services.AddSingleton(services => new ServedPapers(cancel => connect!(services, cancel), options, metrics));
+            // A hosted service: a collection connected at start is there before Kestrel listens (hosted services start first).
+            builder.Services.AddHostedService(services => services.GetRequiredService<ServedPapers>());
 
             var app = builder.Build();
-            _ = app.Services.GetRequiredService<ServedCollection>(); // resolve now, so the container disposes it even if no request came
+            var resolved = app.Services.GetRequiredService<ServedPapers>(); // resolve now, so the container disposes it even if no request came
             UseCommon(app);
-            MapShared(app);
+            PageRoutes.Map(app);
+            SearchRoutes.Map(app);
+            PaperRoutes.Map(app);
+            DigestRoutes.Map(app);
+            Recommend.RecommendRoutes.Map(app);
+            Libraries.LibraryRoutes.Map(app);
+            Duplicates.DuplicateRoutes.Map(app);
             HealthRoutes.Map(app);
+            MetricsRoutes.Map(app);
+            app.MapOpenApi(); // /openapi/v1.json
 
             if (options.Log is { } log)
             {
                 app.Lifetime.ApplicationStarted.Register(() =>
-                    log($"serving {library.Database.PaperCount} papers from {library.Database.Root} on {string.Join(", ", Addresses(app))}{(string.IsNullOrEmpty(key) ? "" : " (writes need X-Api-Key)")}"));
-                library.WhenModelLoaded.ContinueWith(t => log(t.IsCompletedSuccessfully ? "model loaded; ready" : $"not ready: {library.NotReadyReason}"), TaskScheduler.Default);
+                {
+                    var collection = resolved.Collection;
+                    string where = collection.Health.Replicas == null ? $"{collection.PaperCount} papers from {collection.Location}" : $"{collection.Location} ({collection.PaperCount} papers)";
+                    log($"serving {where} on {string.Join(", ", Addresses(app))}{(string.IsNullOrEmpty(key) ? "" : " (writes need X-Api-Key)")}");
+                    resolved.WhenModelLoaded.ContinueWith(t => log(t.IsCompletedSuccessfully ? "model loaded; ready" : $"not ready: {resolved.NotReadyReason}"), TaskScheduler.Default);
+                });
             }
             return app;
         }
         catch
         {
-            library.Dispose();
+            served?.Dispose();
             throw;
         }
     }
 
-    /// <summary>
-    /// `serve --cluster`: the same routes as a client of a cluster's silos (the Orleans client starts
-    /// with the host, before Kestrel listens); only /ready answers differently (replica health).
-    /// </summary>
-    static WebApplication CreateClusterServer(WebApplicationBuilder builder, ServerOptions options, ClusterConnection cluster, ServerMetrics metrics, string? key)
+    /// <summary>One node's collection, opened and recovered now: a data directory held by another process fails start-up at once.</summary>
+    static PaperCollection OpenNode(ServerOptions options) => PaperCollection.Open(options.DataPath, options.Storage with
     {
-        try { PaperVec.Cluster.Hosting.ClusterClientHost.AddClusterClient(builder, cluster.Endpoints, cluster.Silos, cluster.Membership, cluster.Certificate); }
-        catch (PaperVec.Cluster.ShardUnavailableException e) { throw new ServerStartException(e.Message); }
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<ServedCluster>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<ServedCluster>());
-        builder.Services.AddSingleton<IServedPapers>(services => services.GetRequiredService<ServedCluster>());
-
-        var app = builder.Build();
-        UseCommon(app);
-        MapShared(app);
-        HealthRoutes.MapAlive(app);
-        Cluster.ClusterRoutes.Map(app);
-        if (options.Log is { } log)
-            app.Lifetime.ApplicationStarted.Register(() =>
-            {
-                var served = app.Services.GetRequiredService<ServedCluster>();
-                var layout = served.Cluster.Layout;
-                log($"serving a cluster of {layout.Shards} shards x {layout.Replicas} replicas on {layout.Silos} silos ({served.PaperCount} papers) on {string.Join(", ", Addresses(app))}{(string.IsNullOrEmpty(key) ? "" : " (writes need X-Api-Key)")}");
-                served.WhenModelLoaded.ContinueWith(t => log(t.IsCompletedSuccessfully ? "model loaded; ready" : $"not ready: {served.NotReadyReason}"), TaskScheduler.Default);
-            });
-        return app;
-    }
+        CheckpointAfterWalBytes = Math.Max(1, (long)options.CheckpointAfterWalMegabytes << 20),
+        StoreMemoryBytes = options.StoreMemoryBytes,
+        Log = options.Log,
+        // The server opens at once and serves meaning-based answers while a damaged lexical index is rebuilt.
+        RebuildLexicalInBackground = true,
+        RebuildProgress = options.RebuildProgress,
+    });
 
     /// <summary>Problem details for every error, the loopback rule without a key, the URL length limit.</summary>
     static void UseCommon(WebApplication app)
@@ -127,20 +126,6 @@ public static class PaperVecServer
         app.UseLoopbackOnlyWithoutKey(app.Services.GetRequiredService<ApiKey>());
         app.UseRequestTargetLimit();
         app.UseStatusCodePages(ProblemMiddleware.WriteStatusProblemAsync); // unknown routes and methods get problem details too
-    }
-
-    /// <summary>The routes one node and a cluster answer alike (through <see cref="IServedPapers"/>), the page, metrics and OpenAPI.</summary>
-    static void MapShared(WebApplication app)
-    {
-        PageRoutes.Map(app);
-        SearchRoutes.Map(app);
-        PaperRoutes.Map(app);
-        DigestRoutes.Map(app);
-        Recommend.RecommendRoutes.Map(app);
-        Libraries.LibraryRoutes.Map(app);
-        Duplicates.DuplicateRoutes.Map(app);
-        MetricsRoutes.Map(app);
-        app.MapOpenApi(); // /openapi/v1.json
     }
 
     static ICollection<string> Addresses(WebApplication app) =>

@@ -36,14 +36,8 @@ public sealed record ServerOptions
     public long StoreMemoryBytes { get; init; } = new PaperVec.Storage.PaperDatabaseOptions().StoreMemoryBytes;
     /// <summary>The database's other settings (the fields above override theirs): the fault tests give it a device that fails on demand.</summary>
     public PaperVec.Storage.PaperDatabaseOptions Storage { get; init; } = new();
-    /// <summary>Serve a cluster as its client (`serve --cluster`) instead of a data directory.</summary>
-    public ClusterConnection? Cluster { get; init; }
     /// <summary>Start-up and shutdown notes (the command line prints them).</summary>
     public Action<string>? Log { get; init; }
     /// <summary>Progress of index rebuilds (done, total): tests hold a background lexical rebuild with it.</summary>
     internal Action<long, long>? RebuildProgress { get; init; }
 }
-
-/// <summary>How to reach a cluster's silos: through its membership store, or (development clustering) gateway ports on loopback, one per silo.</summary>
-public sealed record ClusterConnection(PaperVec.Cluster.Hosting.ClusterEndpoints Endpoints, int Silos, PaperVec.Cluster.Hosting.ClusterMembership? Membership = null,
-    PaperVec.Cluster.Hosting.ClusterCertificate? Certificate = null);

@@ -30,9 +30,9 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
                 PaperVec.Lexical.LexicalUnavailableException l => (StatusCodes.Status503ServiceUnavailable, l.Message),
                 RecordTooLargeException r => (StatusCodes.Status413PayloadTooLarge, r.Message),
                 PaperVec.Engine.ModelNotReadyException m => (StatusCodes.Status503ServiceUnavailable,
-                    context.RequestServices.GetService<PaperVec.Api.Hosting.IServedPapers>()?.NotReadyReason ?? m.Message),
-                // A cluster shard with no replica answering: the answer would be incomplete, so none is given.
-                PaperVec.Cluster.ShardUnavailableException u => (StatusCodes.Status503ServiceUnavailable, u.Message),
+                    context.RequestServices.GetService<PaperVec.Api.Hosting.ServedPapers>()?.NotReadyReason ?? m.Message),
+                // A cluster shard with no replica answering (the cluster's CollectionUnavailableException): the answer would be incomplete, so none is given.
+                PaperVec.Engine.CollectionUnavailableException u => (StatusCodes.Status503ServiceUnavailable, u.Message),
                 BadHttpRequestException b => (b.StatusCode, b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "the request body is larger than the server accepts" : b.Message),
                 InvalidDataException d => (StatusCodes.Status400BadRequest, d.Message),
                 PaperVec.Recommend.UnknownPapersException u => (StatusCodes.Status404NotFound, u.Message),

@@ -25,7 +25,7 @@ public static class LibraryRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         var libraries = app.MapGroup("/libraries").WithTags("Libraries");
-        libraries.MapGet("", async (IServedPapers served) => TypedResults.Ok((await served.LibrariesAsync()).Select(LibraryView.Of).ToList()))
+        libraries.MapGet("", async (ServedPapers served) => TypedResults.Ok((await served.Collection.LibrariesAsync()).Select(LibraryView.Of).ToList()))
             .WithSummary("Every reader's library");
         libraries.MapGet("/{name}", GetLibrary)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -46,19 +46,19 @@ public static class LibraryRoutes
             .WithSummary("Delete a library");
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> GetLibrary(string name, IServedPapers served) =>
-        TypedResults.Ok(LibraryView.Of(await served.LibraryAsync(name) ?? throw ApiProblemException.NotFound($"no library named '{name}'")));
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> GetLibrary(string name, ServedPapers served) =>
+        TypedResults.Ok(LibraryView.Of(await served.Collection.LibraryAsync(name) ?? throw ApiProblemException.NotFound($"no library named '{name}'")));
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PutLibraryAsync(string name, HttpRequest request, IServedPapers served, ServerLimits limits)
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PutLibraryAsync(string name, HttpRequest request, ServedPapers served, ServerLimits limits)
     {
         var body = await ReadAsync<LibraryPut>(request, limits, "{\"liked\": [\"ID\"], \"disliked\": []}");
         var liked = StrictJson.Ids(body.Liked, "liked");
         var disliked = StrictJson.Ids(body.Disliked, "disliked");
         StrictJson.CheckDisjoint(liked, "liked", disliked, "disliked");
-        return TypedResults.Ok(LibraryView.Of(await served.ChangeLibraryAsync(name, liked, disliked, [], replace: true)));
+        return TypedResults.Ok(LibraryView.Of(await served.Collection.ChangeLibraryAsync(name, liked, disliked, [], replace: true)));
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PatchLibraryAsync(string name, HttpRequest request, IServedPapers served, ServerLimits limits)
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<LibraryView>> PatchLibraryAsync(string name, HttpRequest request, ServedPapers served, ServerLimits limits)
     {
         var body = await ReadAsync<LibraryPatch>(request, limits, "{\"like\": [\"ID\"], \"dislike\": [], \"remove\": []}");
         var like = StrictJson.Ids(body.Like, "like");
@@ -67,11 +67,11 @@ public static class LibraryRoutes
         StrictJson.CheckDisjoint(like, "like", dislike, "dislike");
         StrictJson.CheckDisjoint(like, "like", remove, "remove");
         StrictJson.CheckDisjoint(dislike, "dislike", remove, "remove");
-        return TypedResults.Ok(LibraryView.Of(await served.ChangeLibraryAsync(name, like, dislike, remove, replace: false)));
+        return TypedResults.Ok(LibraryView.Of(await served.Collection.ChangeLibraryAsync(name, like, dislike, remove, replace: false)));
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> DeleteLibraryAsync(string name, IServedPapers served) =>
-        await served.DeleteLibraryAsync(name) ? TypedResults.NoContent() : throw ApiProblemException.NotFound($"no library named '{name}'");
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> DeleteLibraryAsync(string name, ServedPapers served) =>
+        await served.Collection.DeleteLibraryAsync(name) ? TypedResults.NoContent() : throw ApiProblemException.NotFound($"no library named '{name}'");
 
     static async Task<T> ReadAsync<T>(HttpRequest request, ServerLimits limits, string example) where T : class
     {

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using PaperVec.Digests;
-using PaperVec.Storage;
+using PaperVec.Engine;
 
 namespace PaperVec.Api.Metrics;
 
@@ -37,28 +37,28 @@ public sealed class ServerMetrics : IDisposable
         _digests = _meter.CreateCounter<long>("papervec.digests_ingested", unit: "{digest}", description: "Digests ingested since start.");
     }
 
-    /// <summary>Adds the gauges read from <paramref name="database"/> at each scrape.</summary>
-    public void Observe(PaperDatabase database)
-    {
-        _meter.CreateObservableGauge("papervec.index.papers", () => (long)database.PaperCount, unit: "{paper}",
-            description: "Papers in the vector index (equal to the papers stored).");
-        _meter.CreateObservableGauge("papervec.store", database.BytesOnDisk, unit: "By", description: "Bytes of the data directory on disk.");
-        _meter.CreateObservableGauge("papervec.lexical.degraded", () => database.LexicalDegraded == null ? 0 : 1,
-            description: "1 while the lexical index is being rebuilt from the store (lexical answers 503, hybrid by meaning alone), else 0.");
-    }
-
     /// <summary>
-    /// A cluster client's gauges, from the latest poll of its replicas: each replica's readiness (1 or
-    /// 0) and papers, labelled by shard and silo, and the papers the cluster holds.
+    /// Adds the gauges read from <paramref name="collection"/> at each scrape: papers held; for one
+    /// node the store's bytes and the lexical rebuild; for a cluster, from the latest poll of its
+    /// replicas, each replica's readiness (1 or 0) and papers, labelled by shard and silo.
     /// </summary>
-    public void Observe(Func<Hosting.ClusterHealth> health)
+    public void Observe(IPaperCollection collection)
     {
-        static KeyValuePair<string, object?>[] Labels(PaperVec.Cluster.Shards.ReplicaStatus r) => [new("shard", r.Shard), new("silo", r.Silo)];
-        _meter.CreateObservableGauge("papervec.cluster.replica.ready", () => health().Replicas.Select(r => new Measurement<int>(r.Ready ? 1 : 0, Labels(r))),
+        if (collection.Health.Replicas == null)
+        {
+            _meter.CreateObservableGauge("papervec.index.papers", () => (long)collection.PaperCount, unit: "{paper}",
+                description: "Papers in the vector index (equal to the papers stored).");
+            _meter.CreateObservableGauge("papervec.store", () => collection.BytesOnDisk() ?? 0, unit: "By", description: "Bytes of the data directory on disk.");
+            _meter.CreateObservableGauge("papervec.lexical.degraded", () => collection.LexicalDegraded == null ? 0 : 1,
+                description: "1 while the lexical index is being rebuilt from the store (lexical answers 503, hybrid by meaning alone), else 0.");
+            return;
+        }
+        static KeyValuePair<string, object?>[] Labels(ReplicaHealth r) => [new("shard", r.Shard), new("silo", r.Silo)];
+        _meter.CreateObservableGauge("papervec.cluster.replica.ready", () => (collection.Health.Replicas ?? []).Select(r => new Measurement<int>(r.Ready ? 1 : 0, Labels(r))),
             unit: "{replica}", description: "1 when a shard replica serves reads (caught up with its peers), else 0.");
-        _meter.CreateObservableGauge("papervec.cluster.replica.papers", () => health().Replicas.Select(r => new Measurement<long>(r.Papers, Labels(r))),
+        _meter.CreateObservableGauge("papervec.cluster.replica.papers", () => (collection.Health.Replicas ?? []).Select(r => new Measurement<long>(r.Papers, Labels(r))),
             unit: "{paper}", description: "Papers a shard replica holds.");
-        _meter.CreateObservableGauge("papervec.index.papers", () => (long)health().Papers, unit: "{paper}",
+        _meter.CreateObservableGauge("papervec.index.papers", () => (long)collection.PaperCount, unit: "{paper}",
             description: "Papers in the cluster (per shard, its fullest ready replica).");
     }
 

@@ -27,14 +27,14 @@ public static class PaperRoutes
     {
         var papers = app.MapGroup("/papers").WithTags("Papers");
 
-        papers.MapPost("", async (HttpRequest request, IServedPapers library, ServerLimits limits) =>
+        papers.MapPost("", async (HttpRequest request, ServedPapers library, ServerLimits limits) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 var records = PaperRecordReader.ReadAll(body, "request body");
                 if (records.Count == 0) throw ApiProblemException.BadRequest("the request body holds no records");
                 if (records.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"{records.Count} records in one request; send at most {limits.MaxPapersPerRequest} per request");
-                var result = await library.IngestAsync(records, null);
+                var result = await library.Collection.IngestAsync(records, null);
                 library.Metrics.RecordIngest(result);
                 return TypedResults.Created((string?)null, IngestResponse.From(result, null, []));
             })
@@ -43,28 +43,28 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest paper records: a JSON array or JSON Lines of {id, title, abstract, authors, url, date, categories, vector}");
 
-        papers.MapGet("/{id}", async (string id, IServedPapers library) =>
-                TypedResults.Ok(PaperView.Of(await library.FindPaperAsync(Decode(id)) ?? throw NoSuchPaper(Decode(id)))))
+        papers.MapGet("/{id}", async (string id, ServedPapers library) =>
+                TypedResults.Ok(PaperView.Of(await library.Collection.FindPaperAsync(Decode(id)) ?? throw NoSuchPaper(Decode(id)))))
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One stored paper");
 
-        papers.MapDelete("/{id}", async (string id, IServedPapers library) =>
+        papers.MapDelete("/{id}", async (string id, ServedPapers library) =>
             {
                 id = Decode(id);
-                return await library.DeleteAsync(id) ? TypedResults.NoContent() : throw NoSuchPaper(id);
+                return await library.Collection.DeleteAsync(id) ? TypedResults.NoContent() : throw NoSuchPaper(id);
             })
             .RequireApiKey()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Delete a paper (durably; every id it was known by stops resolving)");
 
-        papers.MapGet("/{id}/similar", async (string id, string? k, string? from, string? to, string? excludeDigest, string? diversity, IServedPapers library) =>
+        papers.MapGet("/{id}/similar", async (string id, string? k, string? from, string? to, string? excludeDigest, string? diversity, ServedPapers library) =>
             {
                 id = Decode(id);
                 int count = QueryParameters.K(k);
                 double spread = QueryParameters.Diversity(diversity);
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
-                var results = await library.SimilarAsync(id, new SearchScope { K = count, From = fromDate, To = toDate, Diversity = spread }, excludeDigest) ?? throw NoSuchPaper(id);
+                var results = await library.Collection.SimilarAsync(id, new SearchScope { K = count, From = fromDate, To = toDate, Diversity = spread }, excludeDigest) ?? throw NoSuchPaper(id);
                 return TypedResults.Ok(new SearchResponse(results, count, from, to, library.PaperCount));
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)

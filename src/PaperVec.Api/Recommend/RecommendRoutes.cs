@@ -21,7 +21,7 @@ public static class RecommendRoutes
             .WithSummary("Papers for a reader who liked the liked ids (and not the disliked ones), or a stored library; digest= limits candidates to that digest");
     }
 
-    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> RecommendAsync(HttpRequest request, IServedPapers served, ServerLimits limits)
+    static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<SearchResponse>> RecommendAsync(HttpRequest request, ServedPapers served, ServerLimits limits)
     {
         string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
         var asked = StrictJson.Read<RecommendRequest>(body, "{\"liked\": [\"ID\"], \"disliked\": [], \"k\": 10}");
@@ -36,10 +36,10 @@ public static class RecommendRoutes
         if (asked.Library is { } name)
         {
             if (liked.Count > 0 || disliked.Count > 0) throw ApiProblemException.BadRequest("name either a library or liked/disliked ids, not both");
-            results = await served.RecommendForLibraryAsync(name, scope, asked.Digest)
+            results = await served.Collection.RecommendForLibraryAsync(name, scope, asked.Digest)
                 ?? throw ApiProblemException.NotFound($"no library named '{name}'");
         }
-        else results = await served.RecommendAsync(liked, disliked, scope, asked.Digest);
+        else results = await served.Collection.RecommendAsync(liked, disliked, scope, asked.Digest);
         return TypedResults.Ok(new SearchResponse(results, k, asked.From, asked.To, served.PaperCount) { Mode = "recommend" });
     }
 }

@@ -39,10 +39,10 @@ public static class SearchRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         var search = app.MapGroup("/search").WithTags("Search");
-        search.MapGet("", async (string? q, string? k, string? from, string? to, string? mode, string? diversity, IServedPapers served, ServerLimits limits, HttpContext context) =>
+        search.MapGet("", async (string? q, string? k, string? from, string? to, string? mode, string? diversity, ServedPapers served, ServerLimits limits, HttpContext context) =>
                 TypedResults.Ok(await RunAsync(served, Check(limits, q, k, from, to, mode, QueryParameters.Diversity(diversity)), context)))
             .WithSummary("Papers best matching the text q, best first; mode=hybrid (default: BM25 and meaning fused), semantic or lexical");
-        search.MapPost("", async (HttpRequest request, IServedPapers served, ServerLimits limits, HttpContext context) =>
+        search.MapPost("", async (HttpRequest request, ServedPapers served, ServerLimits limits, HttpContext context) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 var asked = StrictJson.Read<SearchRequest>(body, "{\"text\": \"...\", \"k\": 10}");
@@ -54,13 +54,13 @@ public static class SearchRoutes
     /// <summary>Response header naming what a degraded answer lacks ("lexical"), beside the JSON's "degraded" reason.</summary>
     public const string DegradedHeader = "PaperVec-Degraded";
 
-    static async Task<SearchResponse> RunAsync(IServedPapers served, CheckedSearch search, HttpContext context)
+    static async Task<SearchResponse> RunAsync(ServedPapers served, CheckedSearch search, HttpContext context)
     {
         var query = await search.EmbedAsync(served.Queries, served.NotReadyReason);
         // Read before and after: a rebuild that starts or ends during the search still marks it (lexical-only answers 503 instead).
-        string? degraded = served.LexicalDegraded;
-        var results = await served.SearchAsync(query, search.Scope);
-        degraded ??= served.LexicalDegraded;
+        string? degraded = served.Collection.LexicalDegraded;
+        var results = await served.Collection.SearchAsync(query, search.Scope);
+        degraded ??= served.Collection.LexicalDegraded;
         var answer = search.Answer(results, served.PaperCount);
         if (degraded == null || search.Mode != SearchMode.Hybrid) return answer;
         context.Response.Headers[DegradedHeader] = "lexical";

@@ -36,7 +36,7 @@ public sealed class BenchServer : IAsyncDisposable
         try
         {
             await app.StartAsync().ConfigureAwait(false);
-            await app.Services.GetRequiredService<ServedCollection>().WhenModelLoaded.ConfigureAwait(false);
+            await app.Services.GetRequiredService<ServedPapers>().WhenModelLoaded.ConfigureAwait(false);
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new BenchServer(app, new Uri(address.TrimEnd('/') + "/"), scratch);
         }

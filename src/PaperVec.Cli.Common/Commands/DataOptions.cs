@@ -13,7 +13,7 @@ static class DataOptions
         CommonOptions.AtLeast(new("--checkpoint-mb") { Description = "Checkpoint after this many MB of write-ahead log", DefaultValueFactory = _ => 256 }, 0);
 
     /// <summary>Attaches the model to the collection: papers made by another model are re-embedded first, with a progress bar.</summary>
-    public static async Task AttachModelAsync(PaperCollection collection, Embedding.Embedder embedder)
+    public static async Task AttachModelAsync(IPaperCollection collection, Embedding.Embedder embedder)
     {
         ConsoleProgress? progress = null;
         try

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PaperVec.Duplicates;
+using PaperVec.Engine;
 
 namespace PaperVec.Cli.Commands;
 
@@ -19,7 +20,7 @@ static class DupesCommand
         var minLexical = new Option<double>("--min-lexical") { Description = "Word-shingle Jaccard of title + abstract that confirms a candidate", DefaultValueFactory = _ => defaults.LexicalThreshold };
         var command = new Command("dupes", "Find listings across digests that are the same paper: exact, revised or retitled")
             { data, from, to, digests, json, neighbours, minCosine, minLexical };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
             var settings = new DuplicateSettings
             {
@@ -28,11 +29,9 @@ static class DupesCommand
                 LexicalThreshold = Fraction(parse.GetValue(minLexical), "--min-lexical"),
             };
             var chosen = parse.GetValue(digests) is { Length: > 0 } ids ? ids.ToHashSet(StringComparer.Ordinal) : null;
-            using var collection = DataOptions.Open(parse.GetValue(data));
-            var db = collection.Database;
-            if (chosen != null && chosen.FirstOrDefault(id => db.GetDigest(id) == null) is { } unknown)
-                throw new CliException($"no digest '{unknown}' in {db.Root}");
-            var groups = new DuplicateFinder(db, settings).Find(new DuplicateScope(parse.GetValue(from), parse.GetValue(to), chosen));
+            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+            // An unknown digest id is the collection's to refuse (naming the stored ones).
+            var groups = await collection.DuplicatesAsync(new DuplicateScope(parse.GetValue(from), parse.GetValue(to), chosen), settings);
             if (parse.GetValue(json)) Console.WriteLine(new DuplicateReport(groups).ToJson());
             else Print(groups);
             return 0;

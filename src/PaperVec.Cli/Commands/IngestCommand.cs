@@ -37,7 +37,6 @@ static class IngestCommand
             foreach (var path in paths.Where(p => p != "-" && !IsRecordFile(p)).Distinct())
                 digests[path] = ParseDigestFile(path, parse.GetValue(date), parse.GetValue(year));
             using var collection = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint), create: true, storage);
-            var db = collection.Database;
             Embedder? embedder = null;
             // The model loads only when some paper carries no vector.
             async Task ModelForAsync(IReadOnlyList<IncomingPaper> papers)
@@ -121,7 +120,7 @@ static class IngestCommand
                         Console.WriteLine($"{Path.GetFileName(path)}: {digest.Papers.Count} papers, dated {digest.Date:yyyy-MM-dd} ({Describe(digest.DateRule)}{left}); {ingested.Summary}");
                     }
                 }
-                Console.WriteLine($"{db.PaperCount} papers in {db.Root}");
+                Console.WriteLine($"{collection.PaperCount} papers in {collection.Location}");
             }
             finally { embedder?.Dispose(); }
             return 0;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using PaperVec.Engine;
 using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
@@ -29,11 +30,11 @@ static class RecommendCommands
             if (name == null && liked.Length == 0) throw new UsageException("name the papers the reader liked (--like ID...) or a library (--library NAME)");
             if (name != null && (liked.Length > 0 || disliked.Length > 0)) throw new UsageException("use either --library or --like/--unlike, not both");
             var scope = new SearchScope { K = parse.GetValue(k), From = parse.GetValue(from), To = parse.GetValue(to), Diversity = parse.GetValue(diversity) };
-            using var collection = DataOptions.Open(parse.GetValue(data));
+            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
             var results = name != null
                 ? await collection.RecommendForLibraryAsync(name, scope, parse.GetValue(digest)) ?? throw new CliException($"no library named '{name}'")
                 : await collection.RecommendAsync(liked, disliked, scope, parse.GetValue(digest));
-            Print(collection.Database, results, name != null ? $"recommended for library '{name}'" : $"recommended for {liked.Length} liked papers", parse.GetValue(json));
+            Print(collection.PaperCount, results, name != null ? $"recommended for library '{name}'" : $"recommended for {liked.Length} liked papers", parse.GetValue(json));
             return 0;
         });
         return command;
@@ -49,9 +50,9 @@ static class RecommendCommands
         command.SetAction(async parse =>
         {
             string id = parse.GetValue(digestId)!, name = parse.GetValue(library)!;
-            using var collection = DataOptions.Open(parse.GetValue(data));
+            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
             var results = await collection.RankDigestAsync(id, name) ?? throw new CliException($"no library named '{name}'");
-            Print(collection.Database, results, $"digest {id} ranked for library '{name}'", parse.GetValue(json));
+            Print(collection.PaperCount, results, $"digest {id} ranked for library '{name}'", parse.GetValue(json));
             return 0;
         });
         return command;
@@ -66,10 +67,10 @@ static class RecommendCommands
         {
             var data = DataOptions.Data();
             var list = new Command("list", "Every library") { data };
-            list.SetAction(parse =>
+            list.SetAction(async parse =>
             {
-                using var collection = DataOptions.Open(parse.GetValue(data));
-                foreach (var l in collection.Database.Libraries()) Console.WriteLine($"{l.Name}\t{l.Liked.Count} liked\t{l.Disliked.Count} disliked\t{l.UpdatedAt:yyyy-MM-dd HH:mm}");
+                await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+                foreach (var l in await collection.LibrariesAsync()) Console.WriteLine($"{l.Name}\t{l.Liked.Count} liked\t{l.Disliked.Count} disliked\t{l.UpdatedAt:yyyy-MM-dd HH:mm}");
                 return 0;
             });
             return list;
@@ -81,10 +82,10 @@ static class RecommendCommands
             var json = new Option<bool>("--json") { Description = "Print JSON" };
             var data = DataOptions.Data();
             var show = new Command("show", "A library's papers") { name, json, data };
-            show.SetAction(parse =>
+            show.SetAction(async parse =>
             {
-                using var collection = DataOptions.Open(parse.GetValue(data));
-                var library = collection.Library(parse.GetValue(name)!) ?? throw new CliException($"no library named '{parse.GetValue(name)}'");
+                await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+                var library = await collection.LibraryAsync(parse.GetValue(name)!) ?? throw new CliException($"no library named '{parse.GetValue(name)}'");
                 if (parse.GetValue(json))
                 {
                     Console.WriteLine(JsonSerializer.Serialize(new { library.Name, Liked = library.Liked.Select(PaperIdentity.Format), Disliked = library.Disliked.Select(PaperIdentity.Format), library.UpdatedAt }, JsonSerializerOptions.Web));
@@ -92,7 +93,7 @@ static class RecommendCommands
                 }
                 foreach (var (mark, keys) in new[] { ("liked", library.Liked), ("disliked", library.Disliked) })
                     foreach (long key in keys)
-                        Console.WriteLine($"{mark}\t{PaperIdentity.Format(key)}\t{collection.Database.Summary(key)?.Title ?? "(deleted)"}");
+                        Console.WriteLine($"{mark}\t{PaperIdentity.Format(key)}\t{(await collection.FindPaperAsync(PaperIdentity.Format(key)))?.Title ?? "(deleted)"}");
                 return 0;
             });
             return show;
@@ -107,9 +108,9 @@ static class RecommendCommands
             change.SetAction(async parse =>
             {
                 string[] given = parse.GetValue(ids)!;
-                using var collection = DataOptions.Open(parse.GetValue(data));
+                await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
                 var library = await collection.ChangeLibraryAsync(parse.GetValue(name)!,
-                    verb == "like" ? given : [], verb == "dislike" ? given : [], verb == "remove" ? given : []);
+                    verb == "like" ? given : [], verb == "dislike" ? given : [], verb == "remove" ? given : [], replace: false);
                 Console.WriteLine($"library '{library.Name}': {library.Liked.Count} liked, {library.Disliked.Count} disliked");
                 return 0;
             });
@@ -123,7 +124,7 @@ static class RecommendCommands
             var delete = new Command("delete", "Delete a library") { name, data };
             delete.SetAction(async parse =>
             {
-                using var collection = DataOptions.Open(parse.GetValue(data));
+                await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
                 if (!await collection.DeleteLibraryAsync(parse.GetValue(name)!)) throw new CliException($"no library named '{parse.GetValue(name)}'");
                 Console.WriteLine($"library '{parse.GetValue(name)}' deleted");
                 return 0;
@@ -132,5 +133,5 @@ static class RecommendCommands
         }
     }
 
-    static void Print(PaperDatabase db, List<SearchResult> results, string heading, bool json) => SearchCommand.Print(db, results, heading, json);
+    static void Print(int papers, List<SearchResult> results, string heading, bool json) => SearchCommand.Print(papers, results, heading, json);
 }

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using PaperVec.Embedding;
+using PaperVec.Engine;
 using PaperVec.Search;
-using PaperVec.Storage;
 
 namespace PaperVec.Cli.Commands;
 
@@ -22,10 +22,8 @@ static class SearchCommand
         {
             string text = parse.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(text)) throw new UsageException("the search text is empty");
-            if (text.Length > 100_000) throw new UsageException("the search text is longer than 100,000 characters");
-            using var collection = DataOptions.Open(parse.GetValue(options.Data));
-            var db = collection.Database;
-            if (db.PaperCount == 0) throw new CliException($"no papers in {db.Root} yet: run `papervec ingest` first");
+            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(options.Data));
+            if (collection.PaperCount == 0) throw new CliException($"no papers in {collection.Location} yet: run `papervec ingest` first");
             SearchMode searchMode;
             try { searchMode = SearchQuery.ParseMode(parse.GetValue(mode)); }
             catch (InvalidDataException e) { throw new UsageException(e.Message); }
@@ -36,7 +34,7 @@ static class SearchCommand
                 await DataOptions.AttachModelAsync(collection, embedder);
                 vector = embedder.Embed(text);
             }
-            Print(db, collection.Search(new SearchQuery(text, vector, searchMode), options.Scope(parse, exclude: null)), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
+            Print(collection.PaperCount, await collection.SearchAsync(new SearchQuery(text, vector, searchMode), options.Scope(parse)), $"top results for \"{(text.Length > 60 ? text[..57] + "..." : text)}\"", parse.GetValue(options.Json));
             return 0;
         });
         return command;
@@ -49,13 +47,14 @@ static class SearchCommand
         var command = new Command("similar", "Papers like a stored one");
         command.Arguments.Add(id);
         options.AddTo(command);
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
-            using var collection = DataOptions.Open(parse.GetValue(options.Data));
-            var db = collection.Database;
-            var paper = db.FindPaper(parse.GetValue(id)!) ?? throw new CliException(Engine.NotFoundHints.Paper(parse.GetValue(id)!));
-            var results = collection.Similar(paper.Key, options.Scope(parse, exclude: paper.Key)) ?? throw new CliException(Engine.NotFoundHints.Paper(parse.GetValue(id)!));
-            Print(db, results, $"papers like \"{paper.Title}\"", parse.GetValue(options.Json));
+            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(options.Data));
+            string given = parse.GetValue(id)!;
+            var paper = await collection.FindPaperAsync(given) ?? throw new CliException(NotFoundHints.Paper(given));
+            // The collection leaves the paper itself out.
+            var results = await collection.SimilarAsync(given, options.Scope(parse)) ?? throw new CliException(NotFoundHints.Paper(given));
+            Print(collection.PaperCount, results, $"papers like \"{paper.Title}\"", parse.GetValue(options.Json));
             return 0;
         });
         return command;
@@ -77,22 +76,21 @@ static class SearchCommand
             command.Options.Add(Data); command.Options.Add(K); command.Options.Add(From); command.Options.Add(To); command.Options.Add(Json); command.Options.Add(Diversity);
         }
 
-        public SearchScope Scope(ParseResult parse, long? exclude) => new()
+        public SearchScope Scope(ParseResult parse) => new()
         {
             K = parse.GetValue(K), From = parse.GetValue(From), To = parse.GetValue(To), Diversity = parse.GetValue(Diversity),
-            Exclude = exclude is long key ? new HashSet<long> { key } : new HashSet<long>(),
         };
     }
 
     /// <summary>Results as JSON ({"results": [...]}, the API's shape) or one line each, with "because you liked" for recommendations.</summary>
-    internal static void Print(PaperDatabase db, List<SearchResult> results, string heading, bool json)
+    internal static void Print(int papers, List<SearchResult> results, string heading, bool json)
     {
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new { results }, JsonSerializerOptions.Web));
             return;
         }
-        Console.WriteLine($"{db.PaperCount} papers; {heading}:");
+        Console.WriteLine($"{papers} papers; {heading}:");
         foreach (var r in results)
         {
             Console.WriteLine($"  {r.Score:0.000}  {r.Date}  {r.Id}  {r.Title}");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PaperVec.Api.Hosting;
+using PaperVec.Cli.Hosting;
 
 namespace PaperVec.Cli.Commands;
 
@@ -38,6 +39,10 @@ static class ServeCommand
                 throw new UsageException("--data names one node's data directory; with --cluster the silos hold the data");
             if (!parse.GetValue(cluster) && parse.GetValue(tlsCert) != null)
                 throw new UsageException("--tls-cert is the cluster's certificate: it goes with --cluster");
+            var connection = parse.GetValue(cluster)
+                ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos),
+                    CommonOptions.MembershipOf(parse, membership), CommonOptions.CertificateOf(parse, tlsCert))
+                : null;
             var options = new ServerOptions
             {
                 DataPath = parse.GetValue(data),
@@ -46,10 +51,6 @@ static class ServeCommand
                 Precision = parse.GetValue(precision),
                 CheckpointAfterWalMegabytes = parse.GetValue(checkpoint),
                 Storage = storage,
-                Cluster = parse.GetValue(cluster)
-                    ? new ClusterConnection(new PaperVec.Cluster.Hosting.ClusterEndpoints(GatewayPortBase: parse.GetValue(gateways)), parse.GetValue(silos),
-                        CommonOptions.MembershipOf(parse, membership), CommonOptions.CertificateOf(parse, tlsCert))
-                    : null,
                 // Held back until listening, and dropped if the start fails: "model loaded; ready" next to a
                 // port-in-use error would contradict it.
                 Log = message =>
@@ -64,23 +65,25 @@ static class ServeCommand
             };
             // While starting, the host's and Kestrel's own error logs (a stack trace for a port in use) are left
             // out: the start's exception is reported as one line below.
-            await using var app = PaperVecServer.Create(options, builder =>
+            void Quiet(Microsoft.AspNetCore.Builder.WebApplicationBuilder builder)
             {
                 foreach (var category in new[] { "Microsoft.Extensions.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Hosting" })
                     builder.Logging.AddFilter(category, level => level >= LogLevel.Warning && !(starting && level >= LogLevel.Error));
-            });
-            var library = app.Services.GetService(typeof(ServedCollection)) as ServedCollection;
+            }
+            // The HTTP host knows only the engine's collection interface: with --cluster this host hands it the cluster's.
+            await using var app = connection != null ? ClusterServer.Create(options, connection, Quiet) : PaperVecServer.Create(options, Quiet);
+            var library = connection == null ? app.Services.GetService(typeof(ServedPapers)) as ServedPapers : null;
             try { await app.StartAsync(); }
-            catch (IOException e) when (options.Cluster == null)
+            catch (IOException e) when (connection == null)
             {
                 lock (held) startFailed = true;
                 // Kestrel: "Failed to bind to address http://127.0.0.1:5000: address already in use."
                 throw new CliException($"{e.Message.Split('\n')[0].Trim().TrimEnd('.')} (is another server running? choose another port with --urls)");
             }
-            catch (Exception e) when (options.Cluster != null && e is not ServerStartException)
+            catch (Exception e) when (connection != null && e is not ServerStartException)
             {
                 lock (held) startFailed = true;
-                throw new CliException(PaperVec.Cluster.Hosting.ClusterClientHost.StartFailure(e, options.Cluster.Certificate));
+                throw new CliException(PaperVec.Cluster.Hosting.ClusterClientHost.StartFailure(e, connection.Certificate));
             }
             // Configuration (appsettings.json, Kestrel__Endpoints__*) can bind more than --urls: check what was bound.
             lock (held)

@@ -1,4 +1,5 @@
 using PaperVec.Digests;
+using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Recommend;
 using PaperVec.Search;
@@ -23,7 +24,7 @@ public sealed class ModelNotReadyException(string message) : InvalidOperationExc
 /// - searches go through <see cref="PaperSearch"/> (scope, date filters, result shape).
 /// Storage below it (<see cref="PaperDatabase"/>) owns durability, recovery and checkpoints.
 /// </summary>
-public sealed class PaperCollection : IDisposable
+public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDisposable
 {
     readonly SemaphoreSlim _writes = new(1, 1);
     volatile Embedder? _embedder;
@@ -213,29 +214,7 @@ public sealed class PaperCollection : IDisposable
 
     // ---- recommendations and readers' libraries ----------------------------------------------
 
-    /// <summary>Paper keys of ids (PaperVec ids or source ids); <see cref="UnknownPapersException"/> naming every id that names no stored paper.</summary>
-    public List<long> ResolvePapers(IReadOnlyList<string> ids)
-    {
-        var keys = new List<long>(ids.Count);
-        var unknown = new List<string>();
-        foreach (var id in ids)
-            if (Database.ResolveId(id?.Trim() ?? "") is long key) keys.Add(key);
-            else unknown.Add(id ?? "");
-        return unknown.Count == 0 ? keys : throw new UnknownPapersException(unknown);
-    }
-
-    /// <summary>
-    /// One paper liked under one id and disliked under another (an arXiv id and its PaperVec id) is a
-    /// conflict, refused naming both ids; it was silently kept as disliked only.
-    /// </summary>
-    public static void CheckDisjoint(IReadOnlyList<string> a, IReadOnlyList<long> aKeys, string aName, IReadOnlyList<string> b, IReadOnlyList<long> bKeys, string bName)
-    {
-        var first = new Dictionary<long, string>();
-        for (int i = 0; i < aKeys.Count; i++) first.TryAdd(aKeys[i], a[i]);
-        for (int i = 0; i < bKeys.Count; i++)
-            if (first.TryGetValue(bKeys[i], out var other))
-                throw new InvalidDataException($"'{other}' ({aName}) and '{b[i]}' ({bName}) are the same paper; a paper is either {aName} or {bName}");
-    }
+    // The rules (limits, resolving ids, one paper under two ids, digest candidates) are CollectionRules', over this node's reads.
 
     /// <summary>
     /// Papers for a reader who liked <paramref name="liked"/> and not <paramref name="disliked"/> (ids),
@@ -244,40 +223,23 @@ public sealed class PaperCollection : IDisposable
     /// unknown digest) are <see cref="InvalidDataException"/>s, unknown ids <see cref="UnknownPapersException"/>.
     /// </summary>
     public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope,
-        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy)
-    {
-        Recommender.CheckRequest(liked.Count, disliked.Count);
-        var candidates = digestId == null ? null : DigestPapers(digestId);
-        var likedKeys = ResolvePapers(liked);
-        var dislikedKeys = ResolvePapers(disliked);
-        CheckDisjoint(liked, likedKeys, "liked", disliked, dislikedKeys, "disliked");
-        var query = new RecommendQuery(likedKeys, dislikedKeys) { Strategy = strategy, Diversity = scope.Diversity, Candidates = candidates };
-        return Recommender.RankAsync(Database, query, scope);
-    }
+        string? digestId = null, RecommendStrategy strategy = Recommender.DefaultStrategy) =>
+        CollectionRules.RecommendAsync(this, liked, disliked, scope, digestId, strategy);
 
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
-    public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
-    {
-        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
-        var candidates = digestId == null ? null : DigestPapers(digestId);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Diversity = scope.Diversity, Candidates = candidates };
-        return await Recommender.RankAsync(Database, query, scope).ConfigureAwait(false);
-    }
+    public Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null) =>
+        CollectionRules.RecommendForLibraryAsync(this, libraryName, scope, digestId);
 
-    /// <summary>
-    /// Every paper of a digest still stored, ordered by a reader's library: score and "because you
-    /// liked" each (the library's own papers are ranked too, as they are listed). Null when there is no such library.
-    /// </summary>
-    public async Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName)
-    {
-        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
-        var candidates = DigestPapers(digestId);
-        var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates, IncludeLibrary = true };
-        return await Recommender.RankAsync(Database, query, new SearchScope { K = Math.Clamp(candidates.Count, 1, SearchScope.MaxK) }).ConfigureAwait(false);
-    }
+    /// <summary>Every paper of a digest still stored, ordered by a reader's library (its own papers ranked too); null when there is no such library.</summary>
+    public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => CollectionRules.RankDigestAsync(this, digestId, libraryName);
 
-    HashSet<long> DigestPapers(string digestId) =>
-        Database.GetDigest(digestId) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId, Database.Digests());
+    Task<long?> ICollectionReads.ResolveAsync(string id) => Task.FromResult(Database.ResolveId(id));
+
+    Task<DigestRecord?> ICollectionReads.DigestRecordAsync(string id) => Task.FromResult(Database.GetDigest(id));
+
+    Task<ReaderLibrary?> ICollectionReads.StoredLibraryAsync(string name) => Task.FromResult(Database.GetLibrary(name));
+
+    IRecommendSource ICollectionReads.RecommendSource() => new StoredPapersSource(Database);
 
     /// <summary>A reader's library by name (checked), or null.</summary>
     public ReaderLibrary? Library(string name) => Database.GetLibrary(ReaderLibrary.CheckName(name));
@@ -290,15 +252,11 @@ public sealed class PaperCollection : IDisposable
     public Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove) =>
         ChangeLibraryAsync(name, like, dislike, remove, replace: false);
 
-    async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
+    /// <summary>Marks papers liked or disliked, or takes them out (with <paramref name="replace"/>: the lists become the library), as one durable write.</summary>
+    public async Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove, bool replace)
     {
-        ReaderLibrary.CheckChange(name, like, dislike, remove);
-        var likeKeys = ResolvePapers(like);
-        var dislikeKeys = ResolvePapers(dislike);
-        CheckDisjoint(like, likeKeys, replace ? "liked" : "like", dislike, dislikeKeys, replace ? "disliked" : "dislike");
-        // A paper deleted since it was liked can still be taken out by its PaperVec id.
-        var removeKeys = remove.Select(id => Database.ResolveId(id) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id]))).ToList();
-        return await ApplyLibraryChangeAsync(name, likeKeys, dislikeKeys, removeKeys, replace, DateTimeOffset.UtcNow).ConfigureAwait(false);
+        var change = await CollectionRules.ResolveChangeAsync(this, name, like, dislike, remove, replace).ConfigureAwait(false);
+        return await ApplyLibraryChangeAsync(change.Name, change.Like, change.Dislike, change.Remove, change.Replace, change.At).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -334,6 +292,58 @@ public sealed class PaperCollection : IDisposable
             return true;
         }
         finally { _writes.Release(); }
+    }
+
+    // ---- the collection interface (IPaperCollection): what every host calls ----------------------
+
+    public int PaperCount => Database.PaperCount;
+
+    public string? LexicalDegraded => Database.LexicalDegraded;
+
+    /// <summary>A failing disk makes the collection not ready (writes would be refused) until a commit or checkpoint succeeds again.</summary>
+    public CollectionHealth Health => new(Database.StorageProblem is { } problem ? $"storage: {problem}" : null);
+
+    public long? BytesOnDisk() => Database.BytesOnDisk();
+
+    public string Location => Database.Root;
+
+    Task<IngestResult> IPaperCollection.IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest, DateOnly? defaultDate) =>
+        IngestAsync(papers, digest, defaultDate);
+
+    async Task<bool> IPaperCollection.DeleteAsync(string id) => await DeleteAsync(id).ConfigureAwait(false) != null;
+
+    public Task<PaperRecord?> FindPaperAsync(string id) => Database.FindPaperAsync(id).AsTask();
+
+    public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => Task.FromResult(Search(query, scope));
+
+    /// <summary>
+    /// Papers like the one <paramref name="id"/> names: itself, and the papers of <paramref name="excludeDigest"/>,
+    /// left out. Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
+    /// </summary>
+    public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest = null) =>
+        Database.ResolveId(id) is long key ? Similar(key, await CollectionRules.SimilarScopeAsync(this, scope, key, excludeDigest).ConfigureAwait(false)) : null;
+
+    public Task<List<ReaderLibrary>> LibrariesAsync() => Task.FromResult(Database.Libraries());
+
+    public Task<ReaderLibrary?> LibraryAsync(string name) => Task.FromResult(Library(name));
+
+    public Task<List<DigestRecord>> DigestsAsync() => Task.FromResult(Database.Digests());
+
+    public async Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) =>
+        Database.GetDigest(id) is { } digest ? (digest, await ListingsOfAsync(digest).ConfigureAwait(false)) : null;
+
+    public Task<List<DuplicateGroup>> DuplicatesAsync(DuplicateScope scope, DuplicateSettings? settings = null)
+    {
+        if (scope.Digests?.FirstOrDefault(id => Database.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown, Database.Digests());
+        // A whole-collection pass: records read without blocking, the grouping on its own thread.
+        return new DuplicateFinder(Database, settings).FindAsync(scope);
+    }
+
+    /// <summary>As <see cref="Dispose"/> (the database closes synchronously for now).</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Waits for a write in flight, then checkpoints and closes the data directory.</summary>

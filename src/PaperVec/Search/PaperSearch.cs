@@ -75,40 +75,44 @@ public static class PaperSearch
     /// <summary>How deep each ranking is read before fusing (at least k).</summary>
     public const int FusionDepth = 100;
 
-    /// <summary>Free-text search in the query's mode, best first; snippets carry the words the query matched.</summary>
-    public static List<SearchResult> Run(PaperDatabase db, SearchQuery query, SearchScope scope)
+    /// <summary>Free-text search in the query's mode over one node's store, best first; snippets carry the words the query matched.</summary>
+    /// <remarks>The store's source answers at once (no I/O is awaited), so waiting here blocks nothing.</remarks>
+    public static List<SearchResult> Run(PaperDatabase db, SearchQuery query, SearchScope scope) =>
+        RunAsync(new StoredPapersSearch(db), query, scope).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Free-text search in the query's mode over any source (one node's store, a cluster's shards),
+    /// best first: the one recipe. Each ranking is read to the pool depth (hybrid: to at least
+    /// <see cref="FusionDepth"/>, then fused), and maximal marginal relevance picks k when diversity is asked.
+    /// </summary>
+    public static async Task<List<SearchResult>> RunAsync(ISearchSource source, SearchQuery query, SearchScope scope)
     {
+        CheckQuery(query);
         int k = CheckedK(scope);
         CheckDiversity(scope);
-        var filter = Filter(db, scope);
         // With diversity, a deeper pool is read and maximal marginal relevance picks k from it.
         int depth = MaximalMarginalRelevance.PoolDepth(k, scope.Diversity);
-        var hits = query.Mode switch
+        List<(long Key, double Score)> hits;
+        if (query.Mode != SearchMode.Hybrid) hits = await source.RankingAsync(query, query.Mode, scope, depth).ConfigureAwait(false);
+        else
         {
-            SearchMode.Semantic => db.Search(Vector(query), depth, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
-            SearchMode.Lexical => db.SearchLexical(query.Text, depth, filter).Select(h => (h.Key, (double)h.Score)).ToList(),
-            _ => Fuse(db.Search(Vector(query), Math.Max(depth, FusionDepth), filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
-                LexicalOrNone(db, query.Text, Math.Max(depth, FusionDepth), filter), query, depth),
-        };
-        if (scope.Diversity > 0) hits = MaximalMarginalRelevance.Select(db, hits, k, scope.Diversity);
-        var terms = QueryTerms(db, query.Text);
-        var results = new List<SearchResult>(hits.Count);
-        foreach (var (key, score) in hits)
-            if (db.Summary(key) is { } paper)
-                results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(score, 4), paper.Snippet)
-                {
-                    Matches = MatchedWords(db, paper, terms),
-                });
-        return results;
+            int fusionDepth = Math.Max(depth, FusionDepth);
+            var semantic = source.RankingAsync(query, SearchMode.Semantic, scope, fusionDepth);
+            var lexical = LexicalOrNoneAsync(source, query, scope, fusionDepth);
+            hits = Fuse(await semantic.ConfigureAwait(false), await lexical.ConfigureAwait(false), query, depth);
+        }
+        if (scope.Diversity > 0)
+            hits = MaximalMarginalRelevance.Select(await source.VectorsAsync(hits.Select(h => h.Key).ToList()).ConfigureAwait(false), hits, k, scope.Diversity);
+        return await source.ShapeAsync(hits, query).ConfigureAwait(false);
     }
 
     /// <summary>
     /// The lexical ranking of a hybrid search, or none while the lexical index is being rebuilt: the
     /// answer is then by meaning alone, and <see cref="PaperDatabase.LexicalDegraded"/> says so.
     /// </summary>
-    static List<(long Key, double Score)> LexicalOrNone(PaperDatabase db, string text, int depth, Func<long, bool>? filter)
+    static async Task<List<(long Key, double Score)>> LexicalOrNoneAsync(ISearchSource source, SearchQuery query, SearchScope scope, int depth)
     {
-        try { return db.SearchLexical(text, depth, filter).Select(h => (h.Key, (double)h.Score)).ToList(); }
+        try { return await source.RankingAsync(query, SearchMode.Lexical, scope, depth).ConfigureAwait(false); }
         catch (Lexical.LexicalUnavailableException) { return []; }
     }
 
@@ -190,6 +194,15 @@ public static class PaperSearch
         if (scope.Diversity <= 0) return Shape(db, hits);
         var picked = MaximalMarginalRelevance.Select(db, hits.Select(h => (h.Id, (double)h.Score)).ToList(), k, scope.Diversity);
         return Shape(db, picked.Select(h => new SearchHit(h.Key, (float)h.Score)).ToArray());
+    }
+
+    /// <summary>The longest search text, in characters: a whole abstract fits (a host may hold a lower limit of its own).</summary>
+    public const int MaxQueryChars = Digests.PaperLimits.MaxAbstractChars;
+
+    /// <summary>A search text within <see cref="MaxQueryChars"/>.</summary>
+    public static void CheckQuery(SearchQuery query)
+    {
+        if (query.Text.Length > MaxQueryChars) throw new InvalidDataException($"the search text is longer than {MaxQueryChars:N0} characters");
     }
 
     public static void CheckDiversity(SearchScope scope)

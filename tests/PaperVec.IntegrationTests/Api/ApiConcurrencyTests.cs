@@ -54,7 +54,7 @@ public class ApiConcurrencyTests(SampleServerFixture fixture)
         Assert.DoesNotContain(statuses, s => s >= 500);
         Assert.All(statuses, s => Assert.True(s is 200 or 201, $"status {s}"));
         Assert.NotEmpty(returnedIds);
-        var db = fixture.Server.Library.Database;
+        var db = fixture.Server.Database;
         foreach (var id in returnedIds.Distinct()) Assert.True(db.FindPaper(id) != null, $"result id {id} does not exist");
         foreach (var id in ingested) Assert.True(db.FindPaper(id) != null, $"ingested {id} is missing");
         Assert.True(db.IndexMatchesStore(out var problem), problem);

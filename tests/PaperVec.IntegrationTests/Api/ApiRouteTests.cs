@@ -170,8 +170,8 @@ public class ApiRouteTests(SampleServerFixture fixture)
         Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/papers/alias.0002")).StatusCode);
         await Problems.AssertProblemAsync(await Client.GetAsync("/papers/alias.0001"), 404, "no paper");
         // Both aliases are gone from the store, not left pointing at the deleted record.
-        Assert.Null(fixture.Server.Library.Database.KeyOfSourceId("alias.0001"));
-        Assert.Null(fixture.Server.Library.Database.KeyOfSourceId("alias.0002"));
+        Assert.Null(fixture.Server.Database.KeyOfSourceId("alias.0001"));
+        Assert.Null(fixture.Server.Database.KeyOfSourceId("alias.0002"));
 
         // The freed id can name a new paper.
         var reused = await Client.PostAsJsonAsync("/papers", new[] { new { id = "alias.0001", title = "A different paper that reuses a freed id", @abstract = "Unrelated text." } });
@@ -183,7 +183,7 @@ public class ApiRouteTests(SampleServerFixture fixture)
     [Fact]
     public async Task MalformedRecordsAre400AndStoreNothing()
     {
-        int before = fixture.Server.Library.Database.PaperCount;
+        int before = fixture.Server.Database.PaperCount;
         string halfBad = "{\"id\":\"bad.1\",\"title\":\"A fine first record\",\"abstract\":\"Fine.\"}\n{\"id\":\"bad.2\",\"title\":";
         await Problems.AssertProblemAsync(await Client.PostAsync("/papers", new StringContent(halfBad)), 400, "request body:2: invalid JSON");
         await Problems.AssertProblemAsync(await Client.PostAsync("/papers", new StringContent("{\"id\":\"bad.3\",\"title\":\"\"}")), 400, "record has no title");
@@ -192,8 +192,8 @@ public class ApiRouteTests(SampleServerFixture fixture)
         await Problems.AssertProblemAsync(await Client.PostAsync("/papers", new ByteArrayContent([0x7B, 0xFF, 0xFE, 0x7D])), 400, "not valid UTF-8");
         var tooMany = string.Join("\n", Enumerable.Range(0, 1001).Select(i => $"{{\"title\":\"Paper {i}\",\"abstract\":\"x\"}}"));
         await Problems.AssertProblemAsync(await Client.PostAsync("/papers", new StringContent(tooMany)), 400, "at most 1000");
-        Assert.Equal(before, fixture.Server.Library.Database.PaperCount);
-        Assert.Null(fixture.Server.Library.Database.FindPaper("bad.1"));
+        Assert.Equal(before, fixture.Server.Database.PaperCount);
+        Assert.Null(fixture.Server.Database.FindPaper("bad.1"));
     }
 
     [Fact]
@@ -201,7 +201,7 @@ public class ApiRouteTests(SampleServerFixture fixture)
     {
         // Chunked, and many times the body reader's first 4 KB buffer, so it grows while reading.
         var random = new Random(5);
-        int dimension = fixture.Server.Library.Database.Dimension;
+        int dimension = fixture.Server.Database.Dimension;
         var lines = new StringBuilder();
         for (int i = 0; i < 24; i++)
         {
@@ -233,15 +233,15 @@ public class ApiRouteTests(SampleServerFixture fixture)
     [Fact]
     public async Task BodiesOverTenMegabytesAre413AndStoreNothing()
     {
-        int papers = fixture.Server.Library.Database.PaperCount, digests = fixture.Server.Library.Database.Digests().Count;
+        int papers = fixture.Server.Database.PaperCount, digests = fixture.Server.Database.Digests().Count;
         var big = new byte[(10 << 20) + 1];
         big.AsSpan().Fill((byte)'a');
         await Problems.AssertProblemAsync(await Client.PostAsync("/digests?date=2025-05-01", new ByteArrayContent(big)), 413, "larger than 10 MB");
         // Without a Content-Length (chunked), the limit is found while reading.
         await Problems.AssertProblemAsync(await Client.PostAsync("/papers", new ChunkedContent(big)), 413, "larger than 10 MB");
         await Problems.AssertProblemAsync(await Client.PostAsync("/search", new ByteArrayContent(big)), 413, "larger than 10 MB");
-        Assert.Equal(papers, fixture.Server.Library.Database.PaperCount);
-        Assert.Equal(digests, fixture.Server.Library.Database.Digests().Count);
+        Assert.Equal(papers, fixture.Server.Database.PaperCount);
+        Assert.Equal(digests, fixture.Server.Database.Digests().Count);
     }
 
     [Fact]

@@ -13,7 +13,9 @@ public sealed class ApiServer : IAsyncDisposable
     public WebApplication App { get; }
     public HttpClient Client { get; }
     public string DataPath { get; }
-    public ServedCollection Library => App.Services.GetRequiredService<ServedCollection>();
+    public ServedPapers Library => App.Services.GetRequiredService<ServedPapers>();
+    /// <summary>The node's storage below the collection, for assertions on what is stored.</summary>
+    public PaperVec.Storage.PaperDatabase Database => ((PaperVec.Engine.PaperCollection)Library.Collection).Database;
 
     ApiServer(WebApplication app, string dataPath)
     {

@@ -34,8 +34,8 @@ public class DigestRefusalRouteTests
         detail = await Problems.AssertProblemAsync(await client.PostAsync("/digests?year=2025", Text(both)), 400, "'Mar 11' on line 9");
         Assert.Contains("'Mar 12' on line ", detail);
         await Problems.AssertProblemAsync(await client.PostAsync("/digests?year=2025", Text("\uFEFF\r\n\r\n")), 400, "the digest is empty");
-        Assert.Equal(0, server.Library.Database.PaperCount);
-        Assert.Empty(server.Library.Database.Digests());
+        Assert.Equal(0, server.Database.PaperCount);
+        Assert.Empty(server.Database.Digests());
 
         // Dated by ?date=, the undated copy is the clean file's papers.
         var answer = await client.PostAsync("/digests?date=2025-03-11&name=undated", Text(undated));

@@ -21,7 +21,7 @@ public class LexicalDegradedApiTests
         var app = PaperVecServer.Create(new ServerOptions { DataPath = data, ModelDirectory = RepoPaths.ModelDir, RebuildProgress = progress, Log = log },
             builder => builder.WebHost.UseTestServer());
         await app.StartAsync();
-        await app.Services.GetRequiredService<ServedCollection>().WhenModelLoaded;
+        await app.Services.GetRequiredService<ServedPapers>().WhenModelLoaded;
         return app;
     }
 
@@ -48,7 +48,7 @@ public class LexicalDegradedApiTests
                 var client = first.GetTestClient();
                 var body = new ByteArrayContent(File.ReadAllBytes(Path.Combine(RepoPaths.Digests, "daily-papers-mar-12.txt")));
                 Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/digests?year=2025&name=mar-12", body)).StatusCode);
-                papers = first.Services.GetRequiredService<ServedCollection>().Database.Papers().Select(p => (p.Id, p.Title)).ToList();
+                papers = ((PaperVec.Engine.PaperCollection)first.Services.GetRequiredService<ServedPapers>().Collection).Database.Papers().Select(p => (p.Id, p.Title)).ToList();
             }
             finally { await StopAsync(first); }
 
@@ -85,7 +85,7 @@ public class LexicalDegradedApiTests
                 }
 
                 release.Set();
-                var database = app.Services.GetRequiredService<ServedCollection>().Database;
+                var database = ((PaperVec.Engine.PaperCollection)app.Services.GetRequiredService<ServedPapers>().Collection).Database;
                 var rebuilt = database.WaitForLexicalRebuildAsync();
                 Assert.Same(rebuilt, await Task.WhenAny(rebuilt, Task.Delay(TimeSpan.FromMinutes(2))));
 

@@ -43,7 +43,7 @@ public class RetitledDigestTests
         await using var server = await ApiServer.StartAsync();
         await server.Client.PostAsync("/digests?name=monday", Digest("2025-03-10", "Deep Gradient Compression for Distributed Training"));
         await server.Client.PostAsync("/digests?name=tuesday", Digest("2025-03-11", "Compressing Gradients: Communication-Efficient Distributed Training"));
-        var db = server.Library.Database;
+        var db = server.Database;
         long original = PaperIdentity.KeyOfTitle("Deep Gradient Compression for Distributed Training");
         long copy = PaperIdentity.KeyOfTitle("Compressing Gradients: Communication-Efficient Distributed Training");
         long protein = PaperIdentity.KeyOfTitle("An Unrelated Paper on Protein Folding");

@@ -24,7 +24,7 @@ public class ServeEdgeTests
             try
             {
                 await app.StartAsync(); // real Kestrel: it is what leaves out the body of a HEAD answer
-                var served = app.Services.GetRequiredService<ServedCollection>();
+                var served = app.Services.GetRequiredService<ServedPapers>();
                 try { await served.WhenModelLoaded; } catch (Exception) when (!withModel) { }
                 string baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
                 using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
@@ -94,7 +94,7 @@ public class ServeEdgeTests
         string docs = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "durability.md"));
         Assert.Contains($"at most {PaperDatabase.MaxWriteMegabytes} MB in", docs.Replace("\n  ", " "));
         // Nothing of the refused request was written: the papers keep the text of the round before.
-        var stored = server.Library.Database.FindPaper("cap.0")!;
+        var stored = server.Database.FindPaper("cap.0")!;
         Assert.Equal((char)('\u4e00' + (round - 2) * 37), stored.Abstract[0]);
     }
 }

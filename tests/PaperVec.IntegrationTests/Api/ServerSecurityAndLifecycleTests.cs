@@ -67,7 +67,7 @@ public class ServerSecurityAndLifecycleTests
         await Problems.AssertProblemAsync(await client.SendAsync(wrong), 403, "does not hold");
         await Problems.AssertProblemAsync(await client.DeleteAsync("/papers/key.1"), 401, ApiKeyFilter.Header);
         await Problems.AssertProblemAsync(await client.PostAsync("/digests", new StringContent("T\n\nA")), 401, ApiKeyFilter.Header);
-        Assert.Null(server.Library.Database.FindPaper("key.1"));
+        Assert.Null(server.Database.FindPaper("key.1"));
 
         var right = new HttpRequestMessage(HttpMethod.Post, "/papers") { Content = new StringContent(record) };
         right.Headers.Add(ApiKeyFilter.Header, "s3cret-key");
@@ -100,7 +100,7 @@ public class ServerSecurityAndLifecycleTests
         try
         {
             await app.StartAsync();
-            var library = (PaperVec.Api.Hosting.ServedCollection)app.Services.GetService(typeof(PaperVec.Api.Hosting.ServedCollection))!;
+            var library = (PaperVec.Api.Hosting.ServedPapers)app.Services.GetService(typeof(PaperVec.Api.Hosting.ServedPapers))!;
             await Assert.ThrowsAsync<FileNotFoundException>(() => library.WhenModelLoaded);
             var client = Microsoft.AspNetCore.TestHost.HostBuilderTestServerExtensions.GetTestClient(app);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);

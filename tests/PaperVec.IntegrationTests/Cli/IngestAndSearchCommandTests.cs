@@ -70,7 +70,7 @@ public class IngestAndSearchCommandTests
             Assert.Equal(2, CliRunner.Run("dupes", "--data", data, "--min-cosine", "2").Exit);
             (exit, _, err) = CliRunner.Run("dupes", "--data", data, "--digest", "2025-01-01/nope");
             Assert.Equal(1, exit);
-            Assert.Contains("no digest '2025-01-01/nope'", err);
+            Assert.Contains("no digest with id '2025-01-01/nope'", err); // the collection's message, as the API's 404 names it
         }
         finally { Directory.Delete(data, true); }
     }

@@ -21,12 +21,12 @@ public sealed partial class ClusterFailoverTests
     {
         await WithClusterAsync(ClusterMembership.Development, async (_, _, endpoints) =>
         {
-            var app = PaperVecServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir, Cluster = new ClusterConnection(endpoints, 3, ClusterMembership.Development) },
+            var app = PaperVec.Cli.Hosting.ClusterServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir }, new PaperVec.Cli.Hosting.ClusterConnection(endpoints, 3, ClusterMembership.Development),
                 builder => builder.WebHost.UseTestServer());
             await app.StartAsync();
             try
             {
-                await app.Services.GetRequiredService<ServedCluster>().WhenModelLoaded;
+                await app.Services.GetRequiredService<ServedPapers>().WhenModelLoaded;
                 var http = app.GetTestClient();
                 foreach (var file in new[] { "daily-papers-mar-11.txt", "daily-papers-mar-12.txt" })
                 {

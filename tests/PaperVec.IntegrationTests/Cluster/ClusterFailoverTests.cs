@@ -130,12 +130,12 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
         var membership = ClusterMembership.Parse($"redis:127.0.0.1:{storePort}");
         await WithClusterAsync(membership, async (silos, _, endpoints) =>
         {
-            var app = PaperVecServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir, Cluster = new ClusterConnection(endpoints, 3, membership) },
+            var app = PaperVec.Cli.Hosting.ClusterServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir }, new PaperVec.Cli.Hosting.ClusterConnection(endpoints, 3, membership),
                 builder => builder.WebHost.UseTestServer());
             await app.StartAsync();
             try
             {
-                await app.Services.GetRequiredService<ServedCluster>().WhenModelLoaded;
+                await app.Services.GetRequiredService<ServedPapers>().WhenModelLoaded;
                 var http = app.GetTestClient();
                 var digestIds = new List<string>();
                 foreach (var file in new[] { "daily-papers-mar-11.txt", "daily-papers-mar-12.txt" })
@@ -151,7 +151,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
                 Assert.Equal(3, (await GetAsync(http, $"/digests/{digestIds[1]}")).GetProperty("seenBefore").GetInt32());
 
                 // A record retitled under its source id, the new title hashing to another shard: still one paper, found by either title.
-                var layoutOfCluster = app.Services.GetRequiredService<ServedCluster>().Cluster.Layout;
+                var layoutOfCluster = ((ClusterCollection)app.Services.GetRequiredService<ServedPapers>().Collection).Layout;
                 const string firstTitle = "Sparse Mixtures of Experts for Retrieval";
                 string newTitle = Enumerable.Range(1, 100).Select(i => $"Sparse Expert Mixtures for Dense Retrieval, Revision {i}")
                     .First(t => layoutOfCluster.ShardOf(PaperIdentity.KeyOfTitle(t)) != layoutOfCluster.ShardOf(PaperIdentity.KeyOfTitle(firstTitle)));
@@ -169,7 +169,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
 
                 // A paper listed again under a reworded title that puts it on another shard: retitled at ingest, in the view and in /duplicates.
                 var (original, reworded) = ("Deep Gradient Compression for Distributed Training", "Compressing Gradients: Communication-Efficient Distributed Training");
-                var layout = app.Services.GetRequiredService<ServedCluster>().Cluster.Layout;
+                var layout = ((ClusterCollection)app.Services.GetRequiredService<ServedPapers>().Collection).Layout;
                 Assert.NotEqual(layout.ShardOf(PaperIdentity.KeyOfTitle(original)), layout.ShardOf(PaperIdentity.KeyOfTitle(reworded)));
                 foreach (var (name, date, title) in new[] { ("monday", "2025-03-10", original), ("tuesday", "2025-03-11", reworded) })
                 {

@@ -66,7 +66,7 @@ public class BadInputTests : IAsyncLifetime
         await Problems.AssertProblemAsync(response, 400, "'authors' is 5,242,880 characters");
         var small = await PostRecordsAsync(Record("\"small.1\"", "\"A small paper after the big one\"", seed: 3));
         Assert.Equal(HttpStatusCode.Created, small.StatusCode);
-        Assert.Null(_server.Library.Database.StorageProblem);
+        Assert.Null(_server.Database.StorageProblem);
 
         foreach (var (field, chars) in new[] { ("abstract", 100_001), ("url", 2_049), ("categories", 1_001), ("id", 257) })
         {

@@ -29,7 +29,7 @@ public class SearchPageBrowserTests
         {
             await app.StartAsync();
             string baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            await app.Services.GetRequiredService<ServedCollection>().WhenModelLoaded;
+            await app.Services.GetRequiredService<ServedPapers>().WhenModelLoaded;
             using (var http = new HttpClient { BaseAddress = new Uri(baseUrl) })
             {
                 string mar11 = File.ReadAllText(Path.Combine(RepoPaths.Digests, "daily-papers-mar-11.txt"));
