@@ -80,10 +80,10 @@ public sealed class ServedCollection : IServedPapers, IDisposable
     public Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest)
     {
         // Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
-        if (Database.ResolveId(id) is not long key) return Task.FromResult<List<SearchResult>?>(null);
+        if (Database.Catalog.ResolveId(id) is not long key) return Task.FromResult<List<SearchResult>?>(null);
         var exclude = new HashSet<long>(scope.Exclude) { key };
         if (!string.IsNullOrEmpty(excludeDigest))
-            exclude.UnionWith((Database.GetDigest(excludeDigest) ?? throw new DigestNotFoundException(excludeDigest, Database.Digests())).PaperKeys);
+            exclude.UnionWith((Database.Catalog.GetDigest(excludeDigest) ?? throw new DigestNotFoundException(excludeDigest, Database.Catalog.Digests())).PaperKeys);
         return Task.FromResult(Collection.Similar(key, scope with { Exclude = exclude }));
     }
 
@@ -93,10 +93,10 @@ public sealed class ServedCollection : IServedPapers, IDisposable
 
     public Task<IngestResult> IngestAsync(IReadOnlyList<IncomingPaper> papers, PaperIngestor.DigestInfo? digest) => Collection.IngestAsync(papers, digest);
 
-    public Task<List<DigestRecord>> DigestsAsync() => Task.FromResult(Database.Digests());
+    public Task<List<DigestRecord>> DigestsAsync() => Task.FromResult(Database.Catalog.Digests());
 
     public async Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) =>
-        Database.GetDigest(id) is { } digest ? (digest, await Collection.ListingsOfAsync(digest).ConfigureAwait(false)) : null;
+        Database.Catalog.GetDigest(id) is { } digest ? (digest, await Collection.ListingsOfAsync(digest).ConfigureAwait(false)) : null;
 
     public Task<List<SearchResult>> RecommendAsync(IReadOnlyList<string> liked, IReadOnlyList<string> disliked, SearchScope scope, string? digestId) =>
         Collection.RecommendAsync(liked, disliked, scope, digestId);
@@ -106,12 +106,12 @@ public sealed class ServedCollection : IServedPapers, IDisposable
 
     public Task<List<PaperVec.Duplicates.DuplicateGroup>> DuplicatesAsync(PaperVec.Duplicates.DuplicateScope scope)
     {
-        if (scope.Digests?.FirstOrDefault(id => Database.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown, Database.Digests());
+        if (scope.Digests?.FirstOrDefault(id => Database.Catalog.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown, Database.Catalog.Digests());
         // A whole-collection pass: records read without blocking, the grouping on its own thread.
         return new PaperVec.Duplicates.DuplicateFinder(Database).FindAsync(scope);
     }
 
-    public Task<List<ReaderLibrary>> LibrariesAsync() => Task.FromResult(Database.Libraries());
+    public Task<List<ReaderLibrary>> LibrariesAsync() => Task.FromResult(Database.Catalog.Libraries());
 
     public Task<ReaderLibrary?> LibraryAsync(string name) => Task.FromResult(Collection.Library(name));
 

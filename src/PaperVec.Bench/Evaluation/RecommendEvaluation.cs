@@ -98,7 +98,7 @@ public static class RecommendEvaluation
         foreach (long key in liked)
             if (db.TryReadVector(key, v)) for (int i = 0; i < v.Length; i++) centroid[i] += v[i];
         Index.VectorKernels.Normalize(centroid);
-        return db.Search(centroid, Disliked, ef: 400, filter: outside.Contains).Select(h => h.Id).ToList();
+        return db.Vectors.Search(centroid, Disliked, ef: 400, filter: outside.Contains).Select(h => h.Id).ToList();
     }
 
     /// <summary>Mean nDCG@10 of a ranker over every (task, day) of one kind.</summary>

@@ -48,7 +48,7 @@ public sealed class TfIdfRanker(PaperDatabase db)
     {
         var excluded = liked.Concat(disliked).ToHashSet();
         int seed = liked.Aggregate(17, (h, k) => HashCode.Combine(h, k));
-        var background = db.SampleKeys(Recommender.BackgroundSample, seed, excluded);
+        var background = db.Catalog.SampleKeys(Recommender.BackgroundSample, seed, excluded);
         double negatives = disliked.Count * Recommender.DislikedExampleWeight + background.Count;
         var examples = liked.Select(k => (k, true, 1.0 / liked.Count))
             .Concat(disliked.Select(k => (k, false, Recommender.DislikedExampleWeight / negatives)))

@@ -30,7 +30,7 @@ static class DupesCommand
             var chosen = parse.GetValue(digests) is { Length: > 0 } ids ? ids.ToHashSet(StringComparer.Ordinal) : null;
             using var collection = DataOptions.Open(parse.GetValue(data));
             var db = collection.Database;
-            if (chosen != null && chosen.FirstOrDefault(id => db.GetDigest(id) == null) is { } unknown)
+            if (chosen != null && chosen.FirstOrDefault(id => db.Catalog.GetDigest(id) == null) is { } unknown)
                 throw new CliException($"no digest '{unknown}' in {db.Root}");
             var groups = new DuplicateFinder(db, settings).Find(new DuplicateScope(parse.GetValue(from), parse.GetValue(to), chosen));
             if (parse.GetValue(json)) Console.WriteLine(new DuplicateReport(groups).ToJson());

@@ -69,7 +69,7 @@ static class RecommendCommands
             list.SetAction(parse =>
             {
                 using var collection = DataOptions.Open(parse.GetValue(data));
-                foreach (var l in collection.Database.Libraries()) Console.WriteLine($"{l.Name}\t{l.Liked.Count} liked\t{l.Disliked.Count} disliked\t{l.UpdatedAt:yyyy-MM-dd HH:mm}");
+                foreach (var l in collection.Database.Catalog.Libraries()) Console.WriteLine($"{l.Name}\t{l.Liked.Count} liked\t{l.Disliked.Count} disliked\t{l.UpdatedAt:yyyy-MM-dd HH:mm}");
                 return 0;
             });
             return list;
@@ -92,7 +92,7 @@ static class RecommendCommands
                 }
                 foreach (var (mark, keys) in new[] { ("liked", library.Liked), ("disliked", library.Disliked) })
                     foreach (long key in keys)
-                        Console.WriteLine($"{mark}\t{PaperIdentity.Format(key)}\t{collection.Database.Summary(key)?.Title ?? "(deleted)"}");
+                        Console.WriteLine($"{mark}\t{PaperIdentity.Format(key)}\t{collection.Database.Catalog.Summary(key)?.Title ?? "(deleted)"}");
                 return 0;
             });
             return show;

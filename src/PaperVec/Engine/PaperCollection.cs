@@ -23,7 +23,7 @@ public sealed class ModelNotReadyException(string message) : InvalidOperationExc
 /// - searches go through <see cref="PaperSearch"/> (scope, date filters, result shape).
 /// Storage below it (<see cref="PaperDatabase"/>) owns durability, recovery and checkpoints.
 /// </summary>
-public sealed class PaperCollection : IDisposable
+public sealed class PaperCollection : IDisposable, IAsyncDisposable
 {
     readonly SemaphoreSlim _writes = new(1, 1);
     volatile Embedder? _embedder;
@@ -32,12 +32,45 @@ public sealed class PaperCollection : IDisposable
     /// <summary>The storage below: reads, stats and tooling (benchmarks, evaluation) use it directly.</summary>
     public PaperDatabase Database { get; }
 
+    /// <summary>Papers stored.</summary>
+    public int PaperCount => Database.PaperCount;
+
+    /// <summary>The data directory.</summary>
+    public string Root => Database.Root;
+
+    /// <summary>What opening the data directory found and did.</summary>
+    public RecoveryReport Recovery => Database.Recovery;
+
+    /// <summary>Papers, digests, bytes on disk and index size, and whether the index holds exactly the store's papers (a full scan).</summary>
+    public StorageStats StorageStats()
+    {
+        bool consistent = Database.IndexMatchesStore(out string problem);
+        return new StorageStats(Database.Root, Database.Stats(), Database.Recovery, consistent, problem);
+    }
+
+    /// <summary>Reclaims disk from overwritten and deleted records, then checkpoints; returns the bytes of store log reclaimed.</summary>
+    public async Task<long> CompactAsync()
+    {
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return await Database.CompactAsync().ConfigureAwait(false);
+        }
+        finally { _writes.Release(); }
+    }
+
     /// <summary>The attached model (null until <see cref="AttachModelAsync"/>): embeds new papers.</summary>
     public Embedder? Embedder => _embedder;
 
     PaperCollection(PaperDatabase database) => Database = database;
 
-    public static PaperCollection Open(string? path, PaperDatabaseOptions? options = null) => new(PaperDatabase.Open(path, options));
+    /// <summary>Opens (and recovers) the collection's data directory; see <see cref="PaperDatabase.OpenAsync"/>.</summary>
+    public static async Task<PaperCollection> OpenAsync(string? path, PaperDatabaseOptions? options = null) =>
+        new(await PaperDatabase.OpenAsync(path, options).ConfigureAwait(false));
+
+    /// <summary><see cref="OpenAsync"/> for hosts that cannot await yet (it blocks its thread while recovery runs).</summary>
+    public static PaperCollection Open(string? path, PaperDatabaseOptions? options = null) => OpenAsync(path, options).GetAwaiter().GetResult();
 
     /// <summary>
     /// Makes <paramref name="embedder"/> the model of this collection: papers embedded by another
@@ -158,7 +191,7 @@ public sealed class PaperCollection : IDisposable
             foreach (var paper in papers)
             {
                 batch.PutPaper(paper);
-                if (paper.SourceId != null && Database.KeyOfSourceId(paper.SourceId) != paper.Key) batch.PutAlias(paper.SourceId, paper.Key);
+                if (paper.SourceId != null && Database.Catalog.KeyOfSourceId(paper.SourceId) != paper.Key) batch.PutAlias(paper.SourceId, paper.Key);
             }
             foreach (var digest in digests) batch.PutDigest(digest);
             foreach (var library in libraries) batch.PutLibrary(library);
@@ -169,7 +202,7 @@ public sealed class PaperCollection : IDisposable
 
     /// <summary>The listings of a digest, in listing order, each marked when an earlier digest listed it too; null when there is no such digest.</summary>
     public async Task<List<DigestListing>?> ListingsOfAsync(string digestId) =>
-        Database.GetDigest(digestId) is { } digest ? await ListingsOfAsync(digest).ConfigureAwait(false) : null;
+        Database.Catalog.GetDigest(digestId) is { } digest ? await ListingsOfAsync(digest).ConfigureAwait(false) : null;
 
     /// <summary>The listings of a digest record (see <see cref="DigestListing.ReadAsync"/>).</summary>
     public Task<List<DigestListing>> ListingsOfAsync(DigestRecord digest) => DigestListing.ReadAsync(Database, digest);
@@ -197,7 +230,7 @@ public sealed class PaperCollection : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return Database.ResolveId(id) is long key ? await Database.DeletePaperAsync(key).ConfigureAwait(false) : null;
+            return Database.Catalog.ResolveId(id) is long key ? await Database.DeletePaperAsync(key).ConfigureAwait(false) : null;
         }
         finally { _writes.Release(); }
     }
@@ -219,7 +252,7 @@ public sealed class PaperCollection : IDisposable
         var keys = new List<long>(ids.Count);
         var unknown = new List<string>();
         foreach (var id in ids)
-            if (Database.ResolveId(id?.Trim() ?? "") is long key) keys.Add(key);
+            if (Database.Catalog.ResolveId(id?.Trim() ?? "") is long key) keys.Add(key);
             else unknown.Add(id ?? "");
         return unknown.Count == 0 ? keys : throw new UnknownPapersException(unknown);
     }
@@ -258,7 +291,7 @@ public sealed class PaperCollection : IDisposable
     /// <summary>Papers ranked for the reader whose library is <paramref name="libraryName"/> (null when there is no such library).</summary>
     public async Task<List<SearchResult>?> RecommendForLibraryAsync(string libraryName, SearchScope scope, string? digestId = null)
     {
-        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
+        if (Database.Catalog.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
         var candidates = digestId == null ? null : DigestPapers(digestId);
         var query = new RecommendQuery(library.Liked, library.Disliked) { Diversity = scope.Diversity, Candidates = candidates };
         return await Recommender.RankAsync(Database, query, scope).ConfigureAwait(false);
@@ -270,17 +303,17 @@ public sealed class PaperCollection : IDisposable
     /// </summary>
     public async Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName)
     {
-        if (Database.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
+        if (Database.Catalog.GetLibrary(ReaderLibrary.CheckName(libraryName))?.RequireLiked() is not { } library) return null;
         var candidates = DigestPapers(digestId);
         var query = new RecommendQuery(library.Liked, library.Disliked) { Candidates = candidates, IncludeLibrary = true };
         return await Recommender.RankAsync(Database, query, new SearchScope { K = Math.Clamp(candidates.Count, 1, SearchScope.MaxK) }).ConfigureAwait(false);
     }
 
     HashSet<long> DigestPapers(string digestId) =>
-        Database.GetDigest(digestId) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId, Database.Digests());
+        Database.Catalog.GetDigest(digestId) is { } digest ? [.. digest.PaperKeys] : throw new DigestNotFoundException(digestId, Database.Catalog.Digests());
 
     /// <summary>A reader's library by name (checked), or null.</summary>
-    public ReaderLibrary? Library(string name) => Database.GetLibrary(ReaderLibrary.CheckName(name));
+    public ReaderLibrary? Library(string name) => Database.Catalog.GetLibrary(ReaderLibrary.CheckName(name));
 
     /// <summary>Replaces (or creates) a library with these liked and disliked papers (ids), as one durable write.</summary>
     public Task<ReaderLibrary> PutLibraryAsync(string name, IReadOnlyList<string> liked, IReadOnlyList<string> disliked) =>
@@ -297,7 +330,7 @@ public sealed class PaperCollection : IDisposable
         var dislikeKeys = ResolvePapers(dislike);
         CheckDisjoint(like, likeKeys, replace ? "liked" : "like", dislike, dislikeKeys, replace ? "disliked" : "dislike");
         // A paper deleted since it was liked can still be taken out by its PaperVec id.
-        var removeKeys = remove.Select(id => Database.ResolveId(id) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id]))).ToList();
+        var removeKeys = remove.Select(id => Database.Catalog.ResolveId(id) ?? (PaperIdentity.TryParse(id, out long key) ? key : throw new UnknownPapersException([id]))).ToList();
         return await ApplyLibraryChangeAsync(name, likeKeys, dislikeKeys, removeKeys, replace, DateTimeOffset.UtcNow).ConfigureAwait(false);
     }
 
@@ -313,7 +346,7 @@ public sealed class PaperCollection : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var current = replace ? null : Database.GetLibrary(name);
+            var current = replace ? null : Database.Catalog.GetLibrary(name);
             var library = (current ?? new ReaderLibrary(name, [], [], at)).With(like, dislike, remove, at);
             await Database.CommitAsync(new WriteBatch().PutLibrary(library)).ConfigureAwait(false);
             return library;
@@ -329,7 +362,7 @@ public sealed class PaperCollection : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (Database.GetLibrary(name) == null) return false;
+            if (Database.Catalog.GetLibrary(name) == null) return false;
             await Database.CommitAsync(new WriteBatch().DeleteLibrary(name)).ConfigureAwait(false);
             return true;
         }
@@ -337,14 +370,17 @@ public sealed class PaperCollection : IDisposable
     }
 
     /// <summary>Waits for a write in flight, then checkpoints and closes the data directory.</summary>
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
-        _writes.Wait();
+        await _writes.WaitAsync().ConfigureAwait(false);
         _disposed = true;
         _writes.Release();
-        Database.Dispose();
+        await Database.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary><see cref="DisposeAsync"/> for hosts that cannot await yet (it blocks its thread until the closing checkpoint is written).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
 
 /// <summary>Vectors made ahead of an ingest (<see cref="PaperCollection.EmbedAhead"/>), by embedding text, with the model that made them.</summary>
