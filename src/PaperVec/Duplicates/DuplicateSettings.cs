@@ -3,7 +3,7 @@ namespace PaperVec.Duplicates;
 /// <summary>
 /// Thresholds of duplicate detection across different paper records (same-title listings are the same
 /// paper by identity and need none). The defaults come from the evaluation on generated digests
-/// (tests/PaperVec.Tests/Duplicates/DuplicateEvaluationTests.cs, `papervec eval dupes`).
+/// (tests/PaperVec.IntegrationTests/Duplicates/DuplicateEvaluationTests.cs, `papervec eval dupes`).
 /// </summary>
 public sealed record DuplicateSettings
 {

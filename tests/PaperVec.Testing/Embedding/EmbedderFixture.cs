@@ -9,6 +9,3 @@ public sealed class EmbedderFixture : IDisposable
 
     public void Dispose() => Embedder.Dispose();
 }
-
-[CollectionDefinition("embedder")]
-public sealed class EmbedderCollection : ICollectionFixture<EmbedderFixture>;

@@ -115,8 +115,7 @@ public partial class CommandLineErrorTests
     [SkippableFact]
     public void SigintDuringABulkIngestSaysWhatWasKeptAndAReRunResumes()
     {
-        string corpus = Path.Combine(RepoPaths.Shared, "corpora", "arxiv-cs-2025.jsonl");
-        Skip.IfNot(File.Exists(corpus), $"the shared corpus is not at {corpus} (../shared beside the repository)");
+        string corpus = RepoPaths.RequireShared(RepoPaths.SharedCorpus);
         const int Batch = 50;
         string data = Directory.CreateTempSubdirectory("pv-sigint").FullName;
         try
