@@ -38,7 +38,7 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
     {
         long[] excludedKeys = [.. excluded];
         var parts = await cluster.ScatterAsync(r => r.SampleAsync(count, seed, excludedKeys)).ConfigureAwait(false);
-        return parts.SelectMany(p => p).OrderBy(key => PaperDatabase.SampleHash(key, seed)).Take(count).ToList();
+        return parts.SelectMany(p => p).OrderBy(key => PaperCatalog.SampleHash(key, seed)).Take(count).ToList();
     }
 
     public async Task<List<IReadOnlyList<string>>> TermsOfAsync(IReadOnlyList<long> keys)

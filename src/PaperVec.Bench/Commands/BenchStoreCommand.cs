@@ -51,7 +51,7 @@ static class BenchStoreCommand
                 {
                     string dir = Path.Combine(root, "recovery");
                     var clock = Stopwatch.StartNew();
-                    using (var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = recoveryPapers } }))
+                    await using (var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = recoveryPapers } }))
                     {
                         for (int start = 0; start < recoveryPapers; start += 2000)
                         {
@@ -63,7 +63,7 @@ static class BenchStoreCommand
                     }
                     Console.Error.WriteLine();
                     clock.Restart();
-                    using (var db = PaperDatabase.Open(dir))
+                    await using (var db = await PaperDatabase.OpenAsync(dir))
                     {
                         double seconds = clock.Elapsed.TotalSeconds;
                         long bytes = db.Stats().BytesOnDisk;
@@ -85,7 +85,7 @@ static class BenchStoreCommand
 
     static async Task<(double Rate, double P50, double P99, double BytesPerPaper)> IngestAsync(string dir, int offset, int count, int batchSize, int writers)
     {
-        using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = count } });
+        await using var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = count } });
         var latencies = new LatencyRecorder();
         int next = 0;
         var clock = Stopwatch.StartNew();

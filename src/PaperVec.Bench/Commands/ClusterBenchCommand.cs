@@ -43,8 +43,8 @@ static class ClusterBenchCommand
             { Vector = data.BaseRow(i).ToArray(), Date = new DateOnly(2025, 3, 11) };
 
             string singleDir = parse.GetValue(single) ?? Path.Combine(Path.GetTempPath(), $"papervec-cluster-bench-single-{count}");
-            using var one = PaperCollection.Open(singleDir);
-            await FillAsync("single node", one.Database.PaperCount, count, batch => one.IngestEmbeddedAsync(batch, ModelChangeReembedder.SuppliedModelId), Paper);
+            await using var one = await PaperCollection.OpenAsync(singleDir);
+            await FillAsync("single node", one.PaperCount, count, batch => one.IngestEmbeddedAsync(batch, ModelChangeReembedder.SuppliedModelId), Paper);
 
             using var host = ClusterClientHost.Build(endpointsOf(parse), parse.GetValue(silos), membershipOf(parse), certificate: certificateOf(parse));
             await host.StartAsync();

@@ -125,7 +125,7 @@ static class EvalCommands
         string dir = dataPath ?? Directory.CreateTempSubdirectory("papervec-beir-").FullName;
         try
         {
-            using var collection = PaperCollection.Open(dir);
+            await using var collection = await PaperCollection.OpenAsync(dir);
             var papers = new List<IncomingPaper>();
             int refused = 0;
             for (int d = 0; d < data.Corpus.Count; d++)
@@ -142,7 +142,7 @@ static class EvalCommands
                     progress.Report(Math.Min(papers.Count, start + 1000));
                 }
             if (refused > 0) Console.Error.WriteLine($"papervec: {refused} documents refused by PaperVec's limits (they rank nowhere)");
-            var idsOf = collection.Database.SourceIdAliases.GroupBy(a => a.Value).ToDictionary(g => g.Key, g => g.Select(a => a.Key).Order(StringComparer.Ordinal).ToList());
+            var idsOf = collection.Database.Catalog.SourceIdAliases.GroupBy(a => a.Value).ToDictionary(g => g.Key, g => g.Select(a => a.Key).Order(StringComparer.Ordinal).ToList());
             using var queries = new ConsoleProgress("searching", queryIds.Count, "queries");
             for (int q = 0; q < queryIds.Count; q++)
             {

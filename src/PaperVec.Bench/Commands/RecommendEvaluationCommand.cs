@@ -38,10 +38,10 @@ static class RecommendEvaluationCommand
             string dir = given ?? Directory.CreateTempSubdirectory("papervec-recommend-").FullName;
             try
             {
-                using var collection = PaperCollection.Open(dir);
+                await using var collection = await PaperCollection.OpenAsync(dir);
                 await IngestMissingAsync(collection, papers, parse.GetValue(device));
                 var db = collection.Database;
-                var tasks = LibrarySizeEvaluation.Tasks(papers, id => db.ResolveId(id), parse.GetValue(testFrom), parse.GetValue(authors), db);
+                var tasks = LibrarySizeEvaluation.Tasks(papers, id => db.Catalog.ResolveId(id), parse.GetValue(testFrom), parse.GetValue(authors), db);
                 var source = new CachingRecommendSource(new StoredPapersSource(db));
                 LibraryComponent[] all = Enum.GetValues<LibraryComponent>();
                 // Each task is scored once per component (and once by today's default); every row below is computed from those scores.
@@ -148,7 +148,7 @@ static class RecommendEvaluationCommand
     /// <summary>Ingests (embedding them) the corpus papers the data directory does not hold yet, through PaperVec's own ingest.</summary>
     static async Task IngestMissingAsync(PaperCollection collection, List<ListedPaper> papers, Embedding.EmbeddingDevice device)
     {
-        var missing = papers.Where(p => collection.Database.ResolveId(p.Id) == null).ToList();
+        var missing = papers.Where(p => collection.Database.Catalog.ResolveId(p.Id) == null).ToList();
         if (missing.Count == 0) return;
         using var embedder = Embedding.Embedder.Load(new Embedding.EmbedderOptions { Device = device });
         await DataOptions.AttachModelAsync(collection, embedder);

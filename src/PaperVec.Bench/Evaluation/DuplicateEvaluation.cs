@@ -30,7 +30,7 @@ public sealed class DuplicateEvaluation : IDisposable
         Func<GeneratedListing, float[]>? vectorOf = null, Action<int>? progress = null, bool deleteDirectoryOnDispose = false)
     {
         if (embedder == null && vectorOf == null) throw new ArgumentException("give an embedder or the listings' vectors");
-        var database = PaperDatabase.Open(dataDirectory, new PaperDatabaseOptions { Dimension = embedder?.Dimension ?? 384 });
+        var database = await PaperDatabase.OpenAsync(dataDirectory, new PaperDatabaseOptions { Dimension = embedder?.Dimension ?? 384 });
         try
         {
             var ingestor = new PaperIngestor(database, embedder);

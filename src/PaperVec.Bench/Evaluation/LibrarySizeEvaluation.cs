@@ -98,7 +98,7 @@ public static class LibrarySizeEvaluation
         foreach (long key in liked)
             if (db.TryReadVector(key, v)) for (int i = 0; i < v.Length; i++) centroid[i] += v[i];
         Index.VectorKernels.Normalize(centroid);
-        return db.Search(centroid, count, ef: 400, filter: outside.Contains).Select(h => h.Id).ToList();
+        return db.Vectors.Search(centroid, count, ef: 400, filter: outside.Contains).Select(h => h.Id).ToList();
     }
 
     /// <summary>MRR, hit@10 and nDCG@10 of one ranking (binary gains).</summary>

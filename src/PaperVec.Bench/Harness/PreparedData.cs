@@ -1,3 +1,4 @@
+using PaperVec.Engine;
 using System.Diagnostics;
 using System.Text.Json;
 using PaperVec.Digests;
@@ -65,7 +66,7 @@ public sealed class PreparedData
     {
         var vectors = ClusteredDataset.Generate(spec.Papers, 0, 384, spec.Clusters, spec.Seed);
         var ids = new List<string>(spec.Papers);
-        using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = spec.Papers } });
+        await using var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = spec.Papers } });
         await db.CommitAsync(new WriteBatch().PutModelId(modelId));
         using var progress = new ConsoleProgress("preparing synthetic papers", spec.Papers, "papers");
         for (int start = 0; start < spec.Papers; start += 2000)
@@ -91,16 +92,16 @@ public sealed class PreparedData
         var records = File.ReadLines(spec.Corpus.FullName).Where(l => !string.IsNullOrWhiteSpace(l)).Take(spec.Papers)
             .Select((line, i) => PaperRecordReader.ReadLine(line, $"{spec.Corpus.Name}:{i + 1}")).ToList();
         var ids = new List<string>(records.Count);
-        using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = records.Count } });
-        var ingestor = new PaperIngestor(db, embedder);
+        // Through the collection, as `papervec ingest` does; closing it writes the checkpoint.
+        await using var collection = await PaperCollection.OpenAsync(dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = records.Count } });
+        await collection.AttachModelAsync(embedder);
         using var progress = new ConsoleProgress("embedding and storing corpus papers", records.Count, "papers");
         for (int start = 0; start < records.Count; start += 256)
         {
-            var result = await ingestor.IngestAsync(records.Skip(start).Take(256).ToList(), defaultDate: new DateOnly(2025, 3, 11));
+            var result = await collection.IngestAsync(records.Skip(start).Take(256).ToList(), defaultDate: new DateOnly(2025, 3, 11));
             ids.AddRange(result.Listings.Select(l => PaperIdentity.Format(l.Key)));
             progress.Report(Math.Min(records.Count, start + 256));
         }
-        await db.CheckpointAsync();
         return ids.Distinct().ToList();
     }
 

@@ -40,20 +40,23 @@ static class DataOptions
 
     /// <param name="create">Whether a missing directory is created (the verbs that write); otherwise it is refused.</param>
     /// <param name="storage">The database's other settings (the crash tests' host: a failing device, a checkpoint step to die at).</param>
-    public static PaperCollection Open(string? data, int checkpointMegabytes = 256, bool create = false, PaperDatabaseOptions? storage = null)
+    public static PaperCollection Open(string? data, int checkpointMegabytes = 256, bool create = false, PaperDatabaseOptions? storage = null) =>
+        OpenAsync(data, checkpointMegabytes, create, storage).GetAwaiter().GetResult(); // for the query verbs until they await (seam)
+
+    /// <inheritdoc cref="Open"/>
+    public static async Task<PaperCollection> OpenAsync(string? data, int checkpointMegabytes = 256, bool create = false, PaperDatabaseOptions? storage = null)
     {
         if (!create) Existing(data);
         ConsoleProgress? rebuild = null;
         try
         {
-            var collection = PaperCollection.Open(data, (storage ?? new PaperDatabaseOptions()) with
+            var collection = await PaperCollection.OpenAsync(data, (storage ?? new PaperDatabaseOptions()) with
             {
                 CheckpointAfterWalBytes = Math.Max(1, (long)checkpointMegabytes << 20),
                 Log = message => Console.Error.WriteLine($"papervec: {message}"),
                 RebuildProgress = (done, total) => (rebuild ??= new ConsoleProgress("rebuilding index", total, "papers")).Report(done),
             });
-            var db = collection.Database;
-            if (db.Recovery.IndexRebuilt) Console.Error.WriteLine($"\npapervec: index rebuilt from {db.PaperCount} stored papers ({db.Recovery.IndexRebuildReason})");
+            if (collection.Recovery.IndexRebuilt) Console.Error.WriteLine($"\npapervec: index rebuilt from {collection.PaperCount} stored papers ({collection.Recovery.IndexRebuildReason})");
             return collection;
         }
         finally { rebuild?.Dispose(); }

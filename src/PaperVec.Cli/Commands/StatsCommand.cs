@@ -14,11 +14,9 @@ static class StatsCommand
         var command = new Command("stats", "Papers, digests, bytes on disk and index size") { data, json, compact };
         command.SetAction(async parse =>
         {
-            using var collection = DataOptions.Open(parse.GetValue(data));
-            var db = collection.Database;
-            if (parse.GetValue(compact)) Console.Error.WriteLine($"compaction reclaimed {await db.CompactAsync() / 1e6:0.0} MB of log");
-            var stats = db.Stats();
-            bool consistent = db.IndexMatchesStore(out string problem);
+            await using var collection = await DataOptions.OpenAsync(parse.GetValue(data));
+            if (parse.GetValue(compact)) Console.Error.WriteLine($"compaction reclaimed {await collection.CompactAsync() / 1e6:0.0} MB of log");
+            var (root, stats, recovery, consistent, problem) = collection.StorageStats();
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -26,17 +24,17 @@ static class StatsCommand
                     papers = stats.Papers, digests = stats.Digests, bytesOnDisk = stats.BytesOnDisk, bytesOnDiskPerPaper = Math.Round(stats.BytesOnDiskPerPaper),
                     storeLogBytes = stats.StoreLogBytes, walBytes = stats.WalBytes, indexLive = stats.IndexLiveCount,
                     indexBytesPerVector = Math.Round(stats.IndexBytesPerVector), indexMatchesStore = consistent,
-                    recovery = new { db.Recovery.FromCheckpoint, db.Recovery.ReplayedBatches, db.Recovery.IndexRebuilt, seconds = db.Recovery.Elapsed.TotalSeconds },
+                    recovery = new { recovery.FromCheckpoint, recovery.ReplayedBatches, recovery.IndexRebuilt, seconds = recovery.Elapsed.TotalSeconds },
                 }));
                 return consistent ? 0 : 1;
             }
-            Console.WriteLine($"data directory   {db.Root}");
+            Console.WriteLine($"data directory   {root}");
             Console.WriteLine($"papers           {stats.Papers}");
             Console.WriteLine($"digests          {stats.Digests}");
             Console.WriteLine($"bytes on disk    {stats.BytesOnDisk / 1e6:0.0} MB ({stats.BytesOnDiskPerPaper:0} per paper)");
             Console.WriteLine($"store log        {stats.StoreLogBytes / 1e6:0.0} MB; write-ahead log {stats.WalBytes / 1e3:0.0} KB");
             Console.WriteLine($"index            {stats.IndexLiveCount} live vectors, {stats.IndexBytesPerVector:0} bytes per vector in memory");
-            Console.WriteLine($"recovery         {(db.Recovery.FromCheckpoint ? "from checkpoint" : "empty start")}, {db.Recovery.ReplayedBatches} batches replayed, {(db.Recovery.IndexRebuilt ? "index rebuilt" : "index snapshot loaded")}, {db.Recovery.Elapsed.TotalSeconds:0.00}s");
+            Console.WriteLine($"recovery         {(recovery.FromCheckpoint ? "from checkpoint" : "empty start")}, {recovery.ReplayedBatches} batches replayed, {(recovery.IndexRebuilt ? "index rebuilt" : "index snapshot loaded")}, {recovery.Elapsed.TotalSeconds:0.00}s");
             Console.WriteLine($"index vs store   {(consistent ? "same live ids" : problem)}");
             return consistent ? 0 : 1;
         });

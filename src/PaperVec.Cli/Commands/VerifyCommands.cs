@@ -1,5 +1,5 @@
 using System.CommandLine;
-using PaperVec.Storage;
+using PaperVec.Engine;
 
 namespace PaperVec.Cli.Commands;
 
@@ -17,14 +17,13 @@ static class VerifyCommands
     {
         var data = DataOptions.Data();
         var command = new Command("verify", "Read and check everything in the data directory (files, log checksums, index == store, ids); changes nothing") { data };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
-            using var db = PaperDatabase.Open(DataOptions.Existing(parse.GetValue(data)), new PaperDatabaseOptions { Mode = OpenMode.Verify });
-            var report = db.Verify();
+            var (root, report) = await DataDirectoryMaintenance.VerifyAsync(DataOptions.Existing(parse.GetValue(data)));
             foreach (var line in report.Checked) Console.WriteLine($"ok       {line}");
             foreach (var line in report.Problems) Console.WriteLine($"damaged  {line}");
-            if (report.Sound) { Console.WriteLine($"{db.Root}: sound"); return 0; }
-            throw new CliException($"{db.Root}: {report.Problems.Count} problem(s); first: {report.Problems[0]}");
+            if (report.Sound) { Console.WriteLine($"{root}: sound"); return 0; }
+            throw new CliException($"{root}: {report.Problems.Count} problem(s); first: {report.Problems[0]}");
         });
         return command;
     }
@@ -33,18 +32,13 @@ static class VerifyCommands
     {
         var data = DataOptions.Data();
         var command = new Command("repair", "Open a data directory serve refuses (damaged or missing log entries, segments, commit record, checkpoint.json, store records or store files): keep every intact entry and record, move what is damaged aside, say exactly what") { data };
-        command.SetAction(parse =>
+        command.SetAction(async parse =>
         {
-            using var db = PaperDatabase.Open(DataOptions.Existing(parse.GetValue(data)), new PaperDatabaseOptions
-            {
-                Mode = OpenMode.AcceptLoss,
-                Log = message => Console.Error.WriteLine($"papervec: {message}"),
-            });
-            foreach (var line in db.Recovery.Repaired) Console.WriteLine(line);
-            bool repaired = db.Recovery.Damage.Count > 0 || db.Recovery.Repaired.Any(l => l.StartsWith("lost", StringComparison.Ordinal) || l.StartsWith("moved aside", StringComparison.Ordinal));
-            Console.WriteLine(!repaired
-                ? $"{db.Root}: nothing to repair; {db.PaperCount} papers"
-                : $"{db.Root}: repaired; {db.PaperCount} papers ({db.Recovery.Damage.Count} problem(s) a normal open refuses on, on stderr)");
+            var result = await DataDirectoryMaintenance.RepairAsync(DataOptions.Existing(parse.GetValue(data)), message => Console.Error.WriteLine($"papervec: {message}"));
+            foreach (var line in result.Recovery.Repaired) Console.WriteLine(line);
+            Console.WriteLine(!result.Repaired
+                ? $"{result.Root}: nothing to repair; {result.Papers} papers"
+                : $"{result.Root}: repaired; {result.Papers} papers ({result.Recovery.Damage.Count} problem(s) a normal open refuses on, on stderr)");
             return 0;
         });
         return command;

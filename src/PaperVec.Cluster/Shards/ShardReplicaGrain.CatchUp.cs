@@ -32,8 +32,8 @@ public sealed partial class ShardReplicaGrain
         return Task.Run(() => new ReplicaListing
         {
             Papers = db.Papers().Select(ListedPaper.Of).ToArray(),
-            Digests = db.Digests().Select(RecordCodec.EncodeDigest).ToArray(),
-            Libraries = db.Libraries().Select(RecordCodec.EncodeLibrary).ToArray(),
+            Digests = db.Catalog.Digests().Select(RecordCodec.EncodeDigest).ToArray(),
+            Libraries = db.Catalog.Libraries().Select(RecordCodec.EncodeLibrary).ToArray(),
             DeletedKeys = [.. deletes.Keys],
             DeletedAt = deletes.Values.Select(h => h.DeletedAt).ToArray(),
             RevivedAt = deletes.Values.Select(h => h.RevivedAt).ToArray(),
@@ -134,8 +134,8 @@ public sealed partial class ShardReplicaGrain
     {
         var collection = Collection;
         var mine = await Task.Run(() => collection.Database.Papers().Select(ListedPaper.Of).ToDictionary(p => p.Key)).ConfigureAwait(true);
-        var myDigests = collection.Database.Digests().ToDictionary(d => d.Id, StringComparer.Ordinal);
-        var myLibraries = collection.Database.Libraries().ToDictionary(l => l.Name, StringComparer.Ordinal);
+        var myDigests = collection.Database.Catalog.Digests().ToDictionary(d => d.Id, StringComparer.Ordinal);
+        var myLibraries = collection.Database.Catalog.Libraries().ToDictionary(l => l.Name, StringComparer.Ordinal);
         var problems = new List<string>();
         int compared = 0, copied = 0;
         var skipped = new List<string>();

@@ -14,12 +14,12 @@ public sealed partial class ShardReplicaGrain
     public Task<byte[]?> LibraryAsync(string name)
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.GetLibrary(name) is { } library ? RecordCodec.EncodeLibrary(library) : null);
+        return Task.FromResult(Collection.Database.Catalog.GetLibrary(name) is { } library ? RecordCodec.EncodeLibrary(library) : null);
     }
 
     public Task<byte[][]> LibrariesAsync()
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.Libraries().Select(RecordCodec.EncodeLibrary).ToArray());
+        return Task.FromResult(Collection.Database.Catalog.Libraries().Select(RecordCodec.EncodeLibrary).ToArray());
     }
 }

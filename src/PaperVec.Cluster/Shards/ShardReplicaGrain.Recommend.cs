@@ -23,7 +23,7 @@ public sealed partial class ShardReplicaGrain
             var vector = new float[db.Dimension];
             foreach (var (key, score) in ranked)
             {
-                if (db.Summary(key) is not { } paper || !db.TryReadVector(key, vector)) continue;
+                if (db.Catalog.Summary(key) is not { } paper || !db.TryReadVector(key, vector)) continue;
                 var because = model.Closest(key, vector);
                 hits.Add(new ShardRecommendHit
                 {
@@ -43,7 +43,7 @@ public sealed partial class ShardReplicaGrain
         foreach (long key in keys)
         {
             var vector = new float[db.Dimension];
-            if (db.Summary(key) is { } paper && db.TryReadVector(key, vector)) vectors.Add(new ShardVector(key, paper.Title, vector));
+            if (db.Catalog.Summary(key) is { } paper && db.TryReadVector(key, vector)) vectors.Add(new ShardVector(key, paper.Title, vector));
         }
         return Task.FromResult(vectors.ToArray());
     }
@@ -52,7 +52,7 @@ public sealed partial class ShardReplicaGrain
     {
         ThrowIfNotReady();
         var db = Collection.Database;
-        return Task.Run(() => db.SampleKeys(count, seed, excluded.ToHashSet()).ToArray());
+        return Task.Run(() => db.Catalog.SampleKeys(count, seed, excluded.ToHashSet()).ToArray());
     }
 
     public async Task<string[][]> TermsOfAsync(long[] keys)

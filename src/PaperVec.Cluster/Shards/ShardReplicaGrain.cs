@@ -52,7 +52,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         // A delete recorded but not applied (the silo died between the two) is finished now.
         var collection = _collection;
         foreach (var (deleted, history) in _tombstones.Histories)
-            if (history.IsDeleted && collection.Database.Summary(deleted) != null)
+            if (history.IsDeleted && collection.Database.Catalog.Summary(deleted) != null)
                 await Task.Run(() => collection.DeleteAsync(PaperIdentity.Format(deleted)), cancellationToken).ConfigureAwait(true);
         log.LogInformation("replica {Key}: {Papers} papers in {Directory}", key, _collection.Database.PaperCount, directory);
         // Catch up once activated: peers activating at the same time call us too.
@@ -74,7 +74,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         {
             // The paper this one is, as the ingest will find it (by source id, then title), must be here.
             long titleKey = PaperIdentity.KeyOfTitle(paper.Title);
-            long key = (paper.SourceId is { } sid ? db.KeyOfSourceId(sid) : null) ?? db.KeyOfTitle(titleKey) ?? titleKey;
+            long key = (paper.SourceId is { } sid ? db.Catalog.KeyOfSourceId(sid) : null) ?? db.Catalog.KeyOfTitle(titleKey) ?? titleKey;
             if (options.Layout.ShardOf(key) != _shard && options.Layout.ShardOf(titleKey) != _shard)
                 throw new InvalidDataException($"paper '{paper.Title}' belongs to shard {options.Layout.ShardOf(key)}, not {_shard}");
         }
@@ -124,13 +124,13 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
     public Task<byte[]?> DigestAsync(string id)
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.GetDigest(id) is { } digest ? RecordCodec.EncodeDigest(digest) : null);
+        return Task.FromResult(Collection.Database.Catalog.GetDigest(id) is { } digest ? RecordCodec.EncodeDigest(digest) : null);
     }
 
     public Task<byte[][]> DigestsAsync()
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.Digests().Select(RecordCodec.EncodeDigest).ToArray());
+        return Task.FromResult(Collection.Database.Catalog.Digests().Select(RecordCodec.EncodeDigest).ToArray());
     }
 
     public async Task<ShardDigestListing[]> DigestListingsAsync(string id)
@@ -168,7 +168,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
             var terms = query.Text.Length > 0 ? PaperSearch.QueryTerms(db, query.Text) : null;
             var hits = new List<ShardHit>(ranking.Count);
             foreach (var (key, score) in ranking)
-                if (db.Summary(key) is { } paper) // deleted between the index hit and the read
+                if (db.Catalog.Summary(key) is { } paper) // deleted between the index hit and the read
                     hits.Add(ShardHit.Of(paper, score, terms == null ? null : [.. PaperSearch.MatchedWords(db, paper, terms)]));
             return hits.ToArray();
         });
@@ -186,13 +186,13 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         ThrowIfNotReady();
         var db = Collection.Database;
         return Task.FromResult(new ShardKnownKeys(
-            sourceIds.Select(id => db.KeyOfSourceId(id) ?? 0).ToArray(),
-            titleKeys.Select(k => db.KeyOfTitle(k) ?? 0).ToArray()));
+            sourceIds.Select(id => db.Catalog.KeyOfSourceId(id) ?? 0).ToArray(),
+            titleKeys.Select(k => db.Catalog.KeyOfTitle(k) ?? 0).ToArray()));
     }
 
     public Task<long?> ResolveAsync(string id)
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.ResolveId(id));
+        return Task.FromResult(Collection.Database.Catalog.ResolveId(id));
     }
 }

@@ -21,7 +21,7 @@ public sealed record DigestListing(long Key, string Title, DateOnly FirstSeen, I
     public static async Task<List<DigestListing>> ReadAsync(PaperDatabase db, DigestRecord digest)
     {
         var dates = new Dictionary<string, DateOnly?>(StringComparer.Ordinal);
-        DateOnly? DateOf(string id) => dates.TryGetValue(id, out var d) ? d : dates[id] = db.GetDigest(id)?.Date;
+        DateOnly? DateOf(string id) => dates.TryGetValue(id, out var d) ? d : dates[id] = db.Catalog.GetDigest(id)?.Date;
         List<string> Earlier(PaperRecord paper) => paper.Digests.Where(d => d != digest.Id && DateOf(d) is DateOnly date && date < digest.Date).ToList();
         // Digests stored before layout 3 carry no copy decisions: those are made here, as they were at ingest.
         var finder = digest.HasStoredCopies ? null : new DuplicateFinder(db);

@@ -68,8 +68,8 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         foreach (var paper in incoming)
         {
             if (paper.Vector != null) continue;
-            if (paper.SourceId is { } sid && database.KeyOfSourceId(sid) != null) continue;
-            if (database.KeyOfTitle(PaperIdentity.KeyOfTitle(paper.Title)) != null) continue;
+            if (paper.SourceId is { } sid && database.Catalog.KeyOfSourceId(sid) != null) continue;
+            if (database.Catalog.KeyOfTitle(PaperIdentity.KeyOfTitle(paper.Title)) != null) continue;
             texts.Add(PaperText.ForEmbedding(paper.Title, paper.Abstract));
         }
         return texts.ToList();
@@ -114,14 +114,14 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         {
             var paper = incoming[position - 1];
             long titleKey = PaperIdentity.KeyOfTitle(paper.Title);
-            long key = (paper.SourceId is { } sid ? (plannedIds.TryGetValue(sid, out long pk) ? pk : database.KeyOfSourceId(sid)) : null)
+            long key = (paper.SourceId is { } sid ? (plannedIds.TryGetValue(sid, out long pk) ? pk : database.Catalog.KeyOfSourceId(sid)) : null)
                 ?? (planned.ContainsKey(titleKey) ? titleKey : (long?)null)
                 ?? (titleAliases.TryGetValue(titleKey, out long ak) ? ak : (long?)null)
-                ?? database.KeyOfTitle(titleKey)
+                ?? database.Catalog.KeyOfTitle(titleKey)
                 ?? titleKey;
             if (paper.SourceId != null) { plannedIds[paper.SourceId] = key; sourceIds.Add((paper.SourceId, key)); }
             // Retitled under a known id: the new title names the paper from now on (unless it is another paper's).
-            if (titleKey != key && !planned.ContainsKey(titleKey) && database.KeyOfTitle(titleKey) == null) titleAliases[titleKey] = key;
+            if (titleKey != key && !planned.ContainsKey(titleKey) && database.Catalog.KeyOfTitle(titleKey) == null) titleAliases[titleKey] = key;
             (positions.TryGetValue(key, out var at) ? at : positions[key] = []).Add(position);
             keysByPosition.Add(key);
             var existing = planned.TryGetValue(key, out var p) ? p : await database.GetPaperAsync(key).ConfigureAwait(false);
@@ -195,11 +195,11 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
         foreach (var record in planned.Values)
         {
             batch.PutPaper(FitToStore(record));
-            if (record.SourceId != null && database.KeyOfSourceId(record.SourceId) != record.Key && !plannedIds.ContainsKey(record.SourceId))
+            if (record.SourceId != null && database.Catalog.KeyOfSourceId(record.SourceId) != record.Key && !plannedIds.ContainsKey(record.SourceId))
                 batch.PutAlias(record.SourceId, record.Key);
         }
         foreach (var (id, key) in sourceIds.DistinctBy(s => s.Id))
-            if (database.KeyOfSourceId(id) != key) batch.PutAlias(id, key);
+            if (database.Catalog.KeyOfSourceId(id) != key) batch.PutAlias(id, key);
         foreach (var (titleKey, key) in titleAliases) batch.PutTitleAlias(titleKey, key);
         if (embedder != null && toEmbed.Count > 0 && database.ModelId == null) batch.PutModelId(embedder.ModelId);
         DigestRecord? digestRecord = null;
@@ -220,7 +220,7 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
 
     /// <summary>Whether a digest dated before <paramref name="digest"/> listed the paper (then no copy is looked for).</summary>
     bool ListedBefore(PaperRecord paper, DigestInfo digest) =>
-        paper.Digests.Any(id => id != digest.Id && database.GetDigest(id) is { } d && d.Date < digest.Date);
+        paper.Digests.Any(id => id != digest.Id && database.Catalog.GetDigest(id) is { } d && d.Date < digest.Date);
 
     /// <summary>
     /// Digests ingested before but dated after this one (a backfill) that listed <paramref name="copy"/>
@@ -231,11 +231,11 @@ public sealed class PaperIngestor(PaperDatabase database, Embedder? embedder, st
     {
         foreach (string id in copy.Digests)
         {
-            if (id == digest.Id || (laterDigests.TryGetValue(id, out var later) ? later : database.GetDigest(id)) is not { } stored) continue;
+            if (id == digest.Id || (laterDigests.TryGetValue(id, out var later) ? later : database.Catalog.GetDigest(id)) is not { } stored) continue;
             if (stored.Date <= digest.Date || !stored.HasStoredCopies) continue; // older layouts decide at view time
             int index = stored.PaperKeys.ToList().IndexOf(copy.Key);
             if (index < 0 || stored.StoredCopy(index) != 0) continue;
-            if (copy.Digests.Any(other => other != id && database.GetDigest(other) is { } d && d.Date < stored.Date)) continue;
+            if (copy.Digests.Any(other => other != id && database.Catalog.GetDigest(other) is { } d && d.Date < stored.Date)) continue;
             var updated = stored.StoredCopies.ToArray();
             updated[index] = copyOf;
             laterDigests[id] = stored with { StoredCopies = updated };

@@ -44,7 +44,7 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
     }
 
-    Dictionary<long, List<Listing>> ListingsIn(DuplicateScope? scope) => ListingsIn(database.Digests(), scope);
+    Dictionary<long, List<Listing>> ListingsIn(DuplicateScope? scope) => ListingsIn(database.Catalog.Digests(), scope);
 
     /// <summary>Per listed paper key, its listings in the digests in scope (a cluster passes every home shard's digest records).</summary>
     public static Dictionary<long, List<Listing>> ListingsIn(IEnumerable<DigestRecord> digests, DuplicateScope? scope)
@@ -103,7 +103,7 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
     public async ValueTask<(PaperRecord Paper, double Cosine, double Lexical)?> StoredCopyOfAsync(float[] vector, string title, string abstractText, long self)
     {
         ulong[]? shingles = null;
-        foreach (var hit in database.Search(vector, Settings.Neighbours, DuplicateSearchWidth(Settings.Neighbours)))
+        foreach (var hit in database.Vectors.Search(vector, Settings.Neighbours, DuplicateSearchWidth(Settings.Neighbours)))
         {
             if (hit.Id == self || hit.Score < Settings.CandidateCosine || await database.GetPaperAsync(hit.Id).ConfigureAwait(false) is not { } candidate) continue;
             shingles ??= LexicalSimilarity.ShinglesOf(title, abstractText);
@@ -126,7 +126,7 @@ public sealed class DuplicateFinder(PaperDatabase database, DuplicateSettings? s
     /// A cluster asks every shard and keeps the best <see cref="DuplicateSettings.Neighbours"/> + 1 of the union.
     /// </summary>
     public List<(long Key, float Cosine)> Candidates(long self, ReadOnlySpan<float> vector, Func<long, bool> listed) =>
-        database.Search(vector, Settings.Neighbours + 1, DuplicateSearchWidth(Settings.Neighbours + 1), listed)
+        database.Vectors.Search(vector, Settings.Neighbours + 1, DuplicateSearchWidth(Settings.Neighbours + 1), listed)
             .Where(h => h.Id != self && h.Score >= Settings.CandidateCosine).Select(h => (h.Id, h.Score)).ToList();
 
     /// <summary>A candidate pair, confirmed when the word shingles of the two texts overlap enough; null otherwise.</summary>

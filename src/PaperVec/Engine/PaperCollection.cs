@@ -33,12 +33,45 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
     /// <summary>The storage below: reads, stats and tooling (benchmarks, evaluation) use it directly.</summary>
     public PaperDatabase Database { get; }
 
+    /// <summary>Papers stored.</summary>
+    public int PaperCount => Database.PaperCount;
+
+    /// <summary>The data directory.</summary>
+    public string Root => Database.Root;
+
+    /// <summary>What opening the data directory found and did.</summary>
+    public RecoveryReport Recovery => Database.Recovery;
+
+    /// <summary>Papers, digests, bytes on disk and index size, and whether the index holds exactly the store's papers (a full scan).</summary>
+    public StorageStats StorageStats()
+    {
+        bool consistent = Database.IndexMatchesStore(out string problem);
+        return new StorageStats(Database.Root, Database.Stats(), Database.Recovery, consistent, problem);
+    }
+
+    /// <summary>Reclaims disk from overwritten and deleted records, then checkpoints; returns the bytes of store log reclaimed.</summary>
+    public async Task<long> CompactAsync()
+    {
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return await Database.CompactAsync().ConfigureAwait(false);
+        }
+        finally { _writes.Release(); }
+    }
+
     /// <summary>The attached model (null until <see cref="AttachModelAsync"/>): embeds new papers.</summary>
     public Embedder? Embedder => _embedder;
 
     PaperCollection(PaperDatabase database) => Database = database;
 
-    public static PaperCollection Open(string? path, PaperDatabaseOptions? options = null) => new(PaperDatabase.Open(path, options));
+    /// <summary>Opens (and recovers) the collection's data directory; see <see cref="PaperDatabase.OpenAsync"/>.</summary>
+    public static async Task<PaperCollection> OpenAsync(string? path, PaperDatabaseOptions? options = null) =>
+        new(await PaperDatabase.OpenAsync(path, options).ConfigureAwait(false));
+
+    /// <summary><see cref="OpenAsync"/> for hosts that cannot await yet (it blocks its thread while recovery runs).</summary>
+    public static PaperCollection Open(string? path, PaperDatabaseOptions? options = null) => OpenAsync(path, options).GetAwaiter().GetResult();
 
     /// <summary>
     /// Makes <paramref name="embedder"/> the model of this collection: papers embedded by another
@@ -159,7 +192,7 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
             foreach (var paper in papers)
             {
                 batch.PutPaper(paper);
-                if (paper.SourceId != null && Database.KeyOfSourceId(paper.SourceId) != paper.Key) batch.PutAlias(paper.SourceId, paper.Key);
+                if (paper.SourceId != null && Database.Catalog.KeyOfSourceId(paper.SourceId) != paper.Key) batch.PutAlias(paper.SourceId, paper.Key);
             }
             foreach (var digest in digests) batch.PutDigest(digest);
             foreach (var library in libraries) batch.PutLibrary(library);
@@ -170,7 +203,7 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
 
     /// <summary>The listings of a digest, in listing order, each marked when an earlier digest listed it too; null when there is no such digest.</summary>
     public async Task<List<DigestListing>?> ListingsOfAsync(string digestId) =>
-        Database.GetDigest(digestId) is { } digest ? await ListingsOfAsync(digest).ConfigureAwait(false) : null;
+        Database.Catalog.GetDigest(digestId) is { } digest ? await ListingsOfAsync(digest).ConfigureAwait(false) : null;
 
     /// <summary>The listings of a digest record (see <see cref="DigestListing.ReadAsync"/>).</summary>
     public Task<List<DigestListing>> ListingsOfAsync(DigestRecord digest) => DigestListing.ReadAsync(Database, digest);
@@ -198,7 +231,7 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return Database.ResolveId(id) is long key ? await Database.DeletePaperAsync(key).ConfigureAwait(false) : null;
+            return Database.Catalog.ResolveId(id) is long key ? await Database.DeletePaperAsync(key).ConfigureAwait(false) : null;
         }
         finally { _writes.Release(); }
     }
@@ -233,16 +266,16 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
     /// <summary>Every paper of a digest still stored, ordered by a reader's library (its own papers ranked too); null when there is no such library.</summary>
     public Task<List<SearchResult>?> RankDigestAsync(string digestId, string libraryName) => CollectionRules.RankDigestAsync(this, digestId, libraryName);
 
-    Task<long?> ICollectionReads.ResolveAsync(string id) => Task.FromResult(Database.ResolveId(id));
+    Task<long?> ICollectionReads.ResolveAsync(string id) => Task.FromResult(Database.Catalog.ResolveId(id));
 
-    Task<DigestRecord?> ICollectionReads.DigestRecordAsync(string id) => Task.FromResult(Database.GetDigest(id));
+    Task<DigestRecord?> ICollectionReads.DigestRecordAsync(string id) => Task.FromResult(Database.Catalog.GetDigest(id));
 
-    Task<ReaderLibrary?> ICollectionReads.StoredLibraryAsync(string name) => Task.FromResult(Database.GetLibrary(name));
+    Task<ReaderLibrary?> ICollectionReads.StoredLibraryAsync(string name) => Task.FromResult(Database.Catalog.GetLibrary(name));
 
     IRecommendSource ICollectionReads.RecommendSource() => new StoredPapersSource(Database);
 
     /// <summary>A reader's library by name (checked), or null.</summary>
-    public ReaderLibrary? Library(string name) => Database.GetLibrary(ReaderLibrary.CheckName(name));
+    public ReaderLibrary? Library(string name) => Database.Catalog.GetLibrary(ReaderLibrary.CheckName(name));
 
     /// <summary>Replaces (or creates) a library with these liked and disliked papers (ids), as one durable write.</summary>
     public Task<ReaderLibrary> PutLibraryAsync(string name, IReadOnlyList<string> liked, IReadOnlyList<string> disliked) =>
@@ -271,7 +304,7 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var current = replace ? null : Database.GetLibrary(name);
+            var current = replace ? null : Database.Catalog.GetLibrary(name);
             var library = (current ?? new ReaderLibrary(name, [], [], at)).With(like, dislike, remove, at);
             await Database.CommitAsync(new WriteBatch().PutLibrary(library)).ConfigureAwait(false);
             return library;
@@ -287,7 +320,7 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (Database.GetLibrary(name) == null) return false;
+            if (Database.Catalog.GetLibrary(name) == null) return false;
             await Database.CommitAsync(new WriteBatch().DeleteLibrary(name)).ConfigureAwait(false);
             return true;
         }
@@ -295,8 +328,6 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
     }
 
     // ---- the collection interface (IPaperCollection): what every host calls ----------------------
-
-    public int PaperCount => Database.PaperCount;
 
     public string? LexicalDegraded => Database.LexicalDegraded;
 
@@ -321,40 +352,36 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
     /// left out. Everything here comes from memory (id map, index graph, summaries): no store read can stall it.
     /// </summary>
     public async Task<List<SearchResult>?> SimilarAsync(string id, SearchScope scope, string? excludeDigest = null) =>
-        Database.ResolveId(id) is long key ? Similar(key, await CollectionRules.SimilarScopeAsync(this, scope, key, excludeDigest).ConfigureAwait(false)) : null;
+        Database.Catalog.ResolveId(id) is long key ? Similar(key, await CollectionRules.SimilarScopeAsync(this, scope, key, excludeDigest).ConfigureAwait(false)) : null;
 
-    public Task<List<ReaderLibrary>> LibrariesAsync() => Task.FromResult(Database.Libraries());
+    public Task<List<ReaderLibrary>> LibrariesAsync() => Task.FromResult(Database.Catalog.Libraries());
 
     public Task<ReaderLibrary?> LibraryAsync(string name) => Task.FromResult(Library(name));
 
-    public Task<List<DigestRecord>> DigestsAsync() => Task.FromResult(Database.Digests());
+    public Task<List<DigestRecord>> DigestsAsync() => Task.FromResult(Database.Catalog.Digests());
 
     public async Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) =>
-        Database.GetDigest(id) is { } digest ? (digest, await ListingsOfAsync(digest).ConfigureAwait(false)) : null;
+        Database.Catalog.GetDigest(id) is { } digest ? (digest, await ListingsOfAsync(digest).ConfigureAwait(false)) : null;
 
     public Task<List<DuplicateGroup>> DuplicatesAsync(DuplicateScope scope, DuplicateSettings? settings = null)
     {
-        if (scope.Digests?.FirstOrDefault(id => Database.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown, Database.Digests());
+        if (scope.Digests?.FirstOrDefault(id => Database.Catalog.GetDigest(id) == null) is { } unknown) throw new DigestNotFoundException(unknown, Database.Catalog.Digests());
         // A whole-collection pass: records read without blocking, the grouping on its own thread.
         return new DuplicateFinder(Database, settings).FindAsync(scope);
     }
 
-    /// <summary>As <see cref="Dispose"/> (the database closes synchronously for now).</summary>
-    public ValueTask DisposeAsync()
-    {
-        Dispose();
-        return ValueTask.CompletedTask;
-    }
-
     /// <summary>Waits for a write in flight, then checkpoints and closes the data directory.</summary>
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
-        _writes.Wait();
+        await _writes.WaitAsync().ConfigureAwait(false);
         _disposed = true;
         _writes.Release();
-        Database.Dispose();
+        await Database.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary><see cref="DisposeAsync"/> for hosts that cannot await yet (it blocks its thread until the closing checkpoint is written).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
 
 /// <summary>Vectors made ahead of an ingest (<see cref="PaperCollection.EmbedAhead"/>), by embedding text, with the model that made them.</summary>

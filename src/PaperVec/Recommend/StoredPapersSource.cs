@@ -19,7 +19,7 @@ public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
         return Task.FromResult(vectors);
     }
 
-    public Task<List<long>> SampleKeysAsync(int count, int seed, IReadOnlySet<long> excluded) => Task.FromResult(db.SampleKeys(count, seed, excluded));
+    public Task<List<long>> SampleKeysAsync(int count, int seed, IReadOnlySet<long> excluded) => Task.FromResult(db.Catalog.SampleKeys(count, seed, excluded));
 
     public async Task<List<IReadOnlyList<string>>> TermsOfAsync(IReadOnlyList<long> keys)
     {
@@ -46,10 +46,10 @@ public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
         if (candidates != null) pool = candidates;
         else if (model.Direction is { } direction)
             // A linear score ranks unit vectors as the cosine to its direction does: one index search.
-            pool = db.Search(direction, depth, ef: Math.Max(2 * depth, 128), filter: filter).Select(h => h.Id);
+            pool = db.Vectors.Search(direction, depth, ef: Math.Max(2 * depth, 128), filter: filter).Select(h => h.Id);
         else
             pool = model.Liked.TakeLast(Recommender.BestMatchSearches)
-                .SelectMany(e => db.Search(e.Vector, depth, filter: filter).Select(h => h.Id)).Distinct();
+                .SelectMany(e => db.Vectors.Search(e.Vector, depth, filter: filter).Select(h => h.Id)).Distinct();
         foreach (long key in pool.Distinct())
             if (filter(key) && db.TryReadVector(key, vector)) top.Add((key, model.Score(vector)));
         top.Sort((a, b) => b.Score != a.Score ? b.Score.CompareTo(a.Score) : a.Key.CompareTo(b.Key));
@@ -68,7 +68,7 @@ public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
         var vector = new float[db.Dimension];
         foreach (var (key, score) in ranked)
         {
-            if (db.Summary(key) is not { } paper || !db.TryReadVector(key, vector)) continue;
+            if (db.Catalog.Summary(key) is not { } paper || !db.TryReadVector(key, vector)) continue;
             results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(score, 4), paper.Snippet)
             {
                 Because = Because(model.Closest(key, vector)),
@@ -78,5 +78,5 @@ public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
     }
 
     List<LikedMatch> Because(List<(long Key, float Similarity)> closest) =>
-        closest.Where(m => db.Summary(m.Key) != null).Select(m => new LikedMatch(db.Summary(m.Key)!.Id, db.Summary(m.Key)!.Title, Math.Round(m.Similarity, 4))).ToList();
+        closest.Where(m => db.Catalog.Summary(m.Key) != null).Select(m => new LikedMatch(db.Catalog.Summary(m.Key)!.Id, db.Catalog.Summary(m.Key)!.Title, Math.Round(m.Similarity, 4))).ToList();
 }

@@ -41,7 +41,7 @@ public sealed class StoredPapersSearch(PaperDatabase db) : ISearchSource
         var terms = PaperSearch.QueryTerms(db, query.Text);
         var results = new List<SearchResult>(hits.Count);
         foreach (var (key, score) in hits)
-            if (db.Summary(key) is { } paper) // deleted between the index hit and the read
+            if (db.Catalog.Summary(key) is { } paper) // deleted between the index hit and the read
                 results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(score, 4), paper.Snippet)
                 {
                     Matches = PaperSearch.MatchedWords(db, paper, terms),

@@ -66,7 +66,7 @@ public static class PaperSearch
 {
     /// <summary>Nearest papers to a unit vector (free-text search).</summary>
     public static List<SearchResult> Run(PaperDatabase db, ReadOnlySpan<float> vector, SearchScope scope) =>
-        Shape(db, db.Search(vector, CheckedK(scope), filter: Filter(db, scope)));
+        Shape(db, db.Vectors.Search(vector, CheckedK(scope), filter: Filter(db, scope)));
 
     /// <summary>Hybrid fusion and its weight, chosen on SciFact (README, Search quality).</summary>
     public const Fusion DefaultFusion = Fusion.Convex;
@@ -137,7 +137,7 @@ public static class PaperSearch
         var filter = Filter(db, scope);
         return ranking switch
         {
-            SearchMode.Semantic => db.Search(Vector(query), depth, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
+            SearchMode.Semantic => db.Vectors.Search(Vector(query), depth, filter: filter).Select(h => (h.Id, (double)h.Score)).ToList(),
             SearchMode.Lexical => db.SearchLexical(query.Text, depth, filter).Select(h => (h.Key, (double)h.Score)).ToList(),
             _ => throw new ArgumentException("a ranking is semantic or lexical; hybrid fuses the two", nameof(ranking)),
         };
@@ -190,7 +190,7 @@ public static class PaperSearch
     {
         int k = CheckedK(scope);
         CheckDiversity(scope);
-        if (db.SearchSimilar(key, MaximalMarginalRelevance.PoolDepth(k, scope.Diversity), filter: Filter(db, scope)) is not { } hits) return null;
+        if (db.Vectors.SearchSimilar(key, MaximalMarginalRelevance.PoolDepth(k, scope.Diversity), filter: Filter(db, scope)) is not { } hits) return null;
         if (scope.Diversity <= 0) return Shape(db, hits);
         var picked = MaximalMarginalRelevance.Select(db, hits.Select(h => (h.Id, (double)h.Score)).ToList(), k, scope.Diversity);
         return Shape(db, picked.Select(h => new SearchHit(h.Key, (float)h.Score)).ToArray());
@@ -223,7 +223,7 @@ public static class PaperSearch
         {
             if (exclude.Contains(key)) return false;
             if (from == null && to == null) return true;
-            var seen = db.FirstSeen(key);
+            var seen = db.Catalog.FirstSeen(key);
             return seen != null && (from == null || seen >= from) && (to == null || seen <= to);
         };
     }
@@ -232,7 +232,7 @@ public static class PaperSearch
     {
         var results = new List<SearchResult>(hits.Length);
         foreach (var hit in hits)
-            if (db.Summary(hit.Id) is { } paper) // deleted between the index hit and the read
+            if (db.Catalog.Summary(hit.Id) is { } paper) // deleted between the index hit and the read
                 results.Add(new SearchResult(paper.Id, paper.Title, paper.FirstSeen.ToString("yyyy-MM-dd"), Math.Round(hit.Score, 4), paper.Snippet));
         return results;
     }

@@ -210,19 +210,6 @@ public sealed partial class PaperDatabase
         return before - after;
     }
 
-    /// <summary>
-    /// Opening and closing block their caller (start-up before anything is served, the host's
-    /// shutdown, a tool's last line), never a request: this waits and rethrows the task's own error.
-    /// </summary>
-    static void WaitAtOpenOrClose(Task task)
-    {
-        try { task.Wait(); }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException!);
-        }
-    }
-
     /// <summary>Bytes of every file in the data directory (cheap next to <see cref="Stats"/>, which also scans the digests).</summary>
     public long BytesOnDisk() => _directory.BytesOnDisk();
 
@@ -230,7 +217,7 @@ public sealed partial class PaperDatabase
     {
         long bytes = _directory.BytesOnDisk();
         int papers = PaperCount;
-        return new DatabaseStats(papers, Digests().Count, bytes, papers == 0 ? 0 : (double)bytes / papers, _store.LogBytes,
+        return new DatabaseStats(papers, _catalog.Digests().Count, bytes, papers == 0 ? 0 : (double)bytes / papers, _store.LogBytes,
             _wal.TailAddress - _wal.BeginAddress, _index.LiveCount, _index.MemoryUsage().BytesPerVector);
     }
 
@@ -251,7 +238,7 @@ public sealed partial class PaperDatabase
     /// </summary>
     internal void Abandon()
     {
-        StopLexicalRebuild();
+        StopLexicalRebuildAsync().GetAwaiter().GetResult(); // the in-process kill -9 of tests: nothing else waits on it
         _disposed = true;
         _wal.Dispose();
         _store.Dispose();
@@ -265,20 +252,21 @@ public sealed partial class PaperDatabase
     /// lock. A checkpoint that fails (full disk) is skipped: the log holds every write, and the next
     /// start replays it. Never hangs on a stuck store.
     /// </summary>
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
-        StopLexicalRebuild(); // it reads the store, which closes below
+        await StopLexicalRebuildAsync().ConfigureAwait(false); // it reads the store, which closes below
         try
         {
-            WaitForBackgroundCheckpointAsync().Wait(_options.CheckpointTimeout);
+            try { await WaitForBackgroundCheckpointAsync().WaitAsync(_options.CheckpointTimeout).ConfigureAwait(false); }
+            catch (TimeoutException) { } // a stuck one: the checkpoint below says so
             // A disk that just refused a write (other than for space) would make the checkpoint wait on it, past any
             // shutdown timeout: close without one, as the log holds every acknowledged write.
             if (_commitProblem != null && !_problemIsSpace)
                 throw new StorageFaultException($"the last write failed: {_commitProblem}", null, insufficientSpace: false);
-            if (_options.Mode != OpenMode.Verify && !_storeWedged && _applyFailure == null) WaitAtOpenOrClose(CheckpointAsync());
+            if (_options.Mode != OpenMode.Verify && !_storeWedged && _applyFailure == null) await CheckpointAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is StorageFaultException or IOException or AggregateException)
+        catch (Exception e) when (e is StorageFaultException or IOException)
         {
             _options.Log?.Invoke($"closing without a checkpoint ({e.Message}); the next start replays the write-ahead log");
         }
@@ -294,14 +282,21 @@ public sealed partial class PaperDatabase
                 {
                     // FASTER's device can wait for good on a dead disk: closed on the side, never holding up the process's exit.
                     var closing = Task.Factory.StartNew(_store.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-                    if (!closing.Wait(TimeSpan.FromSeconds(5))) _options.Log?.Invoke("store not closed: the disk does not answer (the write-ahead log holds every acknowledged write)");
+                    try { await closing.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+                    catch (TimeoutException) { _options.Log?.Invoke("store not closed: the disk does not answer (the write-ahead log holds every acknowledged write)"); }
                 }
                 else _store.Dispose();
             }
             catch (Exception e) { _options.Log?.Invoke($"store not closed cleanly ({e.Message})"); }
             _index.Dispose();
-            CloseLexical();
+            await CloseLexicalAsync().ConfigureAwait(false);
             _directory.Dispose();
         }
     }
+
+    /// <summary>
+    /// <see cref="DisposeAsync"/> for callers that cannot await (a <c>using</c> in synchronous code):
+    /// it blocks its thread until the closing checkpoint is written.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

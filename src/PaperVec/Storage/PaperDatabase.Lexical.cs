@@ -225,8 +225,8 @@ public sealed partial class PaperDatabase
             fresh.BeginRebuild();
             _lexical = fresh;
         }
-        int done = 0, total = _summaries.Count;
-        foreach (long key in _summaries.Keys)
+        int done = 0, total = _catalog.Count;
+        foreach (long key in _catalog.Keys)
         {
             token.ThrowIfCancellationRequested();
             PaperRecord? paper;
@@ -254,16 +254,18 @@ public sealed partial class PaperDatabase
         catch (Exception e) { return $"it cannot be read ({LexicalIndex.Describe(e)})"; }
     }
 
-    void StopLexicalRebuild()
+    /// <summary>Stops a background rebuild and waits (at most 30 s) until it has let go of the store.</summary>
+    async Task StopLexicalRebuildAsync()
     {
         _lexicalStop.Cancel();
-        try { WaitForLexicalRebuildAsync().Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
+        try { await WaitForLexicalRebuildAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); }
+        catch (Exception) { } // a rebuild that failed or would not stop: closing goes on without it
     }
 
     /// <summary>At close: stops a rebuild, then closes the index (rolled back when partial, so the next start rebuilds it).</summary>
-    void CloseLexical()
+    async Task CloseLexicalAsync()
     {
-        StopLexicalRebuild();
+        await StopLexicalRebuildAsync().ConfigureAwait(false);
         lock (_lexicalSwap)
         {
             try { if (_options.Mode == OpenMode.Verify || _lexicalDegraded != null) _lexical.Abandon(); else _lexical.Dispose(); }

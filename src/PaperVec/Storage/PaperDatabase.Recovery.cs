@@ -11,9 +11,16 @@ public sealed partial class PaperDatabase
 {
     PaperDatabase(DataDirectory directory, PaperDatabaseOptions options)
     {
-        var clock = Stopwatch.StartNew();
         _directory = directory;
         _options = options;
+    }
+
+    /// <summary>Opening proper (<see cref="OpenAsync"/>): verify, recover the store, replay the log, check the index, checkpoint what was replayed.</summary>
+    async Task RecoverAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        var directory = _directory;
+        var options = _options;
         var damage = new List<string>();
         var skipped = new List<string>();
         bool verify = options.Mode == OpenMode.Verify;
@@ -67,7 +74,7 @@ public sealed partial class PaperDatabase
         var walSegments = Directory.Exists(directory.WalPath)
             ? Directory.GetFiles(directory.WalPath, "wal.log.*").ToDictionary(f => f, f => new FileInfo(f).Length) : [];
 
-        _store = salvage != null ? OpenStoreForRepair(salvage) : new RecordStore(directory.StorePath, options.StoreMemoryBytes, options.DeviceFactory, readOnly: verify);
+        _store = salvage != null ? await OpenStoreForRepairAsync(salvage).ConfigureAwait(false) : new RecordStore(directory.StorePath, options.StoreMemoryBytes, options.DeviceFactory, readOnly: verify);
         _store.NameKey = NameRecordKey;
         // A store from before records carried checksums reads as before until the open below rewrites its records.
         _store.RequireChecksums = _manifest == null || _manifest.ChecksummedRecords;
@@ -76,7 +83,7 @@ public sealed partial class PaperDatabase
             // verify never recovers a checkpoint whose files are missing or whose log bytes are damaged (already reported).
             if (salvage == null && _manifest != null && !storeLogDamaged && !(verify && damage.Count > 0 && MissingStoreFiles(_manifest).Count > 0))
             {
-                try { _store.Recover(_manifest.StoreToken); }
+                try { await _store.RecoverAsync(_manifest.StoreToken).ConfigureAwait(false); }
                 catch (DataDirectoryDamagedException e) when (verify) { damage.Add(e.Message); }
                 catch (DataDirectoryDamagedException e) { throw new DataDirectoryDamagedException(e.Message + StoreRepairHint, e); }
             }
@@ -133,12 +140,9 @@ public sealed partial class PaperDatabase
                     logDamage.Add($"write-ahead log skips entries {expected}..{entry.Sequence - 1} (at address {entry.Address})");
                     break;
                 }
-                WriteBatch batch;
-                try { batch = WriteBatch.Decode(entry.Payload); }
-                catch (InvalidDataException e) { logDamage.Add($"write-ahead log entry {entry.Sequence} at address {entry.Address} cannot be decoded ({e.Message})"); break; }
-                if (batch.Changes.FirstOrDefault(c => c.Paper is { } p && (p.Vector.Length != options.Dimension || p.Key <= 0)) is { Paper: { } bad })
+                if (TryDecodeEntry(entry.Payload, out string? invalid) is not { } batch)
                 {
-                    logDamage.Add($"write-ahead log entry {entry.Sequence} at address {entry.Address} holds an invalid paper ({bad.Vector.Length}-d vector)");
+                    logDamage.Add($"write-ahead log entry {entry.Sequence} at address {entry.Address} {invalid}");
                     break;
                 }
                 // Entries logged before PaperVec capped record sizes can hold a record no store page fits: skip that change, say so.
@@ -188,6 +192,7 @@ public sealed partial class PaperDatabase
                 index = null;
             }
             _index = index ?? Rebuild(storeKeys.Count);
+            _vectors = new VectorSearchPolicy(_index, options.ExactSearchBelow, this);
             // Which papers, not only how many; and never a commit from a state the store has not reached.
             if (lexicalRebuild == null && _lexicalDegraded == null) lexicalRebuild = LexicalMismatch(storeKeys, expected);
             if (lexicalRebuild != null && (storeKeys.Count > 0 || _lexical.CommittedSequence != null)) RebuildLexicalAtOpen(lexicalRebuild, damage);
@@ -199,25 +204,48 @@ public sealed partial class PaperDatabase
             if (verify) return;
             if (salvage != null)
             {
-                FinishRepair(salvage);
+                await FinishRepairAsync(salvage).ConfigureAwait(false);
                 Recovery = Recovery with { Repaired = salvage.Lines, Damage = [.. damage, .. salvage.Problems.Except(damage)] };
             }
-            else if (logDamage.Count > 0) SetDamagedLogAside(); // AcceptLoss: everything readable is applied
+            else if (logDamage.Count > 0) await SetDamagedLogAsideAsync().ConfigureAwait(false); // AcceptLoss: everything readable is applied
             // A new directory gets its manifest now, so a missing one is always noticed later; an old
             // one moves to the checksummed log format before anything is appended.
             else if (_manifest == null || !_manifest.ChecksummedLog || addChecksums || replayed > 0 || Recovery.IndexRebuilt || skipped.Count > 0 || LexicalRebuilt != null)
-                WaitAtOpenOrClose(CheckpointAsync());
+                await CheckpointAsync().ConfigureAwait(false);
             StartLexicalHealIfNeeded();
         }
         catch
         {
             _wal?.Dispose();
             _index?.Dispose();
-            StopLexicalRebuild();
+            await StopLexicalRebuildAsync().ConfigureAwait(false);
             _lexical?.Abandon(); // no commit: a refused open changes nothing
             _store.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The one rule for a log entry that may be applied (recovery and repair both use it): its batch
+    /// decodes, and every paper in it has a positive key and a vector of this database's dimension.
+    /// Null, with why in words, otherwise.
+    /// </summary>
+    WriteBatch? TryDecodeEntry(byte[] payload, out string? problem)
+    {
+        WriteBatch batch;
+        try { batch = WriteBatch.Decode(payload); }
+        catch (InvalidDataException e)
+        {
+            problem = $"cannot be decoded ({e.Message})";
+            return null;
+        }
+        if (batch.Changes.FirstOrDefault(c => c.Paper is { } p && (p.Vector.Length != _options.Dimension || p.Key <= 0)) is { Paper: { } bad })
+        {
+            problem = $"holds an invalid paper ({bad.Vector.Length}-d vector)";
+            return null;
+        }
+        problem = null;
+        return batch;
     }
 
     const string StoreRepairHint = "; 'papervec repair' keeps every intact stored record and moves the damaged store aside";
@@ -286,9 +314,9 @@ public sealed partial class PaperDatabase
     static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
 
     /// <summary>After papervec repair kept what was readable: checkpoint it, then move the damaged log aside (never deleted) and start a fresh one.</summary>
-    void SetDamagedLogAside()
+    async Task SetDamagedLogAsideAsync()
     {
-        WaitAtOpenOrClose(CheckpointAsync());
+        await CheckpointAsync().ConfigureAwait(false);
         long next = _wal.NextSequence;
         _wal.Dispose();
         string aside = _directory.WalPath + $".damaged-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
@@ -298,7 +326,7 @@ public sealed partial class PaperDatabase
         _wal = OpenWriteAheadLog(_directory.WalPath, _options);
         _wal.ResumeAt(next);
         _appliedEnd = _wal.TailAddress;
-        WaitAtOpenOrClose(CheckpointAsync()); // the manifest now points into the fresh log
+        await CheckpointAsync().ConfigureAwait(false); // the manifest now points into the fresh log
     }
 
     /// <summary>
@@ -307,33 +335,9 @@ public sealed partial class PaperDatabase
     /// </summary>
     HashSet<long> LoadMemoryTables(Action<RecordDamagedException>? damaged = null)
     {
-        _summaries.Clear();
-        _aliases.Clear();
-        _titleAliases.Clear();
-        _digests.Clear();
-        _libraries.Clear();
-        _store.ScanLatest([PaperPrefix, AliasPrefix, TitleAliasPrefix, DigestPrefix, LibraryPrefix], (key, value) =>
-        {
-            if (key[0] == LibraryPrefix)
-            {
-                var library = RecordCodec.ReadLibrary(value);
-                _libraries[library.Name] = library;
-                return;
-            }
-            if (key[0] == DigestPrefix)
-            {
-                var digest = RecordCodec.ReadDigest(value);
-                _digests[digest.Id] = digest;
-            }
-            else if (key[0] == AliasPrefix) _aliases[Encoding.UTF8.GetString(key[1..])] = BinaryPrimitives.ReadInt64LittleEndian(value);
-            else if (key[0] == TitleAliasPrefix) _titleAliases[BinaryPrimitives.ReadInt64LittleEndian(key[1..])] = BinaryPrimitives.ReadInt64LittleEndian(value);
-            else
-            {
-                var summary = RecordCodec.ReadPaperSummary(value);
-                _summaries[summary.Key] = summary;
-            }
-        }, damaged);
-        return [.. _summaries.Keys];
+        _catalog.Clear();
+        _store.ScanLatest(PaperCatalog.Prefixes, (key, value) => _catalog.Load(key, value), damaged);
+        return [.. _catalog.Keys];
     }
 
     /// <summary>How the index's papers differ from the store's: counts and a few ids each way.</summary>

@@ -34,7 +34,7 @@ public sealed partial class PaperDatabase
     /// there, FASTER recovers the checkpoint as a normal open would. Otherwise a fresh store is built
     /// from the newest intact version of every key, and the damaged store folder is moved aside whole.
     /// </summary>
-    RecordStore OpenStoreForRepair(Salvage salvage)
+    async Task<RecordStore> OpenStoreForRepairAsync(Salvage salvage)
     {
         string store = _directory.StorePath;
         RecordStore Fresh() => new(store, _options.StoreMemoryBytes, _options.DeviceFactory);
@@ -88,7 +88,7 @@ public sealed partial class PaperDatabase
             var recovered = Fresh();
             try
             {
-                recovered.Recover(token.Value);
+                await recovered.RecoverAsync(token.Value).ConfigureAwait(false);
                 salvage.Lines.Add($"kept: store checkpoint {token} ({(_manifest != null ? "the one checkpoint.json names" : $"the newest in {Path.Combine(store, "checkpoints")}")}), {CountPapers(recovered)} papers");
                 return recovered;
             }
@@ -316,12 +316,9 @@ public sealed partial class PaperDatabase
             if (expected is long e && entry.Sequence < e) { already++; appliedEnd = entry.NextAddress; continue; }
             if (expected is long gapFrom && entry.Sequence > gapFrom) lost.Add(Range(gapFrom, entry.Sequence - 1) + " (their bytes are damaged or gone)");
             expected = entry.Sequence + 1;
-            WriteBatch batch;
-            try { batch = WriteBatch.Decode(entry.Payload); }
-            catch (InvalidDataException ex) { lost.Add($"{entry.Sequence} at address {entry.Address} (checksum verifies but it does not decode: {ex.Message})"); continue; }
-            if (batch.Changes.FirstOrDefault(c => c.Paper is { } p && (p.Vector.Length != _options.Dimension || p.Key <= 0)) is { Paper: { } bad })
+            if (TryDecodeEntry(entry.Payload, out string? invalid) is not { } batch)
             {
-                lost.Add($"{entry.Sequence} at address {entry.Address} (holds an invalid paper, {bad.Vector.Length}-d vector)");
+                lost.Add($"{entry.Sequence} at address {entry.Address} (its checksum verifies, but it {invalid})");
                 continue;
             }
             batch = WithoutUnstorable(batch, entry.Sequence, skipped);
@@ -376,7 +373,7 @@ public sealed partial class PaperDatabase
     /// moves a damaged log aside (never deleted) for a fresh one and checkpoints into that.
     /// A damaged checkpoint.json is copied aside before the new one replaces it.
     /// </summary>
-    void FinishRepair(Salvage salvage)
+    async Task FinishRepairAsync(Salvage salvage)
     {
         string stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss");
         if (salvage.ManifestDamage != null && File.Exists(_directory.ManifestPath))
@@ -385,7 +382,7 @@ public sealed partial class PaperDatabase
             File.Copy(_directory.ManifestPath, copy);
             salvage.Lines.Add($"moved aside: the damaged {_directory.ManifestPath} to {copy}");
         }
-        WaitAtOpenOrClose(CheckpointAsync()); // _wal is not open: nothing is truncated
+        await CheckpointAsync().ConfigureAwait(false); // _wal is not open: nothing is truncated
         if (salvage.LogDamaged && Directory.Exists(_directory.WalPath))
         {
             string aside = _directory.WalPath + $".damaged-{stamp}";
@@ -398,7 +395,7 @@ public sealed partial class PaperDatabase
         if (salvage.LogDamaged)
         {
             _appliedEnd = _wal.TailAddress;
-            WaitAtOpenOrClose(CheckpointAsync()); // checkpoint.json now points into the fresh log
+            await CheckpointAsync().ConfigureAwait(false); // checkpoint.json now points into the fresh log
         }
         if (salvage.StoreRebuilt) File.Delete(Path.Combine(_directory.StorePath, RebuildMarker)); // checkpoint.json now names the rebuilt store
         salvage.Lines.Add($"now: {PaperCount} papers; checkpoint.json written; the next entry is number {_nextToApply}");

@@ -22,7 +22,7 @@ public sealed partial class PaperDatabase
         done.Add($"opened: {(Recovery.FromCheckpoint ? "checkpoint" : "no checkpoint")}, {Recovery.ReplayedBatches} log entries replayed and their checksums verified");
 
         int papers = 0, unreadable = 0;
-        foreach (var key in _summaries.Keys)
+        foreach (var key in _catalog.Keys)
         {
             try
             {
@@ -41,13 +41,13 @@ public sealed partial class PaperDatabase
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException) { problems.Add($"index graph: {e.Message}"); }
 
         int dangling = 0;
-        foreach (var (alias, key) in _aliases)
-            if (!_summaries.ContainsKey(key) && ++dangling <= 5) problems.Add($"id '{alias}' names paper {PaperIdentity.Format(key)}, which is not stored");
-        foreach (var (titleKey, key) in _titleAliases)
-            if (!_summaries.ContainsKey(key) && ++dangling <= 5) problems.Add($"title alias {PaperIdentity.Format(titleKey)} names paper {PaperIdentity.Format(key)}, which is not stored");
-        done.Add($"{_aliases.Count} ids and {_titleAliases.Count} title aliases checked");
+        foreach (var (alias, key) in _catalog.SourceIdAliases)
+            if (!_catalog.Contains(key) && ++dangling <= 5) problems.Add($"id '{alias}' names paper {PaperIdentity.Format(key)}, which is not stored");
+        foreach (var (titleKey, key) in _catalog.TitleAliases)
+            if (!_catalog.Contains(key) && ++dangling <= 5) problems.Add($"title alias {PaperIdentity.Format(titleKey)} names paper {PaperIdentity.Format(key)}, which is not stored");
+        done.Add($"{_catalog.SourceIdAliases.Count} ids and {_catalog.TitleAliases.Count} title aliases checked");
 
-        try { done.Add($"{Digests().Count} digests decode"); }
+        try { done.Add($"{_catalog.Digests().Count} digests decode"); }
         catch (InvalidDataException e) { problems.Add($"a digest does not decode: {e.Message}"); }
         return new VerifyReport(done, problems);
     }

@@ -100,9 +100,9 @@ public sealed partial class PaperDatabase
         var batch = new WriteBatch().DeletePaper(key);
         // Every source id that names it, not only the latest: a paper met again under a new id (a
         // revised record, an arXiv version) keeps its earlier ids as aliases too.
-        foreach (var (alias, target) in _aliases)
+        foreach (var (alias, target) in _catalog.SourceIdAliases)
             if (target == key) batch.DeleteAlias(alias);
-        foreach (var (titleKey, target) in _titleAliases)
+        foreach (var (titleKey, target) in _catalog.TitleAliases)
             if (target == key) batch.DeleteTitleAlias(titleKey);
         await CommitAsync(batch).ConfigureAwait(false);
         return paper;
@@ -118,49 +118,41 @@ public sealed partial class PaperDatabase
                 case WriteBatch.Kind.PutPaper:
                     PaperKeyBytes(change.Key, paperKey);
                     _store.Upsert(paperKey, RecordCodec.EncodePaper(change.Paper!));
-                    _summaries[change.Key] = PaperSummary.Of(change.Paper!);
                     var put = change.Paper!;
                     Lexically(lexical => lexical.Put(put.Key, put.Title, put.Abstract));
                     break;
                 case WriteBatch.Kind.DeletePaper:
                     PaperKeyBytes(change.Key, paperKey);
                     _store.Delete(paperKey);
-                    _summaries.TryRemove(change.Key, out _);
                     long deleted = change.Key;
                     Lexically(lexical => lexical.Delete(deleted));
                     break;
                 case WriteBatch.Kind.PutAlias:
                     _store.Upsert(AliasKeyBytes(change.Alias!), BitConverter.GetBytes(change.Key));
-                    _aliases[change.Alias!] = change.Key;
                     break;
                 case WriteBatch.Kind.DeleteAlias:
                     _store.Delete(AliasKeyBytes(change.Alias!));
-                    _aliases.TryRemove(change.Alias!, out _);
                     break;
                 case WriteBatch.Kind.PutTitleAlias:
                     _store.Upsert(TitleAliasKeyBytes(change.TitleKey), BitConverter.GetBytes(change.Key));
-                    _titleAliases[change.TitleKey] = change.Key;
                     break;
                 case WriteBatch.Kind.DeleteTitleAlias:
                     _store.Delete(TitleAliasKeyBytes(change.TitleKey));
-                    _titleAliases.TryRemove(change.TitleKey, out _);
                     break;
                 case WriteBatch.Kind.PutDigest:
                     _store.Upsert(DigestKeyBytes(change.Digest!.Id), RecordCodec.EncodeDigest(change.Digest));
-                    _digests[change.Digest.Id] = change.Digest;
                     break;
                 case WriteBatch.Kind.PutLibrary:
                     _store.Upsert(LibraryKeyBytes(change.Library!.Name), RecordCodec.EncodeLibrary(change.Library));
-                    _libraries[change.Library.Name] = change.Library;
                     break;
                 case WriteBatch.Kind.DeleteLibrary:
                     _store.Delete(LibraryKeyBytes(change.Alias!));
-                    _libraries.TryRemove(change.Alias!, out _);
                     break;
                 case WriteBatch.Kind.PutModelId:
                     _store.Upsert(ModelIdKey, Encoding.UTF8.GetBytes(change.ModelId!));
                     break;
             }
+            _catalog.Apply(change); // after the store: the catalog never names what the store lacks
         }
     }
 

@@ -24,8 +24,8 @@ public sealed record PaperDatabaseOptions
 {
     public int Dimension { get; init; } = 384;
     public HnswOptions Index { get; init; } = new();
-    /// <summary>Where searches turn from exact to the graph: <see cref="PaperDatabase.ExactSearchBelow"/>; tests lower it.</summary>
-    internal int ExactSearchBelow { get; init; } = PaperDatabase.ExactSearchBelow;
+    /// <summary>Where searches turn from exact to the graph: <see cref="VectorSearchPolicy.ExactSearchBelow"/>; tests lower it.</summary>
+    internal int ExactSearchBelow { get; init; } = VectorSearchPolicy.ExactSearchBelow;
     /// <summary>Checkpoint once the write-ahead log holds this many bytes past the last checkpoint.</summary>
     public long CheckpointAfterWalBytes { get; init; } = 256L << 20;
     /// <summary>After a checkpoint failed (disk full, say), the next one is tried no sooner than this.</summary>
@@ -89,22 +89,17 @@ public sealed record RecoveryReport(bool FromCheckpoint, int ReplayedBatches, bo
 /// papervec repair accepts the loss explicitly). A missing or mismatched index snapshot is rebuilt
 /// from the stored vectors: it is derived data.
 /// </summary>
-public sealed partial class PaperDatabase : IDisposable
+public sealed partial class PaperDatabase : IDisposable, IAsyncDisposable
 {
     public const byte PaperPrefix = (byte)'P', AliasPrefix = (byte)'S', DigestPrefix = (byte)'D', MetaPrefix = (byte)'M', TitleAliasPrefix = (byte)'T',
         LibraryPrefix = (byte)'L';
     static readonly byte[] ModelIdKey = [MetaPrefix, .. Encoding.ASCII.GetBytes("model")];
 
     readonly DataDirectory _directory;
-    readonly RecordStore _store;
-    // What the query path needs, in memory (see PaperSummary for why): a summary per paper, the
-    // source-id aliases and the title aliases of retitled papers. Kept in step by ApplyToStore;
-    // rebuilt from the store on open.
-    readonly ConcurrentDictionary<long, PaperSummary> _summaries = new();
-    readonly ConcurrentDictionary<string, long> _aliases = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<long, long> _titleAliases = new();
-    readonly ConcurrentDictionary<string, DigestRecord> _digests = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, Recommend.ReaderLibrary> _libraries = new(StringComparer.Ordinal);
+    RecordStore _store = null!; // made by RecoverAsync
+    // The in-memory catalog and the vector-search policy, each its own job (see their types).
+    readonly PaperCatalog _catalog = new();
+    VectorSearchPolicy _vectors = null!; // made at open, over the recovered index
     WriteAheadLog _wal = null!; // opened at open; by papervec repair only once it has read the old log
     HnswIndex _index;
     LexicalIndex _lexical;
@@ -112,28 +107,45 @@ public sealed partial class PaperDatabase : IDisposable
     CheckpointManifest? _manifest;
     volatile bool _disposed;
 
-    public RecoveryReport Recovery { get; }
+    public RecoveryReport Recovery { get; private set; } = null!;
     public string Root => _directory.Root;
     /// <summary>Papers stored: the index's live count, which recovery verifies equals the store's.</summary>
     public int PaperCount => _index.LiveCount;
-    /// <summary>The graph itself, for the storage code and tests; searches go through <see cref="Search"/> and <see cref="SearchSimilar"/>.</summary>
+    /// <summary>Summaries, ids, digests, libraries and sampling, in memory, kept in step with every applied write.</summary>
+    public PaperCatalog Catalog => _catalog;
+    /// <summary>Vector searches: exact below the crossover, the graph above it.</summary>
+    public VectorSearchPolicy Vectors => _vectors;
+    /// <summary>The graph itself, for the storage code and tests; searches go through <see cref="Vectors"/>.</summary>
     internal HnswIndex Index => _index;
     /// <summary>The write-ahead log's end, where the next write is appended (tests: a refused write appends nothing).</summary>
     internal long LogTailAddress => _wal.TailAddress;
     public int Dimension => _options.Dimension;
 
-    public static PaperDatabase Open(string? path, PaperDatabaseOptions? options = null)
+    /// <summary>
+    /// Opens (and recovers) the data directory at <paramref name="path"/>: store recovery, log replay and
+    /// the checkpoint of what was replayed are awaited, no thread blocked on them. Refuses, with one
+    /// line naming the problem, a directory that would lose acknowledged data (<see cref="OpenMode"/>).
+    /// </summary>
+    public static async Task<PaperDatabase> OpenAsync(string? path, PaperDatabaseOptions? options = null)
     {
         options ??= new PaperDatabaseOptions();
         // verify changes nothing on disk, not even the lock file or the folders a new directory gets.
         var directory = options.Mode == OpenMode.Verify ? DataDirectory.OpenReadOnly(path) : DataDirectory.Open(path);
-        try { return new PaperDatabase(directory, options); }
+        try
+        {
+            var database = new PaperDatabase(directory, options);
+            await database.RecoverAsync().ConfigureAwait(false);
+            return database;
+        }
         catch
         {
             directory.Dispose();
             throw;
         }
     }
+
+    /// <summary><see cref="OpenAsync"/> for callers that cannot await yet (synchronous tests): it blocks its thread while recovery runs.</summary>
+    public static PaperDatabase Open(string? path, PaperDatabaseOptions? options = null) => OpenAsync(path, options).GetAwaiter().GetResult();
 
     // ---- reads ------------------------------------------------------------------------------
 
@@ -148,7 +160,7 @@ public sealed partial class PaperDatabase : IDisposable
 
     /// <summary><see cref="FindPaper"/> without blocking a thread on disk.</summary>
     public ValueTask<PaperRecord?> FindPaperAsync(string id) =>
-        ResolveId(id) is long key ? GetPaperAsync(key) : ValueTask.FromResult<PaperRecord?>(null);
+        _catalog.ResolveId(id) is long key ? GetPaperAsync(key) : ValueTask.FromResult<PaperRecord?>(null);
 
     public PaperRecord? GetPaper(long key)
     {
@@ -162,40 +174,8 @@ public sealed partial class PaperDatabase : IDisposable
     public PaperRecord? FindPaper(string id)
     {
         if (PaperIdentity.TryParse(id, out long key) && GetPaper(key) is { } paper) return paper;
-        return KeyOfSourceId(id) is long aliased ? GetPaper(aliased) : null;
+        return _catalog.KeyOfSourceId(id) is long aliased ? GetPaper(aliased) : null;
     }
-
-    public long? KeyOfSourceId(string sourceId) => _aliases.TryGetValue(sourceId, out long key) ? key : null;
-
-    /// <summary>
-    /// The stored paper a title names: the paper keyed by it, else the paper that was retitled to
-    /// it (a title alias), else null.
-    /// </summary>
-    public long? KeyOfTitle(long titleKey) =>
-        _summaries.ContainsKey(titleKey) ? titleKey : _titleAliases.TryGetValue(titleKey, out long key) && _summaries.ContainsKey(key) ? key : null;
-
-    /// <summary>Every source id that names <paramref name="key"/>.</summary>
-    public List<string> SourceIdsOf(long key) => _aliases.Where(a => a.Value == key).Select(a => a.Key).ToList();
-
-    /// <summary>Every (source id, paper key) alias, for checks.</summary>
-    public IReadOnlyDictionary<string, long> SourceIdAliases => _aliases;
-
-    /// <summary>The paper's key by PaperVec id or source id (an arXiv id also in its prefixed, versioned or URL forms), from memory (null when no such paper is stored).</summary>
-    public long? ResolveId(string id)
-    {
-        if (PaperIdentity.TryParse(id, out long key) && _summaries.ContainsKey(key)) return key;
-        if (KeyOfSourceId(id) is long aliased && _summaries.ContainsKey(aliased)) return aliased;
-        // arXiv:2503.11677, 2503.11677v2, https://arxiv.org/abs/2503.11677: the same paper as the record id 2503.11677.
-        foreach (var form in ArxivIdForms.Candidates(id))
-            if (KeyOfSourceId(form) is long byForm && _summaries.ContainsKey(byForm)) return byForm;
-        return null;
-    }
-
-    /// <summary>Title, first-seen date and snippet of a stored paper, from memory: what search results show.</summary>
-    public PaperSummary? Summary(long key) => _summaries.TryGetValue(key, out var summary) ? summary : null;
-
-    /// <summary>When a paper was first seen (for date filters on the search path), from memory.</summary>
-    public DateOnly? FirstSeen(long key) => _summaries.TryGetValue(key, out var summary) ? summary.FirstSeen : null;
 
     /// <summary>The paper's vector: from the index when it is there (no store read), else from the store.</summary>
     public bool TryReadVector(long key, Span<float> destination)
@@ -236,52 +216,6 @@ public sealed partial class PaperDatabase : IDisposable
         }
     }
 
-    /// <summary>An ingested digest, from memory (digests are few: one a day per source).</summary>
-    public DigestRecord? GetDigest(string id) => _digests.TryGetValue(id, out var digest) ? digest : null;
-
-    /// <summary>Every ingested digest, oldest first, from memory.</summary>
-    public List<DigestRecord> Digests() =>
-        _digests.Values.OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
-
-    /// <summary>A reader's library by name, from memory (null when there is none).</summary>
-    public Recommend.ReaderLibrary? GetLibrary(string name) => _libraries.TryGetValue(name, out var library) ? library : null;
-
-    /// <summary>Every reader's library, by name.</summary>
-    public List<Recommend.ReaderLibrary> Libraries() => _libraries.Values.OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
-
-    /// <summary>
-    /// Up to <paramref name="count"/> stored paper keys drawn at random, none of <paramref name="excluded"/>:
-    /// the keys with the smallest seeded hash (a bottom-k sample), so the same seed and papers give the
-    /// same sample whatever order memory holds them in, in one pass without sorting.
-    /// </summary>
-    public List<long> SampleKeys(int count, int seed, IReadOnlySet<long>? excluded = null)
-    {
-        var largest = new PriorityQueue<long, ulong>(count + 1, Comparer<ulong>.Create((a, b) => b.CompareTo(a)));
-        foreach (long key in _summaries.Keys)
-        {
-            if (excluded?.Contains(key) == true) continue;
-            ulong hash = SampleHash(key, seed);
-            if (largest.Count < count) largest.Enqueue(key, hash);
-            else if (largest.TryPeek(out _, out ulong top) && hash < top) largest.EnqueueDequeue(key, hash);
-        }
-        var sample = new List<long>(largest.Count);
-        while (largest.TryDequeue(out long key, out _)) sample.Add(key);
-        sample.Reverse();
-        return sample;
-    }
-
-    /// <summary>
-    /// The seeded hash <see cref="SampleKeys"/> orders papers by (smallest first): a cluster merges its
-    /// shards' samples by it into the sample one node would draw.
-    /// </summary>
-    public static ulong SampleHash(long key, int seed)
-    {
-        ulong z = (ulong)key ^ (ulong)(uint)seed * 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL; // SplitMix64's finaliser
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
     /// <summary>Every stored paper, in log order (a full scan: for exports, stats and duplicate checks).</summary>
     public List<PaperRecord> Papers()
     {
@@ -289,28 +223,6 @@ public sealed partial class PaperDatabase : IDisposable
         _store.ScanLatest(PaperPrefix, (_, value) => papers.Add(RecordCodec.ReadPaper(value)));
         return papers;
     }
-
-    /// <summary>
-    /// Below this many papers every search is exact: an exact scan of the index's rows
-    /// (<see cref="HnswIndex.SearchExact(ReadOnlySpan{float}, int, Func{long, bool}?)"/>) is as fast as the
-    /// graph search at the default ef up to about this size and misses nothing: on 384-d clustered
-    /// vectors, k=10, ef=64, it took 0.85x the graph's time at 2,500 rows, 1.04-1.12x at 3,000 and 1.6x
-    /// at 5,000, where the graph's recall@10 was 0.90-0.93 (src/PaperVec/Index/README.md, "Crossover").
-    /// Above it the graph search.
-    /// </summary>
-    public const int ExactSearchBelow = 3000;
-
-    /// <summary>Whether a search now scans exactly: the one place the exact-or-graph rule is made.</summary>
-    internal bool SearchesExactly => _index.LiveCount < _options.ExactSearchBelow;
-
-    /// <summary>
-    /// Nearest papers to a unit vector, best first; <paramref name="filter"/> narrows by paper key.
-    /// Exact below <see cref="ExactSearchBelow"/> papers, whatever <paramref name="ef"/> says; above it
-    /// the graph search at <paramref name="ef"/> (default: the index's, at least k). Callers that
-    /// want a fixed width of their own (duplicate checks) pass it as <paramref name="ef"/>.
-    /// </summary>
-    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int? ef = null, Func<long, bool>? filter = null) =>
-        SearchesExactly ? _index.SearchExact(query, k, filter) : _index.Search(query, k, ef ?? Math.Max(k, _index.Options.DefaultEfSearch), filter);
 
     /// <summary>
     /// Papers best matching <paramref name="text"/> by BM25 (title and abstract), best first.
@@ -328,32 +240,6 @@ public sealed partial class PaperDatabase : IDisposable
 
     /// <summary>The analyzed terms of a query (what lexical search matches): for highlighting. Analysis only: it reads no index.</summary>
     public IReadOnlyList<string> LexicalTerms(string text) => _lexical.Terms(text);
-
-    /// <summary>
-    /// Search width of "papers like this" when none is given. Started at the paper's own node, the
-    /// search needs less width than a free query for the same recall: on 200k clustered vectors
-    /// (3,000 papers, k=10, each excluding itself) recall@10 was 0.9817 at ef=32 and 0.9820 at
-    /// ef=64, at 2.1x the QPS; by vector from the top, ef=64 gave 0.9820.
-    /// </summary>
-    public const int SimilarEf = 32;
-
-    /// <summary>
-    /// Nearest papers to the stored paper <paramref name="key"/> (itself included unless the filter
-    /// drops it), best first, or null when there is no such paper. Searches from the paper's own
-    /// graph node, which scores fewer rows than a search by its vector.
-    /// </summary>
-    public SearchHit[]? SearchSimilar(long key, int k, int? ef = null, Func<long, bool>? filter = null)
-    {
-        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be positive");
-        var vector = new float[Dimension];
-        if (SearchesExactly) return TryReadVector(key, vector) ? _index.SearchExact(vector, k, filter) : null;
-        int width = ef ?? Math.Max(k, SimilarEf);
-        var hits = new SearchHit[k];
-        int found = _index.SearchSimilar(key, hits, width, filter);
-        if (found >= 0) return found == k ? hits : hits[..found];
-        // Not in the index (it never lacks a stored paper, but a delete may have just run): by vector.
-        return TryReadVector(key, vector) ? _index.Search(vector, k, width, filter) : null;
-    }
 
     
 }

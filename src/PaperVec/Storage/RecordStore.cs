@@ -102,7 +102,10 @@ public sealed class RecordStore : IDisposable
     }
 
     /// <summary>Restores the store to checkpoint <paramref name="token"/>; a damaged checkpoint is named in the error.</summary>
-    public void Recover(Guid token)
+    public void Recover(Guid token) => RecoverAsync(token).GetAwaiter().GetResult();
+
+    /// <summary><see cref="Recover"/> through FASTER's async recovery: no thread blocked on the checkpoint's reads.</summary>
+    public async Task RecoverAsync(Guid token)
     {
         // FASTER's own message for a missing checkpoint is "Value cannot be null. (Parameter 's')".
         foreach (var folder in new[] { "index-checkpoints", "cpr-checkpoints" })
@@ -111,7 +114,7 @@ public sealed class RecordStore : IDisposable
             if (!Directory.Exists(dir) || Directory.GetFiles(dir, "info.dat*").Length == 0)
                 throw new DataDirectoryDamagedException($"{Path.Combine(dir, "info.dat.0")} is missing: checkpoint.json names store checkpoint {token}, which is not in {Path.Combine(_directory, "checkpoints", folder)} (a wrong token, or the checkpoint was removed)");
         }
-        try { _store.Recover(token); }
+        try { await _store.RecoverAsync(token).ConfigureAwait(false); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new DataDirectoryDamagedException($"store checkpoint {token} in {Path.Combine(_directory, "checkpoints")} cannot be recovered ({e.GetType().Name}: {e.Message.Split('\n')[0].Trim()})", e);

@@ -170,8 +170,8 @@ public class ApiRouteTests(SampleServerFixture fixture)
         Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/papers/alias.0002")).StatusCode);
         await Problems.AssertProblemAsync(await Client.GetAsync("/papers/alias.0001"), 404, "no paper");
         // Both aliases are gone from the store, not left pointing at the deleted record.
-        Assert.Null(fixture.Server.Database.KeyOfSourceId("alias.0001"));
-        Assert.Null(fixture.Server.Database.KeyOfSourceId("alias.0002"));
+        Assert.Null(fixture.Server.Database.Catalog.KeyOfSourceId("alias.0001"));
+        Assert.Null(fixture.Server.Database.Catalog.KeyOfSourceId("alias.0002"));
 
         // The freed id can name a new paper.
         var reused = await Client.PostAsJsonAsync("/papers", new[] { new { id = "alias.0001", title = "A different paper that reuses a freed id", @abstract = "Unrelated text." } });
@@ -233,7 +233,7 @@ public class ApiRouteTests(SampleServerFixture fixture)
     [Fact]
     public async Task BodiesOverTenMegabytesAre413AndStoreNothing()
     {
-        int papers = fixture.Server.Database.PaperCount, digests = fixture.Server.Database.Digests().Count;
+        int papers = fixture.Server.Database.PaperCount, digests = fixture.Server.Database.Catalog.Digests().Count;
         var big = new byte[(10 << 20) + 1];
         big.AsSpan().Fill((byte)'a');
         await Problems.AssertProblemAsync(await Client.PostAsync("/digests?date=2025-05-01", new ByteArrayContent(big)), 413, "larger than 10 MB");
@@ -241,7 +241,7 @@ public class ApiRouteTests(SampleServerFixture fixture)
         await Problems.AssertProblemAsync(await Client.PostAsync("/papers", new ChunkedContent(big)), 413, "larger than 10 MB");
         await Problems.AssertProblemAsync(await Client.PostAsync("/search", new ByteArrayContent(big)), 413, "larger than 10 MB");
         Assert.Equal(papers, fixture.Server.Database.PaperCount);
-        Assert.Equal(digests, fixture.Server.Database.Digests().Count);
+        Assert.Equal(digests, fixture.Server.Database.Catalog.Digests().Count);
     }
 
     [Fact]

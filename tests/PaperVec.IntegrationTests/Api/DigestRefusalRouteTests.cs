@@ -35,7 +35,7 @@ public class DigestRefusalRouteTests
         Assert.Contains("'Mar 12' on line ", detail);
         await Problems.AssertProblemAsync(await client.PostAsync("/digests?year=2025", Text("\uFEFF\r\n\r\n")), 400, "the digest is empty");
         Assert.Equal(0, server.Database.PaperCount);
-        Assert.Empty(server.Database.Digests());
+        Assert.Empty(server.Database.Catalog.Digests());
 
         // Dated by ?date=, the undated copy is the clean file's papers.
         var answer = await client.PostAsync("/digests?date=2025-03-11&name=undated", Text(undated));

@@ -47,10 +47,10 @@ public class RetitledDigestTests
         long original = PaperIdentity.KeyOfTitle("Deep Gradient Compression for Distributed Training");
         long copy = PaperIdentity.KeyOfTitle("Compressing Gradients: Communication-Efficient Distributed Training");
         long protein = PaperIdentity.KeyOfTitle("An Unrelated Paper on Protein Folding");
-        var tuesday = db.GetDigest("2025-03-11/tuesday")!;
+        var tuesday = db.Catalog.GetDigest("2025-03-11/tuesday")!;
         Assert.True(tuesday.HasStoredCopies);
         Assert.Equal([original, 0L], tuesday.StoredCopies); // the decision, kept with the digest
-        Assert.Equal([0L, 0L], db.GetDigest("2025-03-10/monday")!.StoredCopies);
+        Assert.Equal([0L, 0L], db.Catalog.GetDigest("2025-03-10/monday")!.StoredCopies);
 
         async Task<string?> SameAsOfCopy() =>
             (await server.Client.GetFromJsonAsync<JsonElement>("/digests/2025-03-11/tuesday")).GetProperty("papers").EnumerateArray()
@@ -62,7 +62,7 @@ public class RetitledDigestTests
 
         // A digest from before layout 3 (no decisions stored) is decided at view time, as before.
         await db.CommitAsync(new WriteBatch().PutDigest(tuesday with { StoredCopies = [] }));
-        Assert.False(db.GetDigest("2025-03-11/tuesday")!.HasStoredCopies);
+        Assert.False(db.Catalog.GetDigest("2025-03-11/tuesday")!.HasStoredCopies);
         Assert.Equal(PaperIdentity.Format(original), await SameAsOfCopy());
     }
 

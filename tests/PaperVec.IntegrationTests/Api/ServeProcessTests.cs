@@ -37,7 +37,7 @@ public class ServeProcessTests
             Assert.Equal(0, db.Recovery.ReplayedBatches); // the checkpoint covered every write
             Assert.Equal(32, db.PaperCount);
             Assert.NotNull(db.FindPaper("proc.1"));
-            Assert.NotNull(db.GetDigest("2025-03-11/daily-papers-mar-11"));
+            Assert.NotNull(db.Catalog.GetDigest("2025-03-11/daily-papers-mar-11"));
             Assert.Equal(32, CheckpointManifest.TryLoad(Path.Combine(data, "checkpoint.json"))!.Papers);
         }
         finally { Directory.Delete(data, true); }

@@ -133,7 +133,7 @@ public partial class CommandLineErrorTests
 
             using var db = PaperVec.Storage.PaperDatabase.Open(data);
             var acked = secondAcks.SelectMany(a => a).Distinct().ToList();
-            Assert.All(acked, id => Assert.True(db.ResolveId(id) != null, $"acknowledged paper {id} is not stored"));
+            Assert.All(acked, id => Assert.True(db.Catalog.ResolveId(id) != null, $"acknowledged paper {id} is not stored"));
             Assert.Equal(acked.Count, db.PaperCount); // nothing stored twice, nothing beyond what was acknowledged
         }
         finally { Directory.Delete(data, true); }

@@ -78,7 +78,7 @@ public class RepairTests(ITestOutputHelper output)
             Assert.Equal(paper.Title, stored.Title);
             Assert.Equal(paper.Vector, stored.Vector);
             Assert.Equal(paper.Abstract, stored.Abstract);
-            Assert.Equal(paper.Key, db.KeyOfSourceId(paper.SourceId!));
+            Assert.Equal(paper.Key, db.Catalog.KeyOfSourceId(paper.SourceId!));
         }
         var report = db.Verify();
         Assert.True(report.Sound, string.Join("; ", report.Problems));

@@ -87,7 +87,7 @@ public class StoreSalvageTests
             {
                 Assert.Empty(db.Recovery.Damage);
                 Assert.Null(db.GetPaper(papers[10].Key));
-                Assert.Null(db.KeyOfSourceId(papers[10].SourceId!));
+                Assert.Null(db.Catalog.KeyOfSourceId(papers[10].SourceId!));
                 foreach (var p in papers.Where(p => p.Key != papers[10].Key && p.Key != papers[37].Key))
                     Assert.Equal(p.Abstract, db.GetPaper(p.Key)!.Abstract);
                 Assert.True(db.Verify().Sound);

@@ -92,7 +92,7 @@ public class CrashRecoveryTests(ITestOutputHelper output)
                     Assert.True(PaperIdentity.TryParse(id, out long key), id);
                     var paper = db.GetPaper(key);
                     Assert.True(paper != null, $"round {round}: acknowledged paper {id} is missing");
-                    var hits = db.Search(paper.Vector, 1);
+                    var hits = db.Vectors.Search(paper.Vector, 1);
                     Assert.Equal(key, hits[0].Id);
                 }
                 Assert.True(db.IndexMatchesStore(out var problem), problem);

@@ -111,7 +111,7 @@ public class DuplicateFinderTests(EmbedderFixture fixture)
             Assert.EndsWith($"Version {PaperRecord.MaxPreviousVersions + 2}.", record.PreviousVersions[^1].Abstract);
             Assert.DoesNotContain(record.PreviousVersions, v => v.TextHash == record.TextHash);
             // The digest's listing hash follows the text it listed last.
-            Assert.Equal(record.TextHash, db.GetDigest("2025-03-10/monday")!.ListingHashes.Single());
+            Assert.Equal(record.TextHash, db.Catalog.GetDigest("2025-03-10/monday")!.ListingHashes.Single());
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -66,7 +66,7 @@ public class HnswRecallTests(HnswFixture fixture, ITestOutputHelper output) : IC
         {
             long self = HnswFixture.IdOf(rows[i]);
             Func<long, bool> notSelf = id => id != self;
-            int found = fixture.Index.SearchSimilar(self, hits, PaperDatabase.SimilarEf, notSelf);
+            int found = fixture.Index.SearchSimilar(self, hits, VectorSearchPolicy.SimilarEf, notSelf);
             Assert.Equal(HnswFixture.K, found);
             for (int h = 0; h < found; h++)
             {
@@ -79,7 +79,7 @@ public class HnswRecallTests(HnswFixture fixture, ITestOutputHelper output) : IC
             foundByVector += fixture.Index.Search(fixture.Data.BaseRow(rows[i]), HnswFixture.K, 64, notSelf).Count(h => truth[i].Contains(h.Id));
         }
         double like = foundLike / (rows.Length * 10.0), byVector = foundByVector / (rows.Length * 10.0);
-        output.WriteLine($"recall@10, base rows as queries: from the node at ef={PaperDatabase.SimilarEf} {like:F4}, by vector from the top at ef=64 {byVector:F4}");
+        output.WriteLine($"recall@10, base rows as queries: from the node at ef={VectorSearchPolicy.SimilarEf} {like:F4}, by vector from the top at ef=64 {byVector:F4}");
         Assert.True(like >= 0.98, $"recall {like:F4}");
         Assert.True(like >= byVector - 0.01, $"starting at the node lost recall: {like:F4} vs {byVector:F4}");
 

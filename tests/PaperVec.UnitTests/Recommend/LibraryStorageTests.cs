@@ -52,7 +52,7 @@ public class LibraryStorageTests
             Assert.Equal([papers[0].Key, papers[4].Key], alice.Liked);
             Assert.Equal([papers[1].Key], alice.Disliked);
             Assert.Null(reopened.Library("bob"));
-            Assert.Equal(["alice"], reopened.Database.Libraries().Select(l => l.Name));
+            Assert.Equal(["alice"], reopened.Database.Catalog.Libraries().Select(l => l.Name));
         }
         finally { Directory.Delete(dir, true); }
     }

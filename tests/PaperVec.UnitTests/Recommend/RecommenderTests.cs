@@ -83,7 +83,7 @@ public class RecommenderTests : IDisposable
         {
             // The reference: cosine to every liked paper, best two.
             var vector = new float[db.Dimension];
-            Assert.True(db.TryReadVector(db.ResolveId(result.Id)!.Value, vector));
+            Assert.True(db.TryReadVector(db.Catalog.ResolveId(result.Id)!.Value, vector));
             var expected = liked.Select(id => (Id: id, Cosine: Reference(vector, db.FindPaper(id)!.Vector)))
                 .OrderByDescending(x => x.Cosine).Take(2).ToList();
             Assert.Equal(expected.Select(e => e.Id), result.Because!.Select(b => b.Id));
@@ -173,7 +173,7 @@ public class RecommenderTests : IDisposable
     public void MaximalMarginalRelevanceMatchesItsDefinition()
     {
         var db = _collection.Database;
-        var pool = db.Search(_topics["vision"][0].Vector, 30).Select(h => (h.Id, (double)h.Score)).ToList();
+        var pool = db.Vectors.Search(_topics["vision"][0].Vector, 30).Select(h => (h.Id, (double)h.Score)).ToList();
         foreach (double diversity in new[] { 0.0, 0.3, 0.8 })
         {
             var picked = MaximalMarginalRelevance.Select(db, pool, 10, diversity).Select(p => p.Key).ToList();
@@ -229,11 +229,11 @@ public class RecommenderTests : IDisposable
     {
         var db = _collection.Database;
         var excluded = _topics["vision"].Select(p => p.Key).ToHashSet();
-        var a = db.SampleKeys(20, seed: 5, excluded);
+        var a = db.Catalog.SampleKeys(20, seed: 5, excluded);
         Assert.Equal(20, a.Count);
-        Assert.Equal(a, db.SampleKeys(20, seed: 5, excluded));
-        Assert.NotEqual(a, db.SampleKeys(20, seed: 6, excluded));
+        Assert.Equal(a, db.Catalog.SampleKeys(20, seed: 5, excluded));
+        Assert.NotEqual(a, db.Catalog.SampleKeys(20, seed: 6, excluded));
         Assert.DoesNotContain(a, excluded.Contains);
-        Assert.Equal(60, db.SampleKeys(500, seed: 5, excluded).Distinct().Count());
+        Assert.Equal(60, db.Catalog.SampleKeys(500, seed: 5, excluded).Distinct().Count());
     }
 }

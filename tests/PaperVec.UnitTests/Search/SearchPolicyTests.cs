@@ -63,19 +63,19 @@ public class SearchPolicyTests
                 foreach (var query in Vectors(3, 384, seed: live))
                 {
                     var truth = TrueTopK(vectors, Stored, query, 5).Select(i => papers[(int)i].Key);
-                    Assert.Equal(truth, db.Search(query, 5, ef: 40).Select(h => h.Id));
+                    Assert.Equal(truth, db.Vectors.Search(query, 5, ef: 40).Select(h => h.Id));
                 }
                 var similar = TrueTopK(vectors, Stored, vectors[0], 5).Select(i => papers[(int)i].Key);
-                Assert.Equal(similar, db.SearchSimilar(papers[0].Key, 5, ef: 40)!.Select(h => h.Id));
+                Assert.Equal(similar, db.Vectors.SearchSimilar(papers[0].Key, 5, ef: 40)!.Select(h => h.Id));
             }
 
-            Assert.True(db.SearchesExactly); // 39 papers, below 40
+            Assert.True(db.Vectors.SearchesExactly); // 39 papers, below 40
             SameAsTruth(39);
             db.Commit(new WriteBatch().PutPaper(papers[39]));
-            Assert.False(db.SearchesExactly); // 40: the graph
+            Assert.False(db.Vectors.SearchesExactly); // 40: the graph
             SameAsTruth(40);
             db.Commit(new WriteBatch().DeletePaper(papers[39].Key));
-            Assert.True(db.SearchesExactly); // back below
+            Assert.True(db.Vectors.SearchesExactly); // back below
             SameAsTruth(39);
         }
         finally { Directory.Delete(dir, true); }

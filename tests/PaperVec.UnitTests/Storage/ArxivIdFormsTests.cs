@@ -35,9 +35,9 @@ public class ArxivIdFormsTests
             using var db = PaperDatabase.Open(dir);
             db.Commit(new WriteBatch().PutPaper(paper).PutAlias("2503.11677", paper.Key));
             foreach (var form in new[] { "2503.11677", "arXiv:2503.11677", "2503.11677v3", "https://arxiv.org/abs/2503.11677", "https://arxiv.org/pdf/2503.11677v1" })
-                Assert.Equal(paper.Key, db.ResolveId(form));
-            Assert.Null(db.ResolveId("2503.11678"));
-            Assert.Null(db.ResolveId("arXiv:2503.11678v1"));
+                Assert.Equal(paper.Key, db.Catalog.ResolveId(form));
+            Assert.Null(db.Catalog.ResolveId("2503.11678"));
+            Assert.Null(db.Catalog.ResolveId("arXiv:2503.11678v1"));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -39,5 +39,5 @@ public class IndexSnapshotDamageTests
     }
 
     // Below ExactSearchBelow papers every search is exact, so a rebuilt graph answers exactly as the saved one did.
-    static string Answer(PaperDatabase db, float[] query) => string.Join(",", db.Search(query, 10).Select(h => $"{h.Id}:{h.Score:0.00000}"));
+    static string Answer(PaperDatabase db, float[] query) => string.Join(",", db.Vectors.Search(query, 10).Select(h => $"{h.Id}:{h.Score:0.00000}"));
 }

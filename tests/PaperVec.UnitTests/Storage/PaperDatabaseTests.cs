@@ -19,19 +19,19 @@ public class PaperDatabaseTests
             {
                 foreach (var p in papers.Where(p => p.Key != papers[9].Key))
                 {
-                    var summary = db.Summary(p.Key)!;
+                    var summary = db.Catalog.Summary(p.Key)!;
                     Assert.Equal(p.Title, summary.Title);
                     Assert.Equal(p.FirstSeen, summary.FirstSeen);
                     Assert.Equal(PaperSummary.SnippetOf(p.Abstract), summary.Snippet);
-                    Assert.Equal(p.Key, db.ResolveId(p.SourceId!));
-                    Assert.Equal(p.Key, db.ResolveId(p.Id));
+                    Assert.Equal(p.Key, db.Catalog.ResolveId(p.SourceId!));
+                    Assert.Equal(p.Key, db.Catalog.ResolveId(p.Id));
                     var vector = new float[384];
                     Assert.True(db.TryReadVector(p.Key, vector));
                     Assert.Equal(p.Vector, vector);
                 }
-                Assert.Null(db.Summary(papers[9].Key));
-                Assert.Null(db.ResolveId(papers[9].SourceId!));
-                Assert.Null(db.FirstSeen(papers[9].Key));
+                Assert.Null(db.Catalog.Summary(papers[9].Key));
+                Assert.Null(db.Catalog.ResolveId(papers[9].SourceId!));
+                Assert.Null(db.Catalog.FirstSeen(papers[9].Key));
             }
             using (var db = PaperDatabase.Open(dir))
             {
@@ -73,12 +73,12 @@ public class PaperDatabaseTests
                 var revised = papers[3] with { Abstract = "A revised abstract.", Vector = StoreTestData.UnitVector(random) };
                 db.Commit(new WriteBatch().PutPaper(revised));
                 Assert.Equal("A revised abstract.", db.GetPaper(revised.Key)!.Abstract);
-                Assert.Equal(revised.Key, db.Search(revised.Vector, 1)[0].Id);
+                Assert.Equal(revised.Key, db.Vectors.Search(revised.Vector, 1)[0].Id);
 
                 db.Commit(new WriteBatch().DeletePaper(papers[5].Key).DeleteAlias(papers[5].SourceId!));
                 Assert.Null(db.GetPaper(papers[5].Key));
                 Assert.Null(db.FindPaper("2503.00005"));
-                Assert.DoesNotContain(db.Search(papers[5].Vector, 10), h => h.Id == papers[5].Key);
+                Assert.DoesNotContain(db.Vectors.Search(papers[5].Vector, 10), h => h.Id == papers[5].Key);
                 Assert.Equal(199, db.Papers().Count);
                 Assert.True(db.IndexMatchesStore(out var problem), problem);
             }
@@ -89,9 +89,9 @@ public class PaperDatabaseTests
                 Assert.Equal(199, db.PaperCount);
                 Assert.Equal("A revised abstract.", db.GetPaper(papers[3].Key)!.Abstract);
                 Assert.Null(db.GetPaper(papers[5].Key));
-                Assert.Single(db.Digests());
+                Assert.Single(db.Catalog.Digests());
                 foreach (var p in papers.Where((_, i) => i is not (3 or 5)))
-                    Assert.Equal(p.Key, db.Search(p.Vector, 1)[0].Id);
+                    Assert.Equal(p.Key, db.Vectors.Search(p.Vector, 1)[0].Id);
                 Assert.True(db.IndexMatchesStore(out var problem), problem);
             }
         }
@@ -124,7 +124,7 @@ public class PaperDatabaseTests
                 Assert.Equal(29, db.PaperCount);
                 Assert.Null(db.GetPaper(papers[4].Key));
                 Assert.Null(db.FindPaper("2503.00004"));
-                Assert.DoesNotContain(db.Search(papers[4].Vector, 5), h => h.Id == papers[4].Key);
+                Assert.DoesNotContain(db.Vectors.Search(papers[4].Vector, 5), h => h.Id == papers[4].Key);
                 Assert.True(db.IndexMatchesStore(out var problem), problem);
             }
         }
@@ -170,7 +170,7 @@ public class PaperDatabaseTests
                 Assert.Contains("index snapshot unusable", db.Recovery.IndexRebuildReason);
                 Assert.True(progressCalls > 0);
                 Assert.Equal(300, db.PaperCount);
-                foreach (var p in papers) Assert.Equal(p.Key, db.Search(p.Vector, 1)[0].Id);
+                foreach (var p in papers) Assert.Equal(p.Key, db.Vectors.Search(p.Vector, 1)[0].Id);
             }
         }
         finally { Directory.Delete(dir, true); }
@@ -211,7 +211,7 @@ public class PaperDatabaseTests
             using var reopened = PaperDatabase.Open(dir);
             Assert.Equal(50, reopened.Recovery.ReplayedBatches);
             Assert.Equal(50, reopened.PaperCount);
-            foreach (var p in papers) Assert.Equal(p.Key, reopened.Search(p.Vector, 1)[0].Id);
+            foreach (var p in papers) Assert.Equal(p.Key, reopened.Vectors.Search(p.Vector, 1)[0].Id);
         }
         finally { Directory.Delete(dir, true); }
     }
