@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace PaperVec.Cli;
+namespace PaperVec.Cli.Common;
 
 /// <summary>
 /// Progress of long work on stderr with rate and ETA: a Spectre.Console progress bar on an

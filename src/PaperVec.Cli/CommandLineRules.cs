@@ -17,7 +17,7 @@ static class CommandLineRules
     {
         ["--k"] = (1, Search.SearchScope.MaxK),
         ["--diversity"] = (0, 1),
-        ["--year"] = (Digests.DigestParseOptions.MinYear, Digests.DigestParseOptions.MaxYear), // the API's ?year= takes the same
+        ["--year"] = (Ingest.DigestParseOptions.MinYear, Ingest.DigestParseOptions.MaxYear), // the API's ?year= takes the same
         ["--min-cosine"] = (0, 1),
         ["--min-lexical"] = (0, 1),
     };

@@ -2,6 +2,7 @@ using System.CommandLine;
 using PaperVec.Bench.Commands;
 using PaperVec.Cli.Commands;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Cli;
 
 /// <summary>

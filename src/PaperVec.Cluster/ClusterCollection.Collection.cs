@@ -1,5 +1,5 @@
 using PaperVec.Cluster.Shards;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Duplicates;
 using PaperVec.Engine;
 using PaperVec.Storage;

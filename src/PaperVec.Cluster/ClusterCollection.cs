@@ -1,16 +1,14 @@
 using System.Collections.Concurrent;
 using PaperVec.Cluster.Shards;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
 
+using PaperVec.Engine;
 namespace PaperVec.Cluster;
-
-/// <summary>Every replica of a shard refused or missed a write or a read: the answer would be incomplete.</summary>
-public sealed class ShardUnavailableException(string message, Exception? inner = null) : Engine.CollectionUnavailableException(message, inner);
 
 /// <summary>What a cluster ingest did, as one node's ingest reports it, and how many replica writes acknowledged it.</summary>
 public sealed record ClusterIngestResult(IngestResult Result, int ReplicaWrites);
@@ -70,7 +68,7 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.
     public Embedder? Embedder => _embedder;
 
     /// <summary>The model id written with the vectors: the client's model, or "supplied" when the records carry their own vectors.</summary>
-    public string ModelId => _embedder?.ModelId ?? Digests.ModelChangeReembedder.SuppliedModelId;
+    public string ModelId => _embedder?.ModelId ?? Ingest.ModelChangeReembedder.SuppliedModelId;
 
     IShardReplica Replica(int shard, int silo) => _grains.GetGrain<IShardReplica>(ClusterLayout.ReplicaKey(shard, silo));
 

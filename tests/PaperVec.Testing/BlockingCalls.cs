@@ -1,4 +1,4 @@
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Storage;
 
 namespace PaperVec.Tests;

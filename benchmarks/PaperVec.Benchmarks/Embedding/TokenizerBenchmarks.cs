@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Embedding;
 
 namespace PaperVec.Benchmarks.Embedding;

@@ -2,10 +2,12 @@ using System.Text.Json.Serialization;
 using PaperVec.Api.Hosting;
 using PaperVec.Api.Http;
 using PaperVec.Api.Security;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Recommend;
 using PaperVec.Storage;
 
+using PaperVec.Search;
+using PaperVec.Engine;
 namespace PaperVec.Api.Digests;
 
 /// <summary>An ingested digest in the list of GET /digests.</summary>
@@ -21,7 +23,7 @@ public sealed record DigestPaperView(string Id, string Title, string Date, bool 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? Score { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public IReadOnlyList<PaperVec.Recommend.LikedMatch>? Because { get; init; }
+    public IReadOnlyList<LikedMatch>? Because { get; init; }
     /// <summary>With ?library=: words it shares with those liked papers, where the term model decided.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? SharedTerms { get; init; }
@@ -45,7 +47,7 @@ public static class DigestRoutes
     {
         var digests = app.MapGroup("/digests").WithTags("Digests");
 
-        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, ServedPapers library, ServerLimits limits) =>
+        digests.MapPost("", async (HttpRequest request, string? date, string? year, string? name, ServedPapers served, ServerLimits limits) =>
             {
                 var given = QueryParameters.Date(date, "date");
                 int? givenYear = QueryParameters.Year(year);
@@ -59,8 +61,8 @@ public static class DigestRoutes
                 if (digest.Papers.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"the digest lists {digest.Papers.Count} papers; send at most {limits.MaxPapersPerRequest} per request");
                 var info = PaperIngestor.DigestInfo.Of(digest, source);
-                var result = await library.Collection.IngestAsync(PaperIngestor.PapersOf(digest), info);
-                library.Metrics.RecordIngest(result);
+                var result = await served.Collection.IngestAsync(PaperIngestor.PapersOf(digest), info);
+                served.Metrics.RecordIngest(result);
                 return TypedResults.Created($"/digests/{info.Id}", IngestResponse.From(result, digest.Date, digest.Problems));
             })
             .RequireApiKey()
@@ -68,8 +70,8 @@ public static class DigestRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest a daily digest's text; ?date=YYYY-MM-DD dates it (or ?year= completes a bare 'Mar 11'), ?name= names its source");
 
-        digests.MapGet("", async (ServedPapers library) =>
-                TypedResults.Ok((await library.Collection.DigestsAsync())
+        digests.MapGet("", async (ServedPapers served) =>
+                TypedResults.Ok((await served.Collection.DigestsAsync())
                     .Select(d => new DigestSummary(d.Id, d.Date.ToString("yyyy-MM-dd"), d.Source, d.PaperKeys.Count, d.IngestedAt)).ToList()))
             .WithSummary("Every ingested digest, oldest first");
 

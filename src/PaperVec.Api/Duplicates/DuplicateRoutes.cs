@@ -9,12 +9,12 @@ public static class DuplicateRoutes
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/duplicates", async (string? from, string? to, string[]? digest, ServedPapers library) =>
+        app.MapGet("/duplicates", async (string? from, string? to, string[]? digest, ServedPapers served) =>
             {
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
                 HashSet<string>? chosen = digest is { Length: > 0 } ? digest.ToHashSet(StringComparer.Ordinal) : null;
-                return TypedResults.Ok(new DuplicateReport(await library.Collection.DuplicatesAsync(new DuplicateScope(fromDate, toDate, chosen))));
+                return TypedResults.Ok(new DuplicateReport(await served.Collection.DuplicatesAsync(new DuplicateScope(fromDate, toDate, chosen))));
             })
             .WithTags("Duplicates")
             .ProducesProblem(StatusCodes.Status400BadRequest)

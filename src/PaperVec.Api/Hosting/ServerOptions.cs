@@ -19,7 +19,7 @@ public sealed record ServerOptions
     public PaperVec.Embedding.EmbeddingPrecision Precision { get; init; } = new PaperVec.Embedding.EmbedderOptions().Precision;
     public long MaxBodyBytes { get; init; } = 10L << 20;
     /// <summary>Longest search text, in characters: a whole abstract fits (the record reader's own limit).</summary>
-    public int MaxQueryChars { get; init; } = PaperVec.Digests.PaperRecordReader.MaxAbstractChars;
+    public int MaxQueryChars { get; init; } = PaperVec.Ingest.PaperRecordReader.MaxAbstractChars;
     /// <summary>Most papers one POST /papers or POST /digests may carry: one durable write, embedded in one go.</summary>
     public int MaxPapersPerRequest { get; init; } = 1000;
     /// <summary>

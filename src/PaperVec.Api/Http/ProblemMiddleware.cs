@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using PaperVec.Storage;
 
+using PaperVec.Engine;
 namespace PaperVec.Api.Http;
 
 /// <summary>
@@ -35,8 +36,8 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
                 PaperVec.Engine.CollectionUnavailableException u => (StatusCodes.Status503ServiceUnavailable, u.Message),
                 BadHttpRequestException b => (b.StatusCode, b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "the request body is larger than the server accepts" : b.Message),
                 InvalidDataException d => (StatusCodes.Status400BadRequest, d.Message),
-                PaperVec.Recommend.UnknownPapersException u => (StatusCodes.Status404NotFound, u.Message),
-                PaperVec.Recommend.DigestNotFoundException n => (StatusCodes.Status404NotFound, n.Message),
+                UnknownPapersException u => (StatusCodes.Status404NotFound, u.Message),
+                DigestNotFoundException n => (StatusCodes.Status404NotFound, n.Message),
                 _ => (StatusCodes.Status500InternalServerError, $"internal error ({e.GetType().Name})"),
             };
             if (status >= 500) logger.LogError(e, "request {Path} failed", context.Request.Path);

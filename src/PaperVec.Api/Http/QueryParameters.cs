@@ -29,8 +29,8 @@ public static class QueryParameters
     public static int? Year(string? text)
     {
         if (string.IsNullOrEmpty(text)) return null;
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int year) || year is < PaperVec.Digests.DigestParseOptions.MinYear or > PaperVec.Digests.DigestParseOptions.MaxYear)
-            throw ApiProblemException.BadRequest($"year must be a year within {PaperVec.Digests.DigestParseOptions.MinYear}..{PaperVec.Digests.DigestParseOptions.MaxYear}, such as 2025 (got '{text}')");
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int year) || year is < PaperVec.Ingest.DigestParseOptions.MinYear or > PaperVec.Ingest.DigestParseOptions.MaxYear)
+            throw ApiProblemException.BadRequest($"year must be a year within {PaperVec.Ingest.DigestParseOptions.MinYear}..{PaperVec.Ingest.DigestParseOptions.MaxYear}, such as 2025 (got '{text}')");
         return year;
     }
 

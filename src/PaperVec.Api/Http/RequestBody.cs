@@ -1,5 +1,5 @@
 using System.Buffers;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 
 namespace PaperVec.Api.Http;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Engine;
 
 namespace PaperVec.Api.Metrics;

@@ -3,7 +3,7 @@ using PaperVec.Api.Hosting;
 using PaperVec.Api.Http;
 using PaperVec.Api.Search;
 using PaperVec.Api.Security;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Search;
 using PaperVec.Storage;
 
@@ -27,15 +27,15 @@ public static class PaperRoutes
     {
         var papers = app.MapGroup("/papers").WithTags("Papers");
 
-        papers.MapPost("", async (HttpRequest request, ServedPapers library, ServerLimits limits) =>
+        papers.MapPost("", async (HttpRequest request, ServedPapers served, ServerLimits limits) =>
             {
                 string body = await RequestBody.ReadTextAsync(request, limits.MaxBodyBytes, "the request body");
                 var records = PaperRecordReader.ReadAll(body, "request body");
                 if (records.Count == 0) throw ApiProblemException.BadRequest("the request body holds no records");
                 if (records.Count > limits.MaxPapersPerRequest)
                     throw ApiProblemException.BadRequest($"{records.Count} records in one request; send at most {limits.MaxPapersPerRequest} per request");
-                var result = await library.Collection.IngestAsync(records, null);
-                library.Metrics.RecordIngest(result);
+                var result = await served.Collection.IngestAsync(records, null);
+                served.Metrics.RecordIngest(result);
                 return TypedResults.Created((string?)null, IngestResponse.From(result, null, []));
             })
             .RequireApiKey()
@@ -43,29 +43,29 @@ public static class PaperRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest paper records: a JSON array or JSON Lines of {id, title, abstract, authors, url, date, categories, vector}");
 
-        papers.MapGet("/{id}", async (string id, ServedPapers library) =>
-                TypedResults.Ok(PaperView.Of(await library.Collection.FindPaperAsync(Decode(id)) ?? throw NoSuchPaper(Decode(id)))))
+        papers.MapGet("/{id}", async (string id, ServedPapers served) =>
+                TypedResults.Ok(PaperView.Of(await served.Collection.FindPaperAsync(Decode(id)) ?? throw NoSuchPaper(Decode(id)))))
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One stored paper");
 
-        papers.MapDelete("/{id}", async (string id, ServedPapers library) =>
+        papers.MapDelete("/{id}", async (string id, ServedPapers served) =>
             {
                 id = Decode(id);
-                return await library.Collection.DeleteAsync(id) ? TypedResults.NoContent() : throw NoSuchPaper(id);
+                return await served.Collection.DeleteAsync(id) ? TypedResults.NoContent() : throw NoSuchPaper(id);
             })
             .RequireApiKey()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Delete a paper (durably; every id it was known by stops resolving)");
 
-        papers.MapGet("/{id}/similar", async (string id, string? k, string? from, string? to, string? excludeDigest, string? diversity, ServedPapers library) =>
+        papers.MapGet("/{id}/similar", async (string id, string? k, string? from, string? to, string? excludeDigest, string? diversity, ServedPapers served) =>
             {
                 id = Decode(id);
                 int count = QueryParameters.K(k);
                 double spread = QueryParameters.Diversity(diversity);
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
-                var results = await library.Collection.SimilarAsync(id, new SearchScope { K = count, From = fromDate, To = toDate, Diversity = spread }, excludeDigest) ?? throw NoSuchPaper(id);
-                return TypedResults.Ok(new SearchResponse(results, count, from, to, library.PaperCount));
+                var results = await served.Collection.SimilarAsync(id, new SearchScope { K = count, From = fromDate, To = toDate, Diversity = spread }, excludeDigest) ?? throw NoSuchPaper(id);
+                return TypedResults.Ok(new SearchResponse(results, count, from, to, served.PaperCount));
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -1,9 +1,8 @@
 using System.CommandLine;
 using PaperVec.Bench.Harness;
-using PaperVec.Digests;
-using PaperVec.Cli;
-using PaperVec.Cli.Commands;
+using PaperVec.Ingest;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

@@ -1,11 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Embedding;
-using PaperVec.Cli;
-using PaperVec.Cli.Commands;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec bench ...`: speed measurements that print ratios against a baseline from the same run.</summary>

@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using PaperVec.Api.Embedding;
 using PaperVec.Api.Hosting;
-using PaperVec.Digests;
-using PaperVec.Cli.Commands;
+using PaperVec.Ingest;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

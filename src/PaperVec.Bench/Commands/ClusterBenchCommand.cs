@@ -5,14 +5,13 @@ using Microsoft.Extensions.Hosting;
 using PaperVec.Bench.Harness;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
-using PaperVec.Cli;
-using PaperVec.Cli.Commands;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

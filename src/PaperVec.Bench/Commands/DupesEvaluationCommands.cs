@@ -1,13 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Bench.Evaluation;
-using PaperVec.Cli;
-using PaperVec.Cli.Commands;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

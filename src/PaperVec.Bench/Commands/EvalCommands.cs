@@ -7,13 +7,12 @@ using PaperVec.Embedding;
 using PaperVec.Bench.Evaluation;
 using PaperVec.Index;
 using PaperVec.Bench.Baselines;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
-using PaperVec.Cli;
-using PaperVec.Cli.Commands;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec eval beir DIR`: retrieval quality (nDCG@10, recall@100) on a BEIR-format set.</summary>

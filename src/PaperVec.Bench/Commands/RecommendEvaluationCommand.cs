@@ -1,15 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Engine;
 using PaperVec.Recommend;
 using PaperVec.Bench.Evaluation;
-using PaperVec.Cli;
-using PaperVec.Cli.Commands;
 using PaperVec.Search;
 using PaperVec.Storage;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec eval recommend`: recommendation strategies compared on the arXiv corpus (RecommendEvaluation).</summary>

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
 
+using PaperVec.Api;
 namespace PaperVec.Bench.Harness;
 
 /// <summary>

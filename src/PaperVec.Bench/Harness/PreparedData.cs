@@ -1,13 +1,13 @@
 using PaperVec.Engine;
 using System.Diagnostics;
 using System.Text.Json;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Embedding;
 using PaperVec.Index;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
-using PaperVec.Cli;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Harness;
 
 /// <summary>What a prepared data directory holds: N synthetic papers with clustered vectors, or the first N records of a corpus, embedded.</summary>

@@ -1,5 +1,5 @@
-using PaperVec.Cli;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Bench.Harness;
 
 /// <summary>The routes a benchmark can send, by the names used in --mix and in the reports.</summary>

@@ -7,10 +7,11 @@ using PaperVec.Bench.Commands;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
 using PaperVec.Cluster.Shards;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Embedding;
 using PaperVec.Search;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

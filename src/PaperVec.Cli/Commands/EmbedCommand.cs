@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Storage;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Text;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Embedding;
 using PaperVec.Storage;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

@@ -4,6 +4,8 @@ using Microsoft.Extensions.Logging;
 using PaperVec.Api.Hosting;
 using PaperVec.Cli.Hosting;
 
+using PaperVec.Cli.Common;
+using PaperVec.Api;
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

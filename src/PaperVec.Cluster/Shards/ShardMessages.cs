@@ -1,4 +1,4 @@
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Storage;
 
 namespace PaperVec.Cluster.Shards;
@@ -68,13 +68,13 @@ public sealed class ShardWrite
 [GenerateSerializer, Immutable]
 public sealed record ShardDigest([property: Id(0)] string Id, [property: Id(1)] DateOnly Date, [property: Id(2)] string Source)
 {
-    public Digests.PaperIngestor.DigestInfo ToInfo() => new(Id, Date, Source);
-    public static ShardDigest Of(Digests.PaperIngestor.DigestInfo info) => new(info.Id, info.Date, info.Source);
+    public Ingest.PaperIngestor.DigestInfo ToInfo() => new(Id, Date, Source);
+    public static ShardDigest Of(Ingest.PaperIngestor.DigestInfo info) => new(info.Id, info.Date, info.Source);
 }
 
 /// <summary>One listing of a write as the shard decided it: the stored key and new, exact, revised or retitled.</summary>
 [GenerateSerializer, Immutable]
-public readonly record struct ShardListing([property: Id(0)] long Key, [property: Id(1)] string Title, [property: Id(2)] Digests.ListingStatus Status);
+public readonly record struct ShardListing([property: Id(0)] long Key, [property: Id(1)] string Title, [property: Id(2)] Ingest.ListingStatus Status);
 
 /// <summary>What a replica did with a write (its own decisions; replicas of one shard agree when in step).</summary>
 [GenerateSerializer, Immutable]
@@ -153,7 +153,7 @@ public readonly record struct ListedPaper([property: Id(0)] long Key, [property:
         RecordHash != mine.RecordHash && (Versions, Digests).CompareTo((mine.Versions, mine.Digests)) > 0;
 }
 
-/// <summary>A paper of a digest as one shard shows it (<see cref="Digests.DigestListing"/>).</summary>
+/// <summary>A paper of a digest as one shard shows it (<see cref="Ingest.DigestListing"/>).</summary>
 [GenerateSerializer, Immutable]
 public sealed class ShardDigestListing
 {
@@ -164,17 +164,10 @@ public sealed class ShardDigestListing
     [Id(4)] public required string Snippet { get; init; }
     [Id(5)] public string? SameAs { get; init; }
 
-    public static ShardDigestListing Of(Digests.DigestListing l) =>
+    public static ShardDigestListing Of(Ingest.DigestListing l) =>
         new() { Key = l.Key, Title = l.Title, FirstSeen = l.FirstSeen, SeenIn = [.. l.SeenIn], Snippet = l.Snippet, SameAs = l.SameAs };
 
-    public Digests.DigestListing ToListing() => new(Key, Title, FirstSeen, SeenIn, Snippet, SameAs);
-}
-
-/// <summary>A replica is catching up with its peers and does not serve reads yet: ask another.</summary>
-[GenerateSerializer]
-public sealed class ReplicaNotReadyException : Exception
-{
-    public ReplicaNotReadyException(string message) : base(message) { }
+    public Ingest.DigestListing ToListing() => new(Key, Title, FirstSeen, SeenIn, Snippet, SameAs);
 }
 
 /// <summary>

@@ -1,4 +1,4 @@
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Recommend;
@@ -100,6 +100,3 @@ public sealed record ReplicaHealth(int Shard, string Silo, bool Ready, int Paper
     public IReadOnlyList<string> InSync { get; init; } = [];
     public long InSyncEpoch { get; init; }
 }
-
-/// <summary>The collection cannot answer completely now (every replica of a shard refused or missed a call): HTTP 503.</summary>
-public class CollectionUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,4 +1,4 @@
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Recommend;
@@ -6,9 +6,6 @@ using PaperVec.Search;
 using PaperVec.Storage;
 
 namespace PaperVec.Engine;
-
-/// <summary>The model is not loaded (yet), and the request needs it (HTTP 503).</summary>
-public sealed class ModelNotReadyException(string message) : InvalidOperationException(message);
 
 /// <summary>
 /// The engine's front door: one collection of papers in one data directory, the way Qdrant's
@@ -35,9 +32,6 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
 
     /// <summary>Papers stored.</summary>
     public int PaperCount => Database.PaperCount;
-
-    /// <summary>The data directory.</summary>
-    public string Root => Database.Root;
 
     /// <summary>What opening the data directory found and did.</summary>
     public RecoveryReport Recovery => Database.Recovery;

@@ -46,16 +46,3 @@ public sealed record RecommendQuery(IReadOnlyList<long> Liked, IReadOnlyList<lon
     /// <summary>The components <see cref="RecommendStrategy.Fused"/> adds up and their weights; null: <see cref="Recommender.DefaultFusion"/> for the library's size.</summary>
     public IReadOnlyList<(LibraryComponent Component, double Weight)>? Fusion { get; init; }
 }
-
-/// <summary>No digest has this id (HTTP 404); the message lists the stored ids and a "did you mean" (<see cref="Engine.NotFoundHints.Digest"/>).</summary>
-public sealed class DigestNotFoundException(string id, IReadOnlyCollection<Storage.DigestRecord> stored) : KeyNotFoundException(Engine.NotFoundHints.Digest(id, stored))
-{
-    public string Id { get; } = id;
-}
-
-/// <summary>Ids a request named that name no stored paper (HTTP 404 naming them).</summary>
-public sealed class UnknownPapersException(IReadOnlyList<string> ids)
-    : KeyNotFoundException($"no stored paper has id {string.Join(", ", ids.Take(20).Select(i => $"'{i}'"))}{(ids.Count > 20 ? $" (and {ids.Count - 20} more)" : "")}")
-{
-    public IReadOnlyList<string> Ids { get; } = ids;
-}

@@ -4,9 +4,6 @@ using PaperVec.Storage;
 
 namespace PaperVec.Recommend;
 
-/// <summary>A liked paper a recommendation is close to: the "because you liked ..." of a result.</summary>
-public sealed record LikedMatch(string Id, string Title, double Similarity);
-
 /// <summary>
 /// Ranks papers for a reader from the papers they liked and disliked (<see cref="RecommendQuery"/>),
 /// over every stored paper or a candidate set (a digest's papers). Each result says which liked

@@ -29,7 +29,7 @@ public sealed record SearchResult(string Id, string Title, string Date, double S
     public IReadOnlyList<string>? Matches { get; init; }
     /// <summary>Recommendations: the liked papers this one is closest to (cosine), for "because you liked ...".</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    public IReadOnlyList<Recommend.LikedMatch>? Because { get; init; }
+    public IReadOnlyList<LikedMatch>? Because { get; init; }
     /// <summary>Recommendations where the term model decided: words this paper shares with the liked papers of <see cref="Because"/> ("matches: diffusion, point clouds").</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? SharedTerms { get; init; }
@@ -197,7 +197,7 @@ public static class PaperSearch
     }
 
     /// <summary>The longest search text, in characters: a whole abstract fits (a host may hold a lower limit of its own).</summary>
-    public const int MaxQueryChars = Digests.PaperLimits.MaxAbstractChars;
+    public const int MaxQueryChars = Ingest.PaperLimits.MaxAbstractChars;
 
     /// <summary>A search text within <see cref="MaxQueryChars"/>.</summary>
     public static void CheckQuery(SearchQuery query)

@@ -88,9 +88,3 @@ public sealed record CheckpointManifest(int Version, Guid StoreToken, long WalAd
     public void Save(string path) =>
         AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(Version >= 3 ? this with { Checksum = ChecksumOf(this) } : this));
 }
-
-/// <summary>A data directory that cannot be opened without losing acknowledged data: the message names what is wrong.</summary>
-public class DataDirectoryDamagedException(string message, Exception? inner = null) : IOException(message, inner);
-
-/// <summary>A stored record whose checksum fails (its bytes or its key changed on disk): it is never served; the message names it and its file.</summary>
-public sealed class RecordDamagedException(string message) : DataDirectoryDamagedException(message);

@@ -17,7 +17,7 @@ public sealed class PaperCatalog
     readonly ConcurrentDictionary<string, long> _aliases = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<long, long> _titleAliases = new();
     readonly ConcurrentDictionary<string, DigestRecord> _digests = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, Recommend.ReaderLibrary> _libraries = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, ReaderLibrary> _libraries = new(StringComparer.Ordinal);
 
     internal PaperCatalog() { }
 
@@ -73,10 +73,10 @@ public sealed class PaperCatalog
         _digests.Values.OrderBy(d => d.Date).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
 
     /// <summary>A reader's library by name, from memory (null when there is none).</summary>
-    public Recommend.ReaderLibrary? GetLibrary(string name) => _libraries.TryGetValue(name, out var library) ? library : null;
+    public ReaderLibrary? GetLibrary(string name) => _libraries.TryGetValue(name, out var library) ? library : null;
 
     /// <summary>Every reader's library, by name.</summary>
-    public List<Recommend.ReaderLibrary> Libraries() => _libraries.Values.OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
+    public List<ReaderLibrary> Libraries() => _libraries.Values.OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
 
     /// <summary>
     /// Up to <paramref name="count"/> stored paper keys drawn at random, none of <paramref name="excluded"/>:

@@ -157,7 +157,7 @@ public static class RecordCodec
     }
 
     /// <summary>A reader's library: name, updated-at, then the liked and the disliked keys (i32 count + i64 each).</summary>
-    public static byte[] EncodeLibrary(Recommend.ReaderLibrary library)
+    public static byte[] EncodeLibrary(ReaderLibrary library)
     {
         int size = 2 + 8 + 4 + Encoding.UTF8.GetByteCount(library.Name) + 4 + library.Liked.Count * 8 + 4 + library.Disliked.Count * 8;
         var bytes = new byte[size];
@@ -173,7 +173,7 @@ public static class RecordCodec
         return w.Position == size ? bytes : throw new InvalidOperationException("library size mismatch");
     }
 
-    public static Recommend.ReaderLibrary ReadLibrary(ReadOnlySpan<byte> source)
+    public static ReaderLibrary ReadLibrary(ReadOnlySpan<byte> source)
     {
         var r = new Reader(source);
         r.Header(LibraryKind, "library");
@@ -188,7 +188,7 @@ public static class RecordCodec
             for (int i = 0; i < count; i++) lists[list][i] = r.Int64();
         }
         var (liked, disliked) = (lists[0], lists[1]);
-        return new Recommend.ReaderLibrary(name, liked, disliked, updated);
+        return new ReaderLibrary(name, liked, disliked, updated);
     }
 
     ref struct Writer(Span<byte> buffer)

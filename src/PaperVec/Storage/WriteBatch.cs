@@ -13,7 +13,7 @@ public sealed class WriteBatch
 
     /// <summary>One change; <see cref="TitleKey"/> is the key of a title that names paper <see cref="Key"/> after a retitle.</summary>
     public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null, long TitleKey = 0, string? ModelId = null,
-        Recommend.ReaderLibrary? Library = null);
+        ReaderLibrary? Library = null);
 
     const byte Version = 1;
     readonly List<Change> _changes = [];
@@ -34,7 +34,7 @@ public sealed class WriteBatch
     public WriteBatch PutModelId(string modelId) { _changes.Add(new(Kind.PutModelId, ModelId: modelId)); return this; }
 
     /// <summary>Stores a reader's library under its name, replacing what was there.</summary>
-    public WriteBatch PutLibrary(Recommend.ReaderLibrary library) { _changes.Add(new(Kind.PutLibrary, Library: library)); return this; }
+    public WriteBatch PutLibrary(ReaderLibrary library) { _changes.Add(new(Kind.PutLibrary, Library: library)); return this; }
     public WriteBatch DeleteLibrary(string name) { _changes.Add(new(Kind.DeleteLibrary, Alias: name)); return this; }
 
     public byte[] Encode()

@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using PaperVec.Digests;
-using PaperVec.Tests.Digests;
+using PaperVec.Ingest;
+using PaperVec.Tests.Ingest;
 
 namespace PaperVec.Tests.Api;
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
 using PaperVec.Api.Search;
 
+using PaperVec.Api;
 namespace PaperVec.Tests.Api;
 
 /// <summary>

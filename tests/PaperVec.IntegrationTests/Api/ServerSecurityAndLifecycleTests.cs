@@ -7,6 +7,7 @@ using PaperVec.Storage;
 using PaperVec.Tests.Cli;
 using PaperVec.Tests.Storage;
 
+using PaperVec.Api;
 namespace PaperVec.Tests.Api;
 
 /// <summary>Listening beyond loopback, API keys, readiness without a model.</summary>

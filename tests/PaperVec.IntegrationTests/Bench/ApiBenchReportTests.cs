@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Xml.Linq;
 using PaperVec.Bench.Harness;
 
+using PaperVec.Cli.Common;
 namespace PaperVec.Tests.Bench;
 
 public class ApiBenchReportTests
@@ -97,9 +98,9 @@ public class ApiBenchReportTests
         Assert.Equal(BenchRoute.Search, mix.Pick(0.71));
         Assert.Equal(BenchRoute.Ingest, mix.Pick(0.99));
         Assert.True(mix.Writes);
-        Assert.Throws<PaperVec.Cli.UsageException>(() => RouteMix.Parse("similar:70,nearest:30"));
-        Assert.Throws<PaperVec.Cli.UsageException>(() => RouteMix.Parse("similar:0"));
-        Assert.Throws<PaperVec.Cli.UsageException>(() => RouteMix.Parse("similar,similar"));
+        Assert.Throws<PaperVec.Cli.Common.UsageException>(() => RouteMix.Parse("similar:70,nearest:30"));
+        Assert.Throws<PaperVec.Cli.Common.UsageException>(() => RouteMix.Parse("similar:0"));
+        Assert.Throws<PaperVec.Cli.Common.UsageException>(() => RouteMix.Parse("similar,similar"));
     }
 
     [Fact]

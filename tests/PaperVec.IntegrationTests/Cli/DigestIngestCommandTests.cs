@@ -1,4 +1,4 @@
-using PaperVec.Tests.Digests;
+using PaperVec.Tests.Ingest;
 
 namespace PaperVec.Tests.Cli;
 

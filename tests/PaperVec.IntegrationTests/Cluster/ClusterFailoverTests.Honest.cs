@@ -4,7 +4,7 @@ using PaperVec.Api.Hosting;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
 using PaperVec.Cluster.Shards;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Search;
 using PaperVec.Storage;
 

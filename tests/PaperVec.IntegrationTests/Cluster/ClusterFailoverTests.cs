@@ -9,12 +9,13 @@ using PaperVec.Tests.Api;
 using Microsoft.Extensions.Hosting;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
 using Xunit.Abstractions;
 
+using PaperVec.Cluster.Shards;
 namespace PaperVec.Tests.Cluster;
 
 /// <summary>
@@ -431,7 +432,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
             Assert.Equal(10, hybrid.Count);
             Assert.DoesNotContain(hybrid, r => liked.Contains(r.Id) || disliked.Contains(r.Id));
         }
-        await Assert.ThrowsAsync<PaperVec.Recommend.UnknownPapersException>(() => cluster.RecommendAsync(["no-such-paper"], [], new SearchScope { K = 5 }));
+        await Assert.ThrowsAsync<UnknownPapersException>(() => cluster.RecommendAsync(["no-such-paper"], [], new SearchScope { K = 5 }));
     }
 
     static async Task AssertNothingLostAsync(ClusterCollection cluster, List<IncomingPaper> acked)

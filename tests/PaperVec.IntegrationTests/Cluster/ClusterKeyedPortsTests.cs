@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Tests.Cli;
 using Xunit.Abstractions;
 

@@ -1,4 +1,4 @@
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Duplicates;
 using PaperVec.Bench.Evaluation;
 using PaperVec.Storage;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Storage;

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Embedding;
 
 namespace PaperVec.Tests.Embedding;

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 using PaperVec.Embedding;
 using PaperVec.Engine;
 using PaperVec.Storage;

@@ -194,7 +194,7 @@ public class ModelBuilderTests(BuiltGraphs graphs)
             using (var collection = PaperVec.Engine.PaperCollection.Open(dir))
             {
                 await collection.AttachModelAsync(fp32);
-                await collection.IngestAsync(titles.Select(t => new PaperVec.Digests.IncomingPaper(t, $"We study {t.ToLowerInvariant()} at scale.")).ToList());
+                await collection.IngestAsync(titles.Select(t => new PaperVec.Ingest.IncomingPaper(t, $"We study {t.ToLowerInvariant()} at scale.")).ToList());
                 Assert.Equal(fp32.ModelId, collection.Database.ModelId);
             }
             using (var collection = PaperVec.Engine.PaperCollection.Open(dir))

@@ -11,7 +11,7 @@ using PaperVec.Api.Search;
 using PaperVec.Api.Security;
 using PaperVec.Engine;
 
-namespace PaperVec.Api.Hosting;
+namespace PaperVec.Api;
 
 /// <summary>
 /// Builds the `papervec serve` application: Kestrel on loopback by default, the routes, problem

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using PaperVec.Embedding;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Cli.Common;
 
 /// <summary>Options shared by the verbs that embed text.</summary>
 static class CommonOptions

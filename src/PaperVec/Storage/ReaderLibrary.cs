@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace PaperVec.Recommend;
+namespace PaperVec.Storage;
 
 /// <summary>
 /// A reader's named library: the papers they liked and the ones they marked "not interested", by

@@ -1,6 +1,6 @@
-using PaperVec.Digests;
+using PaperVec.Ingest;
 
-namespace PaperVec.Tests.Digests;
+namespace PaperVec.Tests.Ingest;
 
 /// <summary>
 /// Copies of the sample digests as users paste them: built here from the bundled files (data/digests),

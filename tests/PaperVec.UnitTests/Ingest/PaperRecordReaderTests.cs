@@ -1,6 +1,6 @@
-using PaperVec.Digests;
+using PaperVec.Ingest;
 
-namespace PaperVec.Tests.Digests;
+namespace PaperVec.Tests.Ingest;
 
 public class PaperRecordReaderTests
 {

@@ -2,7 +2,7 @@ using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Storage;
 
-namespace PaperVec.Digests;
+namespace PaperVec.Ingest;
 
 /// <summary>How an incoming listing relates to what was already stored.</summary>
 public enum ListingStatus { New, SeenExact, Revised, Retitled }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace PaperVec.Digests;
+namespace PaperVec.Ingest;
 
 /// <summary>How the digest's date was decided, reported to the user.</summary>
 public enum DateRule { DateLineWithYear, GivenDate, GivenYear, FileName, IngestDate }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace PaperVec.Cluster;
+namespace PaperVec.Cluster.Shards;
 
 /// <summary>
 /// The shape of a cluster, fixed when it is created and recorded in its configuration

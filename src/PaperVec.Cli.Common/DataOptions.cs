@@ -2,7 +2,7 @@ using System.CommandLine;
 using PaperVec.Engine;
 using PaperVec.Storage;
 
-namespace PaperVec.Cli.Commands;
+namespace PaperVec.Cli.Common;
 
 /// <summary>The data directory option and opening the database the way every verb does.</summary>
 static class DataOptions

@@ -1,7 +1,7 @@
 using System.Text;
 using PaperVec.Storage;
 
-namespace PaperVec.Digests;
+namespace PaperVec.Ingest;
 
 /// <summary>
 /// What an incoming paper may hold, checked before anything is written (the one place these

@@ -1,7 +1,7 @@
 using System.Text;
-using PaperVec.Digests;
+using PaperVec.Ingest;
 
-namespace PaperVec.Tests.Digests;
+namespace PaperVec.Tests.Ingest;
 
 public class DigestParserTests
 {

@@ -1,7 +1,7 @@
 using PaperVec.Duplicates;
 using PaperVec.Storage;
 
-namespace PaperVec.Digests;
+namespace PaperVec.Ingest;
 
 /// <summary>
 /// A paper of a digest as its view shows it: the earlier digests that listed it too (it was seen

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace PaperVec.Digests;
+namespace PaperVec.Ingest;
 
 /// <summary>
 /// Reads paper records from JSON (an array of objects) or JSON Lines (one object a line):

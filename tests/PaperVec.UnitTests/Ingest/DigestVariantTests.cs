@@ -1,6 +1,6 @@
-using PaperVec.Digests;
+using PaperVec.Ingest;
 
-namespace PaperVec.Tests.Digests;
+namespace PaperVec.Tests.Ingest;
 
 /// <summary>
 /// A corpus of pasted variants of the sample digests (issue 26, items 1 and 9): each parses to the same

@@ -1,7 +1,7 @@
 using PaperVec.Embedding;
 using PaperVec.Storage;
 
-namespace PaperVec.Digests;
+namespace PaperVec.Ingest;
 
 /// <summary>
 /// Keeps one model's vectors in a database: papers embedded by another model (the model was

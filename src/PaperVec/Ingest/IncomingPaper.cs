@@ -1,4 +1,4 @@
-namespace PaperVec.Digests;
+namespace PaperVec.Ingest;
 
 /// <summary>A paper as it arrives, from a digest listing or a JSON record, before it has an identity.</summary>
 public sealed record IncomingPaper(string Title, string Abstract)
