@@ -212,7 +212,8 @@ public sealed class RecordStore : IDisposable
             foreach (var chunk in chunks)
             {
                 string file = Path.Combine(directory, $"hlog.log.{chunk.Start / SegmentBytes}");
-                if (chunk.End - chunk.Start > LogChunkBytes || chunk.End / SegmentBytes != (chunk.End - 1) / SegmentBytes || chunk.Start / SegmentBytes != (chunk.End - 1) / SegmentBytes)
+                // End is exclusive: a chunk ending on a segment boundary ([60 MB, 64 MB)) lies within its segment.
+                if (chunk.End <= chunk.Start || chunk.End - chunk.Start > LogChunkBytes || chunk.Start / SegmentBytes != (chunk.End - 1) / SegmentBytes)
                     return $"checkpoint.json lists a store log chunk [{chunk.Start}, {chunk.End}) that is not within one segment: the manifest is damaged";
                 ulong? hash = HashLogBytes(directory, chunk.Start, chunk.End, buffer);
                 if (hash == null)
