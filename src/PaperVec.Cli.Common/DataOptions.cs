@@ -40,10 +40,6 @@ static class DataOptions
 
     /// <param name="create">Whether a missing directory is created (the verbs that write); otherwise it is refused.</param>
     /// <param name="storage">The database's other settings (the crash tests' host: a failing device, a checkpoint step to die at).</param>
-    public static PaperCollection Open(string? data, int checkpointMegabytes = 256, bool create = false, PaperDatabaseOptions? storage = null) =>
-        OpenAsync(data, checkpointMegabytes, create, storage).GetAwaiter().GetResult(); // for the query verbs until they await (seam)
-
-    /// <inheritdoc cref="Open"/>
     public static async Task<PaperCollection> OpenAsync(string? data, int checkpointMegabytes = 256, bool create = false, PaperDatabaseOptions? storage = null)
     {
         if (!create) Existing(data);

@@ -30,7 +30,7 @@ static class DupesCommand
                 LexicalThreshold = Fraction(parse.GetValue(minLexical), "--min-lexical"),
             };
             var chosen = parse.GetValue(digests) is { Length: > 0 } ids ? ids.ToHashSet(StringComparer.Ordinal) : null;
-            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
             // An unknown digest id is the collection's to refuse (naming the stored ones).
             var groups = await collection.DuplicatesAsync(new DuplicateScope(parse.GetValue(from), parse.GetValue(to), chosen), settings);
             if (parse.GetValue(json)) Console.WriteLine(new DuplicateReport(groups).ToJson());

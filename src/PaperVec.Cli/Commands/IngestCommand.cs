@@ -37,7 +37,7 @@ static class IngestCommand
             var digests = new Dictionary<string, IReadOnlyList<ParsedDigest>>(StringComparer.Ordinal);
             foreach (var path in paths.Where(p => p != "-" && !IsRecordFile(p)).Distinct())
                 digests[path] = ParseDigestFile(path, parse.GetValue(date), parse.GetValue(year));
-            using var collection = DataOptions.Open(parse.GetValue(data), parse.GetValue(checkpoint), create: true, storage);
+            await using var collection = await DataOptions.OpenAsync(parse.GetValue(data), parse.GetValue(checkpoint), create: true, storage);
             Embedder? embedder = null;
             // The model loads only when some paper carries no vector.
             async Task ModelForAsync(IReadOnlyList<IncomingPaper> papers)

@@ -31,7 +31,7 @@ static class RecommendCommands
             if (name == null && liked.Length == 0) throw new UsageException("name the papers the reader liked (--like ID...) or a library (--library NAME)");
             if (name != null && (liked.Length > 0 || disliked.Length > 0)) throw new UsageException("use either --library or --like/--unlike, not both");
             var scope = new SearchScope { K = parse.GetValue(k), From = parse.GetValue(from), To = parse.GetValue(to), Diversity = parse.GetValue(diversity) };
-            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
             var results = name != null
                 ? await collection.RecommendForLibraryAsync(name, scope, parse.GetValue(digest)) ?? throw new CliException($"no library named '{name}'")
                 : await collection.RecommendAsync(liked, disliked, scope, parse.GetValue(digest));
@@ -51,7 +51,7 @@ static class RecommendCommands
         command.SetAction(async parse =>
         {
             string id = parse.GetValue(digestId)!, name = parse.GetValue(library)!;
-            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
             var results = await collection.RankDigestAsync(id, name) ?? throw new CliException($"no library named '{name}'");
             Print(collection.PaperCount, results, $"digest {id} ranked for library '{name}'", parse.GetValue(json));
             return 0;
@@ -70,7 +70,7 @@ static class RecommendCommands
             var list = new Command("list", "Every library") { data };
             list.SetAction(async parse =>
             {
-                await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+                await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
                 foreach (var l in await collection.LibrariesAsync()) Console.WriteLine($"{l.Name}\t{l.Liked.Count} liked\t{l.Disliked.Count} disliked\t{l.UpdatedAt:yyyy-MM-dd HH:mm}");
                 return 0;
             });
@@ -85,7 +85,7 @@ static class RecommendCommands
             var show = new Command("show", "A library's papers") { name, json, data };
             show.SetAction(async parse =>
             {
-                await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+                await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
                 var library = await collection.LibraryAsync(parse.GetValue(name)!) ?? throw new CliException($"no library named '{parse.GetValue(name)}'");
                 if (parse.GetValue(json))
                 {
@@ -109,7 +109,7 @@ static class RecommendCommands
             change.SetAction(async parse =>
             {
                 string[] given = parse.GetValue(ids)!;
-                await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+                await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
                 var library = await collection.ChangeLibraryAsync(parse.GetValue(name)!,
                     verb == "like" ? given : [], verb == "dislike" ? given : [], verb == "remove" ? given : [], replace: false);
                 Console.WriteLine($"library '{library.Name}': {library.Liked.Count} liked, {library.Disliked.Count} disliked");
@@ -125,7 +125,7 @@ static class RecommendCommands
             var delete = new Command("delete", "Delete a library") { name, data };
             delete.SetAction(async parse =>
             {
-                await using IPaperCollection collection = DataOptions.Open(parse.GetValue(data));
+                await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
                 if (!await collection.DeleteLibraryAsync(parse.GetValue(name)!)) throw new CliException($"no library named '{parse.GetValue(name)}'");
                 Console.WriteLine($"library '{parse.GetValue(name)}' deleted");
                 return 0;

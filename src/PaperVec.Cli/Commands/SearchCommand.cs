@@ -23,7 +23,7 @@ static class SearchCommand
         {
             string text = parse.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(text)) throw new UsageException("the search text is empty");
-            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(options.Data));
+            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(options.Data));
             if (collection.PaperCount == 0) throw new CliException($"no papers in {collection.Location} yet: run `papervec ingest` first");
             SearchMode searchMode;
             try { searchMode = SearchQuery.ParseMode(parse.GetValue(mode)); }
@@ -50,7 +50,7 @@ static class SearchCommand
         options.AddTo(command);
         command.SetAction(async parse =>
         {
-            await using IPaperCollection collection = DataOptions.Open(parse.GetValue(options.Data));
+            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(options.Data));
             string given = parse.GetValue(id)!;
             var paper = await collection.FindPaperAsync(given) ?? throw new CliException(NotFoundHints.Paper(given));
             // The collection leaves the paper itself out.

@@ -48,7 +48,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         // Opening recovers the store, the HNSW and the Lucene index: disk and CPU, off the grain scheduler.
         _tombstones = ShardTombstones.Load(options.TombstonePath(shard));
         _inSync = ShardInSync.Load(options.InSyncPath(shard), options.Layout.SilosOf(shard), warning => log.LogWarning("replica {Key}: {Warning}", key, warning));
-        _collection = await Task.Run(() => PaperCollection.Open(directory), cancellationToken).ConfigureAwait(true);
+        _collection = await Task.Run(() => PaperCollection.OpenAsync(directory), cancellationToken).ConfigureAwait(true);
         // A delete recorded but not applied (the silo died between the two) is finished now.
         var collection = _collection;
         foreach (var (deleted, history) in _tombstones.Histories)
@@ -64,7 +64,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
     {
         // Disposing checkpoints the store: off the grain scheduler.
         var collection = Interlocked.Exchange(ref _collection, null);
-        return collection == null ? Task.CompletedTask : Task.Run(collection.Dispose, cancellationToken);
+        return collection == null ? Task.CompletedTask : Task.Run(() => collection.DisposeAsync().AsTask(), cancellationToken);
     }
 
     public async Task<ShardWriteResult> WriteAsync(ShardWrite write)
