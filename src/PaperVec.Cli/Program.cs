@@ -1,8 +1,8 @@
 using System.CommandLine;
 using PaperVec.Bench.Commands;
 using PaperVec.Cli.Commands;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli;
 
 /// <summary>

@@ -6,8 +6,8 @@ using PaperVec.Embedding;
 using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
-
 using PaperVec.Engine;
+
 namespace PaperVec.Cluster;
 
 /// <summary>What a cluster ingest did, as one node's ingest reports it, and how many replica writes acknowledged it.</summary>

@@ -5,9 +5,9 @@ using PaperVec.Api.Security;
 using PaperVec.Ingest;
 using PaperVec.Recommend;
 using PaperVec.Storage;
-
 using PaperVec.Search;
 using PaperVec.Engine;
+
 namespace PaperVec.Api.Digests;
 
 /// <summary>An ingested digest in the list of GET /digests.</summary>

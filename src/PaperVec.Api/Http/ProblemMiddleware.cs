@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using PaperVec.Storage;
-
 using PaperVec.Engine;
+
 namespace PaperVec.Api.Http;
 
 /// <summary>

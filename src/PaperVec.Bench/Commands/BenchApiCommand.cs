@@ -1,8 +1,8 @@
 using System.CommandLine;
 using PaperVec.Bench.Harness;
 using PaperVec.Ingest;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

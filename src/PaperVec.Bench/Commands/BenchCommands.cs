@@ -3,8 +3,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using PaperVec.Ingest;
 using PaperVec.Embedding;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec bench ...`: speed measurements that print ratios against a baseline from the same run.</summary>

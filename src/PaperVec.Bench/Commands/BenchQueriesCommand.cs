@@ -3,8 +3,8 @@ using System.Diagnostics;
 using PaperVec.Api.Embedding;
 using PaperVec.Api.Hosting;
 using PaperVec.Ingest;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

@@ -5,8 +5,8 @@ using PaperVec.Bench.Harness;
 using PaperVec.Index;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

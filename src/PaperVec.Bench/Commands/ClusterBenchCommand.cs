@@ -10,8 +10,8 @@ using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

@@ -5,8 +5,8 @@ using PaperVec.Ingest;
 using PaperVec.Duplicates;
 using PaperVec.Embedding;
 using PaperVec.Bench.Evaluation;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Commands;
 
 /// <summary>

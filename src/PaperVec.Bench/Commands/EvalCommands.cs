@@ -11,8 +11,8 @@ using PaperVec.Ingest;
 using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec eval beir DIR`: retrieval quality (nDCG@10, recall@100) on a BEIR-format set.</summary>

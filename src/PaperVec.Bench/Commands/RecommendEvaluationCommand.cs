@@ -7,8 +7,8 @@ using PaperVec.Recommend;
 using PaperVec.Bench.Evaluation;
 using PaperVec.Search;
 using PaperVec.Storage;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Commands;
 
 /// <summary>`papervec eval recommend`: recommendation strategies compared on the arXiv corpus (RecommendEvaluation).</summary>

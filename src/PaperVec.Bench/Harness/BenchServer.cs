@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
-
 using PaperVec.Api;
+
 namespace PaperVec.Bench.Harness;
 
 /// <summary>

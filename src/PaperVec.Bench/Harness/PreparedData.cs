@@ -6,8 +6,8 @@ using PaperVec.Embedding;
 using PaperVec.Index;
 using PaperVec.Storage;
 using PaperVec.Bench.Datasets;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Harness;
 
 /// <summary>What a prepared data directory holds: N synthetic papers with clustered vectors, or the first N records of a corpus, embedded.</summary>

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Bench.Harness;
 
 /// <summary>

@@ -10,8 +10,8 @@ using PaperVec.Cluster.Shards;
 using PaperVec.Ingest;
 using PaperVec.Embedding;
 using PaperVec.Search;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

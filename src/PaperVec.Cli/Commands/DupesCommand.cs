@@ -1,8 +1,8 @@
 using System.CommandLine;
 using PaperVec.Duplicates;
 using PaperVec.Engine;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>`papervec dupes`: listings across digests that are the same paper, with their evidence.</summary>

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using PaperVec.Ingest;
 using PaperVec.Storage;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

@@ -3,8 +3,8 @@ using System.Text;
 using PaperVec.Ingest;
 using PaperVec.Embedding;
 using PaperVec.Storage;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using PaperVec.Embedding;
 using PaperVec.NativeModels;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>`papervec model build` (weights package to model.onnx) and `papervec model info`.</summary>

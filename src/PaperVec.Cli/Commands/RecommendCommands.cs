@@ -4,8 +4,8 @@ using PaperVec.Engine;
 using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>`papervec recommend`, `papervec rank DIGEST --library NAME` and `papervec library ...`: recommendations from liked papers.</summary>

@@ -3,8 +3,8 @@ using System.Text.Json;
 using PaperVec.Embedding;
 using PaperVec.Engine;
 using PaperVec.Search;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>`papervec search "text"` and `papervec similar ID`: nearest papers in the data directory.</summary>

@@ -3,9 +3,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PaperVec.Api.Hosting;
 using PaperVec.Cli.Hosting;
-
 using PaperVec.Cli.Common;
 using PaperVec.Api;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>`papervec stats`: what the data directory holds and what it costs on disk.</summary>

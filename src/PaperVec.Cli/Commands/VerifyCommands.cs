@@ -1,7 +1,7 @@
 using System.CommandLine;
 using PaperVec.Engine;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Cli.Commands;
 
 /// <summary>

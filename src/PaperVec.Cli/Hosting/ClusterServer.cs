@@ -3,8 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
-
 using PaperVec.Api;
+
 namespace PaperVec.Cli.Hosting;
 
 /// <summary>How to reach a cluster's silos: through its membership store, or (development clustering) gateway ports on loopback, one per silo.</summary>

@@ -1,6 +1,6 @@
 using PaperVec.Api.Hosting;
-
 using PaperVec.Api;
+
 namespace PaperVec.Tests.Api;
 
 /// <summary>The HTTP host knows only the engine's collection interface: one node or a cluster is the command line's choice (issue 27).</summary>

@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
-
 using PaperVec.Api;
+
 namespace PaperVec.Tests.Api;
 
 /// <summary>A real PaperVec server (real store, index and model) on an in-memory TestServer over a throwaway data directory.</summary>

@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
 using PaperVec.Api.Search;
-
 using PaperVec.Api;
+
 namespace PaperVec.Tests.Api;
 
 /// <summary>

@@ -7,8 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
 using PaperVec.Storage;
 using PaperVec.Tests.Storage;
-
 using PaperVec.Api;
+
 namespace PaperVec.Tests.Api;
 
 /// <summary>Smaller server defects of issue 25 (item 12): HEAD on the probes, an IPv4-mapped listen URL, the stored-size limit of one write.</summary>

@@ -6,8 +6,8 @@ using PaperVec.Api.Security;
 using PaperVec.Storage;
 using PaperVec.Tests.Cli;
 using PaperVec.Tests.Storage;
-
 using PaperVec.Api;
+
 namespace PaperVec.Tests.Api;
 
 /// <summary>Listening beyond loopback, API keys, readiness without a model.</summary>

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Xml.Linq;
 using PaperVec.Bench.Harness;
-
 using PaperVec.Cli.Common;
+
 namespace PaperVec.Tests.Bench;
 
 public class ApiBenchReportTests

@@ -14,8 +14,8 @@ using PaperVec.Engine;
 using PaperVec.Search;
 using PaperVec.Storage;
 using Xunit.Abstractions;
-
 using PaperVec.Cluster.Shards;
+
 namespace PaperVec.Tests.Cluster;
 
 /// <summary>

@@ -3,8 +3,8 @@ using System.Net.Sockets;
 using System.Text;
 using PaperVec.Cluster;
 using PaperVec.Cluster.Hosting;
-
 using PaperVec.Cluster.Shards;
+
 namespace PaperVec.Tests.Cluster;
 
 /// <summary>`papervec silo` as a real child process: started, killed with SIGKILL, started again.</summary>

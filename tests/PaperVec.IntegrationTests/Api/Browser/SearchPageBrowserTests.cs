@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PaperVec.Api.Hosting;
 using PaperVec.Ingest;
-
 using PaperVec.Api;
+
 namespace PaperVec.Tests.Api.Browser;
 
 /// <summary>Runs only where chromium is installed, or always under CI (CI set): there a missing browser fails the test.</summary>
