@@ -339,31 +339,11 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
         }
     }
 
-    /// <summary>
-    /// Ten consecutive ports that are free now, below Linux's ephemeral range (32768 and up), so no
-    /// outgoing connection of a test running alongside takes one of them between here and the
-    /// silos' start.
-    /// </summary>
+    /// <summary>Ten consecutive free ports: silos on base..base+2, gateways on base+5..base+7, Garnet on base+9.</summary>
     static ClusterEndpoints FreeEndpoints()
     {
-        for (int attempt = 0; attempt < 100; attempt++)
-        {
-            int basePort = 10000 + Random.Shared.Next(0, 2200) * 10;
-            var listeners = new List<System.Net.Sockets.TcpListener>();
-            try
-            {
-                for (int port = basePort; port < basePort + 10; port++)
-                {
-                    var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-                    listener.Start();
-                    listeners.Add(listener);
-                }
-                return new ClusterEndpoints(basePort, basePort + 5);
-            }
-            catch (System.Net.Sockets.SocketException) { }
-            finally { foreach (var listener in listeners) listener.Stop(); }
-        }
-        throw new InvalidOperationException("no ten free consecutive ports below 32000");
+        int basePort = FreePorts.Block();
+        return new ClusterEndpoints(basePort, basePort + 5);
     }
 
     static async Task WaitAllReadyAsync(ClusterCollection cluster, int exceptSilo = -1)

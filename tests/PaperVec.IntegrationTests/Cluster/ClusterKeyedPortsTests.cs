@@ -116,7 +116,7 @@ public sealed class ClusterKeyedPortsTests(ITestOutputHelper output) : IDisposab
     [Trait("Category", "Cluster")]
     public async Task Cluster_local_with_garnet_membership_survives_kill_9_of_silo_0()
     {
-        int basePort = FreePorts();
+        int basePort = FreePorts.Block();
         var endpoints = new ClusterEndpoints(basePort, basePort + 5);
         int storePort = basePort + 9;
         string certificatePath = Path.Combine(_root, "cluster.pfx");
@@ -157,7 +157,7 @@ public sealed class ClusterKeyedPortsTests(ITestOutputHelper output) : IDisposab
     [Trait("Category", "Cluster")]
     public async Task A_client_with_another_certificate_is_refused_in_one_line_with_development_membership()
     {
-        int basePort = FreePorts();
+        int basePort = FreePorts.Block();
         string certificate = Path.Combine(_root, "cluster.pfx"), stranger = Path.Combine(_root, "stranger.pem");
         ClusterCertificate.Create(certificate, null, days: 1);
         ClusterCertificate.Create(stranger, null, days: 1);
@@ -181,7 +181,7 @@ public sealed class ClusterKeyedPortsTests(ITestOutputHelper output) : IDisposab
     [Trait("Category", "Cluster")]
     public async Task Cluster_local_says_development_membership_makes_silo_0_the_primary()
     {
-        int basePort = FreePorts();
+        int basePort = FreePorts.Block();
         var local = Start(null, ["cluster", "local", "--data", Path.Combine(_root, "dev"), "--silos", "1", "--shards", "1", "--replicas", "1", "--port", "0",
             "--silo-port-base", $"{basePort}", "--gateway-port-base", $"{basePort + 5}"]);
         await local.WaitForLineAsync("membership: development");
@@ -217,29 +217,6 @@ public sealed class ClusterKeyedPortsTests(ITestOutputHelper output) : IDisposab
             await Task.Delay(500);
         }
         throw new TimeoutException($"not within 90 s: {what}{(last != null ? $" (last error: {last.GetBaseException().Message})" : "")}");
-    }
-
-    /// <summary>Ten consecutive free ports below Linux's ephemeral range.</summary>
-    static int FreePorts()
-    {
-        for (int attempt = 0; attempt < 100; attempt++)
-        {
-            int basePort = 10000 + Random.Shared.Next(0, 2200) * 10;
-            var listeners = new List<System.Net.Sockets.TcpListener>();
-            try
-            {
-                for (int port = basePort; port < basePort + 10; port++)
-                {
-                    var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-                    listener.Start();
-                    listeners.Add(listener);
-                }
-                return basePort;
-            }
-            catch (System.Net.Sockets.SocketException) { }
-            finally { foreach (var listener in listeners) listener.Stop(); }
-        }
-        throw new InvalidOperationException("no ten free consecutive ports below 32000");
     }
 
     static string? FindOnPath(string name) =>
