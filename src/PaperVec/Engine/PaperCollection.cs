@@ -339,7 +339,7 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
 
     public Task<PaperRecord?> FindPaperAsync(string id) => Database.FindPaperAsync(id).AsTask();
 
-    public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => Task.FromResult(Search(query, scope));
+    public Task<List<SearchResult>> SearchAsync(SearchQuery query, SearchScope scope) => PaperSearch.RunAsync(new StoredPapersSearch(Database), query, scope);
 
     /// <summary>
     /// Papers like the one <paramref name="id"/> names: itself, and the papers of <paramref name="excludeDigest"/>,
