@@ -4,9 +4,11 @@ using PaperVec.Storage;
 namespace PaperVec.Recommend;
 
 /// <summary>A recommendation over one node's store: vectors from memory, the HNSW and Lucene indexes.</summary>
-public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
+public sealed class StoredPapersSource(PaperDatabase db, LibraryModelCache? models = null) : IRecommendSource
 {
     public int Dimension => db.Dimension;
+    public LibraryModelCache? Models => models;
+    public int Papers => db.PaperCount;
 
     public Task<Dictionary<long, float[]>> VectorsAsync(IReadOnlyCollection<long> keys)
     {

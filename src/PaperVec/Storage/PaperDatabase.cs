@@ -33,6 +33,8 @@ public sealed record PaperDatabaseOptions
     /// <summary>A store checkpoint that has not finished by then is given up and the store refuses writes until restart.</summary>
     public TimeSpan CheckpointTimeout { get; init; } = TimeSpan.FromMinutes(2);
     public long StoreMemoryBytes { get; init; } = 1L << 28;
+    /// <summary>Byte budget of the warm library models (<see cref="Recommend.LibraryModelCache"/>), least recently used out first.</summary>
+    public long LibraryModelCacheBytes { get; init; } = Recommend.LibraryModelCache.DefaultMaxBytes;
     public OpenMode Mode { get; init; } = OpenMode.Normal;
     /// <summary>Recovery notes (what was replayed, rebuilt or found damaged).</summary>
     public Action<string>? Log { get; init; }
