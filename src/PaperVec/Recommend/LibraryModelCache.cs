@@ -24,7 +24,8 @@ public sealed class LibraryTraining
         {
             long vectors = (Centroid.Liked.Count + Centroid.Disliked.Count) * (64L + 4 * (Centroid.Liked.FirstOrDefault().Vector?.Length ?? 0));
             long dense = 3 * 4L * (Centroid.Direction?.Length ?? 0);
-            return 512 + vectors + dense + (Terms?.ApproximateBytes ?? 0) + 8L * (TermDirection?.Length ?? 0) + 8L * (Svm?.Weights.Length ?? 0);
+            long kept = Terms == null ? 0 : TermSpace.KeptCandidates * TermSpace.KeptCandidateBytes; // its candidates' vectors, kept as requests come
+            return 512 + vectors + dense + (Terms?.ApproximateBytes ?? 0) + kept + 8L * (TermDirection?.Length ?? 0) + 8L * (Svm?.Weights.Length ?? 0);
         }
     }
 }
@@ -49,8 +50,8 @@ public readonly record struct LibraryVersion(string Text)
 /// </summary>
 public sealed class LibraryModelCache(long maxBytes = LibraryModelCache.DefaultMaxBytes)
 {
-    /// <summary>256 MiB: a 50-paper library's trained parts are about 1 to 3 MB (mostly its background's vocabulary), so about a hundred warm libraries.</summary>
-    public const long DefaultMaxBytes = 256L << 20;
+    /// <summary>512 MiB: a 50-paper library's trained parts are a few MB (its background's vocabulary, the SVM's weights, its candidates' vectors), so a hundred or more warm libraries.</summary>
+    public const long DefaultMaxBytes = 512L << 20;
 
     /// <summary>
     /// "Enough new papers" for a new model: the epoch advances each time the stored paper count moves by

@@ -23,11 +23,13 @@ public sealed class StoredPapersSource(PaperDatabase db, LibraryModelCache? mode
 
     public Task<List<long>> SampleKeysAsync(int count, int seed, IReadOnlySet<long> excluded) => Task.FromResult(db.Catalog.SampleKeys(count, seed, excluded));
 
+    /// <summary>From the papers' stored term vectors; a paper without one (an index from before they were kept) has its stored text analysed.</summary>
     public async Task<List<IReadOnlyList<string>>> TermsOfAsync(IReadOnlyList<long> keys)
     {
+        var stored = db.LexicalTokens(keys);
         var terms = new List<IReadOnlyList<string>>(keys.Count);
-        foreach (long key in keys)
-            terms.Add(await db.GetPaperAsync(key).ConfigureAwait(false) is { } paper ? Lexical.LexicalIndex.Tokens(paper.Title + "\n" + paper.Abstract) : Array.Empty<string>());
+        for (int i = 0; i < keys.Count; i++)
+            terms.Add(stored[i] ?? (await db.GetPaperAsync(keys[i]).ConfigureAwait(false) is { } paper ? Lexical.LexicalIndex.Tokens(paper.Title + "\n" + paper.Abstract) : Array.Empty<string>()));
         return terms;
     }
 

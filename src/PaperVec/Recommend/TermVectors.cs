@@ -94,13 +94,31 @@ public sealed class TermSpace
         return space;
     }
 
+    /// <summary>Candidates' vectors a library space keeps (projected on its vocabulary), so a warm library's repeated pool is not read and weighted again.</summary>
+    public const int KeptCandidates = 1024;
+    /// <summary>Rough bytes of one kept candidate (both vectors, about 60 terms of a 200-word abstract within the library's vocabulary).</summary>
+    public const long KeptCandidateBytes = 1024;
+
+    readonly System.Collections.Concurrent.ConcurrentDictionary<long, (SparseVector Unigrams, SparseVector Full)> _kept = new();
+
     /// <summary>
     /// This space with <paramref name="keys"/>' vectors added (a request's candidates), weighted by this
-    /// space's statistics (terms it never saw have their document frequencies read now). This space is not changed.
+    /// space's statistics (terms it never saw have their document frequencies read now). A candidate's
+    /// vector keeps only the terms this space knows: normalised first, over all its terms, then projected,
+    /// which changes no score (every trained weight and every library paper's vector is zero outside this
+    /// vocabulary). This space keeps them (up to <see cref="KeptCandidates"/>) for the next request; it is not otherwise changed.
     /// </summary>
     public async Task<TermSpace> ExtendAsync(IRecommendSource source, IReadOnlyCollection<long> keys)
     {
-        var missing = keys.Where(k => !Holds(k)).Distinct().ToList();
+        var extended = new TermSpace(this, _docFreqs, _docs, _sampleDf, _sampled);
+        var missing = new List<long>();
+        foreach (long key in keys.Distinct())
+        {
+            if (Holds(key)) continue;
+            if (_kept.TryGetValue(key, out var kept)) (extended._unigrams[key], extended._full[key]) = kept;
+            else missing.Add(key);
+        }
+        if (missing.Count == 0) return extended;
         var tokens = await TokensAsync(source, missing).ConfigureAwait(false);
         var unseen = tokens.Values.SelectMany(t => t).Where(t => !_docFreqs.ContainsKey(t)).ToHashSet(StringComparer.Ordinal);
         var docFreqs = _docFreqs;
@@ -109,9 +127,22 @@ public sealed class TermSpace
             docFreqs = new Dictionary<string, int>(_docFreqs, StringComparer.Ordinal);
             foreach (var (term, df) in (await source.DocFreqsAsync(unseen).ConfigureAwait(false)).DocFreqs) docFreqs[term] = df;
         }
-        var extended = new TermSpace(this, docFreqs, _docs, _sampleDf, _sampled);
-        extended.Add(tokens);
+        var scratch = new TermSpace(this, docFreqs, _docs, _sampleDf, _sampled);
+        scratch.Add(tokens);
+        foreach (var (key, unigrams) in scratch._unigrams)
+        {
+            var projected = (Project(unigrams, Dimension), Project(scratch._full[key], Dimension));
+            (extended._unigrams[key], extended._full[key]) = projected;
+            if (_kept.Count < KeptCandidates) _kept.TryAdd(key, projected);
+        }
         return extended;
+    }
+
+    static SparseVector Project(SparseVector v, int dimension)
+    {
+        int n = 0;
+        while (n < v.Ids.Length && v.Ids[n] < dimension) n++; // ids ascending: the known ones come first
+        return n == v.Ids.Length ? v : new SparseVector(v.Ids[..n], v.Weights[..n]);
     }
 
     /// <summary>Drops the vectors of <paramref name="keys"/> (the background, once trained on); their terms keep their ids.</summary>

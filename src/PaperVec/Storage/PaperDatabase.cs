@@ -237,6 +237,9 @@ public sealed partial class PaperDatabase : IDisposable, IAsyncDisposable
     public List<(long Key, float Score)> SearchLexicalTerms(IReadOnlyList<(string Term, float Weight)> terms, int k, Func<long, bool>? filter = null, IReadOnlyCollection<long>? restrictTo = null) =>
         ReadLexically(lexical => lexical.SearchTerms(terms, k, filter, restrictTo));
 
+    /// <summary>Each key's analyzed tokens from its stored term vector (null for one without: not indexed, or indexed before they were kept).</summary>
+    public List<IReadOnlyList<string>?> LexicalTokens(IReadOnlyList<long> keys) => ReadLexically(lexical => lexical.StoredTokens(keys));
+
     /// <summary>Papers holding an analyzed term, and papers indexed (for term weights).</summary>
     public (int DocFreq, int Docs) LexicalDocFreq(string term) => ReadLexically(lexical => lexical.DocFreq(term));
 
