@@ -116,13 +116,14 @@ sealed class Chromium : IAsyncDisposable
         return result.GetProperty("result").TryGetProperty("value", out var value) ? value : default;
     }
 
-    /// <summary>Polls a JavaScript condition until it is true; fails with <paramref name="what"/> and the page's text after 30 s.</summary>
+    /// <summary>Polls a JavaScript condition until it is true (a throw counts as not yet); fails with <paramref name="what"/> and the page's text after 30 s.</summary>
     public async Task WaitForAsync(string condition, string what)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
-            if (await EvaluateAsync($"Boolean({condition})") is { ValueKind: JsonValueKind.True }) return;
+            // A condition that throws (the page still loading: no element yet) is not true yet.
+            if (await EvaluateAsync($"(() => {{ try {{ return Boolean({condition}); }} catch {{ return false; }} }})()") is { ValueKind: JsonValueKind.True }) return;
             await Task.Delay(50);
         }
         Assert.Fail($"timed out waiting for {what}; the page shows: {await EvaluateAsync("document.body.innerText")}");
