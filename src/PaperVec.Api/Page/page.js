@@ -322,7 +322,7 @@ async function route() {
   $("menu").setAttribute("aria-expanded", "false");
   currentDigest = null;
   try {
-    if (!view || (view !== "q" && !value && view !== "recommend")) {
+    if (!view || (!value && view !== "recommend")) {
       // Nothing asked: today's papers, the newest digest.
       const digests = digestList || await listDigests();
       if (!current()) return;
