@@ -30,6 +30,15 @@ public sealed record DigestPaperView(string Id, string Title, string Date, bool 
     /// <summary>With ?library=: "liked" or "disliked" when the reader already judged it (listed after the others).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Judged { get; init; }
+    /// <summary>From the stored paper (PaperFacts): the record's own id (an arXiv id), authors, categories, url; left out when unknown.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SourceId { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Authors { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Categories { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Url { get; init; }
 }
 
 /// <summary>GET /digests/{id}: the digest and its papers in listing order.</summary>
@@ -80,7 +89,7 @@ public static class DigestRoutes
             {
                 id = RouteIds.Decode(id);
                 var (digest, listings) = await served.Collection.DigestAsync(id) ?? throw new DigestNotFoundException(id, await served.Collection.DigestsAsync());
-                var view = View(digest, listings);
+                var view = await Papers.PaperFacts.AddAsync(served.Collection, View(digest, listings));
                 if (string.IsNullOrEmpty(library)) return TypedResults.Ok(view); // "library=" is left out, as every empty query value
                 var ranked = await served.Collection.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
                 return TypedResults.Ok(OrderedBy(view, ranked, library));
