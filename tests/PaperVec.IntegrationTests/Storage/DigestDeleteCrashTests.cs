@@ -64,7 +64,7 @@ public class DigestDeleteCrashTests(ITestOutputHelper output)
                 child.BeginOutputReadLine();
                 child.BeginErrorReadLine();
                 bool crashPoint = points[round] != "none";
-                if (!child.WaitForExit(crashPoint ? 60_000 : random.Next(300, 2500))) child.Kill(entireProcessTree: true); // SIGKILL
+                if (!child.WaitForExit(crashPoint ? 60_000 : random.Next(150, 1600))) child.Kill(entireProcessTree: true); // SIGKILL
                 child.WaitForExit();
                 string printed;
                 lock (stdout) printed = stdout.ToString();
