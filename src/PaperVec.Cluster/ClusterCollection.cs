@@ -476,6 +476,9 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.
 
     Task<ReaderLibrary?> Engine.ICollectionReads.StoredLibraryAsync(string name) => LibraryAsync(name);
 
+    /// <summary>Library models kept warm on the coordinator: trained once here, they rank every shard's candidates.</summary>
+    public LibraryModelCache LibraryModels { get; } = new();
+
     IRecommendSource Engine.ICollectionReads.RecommendSource() => new ClusterRecommendSource(this);
 
     /// <summary>A digest's record as its home shard keeps it (the whole listing order); null when none.</summary>

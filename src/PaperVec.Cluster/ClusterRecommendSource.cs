@@ -22,6 +22,9 @@ sealed class ClusterRecommendSource(ClusterCollection cluster) : IRecommendSourc
     /// <summary>The vectors' dimension, as the first vectors read show it (the liked papers are read first).</summary>
     public int Dimension { get; private set; } = 384;
 
+    public LibraryModelCache? Models => cluster.LibraryModels;
+    public int Papers => cluster.PaperCount;
+
     public async Task<Dictionary<long, float[]>> VectorsAsync(IReadOnlyCollection<long> keys)
     {
         var vectors = new Dictionary<long, float[]>(keys.Count);

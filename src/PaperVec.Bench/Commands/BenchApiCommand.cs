@@ -25,7 +25,7 @@ static class BenchApiCommand
         var mode = new Option<LoadMode>("--mode") { Description = "open (fixed --rate) or closed (--connections each waiting for its answer)", DefaultValueFactory = _ => LoadMode.Open };
         var rate = new Option<double>("--rate") { Description = "Open loop: requests per second (the sweep's first step)", DefaultValueFactory = _ => 1000 };
         var connections = CommonOptions.AtLeast(new Option<int>("--connections") { Description = "Closed loop: concurrent requests; open loop: most connections", DefaultValueFactory = _ => 32 }, 1);
-        var mix = new Option<string>("--mix") { Description = "Routes with weights: similar, search (hybrid), search-semantic, search-lexical, recommend (POST /recommend, 50-paper library), paper, ingest (POST /digests, embedded), ingest-vectors (POST /papers with vectors)", DefaultValueFactory = _ => "similar:70,search:25,ingest:5" };
+        var mix = new Option<string>("--mix") { Description = "Routes with weights: similar, search (hybrid), search-semantic, search-lexical, recommend (POST /recommend, 64 repeating 50-paper libraries: warm), recommend-cold (POST /recommend, a new 50-paper library each request: its model trained), digest-library (GET /digests/{id}?library=, a 100-paper digest by one of 64 stored libraries), paper, ingest (POST /digests, embedded), ingest-vectors (POST /papers with vectors)", DefaultValueFactory = _ => "similar:70,search:25,ingest:5" };
         var duration = new Option<double>("--duration") { Description = "Measured seconds (per sweep step)", DefaultValueFactory = _ => 30 };
         var warmup = new Option<double>("--warmup") { Description = "Seconds of load before measuring (per sweep step)", DefaultValueFactory = _ => 5 };
         var ingestBatch = CommonOptions.AtLeast(new Option<int>("--ingest-batch") { Description = "New papers per ingest request", DefaultValueFactory = _ => 10 }, 1);
@@ -89,6 +89,12 @@ static class BenchApiCommand
                 {
                     var requests = new BenchRequests(baseUri, paperIds, queries, parse.GetValue(ingestBatch), 100_000_000);
                     Console.WriteLine($"bench api: {baseUri} ({(server == null ? "given" : $"started here, {paperCount} papers, query batch {parse.GetValue(queryBatch)}")}); {MachineDescription.Describe()}");
+                    if (routeMix.Contains(BenchRoute.DigestLibrary))
+                    {
+                        using var setup = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+                        await requests.SetUpDigestLibrariesAsync(setup);
+                        Console.WriteLine($"bench api: digest-library: a 100-paper digest and {BenchRequests.Libraries} libraries of {BenchRequests.LibraryPapers} papers stored");
+                    }
                     using var generator = new LoadGenerator(requests, Math.Max(settings.Connections, 1));
                     // Steady state, not start-up: the garbage of opening 200k papers and of the
                     // generator's set-up is collected here, not by a gen2 collection inside the window.

@@ -21,8 +21,10 @@ public sealed class BenchRequests
 
     readonly string[] _similar, _paper, _search, _searchSemantic, _searchLexical;
     readonly string[] _recommendBodies;
+    readonly IReadOnlyList<string> _paperIds;
     readonly int _ingestBatch;
-    long _nextNewPaper;
+    long _nextNewPaper, _nextColdLibrary;
+    string[] _digestLibrary = [];
 
     /// <param name="paperIds">Ids of stored papers (similar and paper pick among them).</param>
     /// <param name="queries">Short search texts.</param>
@@ -38,6 +40,7 @@ public sealed class BenchRequests
         _searchSemantic = _search.Select(u => u + "&mode=semantic").ToArray();
         _searchLexical = _search.Select(u => u + "&mode=lexical").ToArray();
         _recommendBodies = RecommendBodies(paperIds);
+        _paperIds = paperIds;
         _ingestBatch = ingestBatch;
         _nextNewPaper = firstNewPaper;
         BaseUri = baseUri;
@@ -58,6 +61,12 @@ public sealed class BenchRequests
         {
             Content = new StringContent(_recommendBodies[(int)((uint)pick % _recommendBodies.Length)], Encoding.UTF8, "application/json"),
         },
+        BenchRoute.RecommendCold => new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, "recommend"))
+        {
+            Content = new StringContent(ColdLibraryBody(), Encoding.UTF8, "application/json"),
+        },
+        BenchRoute.DigestLibrary => new HttpRequestMessage(HttpMethod.Get, _digestLibrary.Length > 0 ? _digestLibrary[(int)((uint)pick % _digestLibrary.Length)]
+            : throw new InvalidOperationException("digest-library needs SetUpDigestLibrariesAsync first")),
         BenchRoute.Ingest => IngestDigest(),
         BenchRoute.IngestVectors => IngestRecords(),
         _ => throw new ArgumentOutOfRangeException(nameof(route)),
@@ -79,6 +88,46 @@ public sealed class BenchRequests
         }).ToArray();
     }
 
+    /// <summary>The liked ids of the <see cref="Libraries"/> repeating libraries (recommend's bodies, and digest-library's stored libraries).</summary>
+    IEnumerable<string[]> LibraryIds() =>
+        _recommendBodies.Select(b => System.Text.Json.JsonDocument.Parse(b).RootElement.GetProperty("liked").EnumerateArray().Select(e => e.GetString()!).ToArray());
+
+    /// <summary>A library no request sent before (its own seed): the server has no model of it yet.</summary>
+    string ColdLibraryBody()
+    {
+        var random = new Random(unchecked((int)(1_000_003 * Interlocked.Increment(ref _nextColdLibrary))));
+        int size = Math.Min(LibraryPapers, _paperIds.Count);
+        var liked = new HashSet<string>(StringComparer.Ordinal);
+        while (liked.Count < size) liked.Add(_paperIds[random.Next(_paperIds.Count)]);
+        return System.Text.Json.JsonSerializer.Serialize(new { liked, k = 10 });
+    }
+
+    /// <summary>
+    /// digest-library's set-up, through the API: one digest of <paramref name="digestPapers"/> new papers
+    /// (embedded, as a day's listing is) and the <see cref="Libraries"/> libraries stored as bench-0..63.
+    /// </summary>
+    public async Task SetUpDigestLibrariesAsync(HttpClient client, int digestPapers = 100)
+    {
+        var digest = IngestDigest(digestPapers, "bench-library-digest");
+        using var created = await client.SendAsync(digest).ConfigureAwait(false);
+        string answer = await created.Content.ReadAsStringAsync().ConfigureAwait(false);
+        if (!created.IsSuccessStatusCode || created.Headers.Location is not { } location)
+            throw new InvalidOperationException($"digest-library set-up: POST /digests answered {(int)created.StatusCode}: {answer}");
+        var names = new List<string>();
+        int n = 0;
+        foreach (var liked in LibraryIds())
+        {
+            string name = $"bench-{n++}";
+            using var put = await client.PutAsync(new Uri(BaseUri, $"libraries/{name}"),
+                new StringContent(System.Text.Json.JsonSerializer.Serialize(new { liked, disliked = Array.Empty<string>() }), Encoding.UTF8, "application/json")).ConfigureAwait(false);
+            if (!put.IsSuccessStatusCode)
+                throw new InvalidOperationException($"digest-library set-up: PUT /libraries/{name} answered {(int)put.StatusCode}: {await put.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+            names.Add(name);
+        }
+        string digestPath = location.OriginalString.TrimStart('/');
+        _digestLibrary = names.Select(name => new Uri(BaseUri, $"{digestPath}?library={name}").AbsoluteUri).ToArray();
+    }
+
     long[] NewPapers()
     {
         long first = Interlocked.Add(ref _nextNewPaper, _ingestBatch) - _ingestBatch;
@@ -86,16 +135,19 @@ public sealed class BenchRequests
     }
 
     /// <summary>A digest in the daily format with new synthetic papers (realistic abstract length, so embedding costs what a real one does).</summary>
-    HttpRequestMessage IngestDigest()
+    HttpRequestMessage IngestDigest() => IngestDigest(_ingestBatch, null);
+
+    HttpRequestMessage IngestDigest(int count, string? name)
     {
-        var papers = NewPapers();
+        long first = Interlocked.Add(ref _nextNewPaper, count) - count;
+        var papers = Enumerable.Range(0, count).Select(i => first + i).ToArray();
         var text = new StringBuilder("new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\nMar 11, 2025\n\n");
         foreach (long n in papers)
         {
             var paper = SyntheticPapers.Create((int)n);
             text.Append(paper.Title).Append("\n\n").Append(paper.Abstract).Append("\n\n");
         }
-        return new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, $"digests?date=2025-03-11&name=bench-{papers[0]}"))
+        return new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, $"digests?date=2025-03-11&name={name ?? $"bench-{papers[0]}"}"))
         {
             Content = new StringContent(text.ToString(), Encoding.UTF8, "text/plain"),
         };

@@ -13,8 +13,12 @@ public enum BenchRoute
     SearchSemantic,
     /// <summary>The same queries with mode=lexical (BM25 only).</summary>
     SearchLexical,
-    /// <summary>POST /recommend from a 50-paper library of stored papers (the default strategy).</summary>
+    /// <summary>POST /recommend from a 50-paper library of stored papers (the default strategy); 64 libraries repeat, so they are warm after the warm-up.</summary>
     Recommend,
+    /// <summary>POST /recommend from a 50-paper library never sent before: each request is a library's first after a change, and trains its model.</summary>
+    RecommendCold,
+    /// <summary>GET /digests/{id}?library=NAME: a 100-paper digest ordered by one of 64 stored 50-paper libraries (set up before the run).</summary>
+    DigestLibrary,
     /// <summary>GET /papers/{id}.</summary>
     Paper,
     /// <summary>POST /digests with new papers: parsed, embedded, checked for duplicates, stored durably.</summary>
@@ -29,7 +33,8 @@ public sealed class RouteMix
     public static readonly IReadOnlyDictionary<string, BenchRoute> Names = new Dictionary<string, BenchRoute>(StringComparer.OrdinalIgnoreCase)
     {
         ["similar"] = BenchRoute.Similar, ["search"] = BenchRoute.Search, ["search-semantic"] = BenchRoute.SearchSemantic,
-        ["search-lexical"] = BenchRoute.SearchLexical, ["recommend"] = BenchRoute.Recommend, ["paper"] = BenchRoute.Paper,
+        ["search-lexical"] = BenchRoute.SearchLexical, ["recommend"] = BenchRoute.Recommend, ["recommend-cold"] = BenchRoute.RecommendCold,
+        ["digest-library"] = BenchRoute.DigestLibrary, ["paper"] = BenchRoute.Paper,
         ["ingest"] = BenchRoute.Ingest, ["ingest-vectors"] = BenchRoute.IngestVectors,
     };
 
@@ -49,7 +54,8 @@ public sealed class RouteMix
 
     public bool Contains(BenchRoute route) => _routes.Contains(route);
 
-    public bool Writes => Contains(BenchRoute.Ingest) || Contains(BenchRoute.IngestVectors);
+    /// <summary>Whether the run writes to the data directory (then the server gets a copy): ingest, and digest-library's set-up (a digest and libraries stored).</summary>
+    public bool Writes => Contains(BenchRoute.Ingest) || Contains(BenchRoute.IngestVectors) || Contains(BenchRoute.DigestLibrary);
 
     public static string NameOf(BenchRoute route) => Names.First(n => n.Value == route).Key;
 

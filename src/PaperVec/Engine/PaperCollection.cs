@@ -58,11 +58,14 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
     /// <summary>The attached model (null until <see cref="AttachModelAsync"/>): embeds new papers.</summary>
     public Embedder? Embedder => _embedder;
 
-    PaperCollection(PaperDatabase database) => Database = database;
+    /// <summary>Library models kept warm between recommendations (the engine's, not a host's).</summary>
+    public LibraryModelCache LibraryModels { get; }
+
+    PaperCollection(PaperDatabase database, long modelCacheBytes) => (Database, LibraryModels) = (database, new LibraryModelCache(modelCacheBytes));
 
     /// <summary>Opens (and recovers) the collection's data directory; see <see cref="PaperDatabase.OpenAsync"/>.</summary>
     public static async Task<PaperCollection> OpenAsync(string? path, PaperDatabaseOptions? options = null) =>
-        new(await PaperDatabase.OpenAsync(path, options).ConfigureAwait(false));
+        new(await PaperDatabase.OpenAsync(path, options).ConfigureAwait(false), (options ?? new()).LibraryModelCacheBytes);
 
     /// <summary><see cref="OpenAsync"/> for hosts that cannot await yet (it blocks its thread while recovery runs).</summary>
     public static PaperCollection Open(string? path, PaperDatabaseOptions? options = null) => OpenAsync(path, options).GetAwaiter().GetResult();
@@ -283,7 +286,7 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
 
     Task<ReaderLibrary?> ICollectionReads.StoredLibraryAsync(string name) => Task.FromResult(Database.Catalog.GetLibrary(name));
 
-    IRecommendSource ICollectionReads.RecommendSource() => new StoredPapersSource(Database);
+    IRecommendSource ICollectionReads.RecommendSource() => new StoredPapersSource(Database, LibraryModels);
 
     /// <summary>A reader's library by name (checked), or null.</summary>
     public ReaderLibrary? Library(string name) => Database.Catalog.GetLibrary(ReaderLibrary.CheckName(name));

@@ -222,12 +222,73 @@ public sealed class LexicalIndex : IDisposable
     readonly object _gate = new();
     HashSet<long>? _touched;
 
+    /// <summary>
+    /// The text field keeps each paper's term vector (terms, frequencies, positions) beside its postings:
+    /// the recommender's tf-idf vectors read it instead of analysing the text again, and it is written,
+    /// checksummed, committed, replayed after a crash and rebuilt with the rest of the index.
+    /// </summary>
+    static readonly FieldType TextWithVectors = NewTextType();
+
+    static FieldType NewTextType()
+    {
+        var type = new FieldType(TextField.TYPE_NOT_STORED) { StoreTermVectors = true, StoreTermVectorPositions = true };
+        type.Freeze();
+        return type;
+    }
+
     static Document NewDocument(long key, string title, string abstractText) => new()
     {
         new StringField(KeyTerm, KeyText(key), Field.Store.NO),
         new StoredField(KeyValue, key),
-        new TextField(Text, title + "\n" + abstractText, Field.Store.NO),
+        new Field(Text, title + "\n" + abstractText, TextWithVectors),
     };
+
+    /// <summary>
+    /// Each key's analyzed tokens in text order (as <see cref="Tokens"/> gives them), read from its stored
+    /// term vector: one entry per key, in the order asked; null for a key not indexed or indexed without
+    /// a term vector (an index written before they were kept: the caller analyses the stored text).
+    /// </summary>
+    public List<IReadOnlyList<string>?> StoredTokens(IReadOnlyList<long> keys)
+    {
+        RefreshIfChanged();
+        var searcher = _searchers.Acquire();
+        try
+        {
+            var answers = new List<IReadOnlyList<string>?>(keys.Count);
+            var positions = new List<(int Position, string Term)>();
+            foreach (long key in keys)
+            {
+                answers.Add(null);
+                var keyTerm = new BytesRef(KeyText(key));
+                foreach (var leaf in searcher.IndexReader.Leaves)
+                {
+                    var reader = leaf.AtomicReader;
+                    if (reader.GetTerms(KeyTerm) is not { } keyTerms) continue;
+                    var keyEnum = keyTerms.GetEnumerator();
+                    if (!keyEnum.SeekExact(keyTerm)) continue;
+                    var docs = keyEnum.Docs(reader.LiveDocs, null, DocsFlags.NONE);
+                    int doc = docs.NextDoc();
+                    if (doc == DocIdSetIterator.NO_MORE_DOCS) continue;
+                    if (reader.GetTermVector(doc, Text) is not { } vector || !vector.HasPositions) break;
+                    positions.Clear();
+                    var terms = vector.GetEnumerator();
+                    DocsAndPositionsEnum? at = null;
+                    while (terms.MoveNext())
+                    {
+                        string term = terms.Term.Utf8ToString();
+                        at = terms.DocsAndPositions(null, at);
+                        if (at == null || at.NextDoc() == DocIdSetIterator.NO_MORE_DOCS) continue;
+                        for (int i = 0, freq = at.Freq; i < freq; i++) positions.Add((at.NextPosition(), term));
+                    }
+                    positions.Sort((a, b) => a.Position.CompareTo(b.Position));
+                    answers[^1] = positions.Select(p => p.Term).ToArray();
+                    break;
+                }
+            }
+            return answers;
+        }
+        finally { _searchers.Release(searcher); }
+    }
 
     public void Put(long key, string title, string abstractText)
     {
@@ -308,8 +369,11 @@ public sealed class LexicalIndex : IDisposable
                 }
             }
             int missing = keys.Count - (held - extra);
-            return extra == 0 && missing == 0 ? null
-                : $"it holds {held} papers, {extra} of them not in the store, and misses {missing} of the store's {keys.Count}";
+            if (extra != 0 || missing != 0) return $"it holds {held} papers, {extra} of them not in the store, and misses {missing} of the store's {keys.Count}";
+            // Every paper keeps its term vector (the recommender reads them): a segment written without them is an index from before.
+            int withoutVectors = searcher.IndexReader.Leaves.Where(l => l.AtomicReader.FieldInfos.FieldInfo(Text) is { HasVectors: false })
+                .Sum(l => l.AtomicReader.NumDocs);
+            return withoutVectors == 0 ? null : $"{withoutVectors} of its papers have no term vector (an index written before term vectors were kept)";
         }
         finally { _searchers.Release(searcher); }
     }

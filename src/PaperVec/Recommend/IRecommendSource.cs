@@ -12,6 +12,12 @@ public interface IRecommendSource
 {
     int Dimension { get; }
 
+    /// <summary>Where trained library models are kept warm (the collection's, node or cluster coordinator); null: every request trains.</summary>
+    LibraryModelCache? Models => null;
+
+    /// <summary>Papers stored (the model cache's epoch follows it: <see cref="LibraryModelCache.EpochOf"/>).</summary>
+    int Papers => 0;
+
     /// <summary>The stored vector of each key that still names a stored paper.</summary>
     Task<Dictionary<long, float[]>> VectorsAsync(IReadOnlyCollection<long> keys);
 

@@ -164,63 +164,92 @@ public sealed partial class ScoredPool
         };
         if (weights.Count == 0) throw new InvalidDataException("a fused library model needs at least one component");
         var needed = weights.Select(w => w.Item1).ToHashSet();
-        int dimension = source.Dimension;
-        var centroid = LibraryModel.Train(query with { Strategy = RecommendStrategy.Centroid }, dimension, liked, disliked, []);
+        var trained = await TrainedAsync(source, query, needed, liked, disliked).ConfigureAwait(false);
+        var centroid = trained.Centroid;
         // The pool: the candidates within the scope, or the best papers by the centroid (not by BM25 too:
         // a cluster's BM25 uses each shard's statistics, and the pool must be the one a node gathers).
         int size = query.Candidates?.Count ?? Math.Max(depth, AllPapersPool);
         List<long> pool = [.. (await source.RankAsync(centroid, query.Candidates, scope, Math.Max(1, size)).ConfigureAwait(false)).Select(r => r.Key)];
         var vectors = await source.VectorsAsync(pool).ConfigureAwait(false);
         pool = [.. pool.Where(vectors.ContainsKey)];
-        List<long> background = [];
-        if (needed.Contains(LibraryComponent.Classifier) || needed.Contains(LibraryComponent.TermClassifier))
-            background = await Recommender.BackgroundAsync(source, liked, disliked).ConfigureAwait(false);
-        TermSpace? terms = null;
-        bool termClassifier = needed.Contains(LibraryComponent.TermClassifier);
-        if (needed.Any(c => c is LibraryComponent.TermCentroid or LibraryComponent.TermBestMatch or LibraryComponent.TermClassifier))
-            terms = await TermSpace.BuildAsync(source, [.. pool, .. liked.Select(l => l.Key), .. disliked.Select(d => d.Key), .. termClassifier ? background : []],
-                termClassifier ? background : []).ConfigureAwait(false);
+        // The candidates' term vectors, weighted by the library's statistics (the trained space is shared: extended, not changed).
+        var terms = trained.Terms == null ? null : await trained.Terms.ExtendAsync(source, pool).ConfigureAwait(false);
 
         var components = new Dictionary<LibraryComponent, Dictionary<long, double>>();
         foreach (var component in needed)
         {
-            Func<long, double> score;
-            switch (component)
+            Func<long, double> score = component switch
             {
-                case LibraryComponent.Centroid:
-                    score = key => centroid.Score(vectors[key]);
-                    break;
-                case LibraryComponent.BestMatch:
-                    var best = LibraryModel.Train(query with { Strategy = RecommendStrategy.BestMatch }, dimension, liked, disliked, []);
-                    score = key => best.Score(vectors[key]);
-                    break;
-                case LibraryComponent.Classifier:
-                    var stored = await source.VectorsAsync(background).ConfigureAwait(false);
-                    var classifier = LibraryModel.Train(query with { Strategy = RecommendStrategy.Classifier }, dimension, liked, disliked,
-                        background.Where(stored.ContainsKey).Select(k => stored[k]).ToList());
-                    score = key => classifier.Score(vectors[key]);
-                    break;
-                case LibraryComponent.TermCentroid:
-                    var direction = new double[terms!.Dimension];
-                    foreach (var (key, _) in liked) AddTo(direction, terms.Unigrams(key), 1.0 / liked.Count);
-                    foreach (var (key, _) in disliked) AddTo(direction, terms.Unigrams(key), -Recommender.DislikedWeight / disliked.Count);
-                    double norm = Math.Sqrt(direction.Sum(d => d * d));
-                    score = key => norm > 0 ? terms.Unigrams(key).Dot(direction) / norm : 0;
-                    break;
-                case LibraryComponent.TermBestMatch:
-                    score = key => Best(terms!, liked, key) - (disliked.Count > 0 ? Recommender.DislikedWeight * Best(terms!, disliked, key) : 0);
-                    break;
-                default: // TermClassifier
-                    var negatives = disliked.Select(d => (terms!.Full(d.Key), Recommender.DislikedExampleWeight)).Concat(background.Select(b => (terms!.Full(b), 1.0)))
-                        .Where(n => n.Item1.Ids.Length > 0).ToList();
-                    var svm = TermClassifier.Train(terms!.Dimension, liked.Select(l => terms.Full(l.Key)).ToList(), negatives.Select(n => n.Item1).ToList(), negatives.Select(n => n.Item2).ToList());
-                    score = key => svm.Score(terms.Full(key));
-                    break;
-            }
+                LibraryComponent.Centroid => key => centroid.Score(vectors[key]),
+                LibraryComponent.BestMatch => key => trained.BestMatch!.Score(vectors[key]),
+                LibraryComponent.Classifier => key => trained.Classifier!.Score(vectors[key]),
+                LibraryComponent.TermCentroid => key => trained.TermDirectionNorm > 0 ? terms!.Unigrams(key).Dot(trained.TermDirection!) / trained.TermDirectionNorm : 0,
+                LibraryComponent.TermBestMatch => key => Best(terms!, liked, key) - (disliked.Count > 0 ? Recommender.DislikedWeight * Best(terms!, disliked, key) : 0),
+                _ => key => trained.Svm!.Score(terms!.Full(key)), // TermClassifier
+            };
             components[component] = pool.ToDictionary(key => key, score);
         }
         var judged = query.Liked.Concat(query.Disliked).ToHashSet();
         return new ScoredPool { Model = centroid, Components = components, Weights = weights, Judged = judged, Terms = terms, Vectors = vectors };
+    }
+
+    /// <summary>
+    /// The library's trained parts for the components <paramref name="needed"/>: from the source's model
+    /// cache when this library version was trained already, else trained now (and kept there).
+    /// </summary>
+    static Task<LibraryTraining> TrainedAsync(IRecommendSource source, RecommendQuery query, HashSet<LibraryComponent> needed,
+        List<(long Key, float[] Vector)> liked, List<(long Key, float[] Vector)> disliked)
+    {
+        Task<LibraryTraining> Train() => TrainAsync(source, query, needed, liked, disliked);
+        if (source.Models is not { } models) return Train();
+        var version = LibraryVersion.Of(needed, query.Regularization, liked.Select(l => l.Key), disliked.Select(d => d.Key), LibraryModelCache.EpochOf(source.Papers));
+        return models.GetOrTrainAsync(version, Train);
+    }
+
+    static async Task<LibraryTraining> TrainAsync(IRecommendSource source, RecommendQuery query, HashSet<LibraryComponent> needed,
+        List<(long Key, float[] Vector)> liked, List<(long Key, float[] Vector)> disliked)
+    {
+        int dimension = source.Dimension;
+        var centroid = LibraryModel.Train(query with { Strategy = RecommendStrategy.Centroid }, dimension, liked, disliked, []);
+        List<long> background = [];
+        if (needed.Contains(LibraryComponent.Classifier) || needed.Contains(LibraryComponent.TermClassifier))
+            background = await Recommender.BackgroundAsync(source, liked, disliked).ConfigureAwait(false);
+        LibraryModel? best = null, classifier = null;
+        if (needed.Contains(LibraryComponent.BestMatch))
+            best = LibraryModel.Train(query with { Strategy = RecommendStrategy.BestMatch }, dimension, liked, disliked, []);
+        if (needed.Contains(LibraryComponent.Classifier))
+        {
+            var stored = await source.VectorsAsync(background).ConfigureAwait(false);
+            classifier = LibraryModel.Train(query with { Strategy = RecommendStrategy.Classifier }, dimension, liked, disliked,
+                background.Where(stored.ContainsKey).Select(k => stored[k]).ToList());
+        }
+        TermSpace? terms = null;
+        double[]? direction = null;
+        double norm = 0;
+        TermClassifier? svm = null;
+        bool termClassifier = needed.Contains(LibraryComponent.TermClassifier);
+        if (needed.Any(c => c is LibraryComponent.TermCentroid or LibraryComponent.TermBestMatch or LibraryComponent.TermClassifier))
+        {
+            terms = await TermSpace.BuildAsync(source, [.. liked.Select(l => l.Key), .. disliked.Select(d => d.Key), .. termClassifier ? background : []],
+                termClassifier ? background : []).ConfigureAwait(false);
+            if (needed.Contains(LibraryComponent.TermCentroid))
+            {
+                direction = new double[terms.Dimension];
+                foreach (var (key, _) in liked) AddTo(direction, terms.Unigrams(key), 1.0 / liked.Count);
+                foreach (var (key, _) in disliked) AddTo(direction, terms.Unigrams(key), -Recommender.DislikedWeight / disliked.Count);
+                norm = Math.Sqrt(direction.Sum(d => d * d));
+            }
+            if (termClassifier)
+            {
+                var negatives = disliked.Select(d => (terms.Full(d.Key), Recommender.DislikedExampleWeight)).Concat(background.Select(b => (terms.Full(b), 1.0)))
+                    .Where(n => n.Item1.Ids.Length > 0).ToList();
+                svm = TermClassifier.Train(terms.Dimension, liked.Select(l => terms.Full(l.Key)).ToList(), negatives.Select(n => n.Item1).ToList(), negatives.Select(n => n.Item2).ToList());
+            }
+            // Kept warm: the background's vectors were only for training (their terms keep their ids and weights).
+            var library = liked.Select(l => l.Key).Concat(disliked.Select(d => d.Key)).ToHashSet();
+            terms.Forget(background.Where(b => !library.Contains(b)));
+        }
+        return new LibraryTraining { Centroid = centroid, BestMatch = best, Classifier = classifier, Terms = terms, TermDirection = direction, TermDirectionNorm = norm, Svm = svm };
     }
 
     static double Best(TermSpace terms, List<(long Key, float[] Vector)> examples, long key)

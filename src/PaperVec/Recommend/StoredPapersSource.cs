@@ -4,9 +4,11 @@ using PaperVec.Storage;
 namespace PaperVec.Recommend;
 
 /// <summary>A recommendation over one node's store: vectors from memory, the HNSW and Lucene indexes.</summary>
-public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
+public sealed class StoredPapersSource(PaperDatabase db, LibraryModelCache? models = null) : IRecommendSource
 {
     public int Dimension => db.Dimension;
+    public LibraryModelCache? Models => models;
+    public int Papers => db.PaperCount;
 
     public Task<Dictionary<long, float[]>> VectorsAsync(IReadOnlyCollection<long> keys)
     {
@@ -21,11 +23,13 @@ public sealed class StoredPapersSource(PaperDatabase db) : IRecommendSource
 
     public Task<List<long>> SampleKeysAsync(int count, int seed, IReadOnlySet<long> excluded) => Task.FromResult(db.Catalog.SampleKeys(count, seed, excluded));
 
+    /// <summary>From the papers' stored term vectors; a paper without one (an index from before they were kept) has its stored text analysed.</summary>
     public async Task<List<IReadOnlyList<string>>> TermsOfAsync(IReadOnlyList<long> keys)
     {
+        var stored = db.LexicalTokens(keys);
         var terms = new List<IReadOnlyList<string>>(keys.Count);
-        foreach (long key in keys)
-            terms.Add(await db.GetPaperAsync(key).ConfigureAwait(false) is { } paper ? Lexical.LexicalIndex.Tokens(paper.Title + "\n" + paper.Abstract) : Array.Empty<string>());
+        for (int i = 0; i < keys.Count; i++)
+            terms.Add(stored[i] ?? (await db.GetPaperAsync(keys[i]).ConfigureAwait(false) is { } paper ? Lexical.LexicalIndex.Tokens(paper.Title + "\n" + paper.Abstract) : Array.Empty<string>()));
         return terms;
     }
 

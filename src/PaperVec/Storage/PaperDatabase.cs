@@ -33,6 +33,8 @@ public sealed record PaperDatabaseOptions
     /// <summary>A store checkpoint that has not finished by then is given up and the store refuses writes until restart.</summary>
     public TimeSpan CheckpointTimeout { get; init; } = TimeSpan.FromMinutes(2);
     public long StoreMemoryBytes { get; init; } = 1L << 28;
+    /// <summary>Byte budget of the warm library models (<see cref="Recommend.LibraryModelCache"/>), least recently used out first.</summary>
+    public long LibraryModelCacheBytes { get; init; } = Recommend.LibraryModelCache.DefaultMaxBytes;
     public OpenMode Mode { get; init; } = OpenMode.Normal;
     /// <summary>Recovery notes (what was replayed, rebuilt or found damaged).</summary>
     public Action<string>? Log { get; init; }
@@ -234,6 +236,9 @@ public sealed partial class PaperDatabase : IDisposable, IAsyncDisposable
     /// <summary>Papers best matching weighted analyzed terms by BM25 (a library's profile), best first; optionally only among <paramref name="restrictTo"/>.</summary>
     public List<(long Key, float Score)> SearchLexicalTerms(IReadOnlyList<(string Term, float Weight)> terms, int k, Func<long, bool>? filter = null, IReadOnlyCollection<long>? restrictTo = null) =>
         ReadLexically(lexical => lexical.SearchTerms(terms, k, filter, restrictTo));
+
+    /// <summary>Each key's analyzed tokens from its stored term vector (null for one without: not indexed, or indexed before they were kept).</summary>
+    public List<IReadOnlyList<string>?> LexicalTokens(IReadOnlyList<long> keys) => ReadLexically(lexical => lexical.StoredTokens(keys));
 
     /// <summary>Papers holding an analyzed term, and papers indexed (for term weights).</summary>
     public (int DocFreq, int Docs) LexicalDocFreq(string term) => ReadLexically(lexical => lexical.DocFreq(term));

@@ -405,14 +405,21 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
             {
                 var expected = await single.RecommendAsync(liked, disliked, scope with { Diversity = diversity }, strategy: strategy);
                 var actual = await cluster.RecommendAsync(liked, disliked, scope with { Diversity = diversity }, strategy: strategy);
-                string Show(List<SearchResult> results) => string.Join("; ", results.Select(r => $"{r.Id} {r.Score} [{string.Join(",", r.Because!.Select(b => $"{b.Id}:{b.Similarity}"))}] {string.Join(",", r.SharedTerms ?? [])}"));
                 Assert.Equal(Show(expected), Show(actual));
             }
+            // Asked again, both answer from their warm models (trained once on the coordinator, serving every shard's ranking) and still agree.
+            long nodeTrainings = single.LibraryModels.Trainings, clusterTrainings = cluster.LibraryModels.Trainings;
+            var warmExpected = await single.RecommendAsync(liked, disliked, scope);
+            var warmActual = await cluster.RecommendAsync(liked, disliked, scope);
+            Assert.Equal(Show(warmExpected), Show(warmActual));
+            Assert.Equal((nodeTrainings, clusterTrainings), (single.LibraryModels.Trainings, cluster.LibraryModels.Trainings));
             var hybrid = await cluster.RecommendAsync(liked, disliked, scope, strategy: PaperVec.Recommend.RecommendStrategy.Hybrid);
             Assert.Equal(10, hybrid.Count);
             Assert.DoesNotContain(hybrid, r => liked.Contains(r.Id) || disliked.Contains(r.Id));
         }
         await Assert.ThrowsAsync<UnknownPapersException>(() => cluster.RecommendAsync(["no-such-paper"], [], new SearchScope { K = 5 }));
+
+        static string Show(List<SearchResult> results) => string.Join("; ", results.Select(r => $"{r.Id} {r.Score} [{string.Join(",", r.Because!.Select(b => $"{b.Id}:{b.Similarity}"))}] {string.Join(",", r.SharedTerms ?? [])}"));
     }
 
     static async Task AssertNothingLostAsync(ClusterCollection cluster, List<IncomingPaper> acked)

@@ -10,7 +10,7 @@ namespace PaperVec.Tests.Storage;
 /// A real crash test: `papervec ingest -` runs as a child process, streaming paper records (with
 /// vectors, so no model is needed) and printing "ack N IDS" after each durable batch. The test kills
 /// it with SIGKILL at random moments, or lets it die inside a checkpoint through a crash point armed by the test-only host (tests/PaperVec.CrashHost, through PaperDatabaseOptions.AtCheckpointStep),
-/// then checks that every acknowledged paper is readable and is its own nearest neighbour, that
+/// then checks that every acknowledged paper is readable, is its own nearest neighbour and has its term vector, that
 /// nothing is duplicated, and that the store opens cleanly. Each round resends everything not yet
 /// acknowledged, so re-ingesting is exercised too.
 /// </summary>
@@ -94,6 +94,8 @@ public class CrashRecoveryTests(ITestOutputHelper output)
                     Assert.True(paper != null, $"round {round}: acknowledged paper {id} is missing");
                     var hits = db.Vectors.Search(paper.Vector, 1);
                     Assert.Equal(key, hits[0].Id);
+                    // Its term vector (the recommender's tf-idf input) came back with it.
+                    Assert.Equal(PaperVec.Lexical.LexicalIndex.Tokens(paper.Title + "\n" + paper.Abstract), db.LexicalTokens([key])[0]);
                 }
                 Assert.True(db.IndexMatchesStore(out var problem), problem);
                 Assert.Equal(db.PaperCount, db.Papers().Select(p => p.Key).Distinct().Count());
