@@ -19,7 +19,7 @@ static class RecommendEvaluationCommand
         var corpus = new Argument<FileInfo>("CORPUS") { Description = "arXiv records (JSON Lines: id, title, abstract, authors, categories, listing_date), e.g. ../shared/corpora/arxiv-cs-2025.jsonl" };
         var since = new Option<DateOnly>("--since") { Description = "Only papers listed on or after this date (libraries come from here on)", DefaultValueFactory = _ => new DateOnly(2025, 10, 15) };
         var testFrom = new Option<DateOnly>("--test-from") { Description = "Test days start here: libraries hold only papers listed before", DefaultValueFactory = _ => new DateOnly(2025, 12, 15) };
-        var authors = CommonOptions.AtLeast(new Option<int>("--authors") { Description = "Author libraries, and author-pair libraries, to judge at most per size", DefaultValueFactory = _ => 300 }, 1);
+        var authors = CommonOptions.AtLeast(new Option<int>("--authors") { Description = "Author libraries, and author-pair libraries, to judge at most per size", DefaultValueFactory = _ => 200 }, 1);
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var previous = new Option<bool>("--previous-default") { Description = "Also rank by the default before issue 28 (Hybrid: embedding classifier + BM25 of the library's terms; slower)" };
         var data = DataOptions.Data();
@@ -79,18 +79,36 @@ static class RecommendEvaluationCommand
                 // Every weighting measured on every tuning ranking once; the choices below only average these.
                 var tuningTasks = all.Where(s => s.Task.Tuning).ToList();
                 var gridScores = grid.Select(g => tuningTasks.Select(s => s.Measure(s.Sum(g))).ToArray()).ToArray();
-                double Objective(int g, Func<SizedTask, bool> which)
+                double Objective(int g, Func<int, bool> which)
                 {
-                    var chosen = tuningTasks.Select((s, i) => (s, i)).Where(x => which(x.s.Task)).Select(x => gridScores[g][x.i]).ToList();
-                    return chosen.Count == 0 ? 0 : chosen.Average(m => m.Rr + m.Ndcg);
+                    double sum = 0;
+                    int count = 0;
+                    for (int i = 0; i < tuningTasks.Count; i++)
+                        if (which(i)) { sum += gridScores[g][i].Rr + gridScores[g][i].Ndcg; count++; }
+                    return count == 0 ? 0 : sum / count;
                 }
                 // Sizes weigh alike whatever their ranking counts.
-                (LibraryComponent C, double W)[] Best(IReadOnlyCollection<int> sizes) =>
-                    grid[Enumerable.Range(0, grid.Count).OrderByDescending(g => sizes.Average(size => Objective(g, t => t.Size == size))).ThenBy(g => g).First()];
-                var perSize = LibrarySizeEvaluation.Sizes.ToDictionary(size => size, size => Best([size]));
-                var small = Best([1, 3]);
-                var large = Best([5, 10, 50]);
-                var global = Best(LibrarySizeEvaluation.Sizes);
+                (LibraryComponent C, double W)[] Best(IReadOnlyCollection<int> sizes, Func<int, bool> which) =>
+                    grid[Enumerable.Range(0, grid.Count).OrderByDescending(g => sizes.Average(size => Objective(g, i => tuningTasks[i].Task.Size == size && which(i)))).ThenBy(g => g).First()];
+                var perSize = LibrarySizeEvaluation.Sizes.ToDictionary(size => size, size => Best([size], _ => true));
+                var small = Best([1, 3], _ => true);
+                var large = Best([5, 10, 50], _ => true);
+                var global = Best(LibrarySizeEvaluation.Sizes, _ => true);
+                // How finely to tune (per size, 1-3 and 5-50, one for every size) is itself decided on the tuning part
+                // alone: two-fold cross-validation inside it (weights chosen on one half, measured on the other).
+                var fold = tuningTasks.Select(s => LibrarySizeEvaluation.Fold(s.Task)).ToArray();
+                var granularities = new (string Name, int[][] Groups)[]
+                {
+                    ("per size", [.. LibrarySizeEvaluation.Sizes.Select(size => new[] { size })]),
+                    ("1-3 and 5-50 liked", [[1, 3], [5, 10, 50]]),
+                    ("one for every size", [LibrarySizeEvaluation.Sizes]),
+                };
+                var crossValidated = granularities.Select(gr => (gr.Name, Score: new[] { 0, 1 }.Average(f => gr.Groups.SelectMany(group =>
+                {
+                    var chosen = Best(group, i => fold[i] != f);
+                    int g = grid.FindIndex(x => x.SequenceEqual(chosen));
+                    return group.Select(size => Objective(g, i => tuningTasks[i].Task.Size == size && fold[i] == f));
+                }).Average()))).ToList();
                 string Describe(IEnumerable<(LibraryComponent C, double W)> weights) => string.Join(" + ", weights.Select(w => $"{w.W:0.#} {w.C}"));
 
                 var rows = new List<(string Name, Func<ScoredTask, (double Rr, double Hit, double Ndcg)> Measure)>();
@@ -175,7 +193,7 @@ static class RecommendEvaluationCommand
                 if (asJson)
                 {
                     Console.WriteLine(JsonSerializer.Serialize(new { papers = papers.Count, testFrom = parse.GetValue(testFrom), tuned = perSize.ToDictionary(b => b.Key.ToString(), b => Describe(b.Value)),
-                        tunedSmall = Describe(small), tunedLarge = Describe(large), tunedEverySize = Describe(global), rows = table, comparisons, seconds = Math.Round(clock.Elapsed.TotalSeconds) }, JsonSerializerOptions.Web));
+                        tunedSmall = Describe(small), tunedLarge = Describe(large), tunedEverySize = Describe(global), crossValidated = crossValidated.ToDictionary(c => c.Name, c => Math.Round(c.Score, 4)), rows = table, comparisons, seconds = Math.Round(clock.Elapsed.TotalSeconds) }, JsonSerializerOptions.Web));
                     return 0;
                 }
                 Console.WriteLine();
@@ -184,6 +202,7 @@ static class RecommendEvaluationCommand
                 foreach (var (size, weights) in perSize) Console.WriteLine($"tuned on the tuning part, {size} liked: {Describe(weights)}");
                 Console.WriteLine($"tuned on the tuning part, 1-3 liked: {Describe(small)}; 5-50 liked: {Describe(large)}");
                 Console.WriteLine($"tuned on the tuning part, every size: {Describe(global)}");
+                Console.WriteLine("two-fold cross-validation inside the tuning part, mean MRR + nDCG@10 over sizes: " + string.Join(", ", crossValidated.Select(c => $"{c.Name} {c.Score:0.0000}")));
                 foreach (int size in LibrarySizeEvaluation.Sizes) Console.WriteLine($"default, {size} liked: {Describe(Recommender.DefaultFusion(size))}");
                 Console.WriteLine($"({clock.Elapsed.TotalSeconds:0}s, scoring done at {scoringSeconds:0}s)");
                 return 0;

@@ -38,6 +38,13 @@ public static class LibrarySizeEvaluation
     public const int MaxPairAuthors = 12;
 
     /// <summary>
+    /// The half of the tuning part a task falls in for the cross-validation that decides how finely to
+    /// tune: by its hidden paper (author proxies) or its category, as the parts are split.
+    /// </summary>
+    public static int Fold(SizedTask task) =>
+        (int)(StableHash("fold:" + (task.Proxy.StartsWith("category", StringComparison.Ordinal) ? task.Name : task.Wanted.Min().ToString(System.Globalization.CultureInfo.InvariantCulture))) % 2);
+
+    /// <summary>
     /// Every task of the corpus. <paramref name="nearMisses"/> finds the disliked near misses of a
     /// library (count papers the filter allows, nearest the liked centroid); <paramref name="maxAuthors"/>
     /// caps the author and the author-pair tasks per size (chosen by a hash, not by order).

@@ -15,8 +15,9 @@ public static class Recommender
     /// <summary>
     /// The best measured strategy (README, Recommendations; `papervec eval recommend`, 14,179 arXiv
     /// papers, libraries of 1 to 50 papers): a z-score fusion of the tf-idf SVM, the embedding
-    /// classifier and the best liked match (<see cref="DefaultFusion"/>). On the eval's test part it
-    /// beats the tf-idf centroid and the best single match in MRR and nDCG@10 at every size.
+    /// classifier and the best liked match in term and in embedding space (<see cref="DefaultFusion"/>).
+    /// On the eval's test part it beats the tf-idf centroid and the best single match in MRR, hit@10
+    /// and nDCG@10 at every size.
     /// </summary>
     public const RecommendStrategy DefaultStrategy = RecommendStrategy.Fused;
     public const double DefaultRegularization = 0.01;
@@ -139,13 +140,15 @@ public static class Recommender
 
     /// <summary>
     /// The default fused model for a library of <paramref name="liked"/> papers: 2 x the tf-idf SVM +
-    /// 1 x the best liked match + 2 x the embedding classifier (z-scores), the best of 80 weightings on
-    /// the tuning part of `papervec eval recommend` over every size. One fusion serves every size: the
-    /// weights picked per size on the tuning part did worse on the test part at 3, 5 and 50 liked papers
-    /// (README, Recommendations).
+    /// 1 x the best liked match in tf-idf space (max-sim) + 1 x the best liked match (MiniLM) + 2 x the
+    /// embedding classifier (z-scores): the best of 242 weightings on the tuning part of `papervec eval
+    /// recommend` over every size. One fusion serves every size because two-fold cross-validation inside
+    /// the tuning part scored one fusion for all sizes above one per size and one per 1-3 / 5-50 liked
+    /// (README, Recommendations): the classifiers carry large libraries, the two best-match terms
+    /// keep a 1-paper library a similarity model.
     /// </summary>
     public static IReadOnlyList<(LibraryComponent Component, double Weight)> DefaultFusion(int liked) =>
-        [(LibraryComponent.TermClassifier, 2), (LibraryComponent.BestMatch, 1), (LibraryComponent.Classifier, 2)];
+        [(LibraryComponent.TermBestMatch, 1), (LibraryComponent.TermClassifier, 2), (LibraryComponent.BestMatch, 1), (LibraryComponent.Classifier, 2)];
 
     /// <summary>The classifiers' background negatives: a sample of the other papers, seeded by the library so it ranks the same way every time.</summary>
     internal static Task<List<long>> BackgroundAsync(IRecommendSource source, List<(long Key, float[] Vector)> liked, List<(long Key, float[] Vector)> disliked)
