@@ -154,8 +154,24 @@ public static class Recommender
     internal static Task<List<long>> BackgroundAsync(IRecommendSource source, List<(long Key, float[] Vector)> liked, List<(long Key, float[] Vector)> disliked)
     {
         var excluded = liked.Select(e => e.Key).Concat(disliked.Select(e => e.Key)).ToHashSet();
-        int seed = liked.Aggregate(17, (h, e) => HashCode.Combine(h, e.Key));
-        return source.SampleKeysAsync(BackgroundSample, seed, excluded);
+        return source.SampleKeysAsync(BackgroundSample, BackgroundSeed(liked.Select(e => e.Key)), excluded);
+    }
+
+    /// <summary>
+    /// The background sample's seed for a library: XxHash32 of its liked keys in order. Not
+    /// HashCode.Combine, which is seeded anew in every process: a restarted node, each silo of a
+    /// cluster and two runs of `papervec eval recommend` must draw the same sample for one library.
+    /// </summary>
+    public static int BackgroundSeed(IEnumerable<long> liked)
+    {
+        var hash = new System.IO.Hashing.XxHash32();
+        Span<byte> bytes = stackalloc byte[8];
+        foreach (long key in liked)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes, key);
+            hash.Append(bytes);
+        }
+        return (int)hash.GetCurrentHashAsUInt32();
     }
 
     /// <summary>The library's characteristic terms, weighted by the share of liked papers holding them times their idf (as Lucene's MoreLikeThis).</summary>
