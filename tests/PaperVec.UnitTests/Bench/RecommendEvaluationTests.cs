@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using PaperVec.Bench.Evaluation;
+using PaperVec.Recommend;
 
 namespace PaperVec.Tests.Bench;
 
@@ -95,5 +98,17 @@ public class RecommendEvaluationTests
             Assert.Equal(sorted.Hit, inPlace.Hit, 12);
             Assert.Equal(sorted.Ndcg, inPlace.Ndcg, 12);
         }
+    }
+
+    [Fact]
+    public void TheBackgroundSampleSeedIsTheSameInEveryProcess()
+    {
+        // XxHash32 of the liked keys, little-endian, in order: nothing seeded per process (HashCode.Combine is),
+        // so two runs of the evaluation, a restarted node and every silo draw one library's same sample.
+        long[] liked = [5985081666954488396, 2, 3];
+        var bytes = new byte[8 * liked.Length];
+        for (int i = 0; i < liked.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8 * i), liked[i]);
+        Assert.Equal((int)XxHash32.HashToUInt32(bytes), Recommender.BackgroundSeed(liked));
+        Assert.NotEqual(Recommender.BackgroundSeed(liked), Recommender.BackgroundSeed(liked.Reverse()));
     }
 }
