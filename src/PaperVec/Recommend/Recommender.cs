@@ -15,8 +15,9 @@ public static class Recommender
     /// <summary>
     /// The best measured strategy (README, Recommendations; `papervec eval recommend`, 14,179 arXiv
     /// papers, libraries of 1 to 50 papers): a z-score fusion of the tf-idf SVM, the embedding
-    /// classifier and the best liked match (<see cref="DefaultFusion"/>). On the eval's test part it
-    /// beats the tf-idf centroid and the best single match in MRR and nDCG@10 at every size.
+    /// classifier and the best liked match in term and in embedding space (<see cref="DefaultFusion"/>).
+    /// On the eval's test part it beats the tf-idf centroid and the best single match in MRR, hit@10
+    /// and nDCG@10 at every size.
     /// </summary>
     public const RecommendStrategy DefaultStrategy = RecommendStrategy.Fused;
     public const double DefaultRegularization = 0.01;
@@ -139,20 +140,37 @@ public static class Recommender
 
     /// <summary>
     /// The default fused model for a library of <paramref name="liked"/> papers: 2 x the tf-idf SVM +
-    /// 1 x the best liked match + 2 x the embedding classifier (z-scores), the best of 80 weightings on
-    /// the tuning part of `papervec eval recommend` over every size. One fusion serves every size: the
-    /// weights picked per size on the tuning part did worse on the test part at 3, 5 and 50 liked papers
-    /// (README, Recommendations).
+    /// 1 x the best liked match in tf-idf space (max-sim) + 1 x the best liked match (MiniLM) + 2 x the
+    /// embedding classifier (z-scores): the best of 242 weightings on the tuning part of `papervec eval
+    /// recommend` over every size. One fusion serves every size because two-fold cross-validation inside
+    /// the tuning part scored one fusion for all sizes (0.655 MRR + nDCG@10) above one per size (0.635)
+    /// and one per 1-3 / 5-50 liked (0.638) (README, Recommendations).
     /// </summary>
     public static IReadOnlyList<(LibraryComponent Component, double Weight)> DefaultFusion(int liked) =>
-        [(LibraryComponent.TermClassifier, 2), (LibraryComponent.BestMatch, 1), (LibraryComponent.Classifier, 2)];
+        [(LibraryComponent.TermBestMatch, 1), (LibraryComponent.TermClassifier, 2), (LibraryComponent.BestMatch, 1), (LibraryComponent.Classifier, 2)];
 
     /// <summary>The classifiers' background negatives: a sample of the other papers, seeded by the library so it ranks the same way every time.</summary>
     internal static Task<List<long>> BackgroundAsync(IRecommendSource source, List<(long Key, float[] Vector)> liked, List<(long Key, float[] Vector)> disliked)
     {
         var excluded = liked.Select(e => e.Key).Concat(disliked.Select(e => e.Key)).ToHashSet();
-        int seed = liked.Aggregate(17, (h, e) => HashCode.Combine(h, e.Key));
-        return source.SampleKeysAsync(BackgroundSample, seed, excluded);
+        return source.SampleKeysAsync(BackgroundSample, BackgroundSeed(liked.Select(e => e.Key)), excluded);
+    }
+
+    /// <summary>
+    /// The background sample's seed for a library: XxHash32 of its liked keys in order. Not
+    /// HashCode.Combine, which is seeded anew in every process: a restarted node, each silo of a
+    /// cluster and two runs of `papervec eval recommend` must draw the same sample for one library.
+    /// </summary>
+    public static int BackgroundSeed(IEnumerable<long> liked)
+    {
+        var hash = new System.IO.Hashing.XxHash32();
+        Span<byte> bytes = stackalloc byte[8];
+        foreach (long key in liked)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes, key);
+            hash.Append(bytes);
+        }
+        return (int)hash.GetCurrentHashAsUInt32();
     }
 
     /// <summary>The library's characteristic terms, weighted by the share of liked papers holding them times their idf (as Lucene's MoreLikeThis).</summary>
