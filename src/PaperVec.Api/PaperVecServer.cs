@@ -10,6 +10,7 @@ using PaperVec.Api.Papers;
 using PaperVec.Api.Search;
 using PaperVec.Api.Security;
 using PaperVec.Engine;
+using PaperVec.Storage;
 
 namespace PaperVec.Api;
 
@@ -87,8 +88,10 @@ public static class PaperVecServer
             Duplicates.DuplicateRoutes.Map(app);
             HealthRoutes.Map(app);
             MetricsRoutes.Map(app);
+            StatsRoutes.Map(app);
             app.MapOpenApi(); // /openapi/v1.json
 
+            if (served != null) AnnounceAddress(app, served.Collection.Location, key);
             if (options.Log is { } log)
             {
                 app.Lifetime.ApplicationStarted.Register(() =>
@@ -106,6 +109,33 @@ public static class PaperVecServer
             served?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes papervec.server beside the lock once listening (the command line's verbs send their
+    /// requests there while this server holds the directory), and removes it once stopped.
+    /// </summary>
+    static void AnnounceAddress(WebApplication app, string root, string? key)
+    {
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (Addresses(app).Select(Reachable).OfType<string>().FirstOrDefault() is not { } url) return; // a test server: nothing listens
+            try { ServerAddressFile.Write(root, new ServerAddress(url, string.IsNullOrEmpty(key) ? null : key)); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                app.Logger.LogWarning("cannot write {File}: {Reason}; the command line will not find this server", ServerAddressFile.PathIn(root), e.Message);
+            }
+        });
+        app.Lifetime.ApplicationStopped.Register(() => ServerAddressFile.Delete(root));
+    }
+
+    /// <summary>A bound address as a client on this machine reaches it: a wildcard host (0.0.0.0, [::], +, *) is loopback.</summary>
+    static string? Reachable(string address)
+    {
+        if (!Uri.TryCreate(address.Replace("://+", "://0.0.0.0").Replace("://*", "://0.0.0.0"), UriKind.Absolute, out var uri)) return null;
+        if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) return null;
+        string host = uri.Host is "0.0.0.0" ? "127.0.0.1" : uri.Host is "[::]" or "::" ? "[::1]" : uri.Host;
+        return $"{uri.Scheme}://{host}:{uri.Port}";
     }
 
     /// <summary>One node's collection, opened and recovered now: a data directory held by another process fails start-up at once.</summary>
