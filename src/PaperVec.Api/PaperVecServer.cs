@@ -85,6 +85,7 @@ public static class PaperVecServer
             DigestRoutes.Map(app);
             Recommend.RecommendRoutes.Map(app);
             Libraries.LibraryRoutes.Map(app);
+            Libraries.LibraryFeed.Map(app);
             Duplicates.DuplicateRoutes.Map(app);
             HealthRoutes.Map(app);
             MetricsRoutes.Map(app);
