@@ -117,3 +117,4 @@ sealed record RemoteDigestView(string Id, string Date, string Source, List<Remot
 sealed record RemoteIngestPaper(string Id, string Title, string Status);
 sealed record RemoteIngestAnswer(string? Digest, string? Date, int Papers, int New, int AlreadySeen, int Exact, int Revised, int Retitled, string Summary,
     List<RemoteIngestPaper> NewPapers, List<RemoteIngestPaper> Duplicates, List<string> Problems);
+sealed record RemoteSubscription(string Library, string Email, int Top, DateTimeOffset Since, List<string> Mailed);

@@ -131,6 +131,17 @@ sealed class RemoteCollection : IPaperCollection
             ? await _client.SendJsonAsync<RemoteLibrary>(HttpMethod.Put, $"libraries/{PaperServerClient.Segment(name)}", new { liked = like, disliked = dislike })
             : await _client.SendJsonAsync<RemoteLibrary>(HttpMethod.Patch, $"libraries/{PaperServerClient.Segment(name)}", new { like, dislike, remove }));
 
+    public async Task<ReaderLibrary?> SubscribeAsync(string name, string? email, int top)
+    {
+        string path = $"libraries/{PaperServerClient.Segment(name)}/subscription";
+        if (email == null)
+            return await _client.DeleteAsync(path) ? await LibraryAsync(name) : throw new CliException($"library '{name}' has no subscription");
+        var view = await _client.SendJsonAsync<RemoteSubscription>(HttpMethod.Put, path, new { email, top });
+        return await LibraryAsync(name) is { } library ? library with { Subscription = new LibrarySubscription(view.Email, view.Top, view.Since), Mailed = view.Mailed } : null;
+    }
+
+    public Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId) => throw new NotSupportedException("the server notes what it mailed");
+
     public Task<bool> DeleteLibraryAsync(string name) => _client.DeleteAsync($"libraries/{PaperServerClient.Segment(name)}");
 
     static ReaderLibrary Library(RemoteLibrary l) => new(l.Name, l.Liked.Select(Key).ToList(), l.Disliked.Select(Key).ToList(), l.UpdatedAt);

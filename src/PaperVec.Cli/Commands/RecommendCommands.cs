@@ -64,7 +64,7 @@ static class RecommendCommands
 
     public static Command Library()
     {
-        var command = new Command("library", "A reader's named list of liked and disliked papers") { List(), Show(), Change("like", "Mark papers liked"), Change("dislike", "Mark papers not interesting"), Change("remove", "Take papers out"), Delete() };
+        var command = new Command("library", "A reader's named list of liked and disliked papers") { List(), Show(), Change("like", "Mark papers liked"), Change("dislike", "Mark papers not interesting"), Change("remove", "Take papers out"), Delete(), Subscribe() };
         return command;
 
         static Command List()
@@ -122,6 +122,32 @@ static class RecommendCommands
                 return 0;
             });
             return change;
+        }
+
+        static Command Subscribe()
+        {
+            var name = new Argument<string>("NAME");
+            var email = new Option<string?>("--email") { Description = "Where to mail the library's top papers of each digest ingested from now on (a running serve with PaperVec:Smtp configured sends them)" };
+            var top = CommonOptions.AtLeast(new Option<int>("--top") { Description = "Papers per message (1..100)", DefaultValueFactory = _ => 10 }, 1);
+            var stop = new Option<bool>("--stop") { Description = "End the subscription" };
+            var data = DataOptions.Data();
+            var subscribe = new Command("subscribe", "Mail a library's top papers of each new digest to an address") { name, email, top, stop, data };
+            ServerTarget.AddTo(subscribe);
+            subscribe.SetAction(async parse =>
+            {
+                string library = parse.GetValue(name)!;
+                string? address = parse.GetValue(email);
+                bool ending = parse.GetValue(stop);
+                if (ending == (address != null)) throw new UsageException("give --email ADDRESS to subscribe, or --stop to end the subscription");
+                if (parse.GetValue(top) > LibrarySubscription.MaxTop) throw new UsageException($"--top must be from 1 to {LibrarySubscription.MaxTop}");
+                await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
+                var changed = await collection.SubscribeAsync(library, address, parse.GetValue(top)) ?? throw new CliException($"no library named '{library}'");
+                Console.WriteLine(changed.Subscription is { } s
+                    ? $"library '{changed.Name}': the top {s.Top} papers of each digest ingested from now on go to {s.Email}"
+                    : $"library '{changed.Name}': no longer mailed");
+                return 0;
+            });
+            return subscribe;
         }
 
         static Command Delete()
