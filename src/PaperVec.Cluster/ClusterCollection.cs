@@ -401,6 +401,30 @@ public sealed partial class ClusterCollection : Engine.IPaperCollection, Engine.
         return deleted;
     }
 
+    /// <summary>
+    /// Deletes a digest: every shard's part (its papers; the manifest on the home shard), each on every
+    /// live replica of its shard like other writes (a replica that missed it records that it is behind
+    /// before this answers). Papers any library names, on whichever shard it lives, are kept. Null when no digest has that id.
+    /// </summary>
+    public async Task<DigestDeletion?> DeleteDigestAsync(string id)
+    {
+        if (await ManifestAsync(id).ConfigureAwait(false) == null) return null;
+        var named = PaperDatabase.LibraryPapers(await LibrariesAsync().ConfigureAwait(false));
+        long[] keys = [.. named.Keys];
+        string[] names = [.. keys.Select(k => named[k])];
+        var at = DateTimeOffset.UtcNow;
+        // The other shards first, the home shard (the manifest, which lists the digest) last: a failure on the
+        // way leaves the digest listed, so deleting it again finishes the job (a shard's part goes once).
+        int home = Layout.HomeShardOf(id);
+        var parts = (await Task.WhenAll(Enumerable.Range(0, Layout.Shards).Where(shard => shard != home)
+            .Select(shard => WriteShardAsync(shard, r => r.DeleteDigestAsync(id, keys, names, at)))).ConfigureAwait(false)).ToList();
+        parts.Add(await WriteShardAsync(home, r => r.DeleteDigestAsync(id, keys, names, at)).ConfigureAwait(false));
+        var papers = parts.SelectMany(p => p.Result.Papers).DistinctBy(p => p.Key).ToList();
+        return new DigestDeletion(id,
+            papers.Where(p => !p.Kept).Select(p => new DeletedPaper(p.Key, p.Title)).ToList(),
+            papers.Where(p => p.Kept).Select(p => new KeptPaper(p.Key, p.Title, p.Reason, p.Detail)).ToList());
+    }
+
     // ---- readers' libraries (each on its home shard) ----------------------------------------------
 
     /// <summary>Marks papers liked or disliked, or takes them out (or, with <paramref name="replace"/>, sets the whole library), as one durable write to the library's shard.</summary>

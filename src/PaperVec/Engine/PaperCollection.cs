@@ -230,6 +230,23 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
         finally { _writes.Release(); }
     }
 
+    /// <summary>
+    /// Deletes a digest and the papers only it brought, as one durable write (see <see cref="PaperDatabase.DeleteDigestAsync"/>);
+    /// <paramref name="libraryPapers"/>: papers libraries held elsewhere name (a cluster shard's). Null when there is no such digest.
+    /// </summary>
+    public async Task<DigestDeletion?> DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers)
+    {
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return await Database.DeleteDigestAsync(id, libraryPapers).ConfigureAwait(false);
+        }
+        finally { _writes.Release(); }
+    }
+
+    public Task<DigestDeletion?> DeleteDigestAsync(string id) => DeleteDigestAsync(id, null);
+
     /// <summary>Nearest papers to a unit vector (free-text search, after embedding the text).</summary>
     public List<SearchResult> Search(ReadOnlySpan<float> vector, SearchScope scope) => PaperSearch.Run(Database, vector, scope);
 
