@@ -43,9 +43,9 @@ sealed class PaperServerClient : IDisposable
     public Task<T> GetAsync<T>(string path) => SendAsync<T>(new HttpRequestMessage(HttpMethod.Get, path));
 
     /// <summary>GET answering null on 404 (no such paper, library).</summary>
-    public async Task<T?> FindAsync<T>(string path) where T : class
+    public async Task<T?> FindAsync<T>(string path, HttpMethod? method = null) where T : class
     {
-        using var response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Get, path));
+        using var response = await SendRawAsync(new HttpRequestMessage(method ?? HttpMethod.Get, path));
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         return await ReadAsync<T>(response);
     }
@@ -110,7 +110,9 @@ sealed record RemoteSearchAnswer(List<SearchResult> Results, int Papers);
 sealed record RemoteReady(string Status, int Papers, string? Model);
 sealed record RemoteLibrary(string Name, List<string> Liked, List<string> Disliked, DateTimeOffset UpdatedAt);
 sealed record RemotePaper(string Id, string? SourceId, string Title, string Abstract, string? Authors, string? Url, string? Categories, string Date, List<string> Digests, string Model);
-sealed record RemoteDigestSummary(string Id, string Date, string Source, int Papers, DateTimeOffset IngestedAt);
+sealed record RemoteDigestSummary(string Id, string Date, string Source, int Papers, DateTimeOffset IngestedAt, int SeenBefore);
+sealed record RemoteDeletedPaper(string Id, string Title, string? Reason, string? Detail);
+sealed record RemoteDigestDeletion(string Digest, List<RemoteDeletedPaper> DeletedPapers, List<RemoteDeletedPaper> KeptPapers);
 sealed record RemoteDigestPaper(string Id, string Title, string Date, bool SeenBefore, List<string> SeenIn, string Snippet, string? SameAs, double? Score,
     List<LikedMatch>? Because, List<string>? SharedTerms, string? Judged);
 sealed record RemoteDigestView(string Id, string Date, string Source, List<RemoteDigestPaper> Papers);

@@ -156,6 +156,20 @@ sealed class RemoteCollection : IPaperCollection
     public Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id) =>
         throw new NotSupportedException("a digest's listings are read from a server with GET /digests/{id}");
 
+    /// <summary>GET /digests's seen-before counts, by digest id (a local list counts them from each digest's listings).</summary>
+    public async Task<Dictionary<string, int>> SeenBeforeAsync() =>
+        (await _client.GetAsync<List<RemoteDigestSummary>>("digests")).ToDictionary(d => d.Id, d => d.SeenBefore);
+
+    public async Task<DigestDeletion?> DeleteDigestAsync(string id)
+    {
+        var answer = await _client.FindAsync<RemoteDigestDeletion>($"digests/{PaperServerClient.Segment(id)}", HttpMethod.Delete);
+        if (answer == null) return null;
+        static KeptBecause Reason(string? name) => Enum.GetValues<KeptBecause>().FirstOrDefault(r => DigestDeletion.Name(r) == name) is var r && DigestDeletion.Name(r) == name ? r
+            : throw new CliException($"the server answered a kept paper's reason '{name}', which this command line does not know");
+        return new DigestDeletion(answer.Digest, answer.DeletedPapers.Select(p => new DeletedPaper(Key(p.Id), p.Title)).ToList(),
+            answer.KeptPapers.Select(p => new KeptPaper(Key(p.Id), p.Title, Reason(p.Reason), p.Detail ?? "")).ToList());
+    }
+
     public async Task<List<DuplicateGroup>> DuplicatesAsync(DuplicateScope scope, DuplicateSettings? settings = null)
     {
         if (settings != null && settings != new DuplicateSettings())

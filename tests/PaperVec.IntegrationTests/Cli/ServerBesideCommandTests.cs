@@ -62,6 +62,7 @@ public class ServerBesideCommandTests
                 Same(["rank", "2025-03-12/daily-papers-mar-12", "--library", "mine"], Unscored);
                 Same(["recommend", "--library", "nobody"]);
                 Same(["dupes"]);
+                Same(["digests", "list"]);
                 // stats: the counts and the directory agree; bytes and recovery are each process's own.
                 Same(["stats"], s => string.Join('\n', s.Split('\n').Where(l => l.StartsWith("data directory") || l.StartsWith("papers") || l.StartsWith("digests"))));
 
