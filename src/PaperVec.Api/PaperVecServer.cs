@@ -10,6 +10,7 @@ using PaperVec.Api.Papers;
 using PaperVec.Api.Search;
 using PaperVec.Api.Security;
 using PaperVec.Engine;
+using PaperVec.Storage;
 
 namespace PaperVec.Api;
 
@@ -72,6 +73,12 @@ public static class PaperVecServer
             // Registered through a factory so the container owns it: disposing the host closes the collection (one node checkpoints).
             if (served != null) builder.Services.AddSingleton(_ => served);
             else builder.Services.AddSingleton(services => new ServedPapers(cancel => connect!(services, cancel), options, metrics));
+            // E-mail digests: a background sender when an SMTP server is configured (never in an ingest's way).
+            if ((options.Smtp ?? SmtpFromConfiguration(builder.Configuration)) is { } smtp)
+            {
+                builder.Services.AddSingleton(smtp);
+                builder.Services.AddHostedService<Libraries.DigestMailer>();
+            }
             // A hosted service: a collection connected at start is there before Kestrel listens (hosted services start first).
             builder.Services.AddHostedService(services => services.GetRequiredService<ServedPapers>());
 
@@ -84,11 +91,15 @@ public static class PaperVecServer
             DigestRoutes.Map(app);
             Recommend.RecommendRoutes.Map(app);
             Libraries.LibraryRoutes.Map(app);
+            Libraries.LibraryFeed.Map(app);
+            Libraries.SubscriptionRoutes.Map(app);
             Duplicates.DuplicateRoutes.Map(app);
             HealthRoutes.Map(app);
             MetricsRoutes.Map(app);
+            StatsRoutes.Map(app);
             app.MapOpenApi(); // /openapi/v1.json
 
+            if (served != null) AnnounceAddress(app, served.Collection.Location, key);
             if (options.Log is { } log)
             {
                 app.Lifetime.ApplicationStarted.Register(() =>
@@ -106,6 +117,53 @@ public static class PaperVecServer
             served?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes papervec.server beside the lock once listening (the command line's verbs send their
+    /// requests there while this server holds the directory), and removes it once stopped.
+    /// </summary>
+    static void AnnounceAddress(WebApplication app, string root, string? key)
+    {
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (Addresses(app).Select(Reachable).OfType<string>().FirstOrDefault() is not { } url) return; // a test server: nothing listens
+            try { ServerAddressFile.Write(root, new ServerAddress(url, string.IsNullOrEmpty(key) ? null : key)); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                app.Logger.LogWarning("cannot write {File}: {Reason}; the command line will not find this server", ServerAddressFile.PathIn(root), e.Message);
+            }
+        });
+        app.Lifetime.ApplicationStopped.Register(() => ServerAddressFile.Delete(root));
+    }
+
+    /// <summary>A bound address as a client on this machine reaches it: a wildcard host (0.0.0.0, [::], +, *) is loopback.</summary>
+    static string? Reachable(string address)
+    {
+        if (!Uri.TryCreate(address.Replace("://+", "://0.0.0.0").Replace("://*", "://0.0.0.0"), UriKind.Absolute, out var uri)) return null;
+        if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) return null;
+        string host = uri.Host is "0.0.0.0" ? "127.0.0.1" : uri.Host is "[::]" or "::" ? "[::1]" : uri.Host;
+        return $"{uri.Scheme}://{host}:{uri.Port}";
+    }
+
+    /// <summary>PaperVec:Smtp:Host (and :Port, :From, :Tls, :PollSeconds, :RetrySeconds) in configuration, or null: no e-mail digests.</summary>
+    static Libraries.SmtpOptions? SmtpFromConfiguration(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var section = configuration.GetSection("PaperVec:Smtp");
+        if (string.IsNullOrWhiteSpace(section["Host"])) return null;
+        int Number(string key, int fallback, int min, int max) =>
+            section[key] is not { } text ? fallback
+            : int.TryParse(text, out int n) && n >= min && n <= max ? n
+            : throw new ServerStartException($"PaperVec:Smtp:{key} must be a whole number from {min} to {max}, not '{text}'");
+        var defaults = new Libraries.SmtpOptions(section["Host"]!);
+        return defaults with
+        {
+            Port = Number("Port", 25, 1, 65535),
+            From = section["From"] ?? defaults.From,
+            Tls = section["Tls"] is { } tls && (bool.TryParse(tls, out bool on) ? on : throw new ServerStartException($"PaperVec:Smtp:Tls must be true or false, not '{tls}'")),
+            Poll = TimeSpan.FromSeconds(Number("PollSeconds", (int)defaults.Poll.TotalSeconds, 1, 86400)),
+            RetryFirst = TimeSpan.FromSeconds(Number("RetrySeconds", (int)defaults.RetryFirst.TotalSeconds, 1, 86400)),
+        };
     }
 
     /// <summary>One node's collection, opened and recovered now: a data directory held by another process fails start-up at once.</summary>

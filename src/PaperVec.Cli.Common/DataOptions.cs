@@ -38,6 +38,13 @@ static class DataOptions
         return data;
     }
 
+    /// <summary>
+    /// The collection a query verb works on: the data directory's, or the running server's that holds it
+    /// (or that --server names), so the verb answers the same either way (<see cref="Remote.ServerTarget"/>).
+    /// </summary>
+    public static Task<IPaperCollection> OpenCollectionAsync(ParseResult parse, string? data) =>
+        Remote.ServerTarget.OpenAsync(parse, data, async () => await OpenAsync(data));
+
     /// <param name="create">Whether a missing directory is created (the verbs that write); otherwise it is refused.</param>
     /// <param name="storage">The database's other settings (the crash tests' host: a failing device, a checkpoint step to die at).</param>
     public static async Task<PaperCollection> OpenAsync(string? data, int checkpointMegabytes = 256, bool create = false, PaperDatabaseOptions? storage = null)

@@ -36,6 +36,8 @@ public sealed record ServerOptions
     public long StoreMemoryBytes { get; init; } = new PaperVec.Storage.PaperDatabaseOptions().StoreMemoryBytes;
     /// <summary>The database's other settings (the fields above override theirs): the fault tests give it a device that fails on demand.</summary>
     public PaperVec.Storage.PaperDatabaseOptions Storage { get; init; } = new();
+    /// <summary>Where e-mail digests go (null: PaperVec:Smtp in configuration, else none are sent).</summary>
+    public Libraries.SmtpOptions? Smtp { get; init; }
     /// <summary>Start-up and shutdown notes (the command line prints them).</summary>
     public Action<string>? Log { get; init; }
     /// <summary>Progress of index rebuilds (done, total): tests hold a background lexical rebuild with it.</summary>

@@ -17,12 +17,15 @@ static class DigestsCommand
         var json = new Option<bool>("--json") { Description = "Print JSON: [{\"id\",\"date\",\"name\",\"papers\",\"seenBefore\",\"ingestedAt\"}]" };
         var data = DataOptions.Data();
         var list = new Command("list", "Every digest, oldest first: id, date, name, papers, papers an earlier digest listed") { json, data };
+        Cli.Common.Remote.ServerTarget.AddTo(list);
         list.SetAction(async parse =>
         {
-            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
+            await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
             var rows = new List<(DigestRecord Digest, int SeenBefore)>();
+            // A running server counts them itself (GET /digests).
+            var counted = collection is Cli.Common.Remote.RemoteCollection remote ? await remote.SeenBeforeAsync() : null;
             foreach (var d in await collection.DigestsAsync())
-                rows.Add((d, await collection.DigestAsync(d.Id) is { } view ? view.Listings.Count(l => l.SeenBefore) : 0));
+                rows.Add((d, counted != null ? counted.GetValueOrDefault(d.Id) : await collection.DigestAsync(d.Id) is { } view ? view.Listings.Count(l => l.SeenBefore) : 0));
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
@@ -46,10 +49,11 @@ static class DigestsCommand
         var json = new Option<bool>("--json") { Description = "Print JSON: {\"digest\",\"deleted\":[{\"id\",\"title\"}],\"kept\":[{\"id\",\"title\",\"reason\",\"detail\"}]}" };
         var data = DataOptions.Data();
         var delete = new Command("delete", "Delete a digest durably, with the papers only it brought (papers another digest, a record ingest or a library refers to are kept)") { id, json, data };
+        Cli.Common.Remote.ServerTarget.AddTo(delete);
         delete.SetAction(async parse =>
         {
             string digestId = parse.GetValue(id)!;
-            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data), storage: storage);
+            await using IPaperCollection collection = await Cli.Common.Remote.ServerTarget.OpenAsync(parse, parse.GetValue(data), async () => await DataOptions.OpenAsync(parse.GetValue(data), storage: storage));
             var deletion = await collection.DeleteDigestAsync(digestId) ?? throw new DigestNotFoundException(digestId, await collection.DigestsAsync());
             if (parse.GetValue(json))
             {

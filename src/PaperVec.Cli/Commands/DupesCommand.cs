@@ -21,6 +21,7 @@ static class DupesCommand
         var minLexical = new Option<double>("--min-lexical") { Description = "Word-shingle Jaccard of title + abstract that confirms a candidate", DefaultValueFactory = _ => defaults.LexicalThreshold };
         var command = new Command("dupes", "Find listings across digests that are the same paper: exact, revised or retitled")
             { data, from, to, digests, json, neighbours, minCosine, minLexical };
+        Cli.Common.Remote.ServerTarget.AddTo(command);
         command.SetAction(async parse =>
         {
             var settings = new DuplicateSettings
@@ -30,7 +31,7 @@ static class DupesCommand
                 LexicalThreshold = Fraction(parse.GetValue(minLexical), "--min-lexical"),
             };
             var chosen = parse.GetValue(digests) is { Length: > 0 } ids ? ids.ToHashSet(StringComparer.Ordinal) : null;
-            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
+            await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
             // An unknown digest id is the collection's to refuse (naming the stored ones).
             var groups = await collection.DuplicatesAsync(new DuplicateScope(parse.GetValue(from), parse.GetValue(to), chosen), settings);
             if (parse.GetValue(json)) Console.WriteLine(new DuplicateReport(groups).ToJson());

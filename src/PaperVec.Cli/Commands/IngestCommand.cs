@@ -28,6 +28,7 @@ static class IngestCommand
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var command = new Command("ingest", "Ingest digests and paper records") { files, data, date, year, name, batch, ack, checkpoint, device, precision };
+        Cli.Common.Remote.ServerTarget.AddTo(command);
         command.SetAction(async parse =>
         {
             var paths = parse.GetValue(files)!;
@@ -37,7 +38,16 @@ static class IngestCommand
             var digests = new Dictionary<string, IReadOnlyList<ParsedDigest>>(StringComparer.Ordinal);
             foreach (var path in paths.Where(p => p != "-" && !IsRecordFile(p)).Distinct())
                 digests[path] = ParseDigestFile(path, parse.GetValue(date), parse.GetValue(year));
-            await using var collection = await DataOptions.OpenAsync(parse.GetValue(data), parse.GetValue(checkpoint), create: true, storage);
+            bool acks = parse.GetValue(ack);
+            // Record files are written 1,000 records at a time unless --batch is given.
+            int fileBatch = parse.GetResult(batch) is { Implicit: false } ? parse.GetValue(batch) : 1000;
+            // A running server holding the directory (or --server) takes the papers: sent there, printed the same.
+            var opened = await Cli.Common.Remote.ServerTarget.OpenAsync(parse, parse.GetValue(data),
+                async () => await DataOptions.OpenAsync(parse.GetValue(data), parse.GetValue(checkpoint), create: true, storage));
+            if (opened is Cli.Common.Remote.RemoteCollection remote)
+                await using (remote)
+                    return await RemoteIngest.RunAsync(remote, paths, digests, parse.GetValue(name), parse.GetValue(batch), fileBatch, acks, Describe);
+            await using var collection = (PaperVec.Engine.PaperCollection)opened;
             Embedder? embedder = null;
             // The model loads only when some paper carries no vector.
             async Task ModelForAsync(IReadOnlyList<IncomingPaper> papers)
@@ -65,9 +75,6 @@ static class IngestCommand
                 Console.Error.WriteLine($"papervec: interrupted: kept {kept:N0} of {(total < 0 ? "the" : total.ToString("N0"))} papers of {(path == "-" ? "stdin" : Path.GetFileName(path))} (durable); run the same command again to resume: papers already stored are skipped");
                 return 130;
             }
-            bool acks = parse.GetValue(ack);
-            // Record files are written 1,000 records at a time unless --batch is given.
-            int fileBatch = parse.GetResult(batch) is { Implicit: false } ? parse.GetValue(batch) : 1000;
             try
             {
                 foreach (var path in paths)

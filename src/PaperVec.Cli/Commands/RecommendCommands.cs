@@ -5,6 +5,7 @@ using PaperVec.Recommend;
 using PaperVec.Search;
 using PaperVec.Storage;
 using PaperVec.Cli.Common;
+using PaperVec.Cli.Common.Remote;
 
 namespace PaperVec.Cli.Commands;
 
@@ -24,6 +25,7 @@ static class RecommendCommands
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var data = DataOptions.Data();
         var command = new Command("recommend", "Papers for a reader who liked some papers (and not others)") { like, unlike, library, digest, k, from, to, diversity, json, data };
+        ServerTarget.AddTo(command);
         command.SetAction(async parse =>
         {
             string[] liked = parse.GetValue(like) ?? [], disliked = parse.GetValue(unlike) ?? [];
@@ -31,7 +33,7 @@ static class RecommendCommands
             if (name == null && liked.Length == 0) throw new UsageException("name the papers the reader liked (--like ID...) or a library (--library NAME)");
             if (name != null && (liked.Length > 0 || disliked.Length > 0)) throw new UsageException("use either --library or --like/--unlike, not both");
             var scope = new SearchScope { K = parse.GetValue(k), From = parse.GetValue(from), To = parse.GetValue(to), Diversity = parse.GetValue(diversity) };
-            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
+            await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
             var results = name != null
                 ? await collection.RecommendForLibraryAsync(name, scope, parse.GetValue(digest)) ?? throw new CliException($"no library named '{name}'")
                 : await collection.RecommendAsync(liked, disliked, scope, parse.GetValue(digest));
@@ -48,10 +50,11 @@ static class RecommendCommands
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var data = DataOptions.Data();
         var command = new Command("rank", "A digest's papers ordered by a reader's library, with why") { digestId, library, json, data };
+        ServerTarget.AddTo(command);
         command.SetAction(async parse =>
         {
             string id = parse.GetValue(digestId)!, name = parse.GetValue(library)!;
-            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
+            await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
             var results = await collection.RankDigestAsync(id, name) ?? throw new CliException($"no library named '{name}'");
             Print(collection.PaperCount, results, $"digest {id} ranked for library '{name}'", parse.GetValue(json));
             return 0;
@@ -61,16 +64,17 @@ static class RecommendCommands
 
     public static Command Library()
     {
-        var command = new Command("library", "A reader's named list of liked and disliked papers") { List(), Show(), Change("like", "Mark papers liked"), Change("dislike", "Mark papers not interesting"), Change("remove", "Take papers out"), Delete() };
+        var command = new Command("library", "A reader's named list of liked and disliked papers") { List(), Show(), Change("like", "Mark papers liked"), Change("dislike", "Mark papers not interesting"), Change("remove", "Take papers out"), Delete(), Subscribe() };
         return command;
 
         static Command List()
         {
             var data = DataOptions.Data();
             var list = new Command("list", "Every library") { data };
+            ServerTarget.AddTo(list);
             list.SetAction(async parse =>
             {
-                await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
+                await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
                 foreach (var l in await collection.LibrariesAsync()) Console.WriteLine($"{l.Name}\t{l.Liked.Count} liked\t{l.Disliked.Count} disliked\t{l.UpdatedAt:yyyy-MM-dd HH:mm}");
                 return 0;
             });
@@ -83,9 +87,10 @@ static class RecommendCommands
             var json = new Option<bool>("--json") { Description = "Print JSON" };
             var data = DataOptions.Data();
             var show = new Command("show", "A library's papers") { name, json, data };
+            ServerTarget.AddTo(show);
             show.SetAction(async parse =>
             {
-                await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
+                await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
                 var library = await collection.LibraryAsync(parse.GetValue(name)!) ?? throw new CliException($"no library named '{parse.GetValue(name)}'");
                 if (parse.GetValue(json))
                 {
@@ -106,10 +111,11 @@ static class RecommendCommands
             var ids = new Argument<string[]>("IDS") { Description = "Paper ids (PaperVec ids or source ids)", Arity = ArgumentArity.OneOrMore };
             var data = DataOptions.Data();
             var change = new Command(verb, description + " in a library (created when missing)") { name, ids, data };
+            ServerTarget.AddTo(change);
             change.SetAction(async parse =>
             {
                 string[] given = parse.GetValue(ids)!;
-                await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
+                await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
                 var library = await collection.ChangeLibraryAsync(parse.GetValue(name)!,
                     verb == "like" ? given : [], verb == "dislike" ? given : [], verb == "remove" ? given : [], replace: false);
                 Console.WriteLine($"library '{library.Name}': {library.Liked.Count} liked, {library.Disliked.Count} disliked");
@@ -118,14 +124,41 @@ static class RecommendCommands
             return change;
         }
 
+        static Command Subscribe()
+        {
+            var name = new Argument<string>("NAME");
+            var email = new Option<string?>("--email") { Description = "Where to mail the library's top papers of each digest ingested from now on (a running serve with PaperVec:Smtp configured sends them)" };
+            var top = CommonOptions.AtLeast(new Option<int>("--top") { Description = "Papers per message (1..100)", DefaultValueFactory = _ => 10 }, 1);
+            var stop = new Option<bool>("--stop") { Description = "End the subscription" };
+            var data = DataOptions.Data();
+            var subscribe = new Command("subscribe", "Mail a library's top papers of each new digest to an address") { name, email, top, stop, data };
+            ServerTarget.AddTo(subscribe);
+            subscribe.SetAction(async parse =>
+            {
+                string library = parse.GetValue(name)!;
+                string? address = parse.GetValue(email);
+                bool ending = parse.GetValue(stop);
+                if (ending == (address != null)) throw new UsageException("give --email ADDRESS to subscribe, or --stop to end the subscription");
+                if (parse.GetValue(top) > LibrarySubscription.MaxTop) throw new UsageException($"--top must be from 1 to {LibrarySubscription.MaxTop}");
+                await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
+                var changed = await collection.SubscribeAsync(library, address, parse.GetValue(top)) ?? throw new CliException($"no library named '{library}'");
+                Console.WriteLine(changed.Subscription is { } s
+                    ? $"library '{changed.Name}': the top {s.Top} papers of each digest ingested from now on go to {s.Email}"
+                    : $"library '{changed.Name}': no longer mailed");
+                return 0;
+            });
+            return subscribe;
+        }
+
         static Command Delete()
         {
             var name = new Argument<string>("NAME");
             var data = DataOptions.Data();
             var delete = new Command("delete", "Delete a library") { name, data };
+            ServerTarget.AddTo(delete);
             delete.SetAction(async parse =>
             {
-                await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(data));
+                await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(data));
                 if (!await collection.DeleteLibraryAsync(parse.GetValue(name)!)) throw new CliException($"no library named '{parse.GetValue(name)}'");
                 Console.WriteLine($"library '{parse.GetValue(name)}' deleted");
                 return 0;

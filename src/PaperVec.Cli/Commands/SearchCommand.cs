@@ -23,13 +23,14 @@ static class SearchCommand
         {
             string text = parse.GetValue(query)!;
             if (string.IsNullOrWhiteSpace(text)) throw new UsageException("the search text is empty");
-            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(options.Data));
+            await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(options.Data));
             if (collection.PaperCount == 0) throw new CliException($"no papers in {collection.Location} yet: run `papervec ingest` first");
             SearchMode searchMode;
             try { searchMode = SearchQuery.ParseMode(parse.GetValue(mode)); }
             catch (InvalidDataException e) { throw new UsageException(e.Message); }
             float[]? vector = null;
-            if (searchMode != SearchMode.Lexical)
+            // A server embeds the text with its own model.
+            if (searchMode != SearchMode.Lexical && collection is not Cli.Common.Remote.RemoteCollection)
             {
                 using var embedder = Embedder.Load(new EmbedderOptions { Device = parse.GetValue(device), Precision = parse.GetValue(precision) });
                 await DataOptions.AttachModelAsync(collection, embedder);
@@ -50,7 +51,7 @@ static class SearchCommand
         options.AddTo(command);
         command.SetAction(async parse =>
         {
-            await using IPaperCollection collection = await DataOptions.OpenAsync(parse.GetValue(options.Data));
+            await using IPaperCollection collection = await DataOptions.OpenCollectionAsync(parse, parse.GetValue(options.Data));
             string given = parse.GetValue(id)!;
             var paper = await collection.FindPaperAsync(given) ?? throw new CliException(NotFoundHints.Paper(given));
             // The collection leaves the paper itself out.
@@ -74,6 +75,7 @@ static class SearchCommand
 
         public void AddTo(Command command)
         {
+            Cli.Common.Remote.ServerTarget.AddTo(command);
             command.Options.Add(Data); command.Options.Add(K); command.Options.Add(From); command.Options.Add(To); command.Options.Add(Json); command.Options.Add(Diversity);
         }
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using PaperVec.Cli.Common;
+using PaperVec.Cli.Common.Remote;
+using PaperVec.Engine;
 
 namespace PaperVec.Cli.Commands;
 
@@ -13,11 +15,10 @@ static class StatsCommand
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var compact = new Option<bool>("--compact") { Description = "Reclaim disk from overwritten and deleted records first" };
         var command = new Command("stats", "Papers, digests, bytes on disk and index size") { data, json, compact };
+        ServerTarget.AddTo(command);
         command.SetAction(async parse =>
         {
-            await using var collection = await DataOptions.OpenAsync(parse.GetValue(data));
-            if (parse.GetValue(compact)) Console.Error.WriteLine($"compaction reclaimed {await collection.CompactAsync() / 1e6:0.0} MB of log");
-            var (root, stats, recovery, consistent, problem) = collection.StorageStats();
+            var (root, stats, recovery, consistent, problem) = await StatsAsync(parse, parse.GetValue(data), parse.GetValue(compact));
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -40,5 +41,19 @@ static class StatsCommand
             return consistent ? 0 : 1;
         });
         return command;
+    }
+
+    /// <summary>The directory's figures: read here, or asked of the server that holds it (GET /stats: the same record).</summary>
+    static async Task<StorageStats> StatsAsync(ParseResult parse, string? data, bool compact)
+    {
+        await using var collection = await DataOptions.OpenCollectionAsync(parse, data);
+        if (collection is RemoteCollection remote)
+        {
+            if (compact) throw new CliException($"`papervec stats --compact` needs the data directory itself: stop the server at {remote.Client.BaseAddress} (Ctrl+C or SIGTERM) and run it again");
+            return await remote.Client.GetAsync<StorageStats>("stats");
+        }
+        var local = (PaperCollection)collection;
+        if (compact) Console.Error.WriteLine($"compaction reclaimed {await local.CompactAsync() / 1e6:0.0} MB of log");
+        return local.StorageStats();
     }
 }

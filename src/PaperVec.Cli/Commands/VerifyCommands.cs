@@ -1,6 +1,7 @@
 using System.CommandLine;
 using PaperVec.Engine;
 using PaperVec.Cli.Common;
+using PaperVec.Cli.Common.Remote;
 
 namespace PaperVec.Cli.Commands;
 
@@ -20,7 +21,10 @@ static class VerifyCommands
         var command = new Command("verify", "Read and check everything in the data directory (files, log checksums, index == store, ids); changes nothing") { data };
         command.SetAction(async parse =>
         {
-            var (root, report) = await DataDirectoryMaintenance.VerifyAsync(DataOptions.Existing(parse.GetValue(data)));
+            VerifyResult verified;
+            try { verified = await DataDirectoryMaintenance.VerifyAsync(DataOptions.Existing(parse.GetValue(data))); }
+            catch (PaperVec.Storage.DataDirectoryInUseException e) { throw ServerTarget.NeedsDirectory(parse.GetValue(data), e, "verify"); }
+            var (root, report) = verified;
             foreach (var line in report.Checked) Console.WriteLine($"ok       {line}");
             foreach (var line in report.Problems) Console.WriteLine($"damaged  {line}");
             if (report.Sound) { Console.WriteLine($"{root}: sound"); return 0; }
@@ -35,7 +39,9 @@ static class VerifyCommands
         var command = new Command("repair", "Open a data directory serve refuses (damaged or missing log entries, segments, commit record, checkpoint.json, store records or store files): keep every intact entry and record, move what is damaged aside, say exactly what") { data };
         command.SetAction(async parse =>
         {
-            var result = await DataDirectoryMaintenance.RepairAsync(DataOptions.Existing(parse.GetValue(data)), message => Console.Error.WriteLine($"papervec: {message}"));
+            RepairResult result;
+            try { result = await DataDirectoryMaintenance.RepairAsync(DataOptions.Existing(parse.GetValue(data)), message => Console.Error.WriteLine($"papervec: {message}")); }
+            catch (PaperVec.Storage.DataDirectoryInUseException e) { throw ServerTarget.NeedsDirectory(parse.GetValue(data), e, "repair"); }
             foreach (var line in result.Recovery.Repaired) Console.WriteLine(line);
             Console.WriteLine(!result.Repaired
                 ? $"{result.Root}: nothing to repair; {result.Papers} papers"

@@ -77,6 +77,17 @@ public interface IPaperCollection : IAsyncDisposable
     /// <summary>False when there was no such library.</summary>
     Task<bool> DeleteLibraryAsync(string name);
 
+    /// <summary>
+    /// Sets (a null <paramref name="email"/>: ends) a library's e-mail subscription; null when there is no such library.
+    /// A cluster stores it with the library on its home shard (not yet: refused until ported onto the coordinator).
+    /// </summary>
+    Task<ReaderLibrary?> SubscribeAsync(string name, string? email, int top) =>
+        throw new NotSupportedException("e-mail subscriptions are kept by one node's collection; a cluster does not keep them yet");
+
+    /// <summary>Records durably that <paramref name="digestId"/>'s message for the library was sent; null when there is no such library.</summary>
+    Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId) =>
+        throw new NotSupportedException("e-mail subscriptions are kept by one node's collection; a cluster does not keep them yet");
+
     /// <summary>Every ingested digest, oldest first.</summary>
     Task<List<DigestRecord>> DigestsAsync();
 

@@ -318,10 +318,40 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var current = replace ? null : Database.Catalog.GetLibrary(name);
+            var stored = Database.Catalog.GetLibrary(name);
+            // Replacing the lists keeps the subscription and what was mailed: they are not lists of papers.
+            var current = replace ? stored is null ? null : stored with { Liked = [], Disliked = [] } : stored;
             var library = (current ?? new ReaderLibrary(name, [], [], at)).With(like, dislike, remove, at);
             await Database.CommitAsync(new WriteBatch().PutLibrary(library)).ConfigureAwait(false);
             return library;
+        }
+        finally { _writes.Release(); }
+    }
+
+    /// <summary>Sets (or, with a null address, ends) a library's e-mail subscription, durably; null when there is no such library.</summary>
+    public async Task<ReaderLibrary?> SubscribeAsync(string name, string? email, int top)
+    {
+        ReaderLibrary.CheckName(name);
+        var at = DateTimeOffset.UtcNow;
+        var subscription = email == null ? null : LibrarySubscription.Check(email, top, at);
+        return await ChangeStoredLibraryAsync(name, l => l with { Subscription = subscription is null ? null : subscription with { Since = l.Subscription?.Since ?? at } }).ConfigureAwait(false);
+    }
+
+    /// <summary>Records durably that a digest's message for a library was sent (once sent, never again); null when there is no such library.</summary>
+    public Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId) =>
+        ChangeStoredLibraryAsync(name, l => l.Mailed.Contains(digestId) ? l : l with { Mailed = [.. l.Mailed.Append(digestId).TakeLast(ReaderLibrary.MaxMailed)] });
+
+    async Task<ReaderLibrary?> ChangeStoredLibraryAsync(string name, Func<ReaderLibrary, ReaderLibrary> change)
+    {
+        ReaderLibrary.CheckName(name);
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (Database.Catalog.GetLibrary(name) is not { } current) return null;
+            var changed = change(current);
+            if (!ReferenceEquals(changed, current)) await Database.CommitAsync(new WriteBatch().PutLibrary(changed)).ConfigureAwait(false);
+            return changed;
         }
         finally { _writes.Release(); }
     }

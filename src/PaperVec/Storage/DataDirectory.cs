@@ -79,6 +79,8 @@ public sealed class DataDirectory : IDisposable
         var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId + "\n");
         lockFile.Write(pid);
         lockFile.Flush(true);
+        // Holding the lock: no server runs here, so an address file is a killed server's and is wrong.
+        ServerAddressFile.Delete(root);
         foreach (var dir in new[] { Path.Combine(root, "store"), Path.Combine(root, "wal"), Path.Combine(root, "index") })
             Directory.CreateDirectory(dir);
         return new DataDirectory(root, lockFile);

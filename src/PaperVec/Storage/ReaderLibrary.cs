@@ -10,6 +10,12 @@ namespace PaperVec.Storage;
 /// </summary>
 public sealed record ReaderLibrary(string Name, IReadOnlyList<long> Liked, IReadOnlyList<long> Disliked, DateTimeOffset UpdatedAt)
 {
+    /// <summary>Where its recommendations from each new digest are mailed, or null (issue 29: e-mail digests).</summary>
+    public LibrarySubscription? Subscription { get; init; }
+    /// <summary>Digests whose message was sent (ids, oldest first; the newest <see cref="MaxMailed"/>): at most one message per digest.</summary>
+    public IReadOnlyList<string> Mailed { get; init; } = [];
+    public const int MaxMailed = 1000;
+
     /// <summary>Papers a library holds at most, liked and disliked together.</summary>
     public const int MaxPapers = 10_000;
     public const int MaxNameLength = 64;
@@ -60,4 +66,25 @@ public sealed record ReaderLibrary(string Name, IReadOnlyList<long> Liked, IRead
     }
 
     static string Shorten(string? s) => s == null ? "" : s.Length <= 80 ? s : s[..80] + "…";
+}
+
+/// <summary>
+/// A library's e-mail subscription: the address, how many papers per message, and since when (only
+/// digests ingested after it are mailed: subscribing does not mail the whole history).
+/// </summary>
+public sealed record LibrarySubscription(string Email, int Top, DateTimeOffset Since)
+{
+    public const int MaxTop = 100;
+    public const int MaxEmailLength = 254;
+
+    /// <summary>A plausible single address (local@domain, no spaces or control characters, no display name) and a top of 1..100.</summary>
+    public static LibrarySubscription Check(string? email, int top, DateTimeOffset since)
+    {
+        email = email?.Trim();
+        if (string.IsNullOrEmpty(email) || email.Length > MaxEmailLength || email.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '<' or '>' or ',' or ';' or '"')
+            || email.IndexOf('@') is var at && (at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1 || !email[(at + 1)..].Contains('.')))
+            throw new InvalidDataException($"'{(email is { Length: > 60 } ? email[..60] + "..." : email)}' is not an e-mail address (local@domain)");
+        if (top < 1 || top > MaxTop) throw new InvalidDataException($"top must be from 1 to {MaxTop}");
+        return new LibrarySubscription(email, top, since);
+    }
 }

@@ -16,12 +16,14 @@ namespace PaperVec.Storage;
 /// hashes; papers are unchanged from version 2. Version-2 digests read with no stored copies.
 /// Version 4 writes a paper's digest count as an i32 (a u16 before: a paper listed in more than
 /// 65,535 digests would have corrupted its record); digests and libraries are unchanged from version 3.
+/// Version 5 appends a library's e-mail subscription (address or null, top, since) and the digests
+/// already mailed (i32 count + strings); papers and digests are unchanged. Version-4 libraries read with none.
 /// (Each stored value also carries a checksum over its key and bytes: that frame is <see cref="RecordStore"/>'s.)
 /// </summary>
 public static class RecordCodec
 {
     public const byte PaperKind = (byte)'P', DigestKind = (byte)'D', LibraryKind = (byte)'L';
-    public const byte CurrentVersion = 4;
+    public const byte CurrentVersion = 5;
     const uint NullString = uint.MaxValue;
 
     public static int PaperSize(PaperRecord p)
@@ -159,7 +161,8 @@ public static class RecordCodec
     /// <summary>A reader's library: name, updated-at, then the liked and the disliked keys (i32 count + i64 each).</summary>
     public static byte[] EncodeLibrary(ReaderLibrary library)
     {
-        int size = 2 + 8 + 4 + Encoding.UTF8.GetByteCount(library.Name) + 4 + library.Liked.Count * 8 + 4 + library.Disliked.Count * 8;
+        int size = 2 + 8 + 4 + Encoding.UTF8.GetByteCount(library.Name) + 4 + library.Liked.Count * 8 + 4 + library.Disliked.Count * 8
+            + 4 + (library.Subscription == null ? 0 : Encoding.UTF8.GetByteCount(library.Subscription.Email)) + 4 + 8 + 4 + library.Mailed.Sum(d => 4 + Encoding.UTF8.GetByteCount(d));
         var bytes = new byte[size];
         var w = new Writer(bytes);
         w.Byte(LibraryKind);
@@ -170,6 +173,11 @@ public static class RecordCodec
         foreach (long key in library.Liked) w.Int64(key);
         w.Int32(library.Disliked.Count);
         foreach (long key in library.Disliked) w.Int64(key);
+        w.String(library.Subscription?.Email);
+        w.Int32(library.Subscription?.Top ?? 0);
+        w.Int64(library.Subscription?.Since.ToUnixTimeMilliseconds() ?? 0);
+        w.Int32(library.Mailed.Count);
+        foreach (var digest in library.Mailed) w.String(digest);
         return w.Position == size ? bytes : throw new InvalidOperationException("library size mismatch");
     }
 
@@ -188,7 +196,21 @@ public static class RecordCodec
             for (int i = 0; i < count; i++) lists[list][i] = r.Int64();
         }
         var (liked, disliked) = (lists[0], lists[1]);
-        return new ReaderLibrary(name, liked, disliked, updated);
+        if (r.Version < 5) return new ReaderLibrary(name, liked, disliked, updated);
+        string? email = r.String();
+        int top = r.Int32();
+        long since = r.Int64();
+        int mailedCount = r.Int32();
+        if (mailedCount < 0 || mailedCount > source.Length / 4) throw new InvalidDataException("library record: bad mailed-digest count");
+        var mailed = new string[mailedCount];
+        for (int i = 0; i < mailedCount; i++) mailed[i] = r.String() ?? throw new InvalidDataException("library record: a mailed digest without an id");
+        LibrarySubscription? subscription = null;
+        if (email != null)
+        {
+            if (top < 1 || top > LibrarySubscription.MaxTop) throw new InvalidDataException($"library record: subscription top {top} out of range");
+            subscription = new LibrarySubscription(email, top, DateTimeOffset.FromUnixTimeMilliseconds(since));
+        }
+        return new ReaderLibrary(name, liked, disliked, updated) { Subscription = subscription, Mailed = mailed };
     }
 
     ref struct Writer(Span<byte> buffer)
