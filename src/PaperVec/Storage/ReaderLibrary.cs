@@ -85,6 +85,7 @@ public sealed record LibrarySubscription(string Email, int Top, DateTimeOffset S
             || email.IndexOf('@') is var at && (at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1 || !email[(at + 1)..].Contains('.')))
             throw new InvalidDataException($"'{(email is { Length: > 60 } ? email[..60] + "..." : email)}' is not an e-mail address (local@domain)");
         if (top < 1 || top > MaxTop) throw new InvalidDataException($"top must be from 1 to {MaxTop}");
-        return new LibrarySubscription(email, top, since);
+        // Stored to the millisecond: the acknowledged subscription is the one read back after a restart.
+        return new LibrarySubscription(email, top, DateTimeOffset.FromUnixTimeMilliseconds(since.ToUnixTimeMilliseconds()));
     }
 }
