@@ -334,7 +334,7 @@ public sealed class PaperCollection : IPaperCollection, ICollectionReads, IDispo
         ReaderLibrary.CheckName(name);
         var at = DateTimeOffset.UtcNow;
         var subscription = email == null ? null : LibrarySubscription.Check(email, top, at);
-        return await ChangeStoredLibraryAsync(name, l => l with { Subscription = subscription is null ? null : subscription with { Since = l.Subscription?.Since ?? at } }).ConfigureAwait(false);
+        return await ChangeStoredLibraryAsync(name, l => l with { Subscription = subscription is null ? null : subscription with { Since = l.Subscription?.Since ?? subscription.Since } }).ConfigureAwait(false);
     }
 
     /// <summary>Records durably that a digest's message for a library was sent (once sent, never again); null when there is no such library.</summary>
