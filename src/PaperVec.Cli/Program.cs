@@ -38,6 +38,7 @@ public static class Program
             RecommendCommands.Rank(),
             RecommendCommands.Library(),
             DupesCommand.Create(),
+            DigestsCommand.Create(storage),
             StatsCommand.Create(),
             VerifyCommands.CreateVerify(),
             VerifyCommands.CreateRepair(),

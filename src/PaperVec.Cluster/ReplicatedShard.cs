@@ -111,6 +111,16 @@ sealed class ReplicatedShard(ClusterLink link, int shard) : ICollectionShard
         return WriteAsync(r => r.DeleteAsync(key, at));
     }
 
+    public async Task<DigestDeletion?> DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers, DateTimeOffset at)
+    {
+        long[] keys = [.. libraryPapers?.Keys ?? []];
+        string[] names = [.. keys.Select(k => libraryPapers![k])];
+        var part = await WriteAsync(r => r.DeleteDigestAsync(id, keys, names, at)).ConfigureAwait(false);
+        return !part.HadDigest ? null : new DigestDeletion(id,
+            part.Papers.Where(p => !p.Kept).Select(p => new DeletedPaper(p.Key, p.Title)).ToList(),
+            part.Papers.Where(p => p.Kept).Select(p => new KeptPaper(p.Key, p.Title, p.Reason, p.Detail)).ToList());
+    }
+
     public async Task<ReaderLibrary> ApplyLibraryChangeAsync(LibraryChange change)
     {
         var message = new ShardLibraryChange

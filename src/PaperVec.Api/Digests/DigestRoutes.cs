@@ -11,7 +11,30 @@ using PaperVec.Engine;
 namespace PaperVec.Api.Digests;
 
 /// <summary>An ingested digest in the list of GET /digests.</summary>
-public sealed record DigestSummary(string Id, string Date, string Source, int Papers, DateTimeOffset IngestedAt);
+public sealed record DigestSummary(string Id, string Date, string Source, int Papers, DateTimeOffset IngestedAt)
+{
+    /// <summary>Its papers an earlier digest listed too (as its view counts them).</summary>
+    public int SeenBefore { get; init; }
+}
+
+/// <summary>A paper DELETE /digests/{id} deleted, or kept and why ("other-digest", "record", "library", with a detail naming which).</summary>
+public sealed record DeletedDigestPaper(string Id, string Title)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Detail { get; init; }
+}
+
+/// <summary>DELETE /digests/{id}: what went with the digest and what was kept, counted by reason and per paper.</summary>
+public sealed record DigestDeletionResponse(string Digest, string Summary, int Deleted, int Kept, IReadOnlyDictionary<string, int> KeptBy,
+    IReadOnlyList<DeletedDigestPaper> DeletedPapers, IReadOnlyList<DeletedDigestPaper> KeptPapers)
+{
+    public static DigestDeletionResponse From(DigestDeletion d) => new(d.DigestId, d.Summary, d.Deleted.Count, d.Kept.Count,
+        d.KeptByReason.ToDictionary(r => DigestDeletion.Name(r.Key), r => r.Value),
+        d.Deleted.Select(p => new DeletedDigestPaper(p.Id, p.Title)).ToList(),
+        d.Kept.Select(p => new DeletedDigestPaper(p.Id, p.Title) { Reason = DigestDeletion.Name(p.Reason), Detail = p.Detail }).ToList());
+}
 
 /// <summary>
 /// A paper of a digest, and the earlier digests that listed it too (it was seen before), either as
@@ -30,6 +53,15 @@ public sealed record DigestPaperView(string Id, string Title, string Date, bool 
     /// <summary>With ?library=: "liked" or "disliked" when the reader already judged it (listed after the others).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Judged { get; init; }
+    /// <summary>From the stored paper (PaperFacts): the record's own id (an arXiv id), authors, categories, url; left out when unknown.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SourceId { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Authors { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Categories { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Url { get; init; }
 }
 
 /// <summary>GET /digests/{id}: the digest and its papers in listing order.</summary>
@@ -70,23 +102,44 @@ public static class DigestRoutes
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Ingest a daily digest's text; ?date=YYYY-MM-DD dates it (or ?year= completes a bare 'Mar 11'), ?name= names its source");
 
-        digests.MapGet("", async (ServedPapers served) =>
-                TypedResults.Ok((await served.Collection.DigestsAsync())
-                    .Select(d => new DigestSummary(d.Id, d.Date.ToString("yyyy-MM-dd"), d.Source, d.PaperKeys.Count, d.IngestedAt)).ToList()))
-            .WithSummary("Every ingested digest, oldest first");
+        digests.MapGet("", async (ServedPapers served) => TypedResults.Ok(await SummariesAsync(served.Collection)))
+            .WithSummary("Every ingested digest, oldest first, with how many of its papers an earlier digest listed");
+
+        digests.MapDelete("/{**id}", async (string id, ServedPapers served) =>
+            {
+                id = RouteIds.Decode(id);
+                var deletion = await served.Collection.DeleteDigestAsync(id) ?? throw new DigestNotFoundException(id, await served.Collection.DigestsAsync());
+                return TypedResults.Ok(DigestDeletionResponse.From(deletion));
+            })
+            .RequireApiKey()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Delete a digest durably, with the papers only it brought; the answer lists what was deleted and what was kept, and why");
 
         // A digest id holds a slash ("2025-03-11/daily-papers"), hence the catch-all.
         digests.MapGet("/{**id}", async (string id, string? library, ServedPapers served) =>
             {
                 id = RouteIds.Decode(id);
                 var (digest, listings) = await served.Collection.DigestAsync(id) ?? throw new DigestNotFoundException(id, await served.Collection.DigestsAsync());
-                var view = View(digest, listings);
+                var view = await Papers.PaperFacts.AddAsync(served.Collection, View(digest, listings));
                 if (string.IsNullOrEmpty(library)) return TypedResults.Ok(view); // "library=" is left out, as every empty query value
                 var ranked = await served.Collection.RankDigestAsync(digest.Id, library) ?? throw ApiProblemException.NotFound($"no library named '{library}'");
                 return TypedResults.Ok(OrderedBy(view, ranked, library));
             })
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One digest's papers, each marked when an earlier digest listed it too; ?library=NAME orders them by that reader's library, each with its score and the liked papers it is closest to");
+    }
+
+    /// <summary>Every digest, oldest first, with its "seen before" count from its view (one node's, or merged from a cluster's shards).</summary>
+    public static async Task<List<DigestSummary>> SummariesAsync(IPaperCollection collection)
+    {
+        var summaries = new List<DigestSummary>();
+        foreach (var d in await collection.DigestsAsync())
+        {
+            // Deleted meanwhile: listed without a count rather than failing the whole list.
+            int seenBefore = await collection.DigestAsync(d.Id) is { } view ? view.Listings.Count(l => l.SeenBefore) : 0;
+            summaries.Add(new DigestSummary(d.Id, d.Date.ToString("yyyy-MM-dd"), d.Source, d.PaperKeys.Count, d.IngestedAt) { SeenBefore = seenBefore });
+        }
+        return summaries;
     }
 
     /// <summary>The view's papers in the library's order, each with its score and explanation.</summary>

@@ -65,7 +65,7 @@ public static class PaperRoutes
                 DateOnly? fromDate = QueryParameters.Date(from, "from"), toDate = QueryParameters.Date(to, "to");
                 QueryParameters.CheckRange(fromDate, toDate);
                 var results = await served.Collection.SimilarAsync(id, new SearchScope { K = count, From = fromDate, To = toDate, Diversity = spread }, excludeDigest) ?? throw NoSuchPaper(id);
-                return TypedResults.Ok(new SearchResponse(results, count, from, to, served.PaperCount));
+                return TypedResults.Ok(new SearchResponse(await PaperFacts.AddAsync(served.Collection, results), count, from, to, served.PaperCount));
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -40,6 +40,7 @@ public static class RecommendRoutes
                 ?? throw ApiProblemException.NotFound($"no library named '{name}'");
         }
         else results = await served.Collection.RecommendAsync(liked, disliked, scope, asked.Digest);
+        results = await Papers.PaperFacts.AddAsync(served.Collection, results);
         return TypedResults.Ok(new SearchResponse(results, k, asked.From, asked.To, served.PaperCount) { Mode = "recommend" });
     }
 }

@@ -59,7 +59,7 @@ public static class SearchRoutes
         var query = await search.EmbedAsync(served.Queries, served.NotReadyReason);
         // Read before and after: a rebuild that starts or ends during the search still marks it (lexical-only answers 503 instead).
         string? degraded = served.Collection.LexicalDegraded;
-        var results = await served.Collection.SearchAsync(query, search.Scope);
+        var results = await Papers.PaperFacts.AddAsync(served.Collection, await served.Collection.SearchAsync(query, search.Scope));
         degraded ??= served.Collection.LexicalDegraded;
         var answer = search.Answer(results, served.PaperCount);
         if (degraded == null || search.Mode != SearchMode.Hybrid) return answer;

@@ -43,7 +43,7 @@ static class RecommendCommands
 
     public static Command Rank()
     {
-        var digestId = new Argument<string>("DIGEST") { Description = "A digest id (papervec stats lists them), e.g. 2025-03-11/daily-papers-mar-11" };
+        var digestId = new Argument<string>("DIGEST") { Description = "A digest id (papervec digests list shows them), e.g. 2025-03-11/daily-papers-mar-11" };
         var library = new Option<string>("--library") { Description = "The reader's library to rank by", Required = true };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var data = DataOptions.Data();

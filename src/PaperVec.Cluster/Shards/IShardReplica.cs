@@ -18,6 +18,12 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>Deletes a paper by key, durably, remembering the delete so catching up does not copy it back; false when none was stored.</summary>
     Task<bool> DeleteAsync(long key, DateTimeOffset at);
 
+    /// <summary>
+    /// Deletes this shard's part of a digest (its record, or the manifest on the home shard, and the papers only it
+    /// brought; papers in <paramref name="libraryKeys"/>, named by libraries on any shard, are kept), durably.
+    /// </summary>
+    Task<ShardDigestDeletion> DeleteDigestAsync(string id, long[] libraryKeys, string[] libraryNames, DateTimeOffset at);
+
     /// <summary>Applies a library change on the library's home shard; durable when it returns the library (encoded).</summary>
     Task<byte[]> ChangeLibraryAsync(ShardLibraryChange change);
 

@@ -276,3 +276,23 @@ public sealed class ReplicaListing
 /// <summary>What a shard's papers answer to: per asked source id and per asked title key, the stored paper's key (0: none here).</summary>
 [GenerateSerializer, Immutable]
 public readonly record struct ShardKnownKeys([property: Id(0)] long[] BySourceId, [property: Id(1)] long[] ByTitle);
+
+/// <summary>One paper of a deleted digest on one shard: deleted, or kept with its reason (<see cref="Storage.KeptBecause"/>) and detail.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ShardDigestPaper([property: Id(0)] long Key, [property: Id(1)] string Title, [property: Id(2)] bool Kept,
+    [property: Id(3)] Storage.KeptBecause Reason, [property: Id(4)] string Detail);
+
+/// <summary>What a replica did when a digest was deleted: whether it held the digest's record, and its papers' fates.</summary>
+[GenerateSerializer, Immutable]
+public sealed class ShardDigestDeletion
+{
+    [Id(0)] public bool HadDigest { get; init; }
+    [Id(1)] public ShardDigestPaper[] Papers { get; init; } = [];
+
+    public static ShardDigestDeletion Of(Storage.DigestDeletion? deletion) => deletion == null ? new() : new()
+    {
+        HadDigest = true,
+        Papers = [.. deletion.Deleted.Select(p => new ShardDigestPaper(p.Key, p.Title, false, default, "")),
+                  .. deletion.Kept.Select(p => new ShardDigestPaper(p.Key, p.Title, true, p.Reason, p.Detail))],
+    };
+}

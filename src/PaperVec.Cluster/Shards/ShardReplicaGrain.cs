@@ -98,6 +98,17 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         return await collection.DeletePaperAsync(key).ConfigureAwait(false) != null;
     });
 
+    public Task<ShardDigestDeletion> DeleteDigestAsync(string id, long[] libraryKeys, string[] libraryNames, DateTimeOffset at) => WriteGateAsync(async collection =>
+    {
+        var named = new Dictionary<long, string>();
+        for (int i = 0; i < libraryKeys.Length && i < libraryNames.Length; i++) named.TryAdd(libraryKeys[i], libraryNames[i]);
+        var deletion = await collection.DeleteDigestAsync(id, named).ConfigureAwait(false);
+        // Remembered like single deletes, so a peer that missed this is not copied the papers back from
+        // when it catches up (after the write: which papers go is decided by it).
+        _tombstones.Apply((deletion?.Deleted ?? []).Select(p => (p.Key, new ShardTombstones.History(at.UtcTicks, 0))).ToList());
+        return ShardDigestDeletion.Of(deletion);
+    });
+
     public Task PutDigestAsync(byte[] digest)
     {
         var record = RecordCodec.ReadDigest(digest);

@@ -220,6 +220,26 @@ public partial class CollectionCoordinator : IPaperCollection, ICollectionReads
         return (digest, listings);
     }
 
+    /// <summary>
+    /// Deletes a digest: every shard's part (its papers; the manifest on the home shard), each durably. Papers any
+    /// library names, on whichever shard it lives, are kept. Null when no digest has that id.
+    /// </summary>
+    public async Task<DigestDeletion?> DeleteDigestAsync(string id)
+    {
+        var at = DateTimeOffset.UtcNow;
+        if (_shards.Length == 1) return await _shards[0].DeleteDigestAsync(id, null, at).ConfigureAwait(false);
+        if (await ManifestAsync(id).ConfigureAwait(false) == null) return null;
+        var named = PaperDatabase.LibraryPapers(await LibrariesAsync().ConfigureAwait(false));
+        // The other shards first, the home shard (the manifest, which lists the digest) last: a failure on the
+        // way leaves the digest listed, so deleting it again finishes the job (a shard's part goes once).
+        int home = Routing.HomeShardOf(id);
+        var parts = (await Task.WhenAll(Enumerable.Range(0, _shards.Length).Where(shard => shard != home)
+            .Select(shard => _shards[shard].DeleteDigestAsync(id, named, at))).ConfigureAwait(false)).ToList();
+        parts.Add(await _shards[home].DeleteDigestAsync(id, named, at).ConfigureAwait(false));
+        var done = parts.OfType<DigestDeletion>().ToList();
+        return new DigestDeletion(id, done.SelectMany(p => p.Deleted).DistinctBy(p => p.Key).ToList(), done.SelectMany(p => p.Kept).DistinctBy(p => p.Key).ToList());
+    }
+
     // ---- duplicates ----
 
     /// <summary>

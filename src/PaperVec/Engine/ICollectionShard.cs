@@ -45,6 +45,12 @@ public interface ICollectionShard : IAsyncDisposable
     /// <summary>Writes a digest's manifest (the whole digest's listing order) on its home shard, replacing this shard's part.</summary>
     Task PutDigestAsync(DigestRecord manifest);
 
+    /// <summary>
+    /// Deletes this shard's part of a digest (its record, or the manifest on the home shard) and the papers only it brought;
+    /// papers in <paramref name="libraryPapers"/> (named by libraries on any shard) are kept. Null when the shard holds no record of it.
+    /// </summary>
+    Task<DigestDeletion?> DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers, DateTimeOffset at);
+
     /// <summary>Deletes a paper by key (every id that names it stops resolving); false when the shard has none.</summary>
     Task<bool> DeleteAsync(long key);
 

@@ -83,6 +83,13 @@ public interface IPaperCollection : IAsyncDisposable
     /// <summary>A digest and its listings in listing order; null when there is none.</summary>
     Task<(DigestRecord Digest, List<DigestListing> Listings)?> DigestAsync(string id);
 
+    /// <summary>
+    /// Deletes a digest durably, with the papers only it brought (a paper another digest lists, one
+    /// ingested as a record, or one a library names is kept, the digest dropped from it); what was
+    /// deleted and kept, and why. Null when no digest has that id.
+    /// </summary>
+    Task<DigestDeletion?> DeleteDigestAsync(string id);
+
     /// <summary>Duplicate groups among the digests in scope; an unknown digest id is a <see cref="DigestNotFoundException"/>.</summary>
     Task<List<DuplicateGroup>> DuplicatesAsync(DuplicateScope scope, DuplicateSettings? settings = null);
 }

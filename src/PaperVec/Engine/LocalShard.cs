@@ -194,6 +194,12 @@ public sealed class LocalShard : ICollectionShard
     /// <summary>Deletes a paper by key and every id that names it; the deleted record, or null when there was none.</summary>
     public Task<PaperRecord?> DeletePaperAsync(long key) => WriteAsync(() => Database.DeletePaperAsync(key).AsTask());
 
+    /// <summary>Deletes a digest and the papers only it brought, as one durable write (see <see cref="PaperDatabase.DeleteDigestAsync"/>); null when there is no such digest.</summary>
+    public Task<DigestDeletion?> DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers) =>
+        WriteAsync(() => Database.DeleteDigestAsync(id, libraryPapers));
+
+    Task<DigestDeletion?> ICollectionShard.DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers, DateTimeOffset at) => DeleteDigestAsync(id, libraryPapers);
+
     async Task<bool> ICollectionShard.DeleteAsync(long key) => await DeletePaperAsync(key).ConfigureAwait(false) != null;
 
     public Task<ReaderLibrary> ApplyLibraryChangeAsync(LibraryChange change)

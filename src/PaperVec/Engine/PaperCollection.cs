@@ -57,6 +57,9 @@ public sealed class PaperCollection : CollectionCoordinator, IDisposable
     public async Task<List<DigestListing>?> ListingsOfAsync(string digestId) =>
         Database.Catalog.GetDigest(digestId) is { } digest ? await DigestListing.ReadAsync(Database, digest).ConfigureAwait(false) : null;
 
+    /// <summary>Deletes a digest and the papers only it brought (see <see cref="LocalShard.DeleteDigestAsync"/>); <paramref name="libraryPapers"/>: papers libraries held elsewhere name. Null when there is no such digest.</summary>
+    public Task<DigestDeletion?> DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers) => Shard.DeleteDigestAsync(id, libraryPapers);
+
     /// <summary>Nearest papers to a unit vector (free-text search, after embedding the text).</summary>
     public List<SearchResult> Search(ReadOnlySpan<float> vector, SearchScope scope) => PaperSearch.Run(Database, vector, scope);
 

@@ -36,6 +36,15 @@ public sealed record SearchResult(string Id, string Title, string Date, double S
     /// <summary>A digest ordered by a library: "liked" or "disliked" for a paper the reader already judged (ranked after the others).</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Judged { get; init; }
+    /// <summary>The HTTP API fills these from the stored paper for the page (arXiv links, authors, categories); null elsewhere.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? SourceId { get; init; }
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Authors { get; init; }
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Categories { get; init; }
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Url { get; init; }
 }
 
 /// <summary>How free text is matched: BM25 and the embedding fused (default), the embedding alone, or BM25 alone.</summary>

@@ -163,6 +163,7 @@ public sealed class PaperCatalog
             case WriteBatch.Kind.PutTitleAlias: _titleAliases[change.TitleKey] = change.Key; break;
             case WriteBatch.Kind.DeleteTitleAlias: _titleAliases.TryRemove(change.TitleKey, out _); break;
             case WriteBatch.Kind.PutDigest: _digests[change.Digest!.Id] = change.Digest; break;
+            case WriteBatch.Kind.DeleteDigest: _digests.TryRemove(change.Alias!, out _); break;
             case WriteBatch.Kind.PutLibrary: _libraries[change.Library!.Name] = change.Library; break;
             case WriteBatch.Kind.DeleteLibrary: _libraries.TryRemove(change.Alias!, out _); break;
         }

@@ -248,6 +248,7 @@ public sealed partial class PaperDatabase
                 case WriteBatch.Kind.PutAlias or WriteBatch.Kind.DeleteAlias: yield return AliasKeyBytes(change.Alias!); break;
                 case WriteBatch.Kind.PutTitleAlias or WriteBatch.Kind.DeleteTitleAlias: yield return TitleAliasKeyBytes(change.TitleKey); break;
                 case WriteBatch.Kind.PutDigest: yield return DigestKeyBytes(change.Digest!.Id); break;
+                case WriteBatch.Kind.DeleteDigest: yield return DigestKeyBytes(change.Alias!); break;
                 case WriteBatch.Kind.PutLibrary: yield return LibraryKeyBytes(change.Library!.Name); break;
                 case WriteBatch.Kind.DeleteLibrary: yield return LibraryKeyBytes(change.Alias!); break;
                 case WriteBatch.Kind.PutModelId: yield return ModelIdKey; break;

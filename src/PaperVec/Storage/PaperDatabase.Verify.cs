@@ -49,6 +49,33 @@ public sealed partial class PaperDatabase
 
         try { done.Add($"{_catalog.Digests().Count} digests decode"); }
         catch (InvalidDataException e) { problems.Add($"a digest does not decode: {e.Message}"); }
+        CheckDigestMembership(done, problems);
         return new VerifyReport(done, problems);
+    }
+
+    /// <summary>
+    /// Digests and their papers agree: a paper naming a digest that is not stored (a digest delete half
+    /// applied, or a lost record) is a problem. A digest listing a paper that is gone is counted, not a
+    /// problem: deleting one paper leaves its digests' history as it was (the views skip it).
+    /// </summary>
+    void CheckDigestMembership(List<string> done, List<string> problems)
+    {
+        int orphaned = 0, gone = 0, checkedPapers = 0;
+        foreach (var key in _catalog.Keys)
+        {
+            PaperRecord? paper;
+            try { paper = GetPaper(key); }
+            catch (Exception e) when (e is InvalidDataException or RecordDamagedException) { continue; } // reported above
+            if (paper == null) continue;
+            checkedPapers++;
+            foreach (var digestId in paper.Digests)
+                if (_catalog.GetDigest(digestId) == null && ++orphaned <= 5)
+                    problems.Add($"paper {paper.Id} ('{Shorten(paper.Title)}') lists digest {digestId}, which is not stored (deleted, or its record lost)");
+        }
+        if (orphaned > 5) problems.Add($"... {orphaned} papers in all list a digest that is not stored");
+        foreach (var digest in _catalog.Digests())
+            foreach (long key in digest.PaperKeys)
+                if (!_catalog.Contains(key)) gone++;
+        done.Add($"{checkedPapers} papers' digests are stored; {gone} digest listings name papers deleted since (kept as the digests' history)");
     }
 }

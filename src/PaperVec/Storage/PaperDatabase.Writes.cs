@@ -97,15 +97,21 @@ public sealed partial class PaperDatabase
     public async ValueTask<PaperRecord?> DeletePaperAsync(long key)
     {
         if (await GetPaperAsync(key).ConfigureAwait(false) is not { } paper) return null;
-        var batch = new WriteBatch().DeletePaper(key);
+        await CommitAsync(AddPaperDelete(new WriteBatch(), key)).ConfigureAwait(false);
+        return paper;
+    }
+
+    /// <summary>Adds to <paramref name="batch"/> the delete of paper <paramref name="key"/> and of every id and title alias that names it.</summary>
+    WriteBatch AddPaperDelete(WriteBatch batch, long key)
+    {
+        batch.DeletePaper(key);
         // Every source id that names it, not only the latest: a paper met again under a new id (a
         // revised record, an arXiv version) keeps its earlier ids as aliases too.
         foreach (var (alias, target) in _catalog.SourceIdAliases)
             if (target == key) batch.DeleteAlias(alias);
         foreach (var (titleKey, target) in _catalog.TitleAliases)
             if (target == key) batch.DeleteTitleAlias(titleKey);
-        await CommitAsync(batch).ConfigureAwait(false);
-        return paper;
+        return batch;
     }
 
     void ApplyToStore(WriteBatch batch)
@@ -141,6 +147,9 @@ public sealed partial class PaperDatabase
                     break;
                 case WriteBatch.Kind.PutDigest:
                     _store.Upsert(DigestKeyBytes(change.Digest!.Id), RecordCodec.EncodeDigest(change.Digest));
+                    break;
+                case WriteBatch.Kind.DeleteDigest:
+                    _store.Delete(DigestKeyBytes(change.Alias!));
                     break;
                 case WriteBatch.Kind.PutLibrary:
                     _store.Upsert(LibraryKeyBytes(change.Library!.Name), RecordCodec.EncodeLibrary(change.Library));

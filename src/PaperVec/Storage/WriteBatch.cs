@@ -9,7 +9,7 @@ namespace PaperVec.Storage;
 /// </summary>
 public sealed class WriteBatch
 {
-    public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5, PutModelId = 6, PutTitleAlias = 7, DeleteTitleAlias = 8, PutLibrary = 9, DeleteLibrary = 10 }
+    public enum Kind : byte { PutPaper = 1, DeletePaper = 2, PutAlias = 3, DeleteAlias = 4, PutDigest = 5, PutModelId = 6, PutTitleAlias = 7, DeleteTitleAlias = 8, PutLibrary = 9, DeleteLibrary = 10, DeleteDigest = 11 }
 
     /// <summary>One change; <see cref="TitleKey"/> is the key of a title that names paper <see cref="Key"/> after a retitle.</summary>
     public readonly record struct Change(Kind Kind, PaperRecord? Paper = null, long Key = 0, string? Alias = null, DigestRecord? Digest = null, long TitleKey = 0, string? ModelId = null,
@@ -30,6 +30,8 @@ public sealed class WriteBatch
     public WriteBatch DeleteTitleAlias(long titleKey) { _changes.Add(new(Kind.DeleteTitleAlias, TitleKey: titleKey)); return this; }
     internal WriteBatch Add(Change change) { _changes.Add(change); return this; }
     public WriteBatch PutDigest(DigestRecord digest) { _changes.Add(new(Kind.PutDigest, Digest: digest)); return this; }
+    /// <summary>Removes a digest record (its papers' own changes travel in the same batch: see <see cref="PaperDatabase.DeleteDigestAsync"/>).</summary>
+    public WriteBatch DeleteDigest(string digestId) { _changes.Add(new(Kind.DeleteDigest, Alias: digestId)); return this; }
     /// <summary>Records which model made the database's vectors (see ModelChangeReembedder).</summary>
     public WriteBatch PutModelId(string modelId) { _changes.Add(new(Kind.PutModelId, ModelId: modelId)); return this; }
 
@@ -51,6 +53,7 @@ public sealed class WriteBatch
             Kind.DeleteTitleAlias => BitConverter.GetBytes(c.TitleKey),
             Kind.PutLibrary => RecordCodec.EncodeLibrary(c.Library!),
             Kind.DeleteLibrary => Encoding.UTF8.GetBytes(c.Alias!),
+            Kind.DeleteDigest => Encoding.UTF8.GetBytes(c.Alias!),
             _ => throw new InvalidOperationException(),
         })).ToList();
         var bytes = new byte[5 + parts.Sum(p => 5 + p.Payload.Length)];
@@ -93,6 +96,7 @@ public sealed class WriteBatch
                 Kind.DeleteTitleAlias when length == 8 => batch.DeleteTitleAlias(BinaryPrimitives.ReadInt64LittleEndian(payload)),
                 Kind.PutLibrary => batch.PutLibrary(RecordCodec.ReadLibrary(payload)),
                 Kind.DeleteLibrary => batch.DeleteLibrary(Encoding.UTF8.GetString(payload)),
+                Kind.DeleteDigest when length > 0 => batch.DeleteDigest(Encoding.UTF8.GetString(payload)),
                 _ => throw new InvalidDataException($"unknown write batch change kind {(byte)kind} or bad length {length}"),
             };
             at += 5 + length;

@@ -116,13 +116,14 @@ sealed class Chromium : IAsyncDisposable
         return result.GetProperty("result").TryGetProperty("value", out var value) ? value : default;
     }
 
-    /// <summary>Polls a JavaScript condition until it is true; fails with <paramref name="what"/> and the page's text after 30 s.</summary>
+    /// <summary>Polls a JavaScript condition until it is true (a throw counts as not yet); fails with <paramref name="what"/> and the page's text after 30 s.</summary>
     public async Task WaitForAsync(string condition, string what)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
-            if (await EvaluateAsync($"Boolean({condition})") is { ValueKind: JsonValueKind.True }) return;
+            // A condition that throws (the page still loading: no element yet) is not true yet.
+            if (await EvaluateAsync($"(() => {{ try {{ return Boolean({condition}); }} catch {{ return false; }} }})()") is { ValueKind: JsonValueKind.True }) return;
             await Task.Delay(50);
         }
         Assert.Fail($"timed out waiting for {what}; the page shows: {await EvaluateAsync("document.body.innerText")}");
@@ -149,6 +150,32 @@ sealed class Chromium : IAsyncDisposable
         double x = box[0].GetDouble(), y = box[1].GetDouble();
         foreach (var type in new[] { "mousePressed", "mouseReleased" })
             await SendAsync("Input.dispatchMouseEvent", new JsonObject { ["type"] = type, ["x"] = x, ["y"] = y, ["button"] = "left", ["clickCount"] = 1 });
+    }
+
+    /// <summary>Lays the page out as a screen of this size (a phone when <paramref name="mobile"/>: the viewport meta tag applies).</summary>
+    public async Task SetViewportAsync(int width, int height, bool mobile) =>
+        await SendAsync("Emulation.setDeviceMetricsOverride", new JsonObject { ["width"] = width, ["height"] = height, ["deviceScaleFactor"] = 1, ["mobile"] = mobile });
+
+    /// <summary>Presses and releases one key, as typed on a keyboard (a printable key also sends its text).</summary>
+    public async Task PressKeyAsync(string key)
+    {
+        string code = key switch { "/" => "Slash", "Escape" => "Escape", _ when key.Length == 1 && char.IsLetter(key[0]) => "Key" + char.ToUpperInvariant(key[0]), _ => key };
+        foreach (var type in new[] { "keyDown", "keyUp" })
+        {
+            var press = new JsonObject { ["type"] = type, ["key"] = key, ["code"] = code };
+            if (key.Length == 1) press["windowsVirtualKeyCode"] = key == "/" ? 191 : char.ToUpperInvariant(key[0]);
+            else if (key == "Escape") press["windowsVirtualKeyCode"] = 27;
+            if (type == "keyDown" && key.Length == 1) press["text"] = key;
+            await SendAsync("Input.dispatchKeyEvent", press);
+        }
+    }
+
+    /// <summary>The URLs of every page the browser has open (windows the page opened included).</summary>
+    public async Task<List<string>> PageUrlsAsync()
+    {
+        var targets = await SendAsync("Target.getTargets", session: false);
+        return targets.GetProperty("targetInfos").EnumerateArray()
+            .Where(t => t.GetProperty("type").GetString() == "page").Select(t => t.GetProperty("url").GetString()!).ToList();
     }
 
     public async Task<byte[]> ScreenshotPngAsync() =>
