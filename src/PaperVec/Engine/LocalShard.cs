@@ -196,7 +196,7 @@ public sealed class LocalShard : ICollectionShard
 
     /// <summary>Deletes a digest and the papers only it brought, as one durable write (see <see cref="PaperDatabase.DeleteDigestAsync"/>); null when there is no such digest.</summary>
     public Task<DigestDeletion?> DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers) =>
-        WriteAsync(() => Database.DeleteDigestAsync(id, libraryPapers));
+        WriteAsync(() => Database.DeleteDigestAsync(id, libraryPapers).AsTask());
 
     Task<DigestDeletion?> ICollectionShard.DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers, DateTimeOffset at) => DeleteDigestAsync(id, libraryPapers);
 
