@@ -27,15 +27,17 @@ public sealed record ClusterLayout
         return new ClusterLayout { Shards = shards, Replicas = replicas, Silos = silos };
     }
 
+    /// <summary>Which shard holds a paper, a digest's manifest, a library: the engine's routing over <see cref="Shards"/> shards.</summary>
+    public Engine.ShardRouting Routing() => new(Shards);
+
     /// <summary>The shard a paper belongs to.</summary>
-    public int ShardOf(long paperKey) => (int)((ulong)paperKey % (ulong)Shards);
+    public int ShardOf(long paperKey) => Routing().ShardOf(paperKey);
 
     /// <summary>The shard that keeps a digest's record (its whole listing order): a hash of its id.</summary>
-    public int HomeShardOf(string digestId) =>
-        (int)(System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(digestId)) % (ulong)Shards);
+    public int HomeShardOf(string digestId) => Routing().HomeShardOf(digestId);
 
     /// <summary>The shard that keeps a reader's library: a hash of its name.</summary>
-    public int LibraryShardOf(string name) => HomeShardOf("library/" + name);
+    public int LibraryShardOf(string name) => Routing().LibraryShardOf(name);
 
     /// <summary>The silos holding shard <paramref name="shard"/>'s replicas, preferred first.</summary>
     public int[] SilosOf(int shard) => Enumerable.Range(0, Replicas).Select(j => (shard + j) % Silos).ToArray();

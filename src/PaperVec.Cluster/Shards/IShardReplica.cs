@@ -59,7 +59,7 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>The vectors (and titles) of the keys this shard holds.</summary>
     [AlwaysInterleave] Task<ShardVector[]> VectorsAsync(long[] keys);
 
-    /// <summary>This shard's bottom-k sample (<see cref="Storage.PaperDatabase.SampleKeys"/>), smallest hash first.</summary>
+    /// <summary>This shard's bottom-k sample (<see cref="Storage.PaperCatalog.SampleKeys"/>), smallest hash first.</summary>
     [AlwaysInterleave] Task<long[]> SampleAsync(int count, int seed, long[] excluded);
 
     /// <summary>The analyzed terms of each paper's title and abstract, for the keys this shard holds.</summary>

@@ -114,8 +114,10 @@ public sealed class ShardHit
     /// <summary>The words of the title and snippet the query's terms match; null when the query has no text (similar).</summary>
     [Id(5)] public string[]? Matches { get; init; }
 
-    public static ShardHit Of(PaperSummary paper, double score, string[]? matches = null) =>
-        new() { Key = paper.Key, Score = score, Title = paper.Title, Date = paper.FirstSeen.ToString("yyyy-MM-dd"), Snippet = paper.Snippet, Matches = matches };
+    public static ShardHit Of(Engine.ShardSearchHit hit) =>
+        new() { Key = hit.Key, Score = hit.Score, Title = hit.Title, Date = hit.Date, Snippet = hit.Snippet, Matches = hit.Matches?.ToArray() };
+
+    public Engine.ShardSearchHit ToHit() => new(Key, Score, Title, Date, Snippet, Matches);
 }
 
 /// <summary>A replica's health: whether it serves reads (caught up with a live peer), and what it holds.</summary>

@@ -27,13 +27,13 @@ public sealed partial class ShardReplicaGrain
 
     public Task<ReplicaListing> ListAsync()
     {
-        var db = Collection.Database;
+        var shard = Collection;
         var deletes = _tombstones.Histories;
         return Task.Run(() => new ReplicaListing
         {
-            Papers = db.Papers().Select(ListedPaper.Of).ToArray(),
-            Digests = db.Catalog.Digests().Select(RecordCodec.EncodeDigest).ToArray(),
-            Libraries = db.Catalog.Libraries().Select(RecordCodec.EncodeLibrary).ToArray(),
+            Papers = shard.Papers().Select(ListedPaper.Of).ToArray(),
+            Digests = shard.Digests().Select(RecordCodec.EncodeDigest).ToArray(),
+            Libraries = shard.Libraries().Select(RecordCodec.EncodeLibrary).ToArray(),
             DeletedKeys = [.. deletes.Keys],
             DeletedAt = deletes.Values.Select(h => h.DeletedAt).ToArray(),
             RevivedAt = deletes.Values.Select(h => h.RevivedAt).ToArray(),
@@ -48,11 +48,8 @@ public sealed partial class ShardReplicaGrain
 
     public async Task<byte[][]> ReadAsync(long[] keys)
     {
-        var db = Collection.Database;
-        var papers = new List<byte[]>(keys.Length);
-        foreach (long key in keys)
-            if (await db.GetPaperAsync(key).ConfigureAwait(true) is { } record) papers.Add(RecordCodec.EncodePaper(record));
-        return papers.ToArray();
+        var papers = await Collection.RecordsAsync(keys).ConfigureAwait(true);
+        return papers.Select(RecordCodec.EncodePaper).ToArray();
     }
 
     public Task IncludeAsync(int silo)
@@ -133,9 +130,9 @@ public sealed partial class ShardReplicaGrain
     async Task<(List<string> Problems, string Summary)> CatchUpOnceAsync()
     {
         var collection = Collection;
-        var mine = await Task.Run(() => collection.Database.Papers().Select(ListedPaper.Of).ToDictionary(p => p.Key)).ConfigureAwait(true);
-        var myDigests = collection.Database.Catalog.Digests().ToDictionary(d => d.Id, StringComparer.Ordinal);
-        var myLibraries = collection.Database.Catalog.Libraries().ToDictionary(l => l.Name, StringComparer.Ordinal);
+        var mine = await Task.Run(() => collection.Papers().Select(ListedPaper.Of).ToDictionary(p => p.Key)).ConfigureAwait(true);
+        var myDigests = collection.Digests().ToDictionary(d => d.Id, StringComparer.Ordinal);
+        var myLibraries = collection.Libraries().ToDictionary(l => l.Name, StringComparer.Ordinal);
         var problems = new List<string>();
         int compared = 0, copied = 0;
         var skipped = new List<string>();
@@ -188,7 +185,7 @@ public sealed partial class ShardReplicaGrain
         _tombstones.Apply(theirDeletes);
         foreach (long key in mine.Keys.Where(_tombstones.IsDeleted).ToList())
         {
-            await Task.Run(() => collection.DeleteAsync(PaperIdentity.Format(key))).ConfigureAwait(true);
+            await Task.Run(() => collection.DeletePaperAsync(key)).ConfigureAwait(true);
             mine.Remove(key);
         }
         var wanted = theirs.Where(p => !_tombstones.IsDeleted(p.Key) && (!mine.TryGetValue(p.Key, out var m) || p.NewerThan(m))).ToList();

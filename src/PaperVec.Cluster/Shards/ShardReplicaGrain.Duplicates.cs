@@ -1,26 +1,13 @@
-using PaperVec.Duplicates;
-
 namespace PaperVec.Cluster.Shards;
 
-// A shard's part of a duplicate report (ClusterCollection.DuplicatesAsync): the nearest listed
+// A shard's part of a duplicate report (the coordinator's DuplicatesAsync): the nearest listed
 // neighbours of every listed paper among this shard's listed papers, by the engine's own rule.
 public sealed partial class ShardReplicaGrain
 {
-    public Task<ShardCandidates[]> DuplicateCandidatesAsync(ShardDuplicateQuery query)
+    public async Task<ShardCandidates[]> DuplicateCandidatesAsync(ShardDuplicateQuery query)
     {
         ThrowIfNotReady();
-        var db = Collection.Database;
-        return Task.Run(() =>
-        {
-            var finder = new DuplicateFinder(db);
-            var listed = query.Listed.ToHashSet();
-            var found = new ShardCandidates[query.Keys.Length];
-            Parallel.For(0, query.Keys.Length, i =>
-            {
-                var candidates = finder.Candidates(query.Keys[i], query.Vectors[i], listed.Contains);
-                found[i] = new ShardCandidates(query.Keys[i], candidates.Select(c => c.Key).ToArray(), candidates.Select(c => c.Cosine).ToArray());
-            });
-            return found;
-        });
+        var found = await Collection.DuplicateCandidatesAsync(query.Keys, query.Vectors, query.Listed).ConfigureAwait(true);
+        return found.Select(c => new ShardCandidates(c.Key, c.Others, c.Cosines)).ToArray();
     }
 }

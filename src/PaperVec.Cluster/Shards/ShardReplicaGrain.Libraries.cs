@@ -7,19 +7,20 @@ namespace PaperVec.Cluster.Shards;
 public sealed partial class ShardReplicaGrain
 {
     public Task<byte[]> ChangeLibraryAsync(ShardLibraryChange change) => WriteGateAsync(async collection =>
-        RecordCodec.EncodeLibrary(await collection.ApplyLibraryChangeAsync(change.Name, change.Like, change.Dislike, change.Remove, change.Replace, change.At).ConfigureAwait(false)));
+        RecordCodec.EncodeLibrary(await collection.ApplyLibraryChangeAsync(
+            new Engine.LibraryChange(change.Name, change.Like, change.Dislike, change.Remove, change.Replace, change.At)).ConfigureAwait(false)));
 
     public Task<bool> DeleteLibraryAsync(string name) => WriteGateAsync(collection => collection.DeleteLibraryAsync(name));
 
-    public Task<byte[]?> LibraryAsync(string name)
+    public async Task<byte[]?> LibraryAsync(string name)
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.Catalog.GetLibrary(name) is { } library ? RecordCodec.EncodeLibrary(library) : null);
+        return await Collection.LibraryAsync(name).ConfigureAwait(true) is { } library ? RecordCodec.EncodeLibrary(library) : null;
     }
 
     public Task<byte[][]> LibrariesAsync()
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.Catalog.Libraries().Select(RecordCodec.EncodeLibrary).ToArray());
+        return Task.FromResult(Collection.Libraries().Select(RecordCodec.EncodeLibrary).ToArray());
     }
 }

@@ -8,7 +8,7 @@ using PaperVec.Storage;
 namespace PaperVec.Cluster.Shards;
 
 /// <summary>
-/// A shard replica: one engine collection (<see cref="PaperCollection"/>) in
+/// A shard replica: one engine shard (<see cref="LocalShard"/>) in
 /// <c>DATA/shard-N</c> on the silo its key names (<see cref="ReplicaPlacementAttribute"/>), kept
 /// active for the silo's lifetime. Reentrant, so reads interleave with everything; writes and
 /// catching up take <see cref="_writes"/> one at a time, in arrival order. Engine calls that take
@@ -27,7 +27,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
     static readonly TimeSpan RetryEvery = TimeSpan.FromSeconds(3), TickEvery = TimeSpan.FromSeconds(1);
 
     readonly SemaphoreSlim _writes = new(1, 1);
-    PaperCollection? _collection;
+    LocalShard? _collection;
     ShardTombstones _tombstones = null!;
     ShardInSync _inSync = null!;
     int _shard;
@@ -35,7 +35,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
     volatile bool _ready;
     volatile string? _note = "starting: not yet compared with its peers";
 
-    PaperCollection Collection => _collection ?? throw new InvalidOperationException("replica not open");
+    LocalShard Collection => _collection ?? throw new InvalidOperationException("replica not open");
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -48,13 +48,13 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         // Opening recovers the store, the HNSW and the Lucene index: disk and CPU, off the grain scheduler.
         _tombstones = ShardTombstones.Load(options.TombstonePath(shard));
         _inSync = ShardInSync.Load(options.InSyncPath(shard), options.Layout.SilosOf(shard), warning => log.LogWarning("replica {Key}: {Warning}", key, warning));
-        _collection = await Task.Run(() => PaperCollection.OpenAsync(directory), cancellationToken).ConfigureAwait(true);
+        _collection = await Task.Run(() => LocalShard.OpenAsync(directory), cancellationToken).ConfigureAwait(true);
         // A delete recorded but not applied (the silo died between the two) is finished now.
         var collection = _collection;
         foreach (var (deleted, history) in _tombstones.Histories)
-            if (history.IsDeleted && collection.Database.Catalog.Summary(deleted) != null)
-                await Task.Run(() => collection.DeleteAsync(PaperIdentity.Format(deleted)), cancellationToken).ConfigureAwait(true);
-        log.LogInformation("replica {Key}: {Papers} papers in {Directory}", key, _collection.Database.PaperCount, directory);
+            if (history.IsDeleted && collection.Holds(deleted))
+                await Task.Run(() => collection.DeletePaperAsync(deleted), cancellationToken).ConfigureAwait(true);
+        log.LogInformation("replica {Key}: {Papers} papers in {Directory}", key, _collection.PaperCount, directory);
         // Catch up once activated: peers activating at the same time call us too.
         _ = this.AsReference<IShardReplica>().CatchUpAsync();
         this.RegisterGrainTimer(TickAsync, TickEvery, TickEvery);
@@ -69,12 +69,12 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
 
     public async Task<ShardWriteResult> WriteAsync(ShardWrite write)
     {
-        var db = Collection.Database;
+        var shard = Collection;
         foreach (var paper in write.Papers)
         {
             // The paper this one is, as the ingest will find it (by source id, then title), must be here.
             long titleKey = PaperIdentity.KeyOfTitle(paper.Title);
-            long key = (paper.SourceId is { } sid ? db.Catalog.KeyOfSourceId(sid) : null) ?? db.Catalog.KeyOfTitle(titleKey) ?? titleKey;
+            long key = shard.StoredKeyOf(paper.SourceId, paper.Title);
             if (options.Layout.ShardOf(key) != _shard && options.Layout.ShardOf(titleKey) != _shard)
                 throw new InvalidDataException($"paper '{paper.Title}' belongs to shard {options.Layout.ShardOf(key)}, not {_shard}");
         }
@@ -95,7 +95,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
     public Task<bool> DeleteAsync(long key, DateTimeOffset at) => WriteGateAsync(async collection =>
     {
         _tombstones.Deleted(key, at); // first: a crash before the delete is finished at the next start
-        return await collection.DeleteAsync(PaperIdentity.Format(key)).ConfigureAwait(false) != null;
+        return await collection.DeletePaperAsync(key).ConfigureAwait(false) != null;
     });
 
     public Task<ShardDigestDeletion> DeleteDigestAsync(string id, long[] libraryKeys, string[] libraryNames, DateTimeOffset at) => WriteGateAsync(async collection =>
@@ -120,7 +120,7 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
     /// one at a time in arrival order with the other writes and catching up. A replica that is not
     /// ready refuses: it decides "new or seen" from what it holds, which may be behind.
     /// </summary>
-    async Task<T> WriteGateAsync<T>(Func<PaperCollection, Task<T>> write)
+    async Task<T> WriteGateAsync<T>(Func<LocalShard, Task<T>> write)
     {
         await _writes.WaitAsync().ConfigureAwait(true);
         try
@@ -132,24 +132,24 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
         finally { _writes.Release(); }
     }
 
-    public Task<byte[]?> DigestAsync(string id)
+    public async Task<byte[]?> DigestAsync(string id)
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.Catalog.GetDigest(id) is { } digest ? RecordCodec.EncodeDigest(digest) : null);
+        return await Collection.DigestRecordAsync(id).ConfigureAwait(true) is { } digest ? RecordCodec.EncodeDigest(digest) : null;
     }
 
     public Task<byte[][]> DigestsAsync()
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.Catalog.Digests().Select(RecordCodec.EncodeDigest).ToArray());
+        return Task.FromResult(Collection.Digests().Select(RecordCodec.EncodeDigest).ToArray());
     }
 
     public async Task<ShardDigestListing[]> DigestListingsAsync(string id)
     {
         ThrowIfNotReady();
         var collection = Collection;
-        var listings = await Task.Run(() => collection.ListingsOfAsync(id)).ConfigureAwait(true);
-        return listings?.Select(ShardDigestListing.Of).ToArray() ?? [];
+        var listings = await Task.Run(() => collection.DigestListingsAsync(id)).ConfigureAwait(true);
+        return listings.Select(ShardDigestListing.Of).ToArray();
     }
 
     void ThrowIfNotReady()
@@ -159,51 +159,41 @@ public sealed partial class ShardReplicaGrain(ClusterSiloOptions options, IGrain
 
     public Task<ReplicaStatus> StatusAsync()
     {
-        var db = _collection?.Database;
+        var shard = _collection;
         return Task.FromResult(new ReplicaStatus
         {
-            Shard = _shard, Silo = options.SiloName, Ready = _ready && db != null,
-            Papers = db?.PaperCount ?? 0, ModelId = db?.ModelId, Note = _note,
+            Shard = _shard, Silo = options.SiloName, Ready = _ready && shard != null,
+            Papers = shard?.PaperCount ?? 0, ModelId = shard?.ModelId, Note = _note,
             InSync = _inSync?.Silos.Select(ClusterLayout.SiloName).ToArray() ?? [], InSyncEpoch = _inSync?.Epoch ?? 0,
         });
     }
 
-    public Task<ShardHit[]> SearchAsync(ShardQuery query)
+    public async Task<ShardHit[]> SearchAsync(ShardQuery query)
     {
         ThrowIfNotReady();
-        var db = Collection.Database;
-        return Task.Run(() =>
-        {
-            var scope = new SearchScope { K = query.Depth, From = query.From, To = query.To, Exclude = query.Exclude.ToHashSet() };
-            var ranking = PaperSearch.Ranking(db, new SearchQuery(query.Text, query.Vector, query.Ranking), query.Ranking, scope, query.Depth);
-            var terms = query.Text.Length > 0 ? PaperSearch.QueryTerms(db, query.Text) : null;
-            var hits = new List<ShardHit>(ranking.Count);
-            foreach (var (key, score) in ranking)
-                if (db.Catalog.Summary(key) is { } paper) // deleted between the index hit and the read
-                    hits.Add(ShardHit.Of(paper, score, terms == null ? null : [.. PaperSearch.MatchedWords(db, paper, terms)]));
-            return hits.ToArray();
-        });
+        var shard = Collection;
+        var scope = new SearchScope { K = query.Depth, From = query.From, To = query.To, Exclude = query.Exclude.ToHashSet() };
+        var hits = await Task.Run(() => shard.RankingAsync(new SearchQuery(query.Text, query.Vector, query.Ranking), query.Ranking, scope, query.Depth)).ConfigureAwait(true);
+        return hits.Select(ShardHit.Of).ToArray();
     }
 
     public async Task<ShardPaper?> FindAsync(string id)
     {
         ThrowIfNotReady();
-        var record = await Collection.Database.FindPaperAsync(id).ConfigureAwait(true);
+        var record = await Collection.FindPaperAsync(id).ConfigureAwait(true);
         return record == null ? null : ShardPaper.Of(record);
     }
 
-    public Task<ShardKnownKeys> KnownKeysAsync(string[] sourceIds, long[] titleKeys)
+    public async Task<ShardKnownKeys> KnownKeysAsync(string[] sourceIds, long[] titleKeys)
     {
         ThrowIfNotReady();
-        var db = Collection.Database;
-        return Task.FromResult(new ShardKnownKeys(
-            sourceIds.Select(id => db.Catalog.KeyOfSourceId(id) ?? 0).ToArray(),
-            titleKeys.Select(k => db.Catalog.KeyOfTitle(k) ?? 0).ToArray()));
+        var known = await Collection.KnownKeysAsync(sourceIds, titleKeys).ConfigureAwait(true);
+        return new ShardKnownKeys(known.BySourceId, known.ByTitle);
     }
 
     public Task<long?> ResolveAsync(string id)
     {
         ThrowIfNotReady();
-        return Task.FromResult(Collection.Database.Catalog.ResolveId(id));
+        return Collection.ResolveAsync(id);
     }
 }
