@@ -132,6 +132,14 @@ sealed class ReplicatedShard(ClusterLink link, int shard) : ICollectionShard
 
     public Task<bool> DeleteLibraryAsync(string name) => WriteAsync(r => r.DeleteLibraryAsync(name));
 
+    /// <summary>Written to every live replica like a library change: the subscription as plain fields (no records or delegates cross Orleans).</summary>
+    public async Task<ReaderLibrary?> SubscribeAsync(string name, LibrarySubscription? subscription, DateTimeOffset at) =>
+        await WriteAsync(r => r.SubscribeAsync(name, subscription?.Email, subscription?.Top ?? 0, subscription?.Since ?? at)).ConfigureAwait(false) is { } bytes
+            ? RecordCodec.ReadLibrary(bytes) : null;
+
+    public async Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId, DateTimeOffset at) =>
+        await WriteAsync(r => r.MarkMailedAsync(name, digestId, at)).ConfigureAwait(false) is { } bytes ? RecordCodec.ReadLibrary(bytes) : null;
+
     async Task<T> WriteAsync<T>(Func<IShardReplica, Task<T>> write)
     {
         await _writes.WaitAsync().ConfigureAwait(false);

@@ -30,6 +30,15 @@ public interface IShardReplica : IGrainWithStringKey
     /// <summary>Deletes a library on its home shard; false when there was none.</summary>
     Task<bool> DeleteLibraryAsync(string name);
 
+    /// <summary>
+    /// Sets (a null <paramref name="email"/>: ends) a library's subscription on its home shard, checked again here; durable when it
+    /// returns the library (encoded), null when there is none. <paramref name="at"/>: the subscription's Since and the record's time, fixed by the client.
+    /// </summary>
+    Task<byte[]?> SubscribeAsync(string name, string? email, int top, DateTimeOffset at);
+
+    /// <summary>Notes that a digest's message for a library was sent; durable when it returns the library (encoded), null when there is none.</summary>
+    Task<byte[]?> MarkMailedAsync(string name, string digestId, DateTimeOffset at);
+
     [AlwaysInterleave] Task<ReplicaStatus> StatusAsync();
 
     /// <summary>A reader's library this shard holds (encoded), or null.</summary>

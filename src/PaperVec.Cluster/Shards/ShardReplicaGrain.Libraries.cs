@@ -12,6 +12,17 @@ public sealed partial class ShardReplicaGrain
 
     public Task<bool> DeleteLibraryAsync(string name) => WriteGateAsync(collection => collection.DeleteLibraryAsync(name));
 
+    public Task<byte[]?> SubscribeAsync(string name, string? email, int top, DateTimeOffset at)
+    {
+        // The same check (and ms rounding of Since) as the coordinator's: a replica trusts no caller's record.
+        var subscription = email == null ? null : LibrarySubscription.Check(email, top, at);
+        return WriteGateAsync<byte[]?>(async collection =>
+            await collection.SubscribeAsync(name, subscription, at).ConfigureAwait(false) is { } library ? RecordCodec.EncodeLibrary(library) : null);
+    }
+
+    public Task<byte[]?> MarkMailedAsync(string name, string digestId, DateTimeOffset at) => WriteGateAsync<byte[]?>(async collection =>
+        await collection.MarkMailedAsync(name, digestId, at).ConfigureAwait(false) is { } library ? RecordCodec.EncodeLibrary(library) : null);
+
     public async Task<byte[]?> LibraryAsync(string name)
     {
         ThrowIfNotReady();

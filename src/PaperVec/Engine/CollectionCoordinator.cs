@@ -176,6 +176,20 @@ public partial class CollectionCoordinator : IPaperCollection, ICollectionReads
 
     public Task<bool> DeleteLibraryAsync(string name) => _shards[Routing.LibraryShardOf(ReaderLibrary.CheckName(name))].DeleteLibraryAsync(name);
 
+    /// <summary>Sets (or, with a null address, ends) a library's e-mail subscription, durably on its home shard; null when there is no such library.</summary>
+    public Task<ReaderLibrary?> SubscribeAsync(string name, string? email, int top)
+    {
+        ReaderLibrary.CheckName(name);
+        // Checked and timed here, so every replica of the home shard stores the same record.
+        var at = DateTimeOffset.UtcNow;
+        var subscription = email == null ? null : LibrarySubscription.Check(email, top, at);
+        return _shards[Routing.LibraryShardOf(name)].SubscribeAsync(name, subscription, at);
+    }
+
+    /// <summary>Records durably that a digest's message for a library was sent (once sent, never again); null when there is no such library.</summary>
+    public Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId) =>
+        _shards[Routing.LibraryShardOf(ReaderLibrary.CheckName(name))].MarkMailedAsync(name, digestId, DateTimeOffset.UtcNow);
+
     Task<DigestRecord?> ICollectionReads.DigestRecordAsync(string id) => ManifestAsync(id);
 
     Task<ReaderLibrary?> ICollectionReads.StoredLibraryAsync(string name) => _shards[Routing.LibraryShardOf(name)].LibraryAsync(name);

@@ -60,6 +60,12 @@ public interface ICollectionShard : IAsyncDisposable
     /// <summary>Deletes a library; false when there was none.</summary>
     Task<bool> DeleteLibraryAsync(string name);
 
+    /// <summary>Sets (null: ends) a library's checked subscription on its home shard (<see cref="ReaderLibrary.Subscribed"/>), the time fixed by the coordinator; null when there is no such library.</summary>
+    Task<ReaderLibrary?> SubscribeAsync(string name, LibrarySubscription? subscription, DateTimeOffset at);
+
+    /// <summary>Notes durably that a digest's message for a library was sent (<see cref="ReaderLibrary.WithMailed"/>); null when there is no such library.</summary>
+    Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId, DateTimeOffset at);
+
     // ---- reads ----
 
     /// <summary>The stored papers these source ids and title keys name here (0 where none): a title key names a paper by its own title or one it was retitled to.</summary>

@@ -79,14 +79,12 @@ public interface IPaperCollection : IAsyncDisposable
 
     /// <summary>
     /// Sets (a null <paramref name="email"/>: ends) a library's e-mail subscription; null when there is no such library.
-    /// A cluster stores it with the library on its home shard (not yet: refused until ported onto the coordinator).
+    /// Kept with the library on its home shard (on a cluster: by every replica of it). An address already subscribed keeps its Since.
     /// </summary>
-    Task<ReaderLibrary?> SubscribeAsync(string name, string? email, int top) =>
-        throw new NotSupportedException("e-mail subscriptions are kept by one node's collection; a cluster does not keep them yet");
+    Task<ReaderLibrary?> SubscribeAsync(string name, string? email, int top);
 
     /// <summary>Records durably that <paramref name="digestId"/>'s message for the library was sent; null when there is no such library.</summary>
-    Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId) =>
-        throw new NotSupportedException("e-mail subscriptions are kept by one node's collection; a cluster does not keep them yet");
+    Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId);
 
     /// <summary>Every ingested digest, oldest first.</summary>
     Task<List<DigestRecord>> DigestsAsync();

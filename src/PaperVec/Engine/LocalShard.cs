@@ -216,6 +216,12 @@ public sealed class LocalShard : ICollectionShard
         });
     }
 
+    public Task<ReaderLibrary?> SubscribeAsync(string name, LibrarySubscription? subscription, DateTimeOffset at) =>
+        ChangeStoredLibraryAsync(name, l => l.Subscribed(subscription, at));
+
+    public Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId, DateTimeOffset at) =>
+        ChangeStoredLibraryAsync(name, l => l.WithMailed(digestId, at));
+
     /// <summary>Changes a stored library's record other than its lists (its subscription, what was mailed), durably; null when there is no such library.</summary>
     public Task<ReaderLibrary?> ChangeStoredLibraryAsync(string name, Func<ReaderLibrary, ReaderLibrary> change)
     {

@@ -69,17 +69,6 @@ public sealed class PaperCollection : CollectionCoordinator, IPaperCollection, I
     /// <summary>Papers similar to a stored one (itself excluded unless the scope says otherwise); null when there is no such paper.</summary>
     public List<SearchResult>? Similar(long key, SearchScope scope) => Shard.Similar(key, scope);
 
-    /// <summary>Sets (or, with a null address, ends) a library's e-mail subscription, durably; null when there is no such library.</summary>
-    public Task<ReaderLibrary?> SubscribeAsync(string name, string? email, int top)
-    {
-        var subscription = email == null ? null : LibrarySubscription.Check(email, top, DateTimeOffset.UtcNow);
-        return Shard.ChangeStoredLibraryAsync(name, l => l with { Subscription = subscription is null ? null : subscription with { Since = l.Subscription?.Since ?? subscription.Since } });
-    }
-
-    /// <summary>Records durably that a digest's message for a library was sent (once sent, never again); null when there is no such library.</summary>
-    public Task<ReaderLibrary?> MarkMailedAsync(string name, string digestId) =>
-        Shard.ChangeStoredLibraryAsync(name, l => l.Mailed.Contains(digestId) ? l : l with { Mailed = [.. l.Mailed.Append(digestId).TakeLast(ReaderLibrary.MaxMailed)] });
-
     /// <summary>A reader's library by name (checked), or null.</summary>
     public ReaderLibrary? Library(string name) => Database.Catalog.GetLibrary(ReaderLibrary.CheckName(name));
 

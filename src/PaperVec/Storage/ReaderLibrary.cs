@@ -54,6 +54,30 @@ public sealed record ReaderLibrary(string Name, IReadOnlyList<long> Liked, IRead
         return result.Check();
     }
 
+    /// <summary>
+    /// This library with <paramref name="subscription"/> (null: ended); a subscription already held keeps its Since
+    /// (changing the address or top does not mail old digests). <paramref name="at"/>: see <see cref="Touched"/>.
+    /// </summary>
+    public ReaderLibrary Subscribed(LibrarySubscription? subscription, DateTimeOffset at) =>
+        this with
+        {
+            Subscription = subscription is null ? null : subscription with { Since = Subscription?.Since ?? subscription.Since },
+            UpdatedAt = Touched(at),
+        };
+
+    /// <summary>This library with <paramref name="digestId"/> noted as mailed (the newest <see cref="MaxMailed"/> kept); itself, unchanged, when it already was.</summary>
+    public ReaderLibrary WithMailed(string digestId, DateTimeOffset at) =>
+        Mailed.Contains(digestId) ? this : this with { Mailed = [.. Mailed.Append(digestId).TakeLast(MaxMailed)], UpdatedAt = Touched(at) };
+
+    // A change moves UpdatedAt strictly forward (stored to the ms): a replica catching up copies a library
+    // only when its peer's is newer, so a subscription or a sent mark it missed must look newer.
+    DateTimeOffset Touched(DateTimeOffset at)
+    {
+        var ms = DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds());
+        var floor = DateTimeOffset.FromUnixTimeMilliseconds(UpdatedAt.ToUnixTimeMilliseconds() + 1);
+        return ms >= floor ? ms : floor;
+    }
+
     /// <summary>Refuses a library over <see cref="MaxPapers"/> or with a paper in both lists.</summary>
     public ReaderLibrary Check()
     {

@@ -142,6 +142,60 @@ public sealed class CoordinatorOverLocalShardsTests : IAsyncLifetime
         await Assert.ThrowsAsync<UnknownPapersException>(() => _sharded.RecommendAsync(["no-such-paper"], [], new SearchScope { K = 5 }));
     }
 
+    // A library's record less its times (Since and UpdatedAt are each collection's own clock).
+    static string Show(ReaderLibrary? l) => l == null ? "null" :
+        $"{l.Name} [{string.Join(",", l.Liked)}] [{string.Join(",", l.Disliked)}] {l.Subscription?.Email}/{l.Subscription?.Top} [{string.Join(",", l.Mailed)}]";
+
+    [Fact]
+    public async Task Subscriptions_and_sent_marks_over_two_shards_equal_one_nodes_and_live_on_the_home_shard()
+    {
+        await IngestBothAsync();
+        string[] names = ["reader-0", "reader-1", "reader-2", "reader-3", "reader-4"];
+        // Homes on both shards, so the coordinator routes each call rather than always hitting one.
+        Assert.Equal(2, names.Select(_sharded.Routing.LibraryShardOf).Distinct().Count());
+        foreach (IPaperCollection collection in new IPaperCollection[] { _node, _sharded })
+        {
+            Assert.Null(await collection.SubscribeAsync("no-such-library", "a@example.org", 5));
+            Assert.Null(await collection.MarkMailedAsync("no-such-library", "day-1"));
+            await Assert.ThrowsAsync<InvalidDataException>(() => collection.SubscribeAsync("bad name", "a@example.org", 5));
+        }
+        foreach (string name in names)
+        {
+            string[] liked = [_day1[Array.IndexOf(names, name)].SourceId!];
+            var expected = new List<string>();
+            var actual = new List<string>();
+            foreach (var (collection, shown) in new (IPaperCollection, List<string>)[] { (_node, expected), (_sharded, actual) })
+            {
+                await collection.ChangeLibraryAsync(name, liked, [], [], replace: true);
+                await Assert.ThrowsAsync<InvalidDataException>(() => collection.SubscribeAsync(name, "not an address", 5));
+                await Assert.ThrowsAsync<InvalidDataException>(() => collection.SubscribeAsync(name, "a@example.org", 0));
+                var first = await collection.SubscribeAsync(name, $"{name}@example.org", 5);
+                shown.Add(Show(first));
+                shown.Add(Show(await collection.MarkMailedAsync(name, "day-1")));
+                var again = await collection.MarkMailedAsync(name, "day-1"); // once
+                shown.Add(Show(again));
+                // Changing the address keeps Since: the old digests are not mailed to it.
+                var changed = await collection.SubscribeAsync(name, $"{name}+new@example.org", 7);
+                Assert.Equal(first!.Subscription!.Since, changed!.Subscription!.Since);
+                Assert.True(changed.UpdatedAt > again!.UpdatedAt); // newer, so a replica that missed it copies it when catching up
+                shown.Add(Show(await collection.MarkMailedAsync(name, "day-2")));
+                // The lists replaced, the subscription and sent marks kept; read back as stored.
+                await collection.ChangeLibraryAsync(name, liked, [], [], replace: true);
+                var stored = await collection.LibraryAsync(name);
+                shown.Add(Show(stored));
+                Assert.Equal(changed.Subscription, stored!.Subscription);
+            }
+            Assert.Equal(expected, actual);
+            Assert.Equal(["day-1", "day-2"], (await _sharded.LibraryAsync(name))!.Mailed);
+            int home = _sharded.Routing.LibraryShardOf(name);
+            Assert.Equal(Show(await _sharded.LibraryAsync(name)), Show(await _shards[home].LibraryAsync(name)));
+            Assert.Null(await _shards[1 - home].LibraryAsync(name));
+        }
+        Assert.Null((await _sharded.SubscribeAsync("reader-2", null, 0))!.Subscription);
+        Assert.Null((await _sharded.LibraryAsync("reader-2"))!.Subscription);
+        Assert.Equal((await _node.LibrariesAsync()).Select(l => l.Name), (await _sharded.LibrariesAsync()).Select(l => l.Name));
+    }
+
     [Fact]
     public async Task Digests_duplicates_and_deletes_over_two_shards_equal_one_nodes()
     {
