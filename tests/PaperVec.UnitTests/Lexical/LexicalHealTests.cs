@@ -121,7 +121,7 @@ public class LexicalHealTests
             var unavailable = Assert.Throws<LexicalUnavailableException>(() => db.SearchLexical(Title(5), 3));
             Assert.Contains("rebuilt", unavailable.Message);
             // Hybrid answers by meaning alone meanwhile.
-            var hybrid = PaperSearch.Run(db, new SearchQuery(Title(5), papers[4].Vector), new SearchScope { K = 3 });
+            var hybrid = await PaperSearch.RunAsync(new StoredPapersSearch(db), new SearchQuery(Title(5), papers[4].Vector), new SearchScope { K = 3 });
             Assert.Equal(papers[4].Id, hybrid[0].Id);
 
             // Writes while the rebuild runs: a new paper, a delete, a retitle of a paper the scan has not reached.
@@ -169,16 +169,16 @@ public class LexicalHealTests
             // 100 hybrid and 100 lexical exact-title queries at once: answered, or (lexical alone, while rebuilt) refused as degraded; nothing else.
             foreach (var paper in papers.Take(100))
             {
-                var hybrid = PaperSearch.Run(db, new SearchQuery(paper.Title, paper.Vector), new SearchScope { K = 5 });
+                var hybrid = await PaperSearch.RunAsync(new StoredPapersSearch(db), new SearchQuery(paper.Title, paper.Vector), new SearchScope { K = 5 });
                 Assert.Equal(paper.Id, hybrid[0].Id);
-                try { PaperSearch.Run(db, new SearchQuery(paper.Title, null, SearchMode.Lexical), new SearchScope { K = 5 }); }
+                try { await PaperSearch.RunAsync(new StoredPapersSearch(db), new SearchQuery(paper.Title, null, SearchMode.Lexical), new SearchScope { K = 5 }); }
                 catch (LexicalUnavailableException) { }
             }
             await WaitForRebuild(db);
             Assert.NotNull(db.LexicalRebuilt);
             lock (notes) Assert.Contains(notes, n => n.Contains("lexical index") && n.Contains("checksum"));
             foreach (var paper in papers.Take(100))
-                Assert.Equal(paper.Id, PaperSearch.Run(db, new SearchQuery(paper.Title, null, SearchMode.Lexical), new SearchScope { K = 5 })[0].Id);
+                Assert.Equal(paper.Id, (await PaperSearch.RunAsync(new StoredPapersSearch(db), new SearchQuery(paper.Title, null, SearchMode.Lexical), new SearchScope { K = 5 }))[0].Id);
             Assert.True(db.IndexMatchesStore(out string problem), problem);
         }
         finally { Directory.Delete(dir, true); }
