@@ -39,7 +39,7 @@ public class ServerSecurityAndLifecycleTests
             var error = await Assert.ThrowsAsync<ServerStartException>(() =>
                 PaperVecServer.CreateAsync(new ServerOptions { DataPath = data, Urls = ["http://0.0.0.0:5080"], ApiKey = "" }));
             Assert.Contains("without an API key", error.Message);
-            using (PaperDatabase.Open(data)) { } // it refused before taking the data directory
+            await using (await PaperDatabase.OpenAsync(data)) { } // it refused before taking the data directory
 
             var previous = Environment.GetEnvironmentVariable(ServerOptions.ApiKeyVariable);
             Environment.SetEnvironmentVariable(ServerOptions.ApiKeyVariable, null);
