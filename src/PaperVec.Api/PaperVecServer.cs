@@ -24,15 +24,15 @@ public static class PaperVecServer
 {
     /// <summary>`serve`: one node's data directory (<see cref="ServerOptions.DataPath"/>), opened and recovered before anything listens.</summary>
     /// <param name="configure">Changes to the builder before it is built (tests put a TestServer in Kestrel's place).</param>
-    public static WebApplication Create(ServerOptions options, Action<WebApplicationBuilder>? configure = null) =>
-        Create(options, connect: null, configure);
+    public static Task<WebApplication> CreateAsync(ServerOptions options, Action<WebApplicationBuilder>? configure = null) =>
+        CreateAsync(options, connect: null, configure);
 
     /// <summary>
     /// The server over a collection another host part supplies: <paramref name="connect"/> runs when
     /// the host starts, after the services <paramref name="configure"/> added (`serve --cluster`: the
     /// command line adds the cluster's client and connects the cluster's collection). Null: one node's data directory.
     /// </summary>
-    public static WebApplication Create(ServerOptions options, Func<IServiceProvider, CancellationToken, Task<IPaperCollection>>? connect,
+    public static async Task<WebApplication> CreateAsync(ServerOptions options, Func<IServiceProvider, CancellationToken, Task<IPaperCollection>>? connect,
         Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder();
@@ -67,7 +67,7 @@ public static class PaperVecServer
         builder.Services.AddSingleton(new ServerLimits(options.MaxBodyBytes, options.MaxQueryChars, options.MaxPapersPerRequest));
         builder.Services.AddSingleton(apiKey);
 
-        ServedPapers? served = connect == null ? new ServedPapers(OpenNode(options), options, metrics) : null;
+        ServedPapers? served = connect == null ? new ServedPapers(await OpenNodeAsync(options).ConfigureAwait(false), options, metrics) : null;
         try
         {
             // Registered through a factory so the container owns it: disposing the host closes the collection (one node checkpoints).
@@ -114,7 +114,7 @@ public static class PaperVecServer
         }
         catch
         {
-            served?.Dispose();
+            if (served != null) await served.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -167,7 +167,7 @@ public static class PaperVecServer
     }
 
     /// <summary>One node's collection, opened and recovered now: a data directory held by another process fails start-up at once.</summary>
-    static PaperCollection OpenNode(ServerOptions options) => PaperCollection.Open(options.DataPath, options.Storage with
+    static Task<PaperCollection> OpenNodeAsync(ServerOptions options) => PaperCollection.OpenAsync(options.DataPath, options.Storage with
     {
         CheckpointAfterWalBytes = Math.Max(1, (long)options.CheckpointAfterWalMegabytes << 20),
         StoreMemoryBytes = options.StoreMemoryBytes,

@@ -27,15 +27,15 @@ public class StoreBenchmarks
     int _next, _fresh = 10_000_000;
 
     [GlobalSetup]
-    public void Setup()
+    public async Task Setup()
     {
         _dir = Directory.CreateTempSubdirectory("papervec-bdn-store-").FullName;
-        _db = PaperDatabase.Open(_dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = 100_000 } });
+        _db = await PaperDatabase.OpenAsync(_dir, new PaperDatabaseOptions { Index = new HnswOptions { InitialCapacity = 100_000 } });
         _papers = Enumerable.Range(0, Papers).Select(Synthetic).ToArray();
         var batch = new WriteBatch();
         foreach (var p in _papers) batch.PutPaper(p);
-        _db.Commit(batch);
-        _db.Checkpoint();
+        await _db.CommitAsync(batch);
+        await _db.CheckpointAsync();
     }
 
     [Benchmark]
@@ -57,9 +57,9 @@ public class StoreBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    public async Task Cleanup()
     {
-        _db.Dispose();
+        await _db.DisposeAsync();
         Directory.Delete(_dir, true);
     }
 

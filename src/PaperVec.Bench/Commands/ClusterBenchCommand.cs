@@ -57,7 +57,7 @@ static class ClusterBenchCommand
             var targets = new (string Name, Func<int, Task> Similar, Func<int, Task> Search)[]
             {
                 ("one node", i => Task.Run(() => one.Similar(ids[i % ids.Length], scope)),
-                    i => Task.Run(() => one.Search(new SearchQuery("", data.QueryRow(i % data.QueryCount).ToArray(), SearchMode.Semantic), scope))),
+                    i => Task.Run(() => one.SearchAsync(new SearchQuery("", data.QueryRow(i % data.QueryCount).ToArray(), SearchMode.Semantic), scope))),
                 ($"cluster ({cluster.Layout.Shards} shards)", i => cluster.SimilarAsync(PaperIdentity.Format(ids[i % ids.Length]), scope),
                     i => cluster.SearchAsync(new SearchQuery("", data.QueryRow(i % data.QueryCount).ToArray(), SearchMode.Semantic), scope)),
             };

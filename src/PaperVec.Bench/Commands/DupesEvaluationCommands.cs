@@ -43,7 +43,7 @@ static class DupesEvaluationCommands
         command.SetAction(async parse =>
         {
             var options = new DuplicateDigestSetOptions { Digests = parse.GetValue(digests), PapersPerDigest = parse.GetValue(perDigest), Seed = parse.GetValue(set.Seed) };
-            using var evaluation = await PrepareAsync(parse, set, options);
+            await using var evaluation = await PrepareAsync(parse, set, options);
             var clock = Stopwatch.StartNew();
             var groups = evaluation.Find(new DuplicateSettings());
             double seconds = clock.Elapsed.TotalSeconds;
@@ -89,7 +89,7 @@ static class DupesEvaluationCommands
         {
             int digestCount = parse.GetValue(digests);
             var options = new DuplicateDigestSetOptions { Digests = digestCount, PapersPerDigest = Math.Max(1, parse.GetValue(papers) / digestCount), Seed = parse.GetValue(set.Seed) };
-            using var evaluation = await PrepareAsync(parse, set, options);
+            await using var evaluation = await PrepareAsync(parse, set, options);
             int threadCount = parse.GetValue(threads);
             evaluation.Find(new DuplicateSettings(), threadCount); // warm-up: JIT, page cache
             var clock = Stopwatch.StartNew();

@@ -145,7 +145,7 @@ static class EvalCommands
             using var queries = new ConsoleProgress("searching", queryIds.Count, "queries");
             for (int q = 0; q < queryIds.Count; q++)
             {
-                var results = collection.Search(query with { Text = data.Queries[queryIds[q]], Vector = queryVectors.AsSpan(q * dim, dim).ToArray() }, new SearchScope { K = 101 });
+                var results = await collection.SearchAsync(query with { Text = data.Queries[queryIds[q]], Vector = queryVectors.AsSpan(q * dim, dim).ToArray() }, new SearchScope { K = 101 });
                 rankings[queryIds[q]] = results.SelectMany(r => PaperIdentity.TryParse(r.Id, out long key) && idsOf.TryGetValue(key, out var ids) ? ids : [r.Id]).Distinct().Take(101).ToList();
                 if (q % 50 == 0) queries.Report(q);
             }

@@ -9,7 +9,7 @@ namespace PaperVec.Bench.Evaluation;
 /// Generated digests ingested into a database the way users' digests are (rendered as text, parsed,
 /// ingested one digest at a time), ready to be searched for duplicates and graded against the truth.
 /// </summary>
-public sealed class DuplicateEvaluation : IDisposable
+public sealed class DuplicateEvaluation : IAsyncDisposable
 {
     public PaperDatabase Database { get; }
     public IReadOnlyList<GeneratedDigest> Digests { get; }
@@ -55,7 +55,7 @@ public sealed class DuplicateEvaluation : IDisposable
         }
         catch
         {
-            database.Dispose();
+            await database.DisposeAsync();
             if (deleteDirectoryOnDispose) Directory.Delete(dataDirectory, recursive: true);
             throw;
         }
@@ -65,10 +65,10 @@ public sealed class DuplicateEvaluation : IDisposable
 
     public DuplicateGrade Grade(IReadOnlyList<DuplicateGroup> groups) => DuplicateGrade.Grade(Digests, groups, DigestId);
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         string root = Database.Root;
-        Database.Dispose();
+        await Database.DisposeAsync();
         if (_deleteDirectory) Directory.Delete(root, recursive: true);
     }
 }

@@ -30,7 +30,7 @@ public sealed class BenchServer : IAsyncDisposable
     /// <param name="scratch">A data directory to delete once the server has stopped (a copy made for writes).</param>
     public static async Task<BenchServer> StartAsync(string dataPath, int queryBatch, string? modelDirectory, string? scratch = null)
     {
-        var app = PaperVecServer.Create(new ServerOptions
+        var app = await PaperVecServer.CreateAsync(new ServerOptions
         {
             DataPath = dataPath, Urls = ["http://127.0.0.1:0"], MaxQueryBatch = queryBatch, ModelDirectory = modelDirectory,
         });

@@ -73,7 +73,7 @@ static class ServeCommand
                     builder.Logging.AddFilter(category, level => level >= LogLevel.Warning && !(starting && level >= LogLevel.Error));
             }
             // The HTTP host knows only the engine's collection interface: with --cluster this host hands it the cluster's.
-            await using var app = connection != null ? ClusterServer.Create(options, connection, Quiet) : PaperVecServer.Create(options, Quiet);
+            await using var app = connection != null ? await ClusterServer.CreateAsync(options, connection, Quiet) : await PaperVecServer.CreateAsync(options, Quiet);
             var library = connection == null ? app.Services.GetService(typeof(ServedPapers)) as ServedPapers : null;
             try { await app.StartAsync(); }
             catch (IOException e) when (connection == null)

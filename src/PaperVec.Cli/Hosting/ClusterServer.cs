@@ -21,8 +21,8 @@ public static class ClusterServer
     static readonly TimeSpan HealthEvery = TimeSpan.FromSeconds(2);
 
     /// <param name="configure">Changes to the builder before it is built (tests put a TestServer in Kestrel's place).</param>
-    public static WebApplication Create(ServerOptions options, ClusterConnection cluster, Action<WebApplicationBuilder>? configure = null) =>
-        PaperVecServer.Create(options, async (services, _) =>
+    public static Task<WebApplication> CreateAsync(ServerOptions options, ClusterConnection cluster, Action<WebApplicationBuilder>? configure = null) =>
+        PaperVecServer.CreateAsync(options, async (services, _) =>
         {
             var collection = await ClusterCollection.ConnectAsync(services.GetRequiredService<IClusterClient>()).ConfigureAwait(false);
             await collection.StartHealthPolling(HealthEvery, options.Log).ConfigureAwait(false);

@@ -10,7 +10,7 @@ namespace PaperVec.Engine;
 /// compaction, recovery report). Storage below the shard (<see cref="PaperDatabase"/>) owns durability,
 /// recovery and checkpoints.
 /// </summary>
-public sealed class PaperCollection : CollectionCoordinator, IPaperCollection, IDisposable
+public sealed class PaperCollection : CollectionCoordinator, IPaperCollection
 {
     /// <summary>The only shard: the data directory.</summary>
     public LocalShard Shard { get; }
@@ -20,9 +20,6 @@ public sealed class PaperCollection : CollectionCoordinator, IPaperCollection, I
     /// <summary>Opens (and recovers) the collection's data directory; see <see cref="PaperDatabase.OpenAsync"/>.</summary>
     public static async Task<PaperCollection> OpenAsync(string? path, PaperDatabaseOptions? options = null) =>
         new(await LocalShard.OpenAsync(path, options).ConfigureAwait(false), (options ?? new()).LibraryModelCacheBytes);
-
-    /// <summary><see cref="OpenAsync"/> for hosts that cannot await yet (it blocks its thread while recovery runs).</summary>
-    public static PaperCollection Open(string? path, PaperDatabaseOptions? options = null) => OpenAsync(path, options).GetAwaiter().GetResult();
 
     /// <summary>The storage below: the engine's rooms and tests use it.</summary>
     public PaperDatabase Database => Shard.Database;
@@ -60,12 +57,6 @@ public sealed class PaperCollection : CollectionCoordinator, IPaperCollection, I
     /// <summary>Deletes a digest and the papers only it brought (see <see cref="LocalShard.DeleteDigestAsync"/>); <paramref name="libraryPapers"/>: papers libraries held elsewhere name. Null when there is no such digest.</summary>
     public Task<DigestDeletion?> DeleteDigestAsync(string id, IReadOnlyDictionary<long, string>? libraryPapers) => Shard.DeleteDigestAsync(id, libraryPapers);
 
-    /// <summary>Nearest papers to a unit vector (free-text search, after embedding the text).</summary>
-    public List<SearchResult> Search(ReadOnlySpan<float> vector, SearchScope scope) => PaperSearch.Run(Database, vector, scope);
-
-    /// <summary>Free-text search in the query's mode (hybrid by default: BM25 and the embedding fused).</summary>
-    public List<SearchResult> Search(SearchQuery query, SearchScope scope) => PaperSearch.Run(Database, query, scope);
-
     /// <summary>Papers similar to a stored one (itself excluded unless the scope says otherwise); null when there is no such paper.</summary>
     public List<SearchResult>? Similar(long key, SearchScope scope) => Shard.Similar(key, scope);
 
@@ -79,9 +70,6 @@ public sealed class PaperCollection : CollectionCoordinator, IPaperCollection, I
     /// <summary>Marks papers liked or disliked, or takes them out, in a library (created when missing), as one durable write.</summary>
     public Task<ReaderLibrary> ChangeLibraryAsync(string name, IReadOnlyList<string> like, IReadOnlyList<string> dislike, IReadOnlyList<string> remove) =>
         ChangeLibraryAsync(name, like, dislike, remove, replace: false);
-
-    /// <summary><see cref="CollectionCoordinator.DisposeAsync"/> for hosts that cannot await yet (it blocks its thread until the closing checkpoint is written).</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
 
 /// <summary>Vectors made ahead of an ingest (<see cref="CollectionCoordinator.EmbedAheadAsync"/>), by embedding text, with the model that made them.</summary>

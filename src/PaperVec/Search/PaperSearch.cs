@@ -73,21 +73,12 @@ public sealed record SearchQuery(string Text, float[]? Vector, SearchMode Mode =
 /// </summary>
 public static class PaperSearch
 {
-    /// <summary>Nearest papers to a unit vector (free-text search).</summary>
-    public static List<SearchResult> Run(PaperDatabase db, ReadOnlySpan<float> vector, SearchScope scope) =>
-        Shape(db, db.Vectors.Search(vector, CheckedK(scope), filter: Filter(db, scope)));
-
     /// <summary>Hybrid fusion and its weight, chosen on SciFact (README, Search quality).</summary>
     public const Fusion DefaultFusion = Fusion.Convex;
     public const double DefaultSemanticWeight = 0.5;
 
     /// <summary>How deep each ranking is read before fusing (at least k).</summary>
     public const int FusionDepth = 100;
-
-    /// <summary>Free-text search in the query's mode over one node's store, best first; snippets carry the words the query matched.</summary>
-    /// <remarks>The store's source answers at once (no I/O is awaited), so waiting here blocks nothing.</remarks>
-    public static List<SearchResult> Run(PaperDatabase db, SearchQuery query, SearchScope scope) =>
-        RunAsync(new StoredPapersSearch(db), query, scope).GetAwaiter().GetResult();
 
     /// <summary>
     /// Free-text search in the query's mode over any source (one node's store, a cluster's shards),
@@ -133,7 +124,7 @@ public static class PaperSearch
 
     /// <summary>
     /// One ranking of a query within a scope, best first and unshaped: a cluster shard's part of a
-    /// search. The cluster merges every shard's list into one before fusing, as <see cref="Run(PaperDatabase, SearchQuery, SearchScope)"/> fuses one node's.
+    /// search. The cluster merges every shard's list into one before fusing, as <see cref="RunAsync"/> fuses one node's.
     /// </summary>
     /// <summary>The deepest one ranking is read: the diversity pool of the largest k.</summary>
     public static readonly int MaxRankingDepth = MaximalMarginalRelevance.PoolDepth(SearchScope.MaxK, 1);

@@ -293,10 +293,4 @@ public sealed partial class PaperDatabase
             _directory.Dispose();
         }
     }
-
-    /// <summary>
-    /// <see cref="DisposeAsync"/> for callers that cannot await (a <c>using</c> in synchronous code):
-    /// it blocks its thread until the closing checkpoint is written.
-    /// </summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

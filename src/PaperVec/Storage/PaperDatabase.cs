@@ -91,7 +91,7 @@ public sealed record RecoveryReport(bool FromCheckpoint, int ReplayedBatches, bo
 /// papervec repair accepts the loss explicitly). A missing or mismatched index snapshot is rebuilt
 /// from the stored vectors: it is derived data.
 /// </summary>
-public sealed partial class PaperDatabase : IDisposable, IAsyncDisposable
+public sealed partial class PaperDatabase : IAsyncDisposable
 {
     public const byte PaperPrefix = (byte)'P', AliasPrefix = (byte)'S', DigestPrefix = (byte)'D', MetaPrefix = (byte)'M', TitleAliasPrefix = (byte)'T',
         LibraryPrefix = (byte)'L';
@@ -145,9 +145,6 @@ public sealed partial class PaperDatabase : IDisposable, IAsyncDisposable
             throw;
         }
     }
-
-    /// <summary><see cref="OpenAsync"/> for callers that cannot await yet (synchronous tests): it blocks its thread while recovery runs.</summary>
-    public static PaperDatabase Open(string? path, PaperDatabaseOptions? options = null) => OpenAsync(path, options).GetAwaiter().GetResult();
 
     // ---- reads ------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ public sealed class ApiServer : IAsyncDisposable
     public static async Task<ApiServer> StartAsync(ServerOptions? options = null, bool waitForModel = true)
     {
         string data = Directory.CreateTempSubdirectory("pv-api-").FullName;
-        var app = PaperVecServer.Create((options ?? new ServerOptions()) with { DataPath = data, ModelDirectory = RepoPaths.ModelDir },
+        var app = await PaperVecServer.CreateAsync((options ?? new ServerOptions()) with { DataPath = data, ModelDirectory = RepoPaths.ModelDir },
             builder => builder.WebHost.UseTestServer());
         await app.StartAsync();
         var server = new ApiServer(app, data);

@@ -125,7 +125,7 @@ public class DigestMailTests
 
     static async Task<WebApplication> StartAsync(string data, SmtpOptions smtp)
     {
-        var app = PaperVecServer.Create(new ServerOptions { DataPath = data, ModelDirectory = RepoPaths.ModelDir, Smtp = smtp }, builder => builder.WebHost.UseTestServer());
+        var app = await PaperVecServer.CreateAsync(new ServerOptions { DataPath = data, ModelDirectory = RepoPaths.ModelDir, Smtp = smtp }, builder => builder.WebHost.UseTestServer());
         await app.StartAsync();
         await app.Services.GetRequiredService<ServedPapers>().WhenModelLoaded;
         return app;

@@ -19,7 +19,7 @@ public class LexicalDegradedApiTests
 {
     static async Task<WebApplication> StartAsync(string data, Action<long, long>? progress = null, Action<string>? log = null)
     {
-        var app = PaperVecServer.Create(new ServerOptions { DataPath = data, ModelDirectory = RepoPaths.ModelDir, RebuildProgress = progress, Log = log },
+        var app = await PaperVecServer.CreateAsync(new ServerOptions { DataPath = data, ModelDirectory = RepoPaths.ModelDir, RebuildProgress = progress, Log = log },
             builder => builder.WebHost.UseTestServer());
         await app.StartAsync();
         await app.Services.GetRequiredService<ServedPapers>().WhenModelLoaded;

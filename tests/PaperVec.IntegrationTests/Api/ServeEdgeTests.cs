@@ -21,7 +21,7 @@ public class ServeEdgeTests
         {
             string data = StoreTestData.TempDir();
             string model = withModel ? RepoPaths.ModelDir : Path.Combine(Path.GetTempPath(), $"pv-no-model-{Guid.NewGuid():N}");
-            var app = PaperVecServer.Create(new ServerOptions { DataPath = data, Urls = ["http://127.0.0.1:0"], ModelDirectory = model });
+            var app = await PaperVecServer.CreateAsync(new ServerOptions { DataPath = data, Urls = ["http://127.0.0.1:0"], ModelDirectory = model });
             try
             {
                 await app.StartAsync(); // real Kestrel: it is what leaves out the body of a HEAD answer

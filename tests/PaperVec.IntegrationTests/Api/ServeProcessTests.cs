@@ -32,7 +32,7 @@ public class ServeProcessTests
                 Assert.Equal(0, serve.WaitForExit(TimeSpan.FromSeconds(60)));
                 Assert.Contains("checkpoint written; 32 papers", serve.Output);
             }
-            using var db = PaperDatabase.Open(data);
+            await using var db = await PaperDatabase.OpenAsync(data);
             Assert.True(db.Recovery.FromCheckpoint);
             Assert.Equal(0, db.Recovery.ReplayedBatches); // the checkpoint covered every write
             Assert.Equal(32, db.PaperCount);

@@ -31,15 +31,15 @@ public class ServerSecurityAndLifecycleTests
     public void OnlyLoopbackAddressesCountAsLoopback(string url, bool loopback) => Assert.Equal(loopback, ListenAddresses.IsLoopback(url));
 
     [Fact]
-    public void WithoutAKeyTheServerRefusesToListenBeyondLoopback()
+    public async Task WithoutAKeyTheServerRefusesToListenBeyondLoopback()
     {
         string data = StoreTestData.TempDir();
         try
         {
-            var error = Assert.Throws<ServerStartException>(() =>
-                PaperVecServer.Create(new ServerOptions { DataPath = data, Urls = ["http://0.0.0.0:5080"], ApiKey = "" }));
+            var error = await Assert.ThrowsAsync<ServerStartException>(() =>
+                PaperVecServer.CreateAsync(new ServerOptions { DataPath = data, Urls = ["http://0.0.0.0:5080"], ApiKey = "" }));
             Assert.Contains("without an API key", error.Message);
-            using (PaperDatabase.Open(data)) { } // it refused before taking the data directory
+            await using (await PaperDatabase.OpenAsync(data)) { } // it refused before taking the data directory
 
             var previous = Environment.GetEnvironmentVariable(ServerOptions.ApiKeyVariable);
             Environment.SetEnvironmentVariable(ServerOptions.ApiKeyVariable, null);
@@ -96,7 +96,7 @@ public class ServerSecurityAndLifecycleTests
     {
         string missing = Path.Combine(Path.GetTempPath(), $"pv-no-model-{Guid.NewGuid():N}");
         string data = StoreTestData.TempDir();
-        var app = PaperVecServer.Create(new ServerOptions { DataPath = data, ModelDirectory = missing },
+        var app = await PaperVecServer.CreateAsync(new ServerOptions { DataPath = data, ModelDirectory = missing },
             builder => Microsoft.AspNetCore.TestHost.WebHostBuilderExtensions.UseTestServer(builder.WebHost));
         try
         {

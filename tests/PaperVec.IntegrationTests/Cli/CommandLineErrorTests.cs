@@ -113,7 +113,7 @@ public partial class CommandLineErrorTests
     /// close (the ingest's end) and signalled a process that was already finishing.
     /// </remarks>
     [SkippableFact]
-    public void SigintDuringABulkIngestSaysWhatWasKeptAndAReRunResumes()
+    public async Task SigintDuringABulkIngestSaysWhatWasKeptAndAReRunResumes()
     {
         string corpus = RepoPaths.RequireShared(RepoPaths.SharedCorpus);
         const int Batch = 50;
@@ -131,7 +131,7 @@ public partial class CommandLineErrorTests
             Assert.True(second.Kept > kept, $"the re-run kept {second.Kept}, the first run {kept}");
             Assert.Equal(firstAcks, secondAcks.Take(firstAcks.Count));
 
-            using var db = PaperVec.Storage.PaperDatabase.Open(data);
+            await using var db = await PaperVec.Storage.PaperDatabase.OpenAsync(data);
             var acked = secondAcks.SelectMany(a => a).Distinct().ToList();
             Assert.All(acked, id => Assert.True(db.Catalog.ResolveId(id) != null, $"acknowledged paper {id} is not stored"));
             Assert.Equal(acked.Count, db.PaperCount); // nothing stored twice, nothing beyond what was acknowledged

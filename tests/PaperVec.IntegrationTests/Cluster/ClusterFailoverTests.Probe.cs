@@ -21,7 +21,7 @@ public sealed partial class ClusterFailoverTests
     {
         await WithClusterAsync(ClusterMembership.Development, async (_, _, endpoints) =>
         {
-            var app = PaperVec.Cli.Hosting.ClusterServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir }, new PaperVec.Cli.Hosting.ClusterConnection(endpoints, 3, ClusterMembership.Development),
+            var app = await PaperVec.Cli.Hosting.ClusterServer.CreateAsync(new ServerOptions { ModelDirectory = RepoPaths.ModelDir }, new PaperVec.Cli.Hosting.ClusterConnection(endpoints, 3, ClusterMembership.Development),
                 builder => builder.WebHost.UseTestServer());
             await app.StartAsync();
             try

@@ -55,7 +55,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
     {
         var papers = CorpusPapers(5000);
         // Exact search on the single node too (it turns to the graph at 3,000 papers; each shard holds ~1,250).
-        using var single = PaperCollection.Open(Path.Combine(_root, "single"), new PaperDatabaseOptions { ExactSearchBelow = int.MaxValue });
+        await using var single = await PaperCollection.OpenAsync(Path.Combine(_root, "single"), new PaperDatabaseOptions { ExactSearchBelow = int.MaxValue });
         await WithClusterAsync(ClusterMembership.Development, async (silos, cluster, _) =>
         {
             var acked = new List<IncomingPaper>();
@@ -131,7 +131,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
         var membership = ClusterMembership.Parse($"redis:127.0.0.1:{storePort}");
         await WithClusterAsync(membership, async (silos, _, endpoints) =>
         {
-            var app = PaperVec.Cli.Hosting.ClusterServer.Create(new ServerOptions { ModelDirectory = RepoPaths.ModelDir }, new PaperVec.Cli.Hosting.ClusterConnection(endpoints, 3, membership),
+            var app = await PaperVec.Cli.Hosting.ClusterServer.CreateAsync(new ServerOptions { ModelDirectory = RepoPaths.ModelDir }, new PaperVec.Cli.Hosting.ClusterConnection(endpoints, 3, membership),
                 builder => builder.WebHost.UseTestServer());
             await app.StartAsync();
             try
@@ -368,7 +368,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output) : IDi
             var vector = papers[random.Next(papers.Count)].Vector!;
             // Every third query with diversity: maximal marginal relevance over the merged pool.
             var scope = new SearchScope { K = 10, Diversity = q % 3 == 2 ? 0.5 : 0 };
-            var expected = single.Search(new SearchQuery("", vector, SearchMode.Semantic), scope);
+            var expected = await single.SearchAsync(new SearchQuery("", vector, SearchMode.Semantic), scope);
             var actual = await cluster.SearchAsync(new SearchQuery("", vector, SearchMode.Semantic), scope);
             Assert.True(expected.Select(r => (r.Id, r.Score)).SequenceEqual(actual.Select(r => (r.Id, r.Score))),
                 $"{when}: search {q}: expected {string.Join(',', expected.Select(r => r.Id))}, got {string.Join(',', actual.Select(r => r.Id))}");

@@ -24,7 +24,7 @@ public class DuplicateEvaluationTests(EmbedderFixture fixture, ITestOutputHelper
     {
         var digests = DuplicateDigestSet.Generate(Corpus(8000), new DuplicateDigestSetOptions { Digests = 8, PapersPerDigest = 50, Seed = 7 });
         string dir = StoreTestData.TempDir();
-        using var evaluation = await DuplicateEvaluation.PrepareAsync(dir, digests, fixture.Embedder, deleteDirectoryOnDispose: true);
+        await using var evaluation = await DuplicateEvaluation.PrepareAsync(dir, digests, fixture.Embedder, deleteDirectoryOnDispose: true);
         var grade = evaluation.Grade(evaluation.Find(new DuplicateSettings()));
         output.WriteLine($"precision {grade.Precision:0.0000} ({grade.CorrectPredictedPairs}/{grade.PredictedPairs}), recall {grade.Recall:0.0000} ({grade.TruePairs}), kind accuracy {grade.KindAccuracy:0.0000}");
         foreach (var k in grade.Kinds) output.WriteLine($"{k.Kind}: {k.Found}/{k.TruePairs}");

@@ -11,12 +11,12 @@ namespace PaperVec.Tests.Faults;
 public class DataDirectoryFaultTests
 {
     /// <summary>A directory with a checkpoint of 40 papers and 20 more in the log only (as after a kill -9).</summary>
-    internal static (string Dir, List<PaperRecord> Papers) CrashedDirectory(int checkpointed = 40, int logged = 20, int seed = 14)
+    internal static async Task<(string Dir, List<PaperRecord> Papers)> CrashedDirectoryAsync(int checkpointed = 40, int logged = 20, int seed = 14)
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(seed);
         var papers = Enumerable.Range(0, checkpointed + logged).Select(i => StoreTestData.Paper(i, random)).ToList();
-        var db = PaperDatabase.Open(dir);
+        var db = await PaperDatabase.OpenAsync(dir);
         db.Commit(papers.Take(checkpointed).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
         db.Checkpoint();
         foreach (var p in papers.Skip(checkpointed)) db.Commit(new WriteBatch().PutPaper(p).PutAlias(p.SourceId!, p.Key));
@@ -36,12 +36,12 @@ public class DataDirectoryFaultTests
         Assert.True(changed.Count == 0, "changed: " + string.Join(", ", changed));
     }
 
-    internal static DataDirectoryDamagedException Refused(string dir) => Assert.Throws<DataDirectoryDamagedException>(() => PaperDatabase.Open(dir).Dispose());
+    internal static Task<DataDirectoryDamagedException> RefusedAsync(string dir) => Assert.ThrowsAsync<DataDirectoryDamagedException>(async () => await (await PaperDatabase.OpenAsync(dir)).DisposeAsync());
 
     [Fact]
-    public void FlippedBytesInACommittedLogEntryRefuseToOpenAndChangeNothing()
+    public async Task FlippedBytesInACommittedLogEntryRefuseToOpenAndChangeNothing()
     {
-        var (dir, papers) = CrashedDirectory();
+        var (dir, papers) = await CrashedDirectoryAsync();
         try
         {
             // 16 bytes inside the 10th logged entry's vector, the way the probe corrupted one.
@@ -54,12 +54,12 @@ public class DataDirectoryFaultTests
             File.WriteAllBytes(segment, bytes);
             var before = Fingerprint(dir);
 
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.Contains("write-ahead log", refused.Message);
             Assert.Contains("papervec repair", refused.Message);
             AssertUnchanged(before, dir); // nothing truncated, purged or rewritten
 
-            using (var verify = PaperDatabase.Open(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify }))
+            await using (var verify = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify }))
             {
                 var report = verify.Verify();
                 Assert.False(report.Sound);
@@ -68,7 +68,7 @@ public class DataDirectoryFaultTests
             AssertUnchanged(before, dir);
 
             // repair keeps every entry before the damage and sets the damaged log aside, not deleted.
-            using (var repaired = PaperDatabase.Open(dir, new PaperDatabaseOptions { Mode = OpenMode.AcceptLoss }))
+            await using (var repaired = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Mode = OpenMode.AcceptLoss }))
             {
                 Assert.InRange(repaired.PaperCount, 41, 59);
                 Assert.All(papers.Take(40), p => Assert.NotNull(repaired.GetPaper(p.Key)));
@@ -76,7 +76,7 @@ public class DataDirectoryFaultTests
                 repaired.Commit(new WriteBatch().PutPaper(StoreTestData.Paper(999, new Random(1))));
             }
             Assert.Single(Directory.GetDirectories(dir, "wal.damaged-*"));
-            using (var again = PaperDatabase.Open(dir))
+            await using (var again = await PaperDatabase.OpenAsync(dir))
             {
                 Assert.Empty(again.Recovery.Damage);
                 Assert.NotNull(again.GetPaper(PaperIdentity.KeyOfTitle("Synthetic paper number 999")));
@@ -87,16 +87,16 @@ public class DataDirectoryFaultTests
     }
 
     [Fact]
-    public void ATruncatedLogIsRefusedNotCut()
+    public async Task ATruncatedLogIsRefusedNotCut()
     {
-        var (dir, _) = CrashedDirectory();
+        var (dir, _) = await CrashedDirectoryAsync();
         try
         {
             string segment = Path.Combine(dir, "wal", "wal.log.0");
             var manifest = CheckpointManifest.TryLoad(Path.Combine(dir, "checkpoint.json"))!;
             using (var file = new FileStream(segment, FileMode.Open)) file.SetLength(manifest.WalAddress + (file.Length - manifest.WalAddress) / 2);
             var before = Fingerprint(dir);
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.Contains("write-ahead log", refused.Message);
             Assert.DoesNotContain("unknown write batch change kind", refused.Message);
             AssertUnchanged(before, dir);
@@ -117,14 +117,14 @@ public class DataDirectoryFaultTests
 
     [Theory]
     [MemberData(nameof(FilesPaperVecWrote))]
-    public void EachFileTheDirectoryNeedsIsNamedWhenMissing(string pattern, string expected)
+    public async Task EachFileTheDirectoryNeedsIsNamedWhenMissing(string pattern, string expected)
     {
-        var (dir, _) = CrashedDirectory();
+        var (dir, _) = await CrashedDirectoryAsync();
         try
         {
             foreach (var file in Glob(dir, pattern)) File.Delete(file);
             var before = Fingerprint(dir);
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.Contains(expected, refused.Message);
             AssertUnchanged(before, dir); // no empty store checkpointed over what was there, no log deleted
         }
@@ -140,9 +140,9 @@ public class DataDirectoryFaultTests
     }
 
     [Fact]
-    public void DamagedMetadataGivesAClearMessage()
+    public async Task DamagedMetadataGivesAClearMessage()
     {
-        var (dir, _) = CrashedDirectory();
+        var (dir, _) = await CrashedDirectoryAsync();
         try
         {
             string manifestPath = Path.Combine(dir, "checkpoint.json");
@@ -150,9 +150,9 @@ public class DataDirectoryFaultTests
             var token = CheckpointManifest.TryLoad(manifestPath)!.StoreToken.ToString();
 
             File.WriteAllText(manifestPath, manifest.Replace(token, "not-a-token"));
-            Assert.Contains("checkpoint.json is damaged", Refused(dir).Message);
+            Assert.Contains("checkpoint.json is damaged", (await RefusedAsync(dir)).Message);
             File.WriteAllText(manifestPath, manifest.Replace("\"IndexFile\":\"", "\"IndexFile\":\"../"));
-            Assert.Contains("checkpoint.json is damaged", Refused(dir).Message);
+            Assert.Contains("checkpoint.json is damaged", (await RefusedAsync(dir)).Message);
             File.WriteAllText(manifestPath, manifest);
 
             // FASTER's own checkpoint metadata with flipped bytes: named, not a FormatException with garbage.
@@ -161,7 +161,7 @@ public class DataDirectoryFaultTests
             var flipped = original.ToArray();
             for (int i = 4; i < 40; i++) flipped[i] ^= 0xFF;
             File.WriteAllBytes(info, flipped);
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.Contains("store checkpoint", refused.Message);
             Assert.Contains(token, refused.Message);
         }
@@ -169,13 +169,13 @@ public class DataDirectoryFaultTests
     }
 
     [Fact]
-    public void ARecordNoStorePageHoldsIsRefusedBeforeTheLogAndTheDirectoryStaysSound()
+    public async Task ARecordNoStorePageHoldsIsRefusedBeforeTheLogAndTheDirectoryStaysSound()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(3);
         try
         {
-            var db = PaperDatabase.Open(dir);
+            var db = await PaperDatabase.OpenAsync(dir);
             var huge = StoreTestData.Paper(1, random) with { Authors = new string('a', 5 << 20) };
             Assert.Throws<RecordTooLargeException>(() => db.Commit(new WriteBatch().PutPaper(huge)));
             Assert.Equal(0, db.PaperCount);
@@ -184,7 +184,7 @@ public class DataDirectoryFaultTests
             db.Commit(new WriteBatch().PutPaper(small));
             db.Abandon(); // kill -9
 
-            using var reopened = PaperDatabase.Open(dir);
+            await using var reopened = await PaperDatabase.OpenAsync(dir);
             Assert.Equal(1, reopened.PaperCount);
             Assert.NotNull(reopened.GetPaper(small.Key));
             Assert.Null(reopened.GetPaper(huge.Key));
@@ -200,7 +200,7 @@ public class DataDirectoryFaultTests
         var random = new Random(4);
         try
         {
-            var db = PaperDatabase.Open(dir);
+            var db = await PaperDatabase.OpenAsync(dir);
             var kept = StoreTestData.Paper(1, random);
             db.Commit(new WriteBatch().PutPaper(kept));
             db.Abandon();
@@ -213,7 +213,7 @@ public class DataDirectoryFaultTests
                 await wal.AppendAsync(new WriteBatch().PutPaper(after).Encode());
             }
             var notes = new List<string>();
-            using (var reopened = PaperDatabase.Open(dir, new PaperDatabaseOptions { Log = notes.Add }))
+            await using (var reopened = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Log = notes.Add }))
             {
                 Assert.Single(reopened.Recovery.Skipped);
                 Assert.Contains(notes, n => n.Contains("skipped") && n.Contains(huge.Id));
@@ -221,7 +221,7 @@ public class DataDirectoryFaultTests
                 Assert.NotNull(reopened.GetPaper(after.Key));
                 Assert.Null(reopened.GetPaper(huge.Key));
             }
-            using (var again = PaperDatabase.Open(dir)) Assert.Equal(2, again.PaperCount); // the checkpoint after the skip holds
+            await using (var again = await PaperDatabase.OpenAsync(dir)) Assert.Equal(2, again.PaperCount); // the checkpoint after the skip holds
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -234,7 +234,7 @@ public class DataDirectoryFaultTests
         try
         {
             var papers = Enumerable.Range(0, 200).Select(i => StoreTestData.Paper(i, random)).ToList();
-            var db = PaperDatabase.Open(dir);
+            var db = await PaperDatabase.OpenAsync(dir);
             {
                 // 16 writers revising the same paper and adding their own: the store ends with the log's last version.
                 // Awaited, not blocked on: 16 threads parked in Commit starved the 2-core pool past the WAL's commit bound.
@@ -243,7 +243,7 @@ public class DataDirectoryFaultTests
                 Assert.Equal(papers.Count, db.PaperCount);
                 string last = db.GetPaper(papers[0].Key)!.Abstract;
                 db.Abandon();
-                using var reopened = PaperDatabase.Open(dir);
+                await using var reopened = await PaperDatabase.OpenAsync(dir);
                 Assert.Equal(papers.Count, reopened.PaperCount);
                 Assert.Equal(last, reopened.GetPaper(papers[0].Key)!.Abstract); // replay in log order gives what memory showed
                 Assert.True(reopened.Verify().Sound);

@@ -16,7 +16,7 @@ public class DiskFullTests
         using var disk = Tmpfs.Mount(48);
         var random = new Random(6);
         var papers = Enumerable.Range(0, 60).Select(i => StoreTestData.Paper(i, random)).ToList();
-        var db = PaperDatabase.Open(disk.Path);
+        var db = await PaperDatabase.OpenAsync(disk.Path);
         try
         {
             foreach (var p in papers.Take(20)) await db.CommitAsync(new WriteBatch().PutPaper(p).PutAlias(p.SourceId!, p.Key));
@@ -43,13 +43,13 @@ public class DiskFullTests
             Assert.Equal(50, db.PaperCount);
             db.Abandon(); // kill -9: the refused writes must not come back from the log either
 
-            using var reopened = PaperDatabase.Open(disk.Path);
+            await using var reopened = await PaperDatabase.OpenAsync(disk.Path);
             Assert.Equal(50, reopened.PaperCount);
             Assert.All(refused, p => Assert.Null(reopened.GetPaper(p.Key)));
             Assert.All(papers.Take(20).Concat(papers.Skip(30)), p => Assert.NotNull(reopened.GetPaper(p.Key)));
             Assert.True(reopened.Verify().Sound);
         }
-        finally { db.Dispose(); }
+        finally { await db.DisposeAsync(); }
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public class DiskFullTests
     {
         using var disk = Tmpfs.Mount(48);
         var random = new Random(7);
-        var db = PaperDatabase.Open(disk.Path, new PaperDatabaseOptions { CheckpointRetryAfter = TimeSpan.Zero });
+        var db = await PaperDatabase.OpenAsync(disk.Path, new PaperDatabaseOptions { CheckpointRetryAfter = TimeSpan.Zero });
         try
         {
             for (int i = 0; i < 30; i++) await db.CommitAsync(new WriteBatch().PutPaper(StoreTestData.Paper(i, random)));
@@ -73,11 +73,11 @@ public class DiskFullTests
             Assert.Null(db.StorageProblem);
             await db.CommitAsync(new WriteBatch().PutPaper(StoreTestData.Paper(99, random)));
             db.Abandon();
-            using var reopened = PaperDatabase.Open(disk.Path);
+            await using var reopened = await PaperDatabase.OpenAsync(disk.Path);
             Assert.Equal(31, reopened.PaperCount);
             Assert.Equal(1, reopened.Recovery.ReplayedBatches); // the later checkpoint covered the first 30
         }
-        finally { db.Dispose(); }
+        finally { await db.DisposeAsync(); }
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public class DiskFullTests
     {
         using var disk = Tmpfs.Mount(48);
         var random = new Random(8);
-        var db = PaperDatabase.Open(disk.Path, new PaperDatabaseOptions { CheckpointRetryAfter = TimeSpan.Zero });
+        var db = await PaperDatabase.OpenAsync(disk.Path, new PaperDatabaseOptions { CheckpointRetryAfter = TimeSpan.Zero });
         try
         {
             for (int i = 0; i < 30; i++) await db.CommitAsync(new WriteBatch().PutPaper(StoreTestData.Paper(i, random)));
@@ -99,22 +99,22 @@ public class DiskFullTests
             Assert.Null(db.StorageProblem);
             await db.WaitForBackgroundCheckpointAsync();
             db.Abandon();
-            using var reopened = PaperDatabase.Open(disk.Path);
+            await using var reopened = await PaperDatabase.OpenAsync(disk.Path);
             Assert.Equal(30, reopened.PaperCount);
             Assert.Equal(0, reopened.Recovery.ReplayedBatches); // the retried checkpoint covered all 30
         }
-        finally { db.Dispose(); }
+        finally { await db.DisposeAsync(); }
     }
 
     [Fact]
-    public void AReadOnlyDataDirectoryIsNamedAsSuchNotAsInUse()
+    public async Task AReadOnlyDataDirectoryIsNamedAsSuchNotAsInUse()
     {
         using var disk = Tmpfs.Mount(32);
-        using (var db = PaperDatabase.Open(disk.Path)) db.Commit(new WriteBatch().PutPaper(StoreTestData.Paper(1, new Random(1))));
+        await using (var db = await PaperDatabase.OpenAsync(disk.Path)) db.Commit(new WriteBatch().PutPaper(StoreTestData.Paper(1, new Random(1))));
         disk.RemountReadOnly(true);
         try
         {
-            var e = Assert.ThrowsAny<IOException>(() => PaperDatabase.Open(disk.Path).Dispose());
+            var e = await Assert.ThrowsAnyAsync<IOException>(async () => await (await PaperDatabase.OpenAsync(disk.Path)).DisposeAsync());
             Assert.IsNotType<DataDirectoryInUseException>(e);
             Assert.Contains("not writable", e.Message);
         }

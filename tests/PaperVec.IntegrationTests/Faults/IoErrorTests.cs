@@ -33,7 +33,7 @@ public class IoErrorTests
         var device = new PaperVec.CrashHost.FailingDevice.Switch();
         var random = new Random(25);
         var papers = Enumerable.Range(0, 60).Select(i => StoreTestData.Paper(i, random)).ToList();
-        var db = PaperDatabase.Open(data, new PaperDatabaseOptions { DeviceFactory = device.Factory, CheckpointRetryAfter = TimeSpan.Zero });
+        var db = await PaperDatabase.OpenAsync(data, new PaperDatabaseOptions { DeviceFactory = device.Factory, CheckpointRetryAfter = TimeSpan.Zero });
         try
         {
             foreach (var p in papers.Take(10)) await db.CommitAsync(new WriteBatch().PutPaper(p).PutAlias(p.SourceId!, p.Key));
@@ -70,7 +70,7 @@ public class IoErrorTests
             Assert.Equal(10 + resumed.Count, db.PaperCount);
             db.Abandon(); // kill -9: what was acknowledged must come back from the log, nothing refused may
 
-            using var reopened = PaperDatabase.Open(data);
+            await using var reopened = await PaperDatabase.OpenAsync(data);
             Assert.Equal(10 + resumed.Count, reopened.PaperCount);
             Assert.All(papers.Take(10).Concat(resumed), p => Assert.NotNull(reopened.GetPaper(p.Key)));
             Assert.All(refused, p => Assert.Null(reopened.GetPaper(p.Key)));
@@ -79,7 +79,7 @@ public class IoErrorTests
         finally
         {
             device.Heal();
-            db.Dispose();
+            await db.DisposeAsync();
             Directory.Delete(data, true);
         }
     }
@@ -93,15 +93,15 @@ public class IoErrorTests
         var papers = Enumerable.Range(0, 12).Select(i => StoreTestData.Paper(i, random)).ToList();
         try
         {
-            var db = PaperDatabase.Open(data, new PaperDatabaseOptions { DeviceFactory = device.Factory });
+            var db = await PaperDatabase.OpenAsync(data, new PaperDatabaseOptions { DeviceFactory = device.Factory });
             foreach (var p in papers.Take(10)) await db.CommitAsync(new WriteBatch().PutPaper(p));
             device.Fail();
             await RefusedAsync(db, new WriteBatch().PutPaper(papers[10]), "the write in flight");
             await RefusedAsync(db, new WriteBatch().PutPaper(papers[11]), "the next write");
             // Closing checkpoints, which the failing device refuses: it must give up, not hang.
-            await Within(Task.Run(() => { db.Dispose(); return 0; }), "closing the database");
+            await Within(Task.Run(async () => { await db.DisposeAsync(); return 0; }), "closing the database");
             device.Heal();
-            using var reopened = PaperDatabase.Open(data);
+            await using var reopened = await PaperDatabase.OpenAsync(data);
             Assert.Equal(10, reopened.PaperCount);
             Assert.All(papers.Take(10), p => Assert.NotNull(reopened.GetPaper(p.Key)));
         }

@@ -28,12 +28,12 @@ public class RepairTests(ITestOutputHelper output)
 
     /// <summary>As after kill -9: a checkpoint of 500 papers, 100 more in the log only; where each logged entry ends.</summary>
     /// <param name="revise">A checkpointed paper revised (new abstract) in the log after the checkpoint; <see cref="Crashed.Papers"/> holds the revision.</param>
-    static Crashed CrashedDirectory(int? revise = null)
+    static async Task<Crashed> CrashedDirectoryAsync(int? revise = null)
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(25);
         var papers = Enumerable.Range(0, Checkpointed + Logged).Select(i => StoreTestData.Paper(i, random)).ToList();
-        var db = PaperDatabase.Open(dir);
+        var db = await PaperDatabase.OpenAsync(dir);
         db.Commit(papers.Take(Checkpointed).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
         db.Checkpoint();
         if (revise is int r)
@@ -52,12 +52,12 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs papervec repair; then the directory opens normally, verifies sound and holds exactly <paramref name="expected"/>, as written.</summary>
-    string RepairAndCheck(Crashed crashed, IReadOnlyCollection<PaperRecord> expected) => CheckRepaired(crashed, expected, Repair(crashed));
+    async Task<string> RepairAndCheckAsync(Crashed crashed, IReadOnlyCollection<PaperRecord> expected) => await CheckRepairedAsync(crashed, expected, await RepairAsync(crashed));
 
     /// <summary>Runs papervec repair on a directory serve refuses; returns what it printed.</summary>
-    string Repair(Crashed crashed)
+    async Task<string> RepairAsync(Crashed crashed)
     {
-        var refused = Assert.Throws<DataDirectoryDamagedException>(() => PaperDatabase.Open(crashed.Dir).Dispose()); // serve refuses first
+        var refused = await Assert.ThrowsAsync<DataDirectoryDamagedException>(async () => await (await PaperDatabase.OpenAsync(crashed.Dir)).DisposeAsync()); // serve refuses first
         var (exit, stdout, stderr) = CliRunner.Run("repair", "--data", crashed.Dir);
         output.WriteLine(stdout + stderr);
         Assert.True(exit == 0, $"repair failed after serve refused with '{refused.Message}': {stdout}{stderr}");
@@ -66,9 +66,9 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     /// <summary>The repaired directory opens as serve opens it, holds exactly <paramref name="expected"/> as written, verifies sound and keeps new writes.</summary>
-    static string CheckRepaired(Crashed crashed, IReadOnlyCollection<PaperRecord> expected, string stdout)
+    static async Task<string> CheckRepairedAsync(Crashed crashed, IReadOnlyCollection<PaperRecord> expected, string stdout)
     {
-        using var db = PaperDatabase.Open(crashed.Dir); // what serve does
+        await using var db = await PaperDatabase.OpenAsync(crashed.Dir); // what serve does
         Assert.Empty(db.Recovery.Damage);
         Assert.Equal(expected.Count, db.PaperCount);
         foreach (var paper in expected)
@@ -86,7 +86,7 @@ public class RepairTests(ITestOutputHelper output)
         var extra = StoreTestData.Paper(10_000, new Random(1));
         db.Commit(new WriteBatch().PutPaper(extra));
         db.Abandon();
-        using (var again = PaperDatabase.Open(crashed.Dir)) Assert.Equal(expected.Count + 1, again.PaperCount);
+        await using (var again = await PaperDatabase.OpenAsync(crashed.Dir)) Assert.Equal(expected.Count + 1, again.PaperCount);
         return stdout;
     }
 
@@ -103,15 +103,15 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ACutLogSegmentKeepsTheCheckpointAndEveryEntryBeforeTheCut()
+    public async Task ACutLogSegmentKeepsTheCheckpointAndEveryEntryBeforeTheCut()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             long cut = crashed.EntryEnds[39] + 100; // inside entry 41 of 100
             using (var file = new FileStream(crashed.Segment, FileMode.Open)) file.SetLength(cut);
             var logBefore = Files(Path.Combine(crashed.Dir, "wal"));
-            string stdout = RepairAndCheck(crashed, crashed.Papers.Take(Checkpointed + 40).ToList());
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers.Take(Checkpointed + 40).ToList());
             AssertLogMovedAsideWhole(crashed, logBefore, stdout);
             Assert.Contains("cut", stdout);
         }
@@ -119,14 +119,14 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void AMissingLogSegmentKeepsTheCheckpointedPapers()
+    public async Task AMissingLogSegmentKeepsTheCheckpointedPapers()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             File.Delete(crashed.Segment);
             var logBefore = Files(Path.Combine(crashed.Dir, "wal"));
-            string stdout = RepairAndCheck(crashed, crashed.Papers.Take(Checkpointed).ToList());
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers.Take(Checkpointed).ToList());
             AssertLogMovedAsideWhole(crashed, logBefore, stdout);
             Assert.Contains("is missing", stdout);
         }
@@ -134,14 +134,14 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void AMissingCommitRecordKeepsEveryIntactEntry()
+    public async Task AMissingCommitRecordKeepsEveryIntactEntry()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             foreach (var f in VerifyReadOnlyTests.Glob(crashed.Dir, "wal/commits/log-commits/commit.*")) File.Delete(f);
             var logBefore = Files(Path.Combine(crashed.Dir, "wal"));
-            string stdout = RepairAndCheck(crashed, crashed.Papers);
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers);
             AssertLogMovedAsideWhole(crashed, logBefore, stdout);
             Assert.Contains($"kept: log entries", stdout);
         }
@@ -152,9 +152,9 @@ public class RepairTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(DamagedManifests))]
-    public void ADamagedOrMissingCheckpointJsonKeepsTheNewestStoreCheckpointAndTheWholeLog(string damage)
+    public async Task ADamagedOrMissingCheckpointJsonKeepsTheNewestStoreCheckpointAndTheWholeLog(string damage)
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             string original = File.ReadAllText(crashed.ManifestPath);
@@ -167,7 +167,7 @@ public class RepairTests(ITestOutputHelper output)
                 case "missing": File.Delete(crashed.ManifestPath); break;
             }
             byte[]? damaged = File.Exists(crashed.ManifestPath) ? File.ReadAllBytes(crashed.ManifestPath) : null;
-            string stdout = RepairAndCheck(crashed, crashed.Papers);
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers);
             Assert.Contains("kept: store checkpoint", stdout);
             if (damaged != null && damage != "WalAddress + 12")
                 Assert.Equal(damaged, File.ReadAllBytes(Assert.Single(Directory.GetFiles(crashed.Dir, "checkpoint.json.damaged-*")))); // copied aside, not lost
@@ -176,9 +176,9 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ADamagedEntryLosesOnlyItselfAndTheIntactEntriesAfterItAreKept()
+    public async Task ADamagedEntryLosesOnlyItselfAndTheIntactEntriesAfterItAreKept()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             // 16 bytes in the middle of logged entry 11 of 100 (index 10).
@@ -188,7 +188,7 @@ public class RepairTests(ITestOutputHelper output)
             File.WriteAllBytes(crashed.Segment, bytes);
             var logBefore = Files(Path.Combine(crashed.Dir, "wal"));
             var lostPaper = crashed.LoggedPapers.ElementAt(10);
-            string stdout = RepairAndCheck(crashed, crashed.Papers.Where(p => p.Key != lostPaper.Key).ToList());
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers.Where(p => p.Key != lostPaper.Key).ToList());
             AssertLogMovedAsideWhole(crashed, logBefore, stdout);
             Assert.Contains("lost: log entries", stdout);
             Assert.Contains($"unreadable: log addresses {start}..", stdout);
@@ -202,13 +202,13 @@ public class RepairTests(ITestOutputHelper output)
     /// <summary>A store checkpoint's own files gone: the store log is intact (its chunk checksums verify), so repair rebuilds the store from it and keeps every paper.</summary>
     [Theory]
     [MemberData(nameof(LostStoreCheckpointFiles))]
-    public void AMissingStoreCheckpointFileKeepsEveryPaper(string pattern)
+    public async Task AMissingStoreCheckpointFileKeepsEveryPaper(string pattern)
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             foreach (var f in VerifyReadOnlyTests.Glob(crashed.Dir, pattern)) File.Delete(f);
-            string stdout = RepairAndCheck(crashed, crashed.Papers);
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers);
             AssertStoreMovedAside(crashed, stdout);
             Assert.DoesNotContain("lost:", stdout);
             Assert.Contains($"kept: {Checkpointed * 2} records", stdout); // every paper and its id
@@ -217,15 +217,15 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void DamagedStoreCheckpointMetadataKeepsEveryPaper()
+    public async Task DamagedStoreCheckpointMetadataKeepsEveryPaper()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             // FASTER's info.dat with flipped bytes: FASTER cannot recover the checkpoint; its log is intact.
             StoreIntegrityTests.Flip(VerifyReadOnlyTests.Glob(crashed.Dir, "store/checkpoints/cpr-checkpoints/*/info.dat.0").Single(), 4, 36);
-            Assert.Contains("papervec repair", DataDirectoryFaultTests.Refused(crashed.Dir).Message);
-            string stdout = RepairAndCheck(crashed, crashed.Papers);
+            Assert.Contains("papervec repair", (await DataDirectoryFaultTests.RefusedAsync(crashed.Dir)).Message);
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers);
             Assert.DoesNotContain("lost:", stdout);
             AssertStoreMovedAside(crashed, stdout);
         }
@@ -258,9 +258,9 @@ public class RepairTests(ITestOutputHelper output)
 
     /// <summary>A repair that died after moving the damaged store aside (an empty store/ begun): the next one salvages from the folder aside.</summary>
     [Fact]
-    public void ARepairInterruptedAfterMovingTheStoreAsideIsDoneAgainFromIt()
+    public async Task ARepairInterruptedAfterMovingTheStoreAsideIsDoneAgainFromIt()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             TitleNumberToNinety(crashed, 37);
@@ -268,7 +268,7 @@ public class RepairTests(ITestOutputHelper output)
             Directory.Move(store, store + ".damaged-20260101-000000");
             Directory.CreateDirectory(store);
 
-            string stdout = RepairAndCheck(crashed, crashed.Papers.Where(p => p.Key != crashed.Papers[37].Key).ToList());
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers.Where(p => p.Key != crashed.Papers[37].Key).ToList());
             Assert.Contains("an earlier repair was interrupted", stdout);
             Assert.Contains($"lost: paper {crashed.Papers[37].Id}", stdout);
             Assert.Single(Directory.GetDirectories(crashed.Dir, "store.partial-*"));
@@ -277,18 +277,18 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void AChangedTitleByteInTheStoreLogLosesOnlyThatPaperAndNamesIt()
+    public async Task AChangedTitleByteInTheStoreLogLosesOnlyThatPaperAndNamesIt()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             // "number 37" -> "number 97" in the checkpointed record: its chunk checksum and its own checksum fail.
             TitleNumberToNinety(crashed, 37);
             var storeBefore = Files(Path.Combine(crashed.Dir, "store"));
-            Assert.Contains("papervec repair", DataDirectoryFaultTests.Refused(crashed.Dir).Message); // serve's one line says what to do
+            Assert.Contains("papervec repair", (await DataDirectoryFaultTests.RefusedAsync(crashed.Dir)).Message); // serve's one line says what to do
 
             var lost = crashed.Papers[37];
-            string stdout = RepairAndCheck(crashed, crashed.Papers.Where(p => p.Key != lost.Key).ToList());
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers.Where(p => p.Key != lost.Key).ToList());
             Assert.Contains($"lost: paper {lost.Id}", stdout);
             Assert.Contains($"unreadable: {Aside(crashed)}/hlog.log.0 bytes", stdout);
             Assert.Contains($"dropped: id alias '{lost.SourceId}'", stdout); // no id left naming a paper that is gone
@@ -298,20 +298,20 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ARecordFailingItsOwnChecksumWhereNoStoreLogChecksumCoversItIsLostAloneAndNamed()
+    public async Task ARecordFailingItsOwnChecksumWhereNoStoreLogChecksumCoversItIsLostAloneAndNamed()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             // checkpoint.json without its store-log checksums: only the record's own checksum tells.
             (crashed.Manifest with { StoreLogChunks = [] }).Save(crashed.ManifestPath);
             TitleNumberToNinety(crashed, 37);
             var lost = crashed.Papers[37];
-            var refused = DataDirectoryFaultTests.Refused(crashed.Dir);
+            var refused = await DataDirectoryFaultTests.RefusedAsync(crashed.Dir);
             Assert.Contains($"paper {lost.Id}", refused.Message);
             Assert.Contains("papervec repair", refused.Message);
 
-            string stdout = RepairAndCheck(crashed, crashed.Papers.Where(p => p.Key != lost.Key).ToList());
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers.Where(p => p.Key != lost.Key).ToList());
             Assert.Contains($"lost: paper {lost.Id}", stdout);
             Assert.Contains("0 of 1 log pages verified whole", stdout); // every record was checked on its own
             AssertStoreMovedAside(crashed, stdout);
@@ -320,14 +320,14 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ADamagedStoredRecordTheLogWroteAgainIsRestoredFromTheLog()
+    public async Task ADamagedStoredRecordTheLogWroteAgainIsRestoredFromTheLog()
     {
-        var crashed = CrashedDirectory(revise: 37);
+        var crashed = await CrashedDirectoryAsync(revise: 37);
         try
         {
             TitleNumberToNinety(crashed, 37);
 
-            string stdout = RepairAndCheck(crashed, crashed.Papers);
+            string stdout = await RepairAndCheckAsync(crashed, crashed.Papers);
             Assert.Contains($"restored: paper {crashed.Papers[37].Id}", stdout);
             Assert.DoesNotContain($"lost: paper {crashed.Papers[37].Id}", stdout);
             AssertStoreMovedAside(crashed, stdout);
@@ -336,33 +336,33 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void DamageNearTheEndOfTheStoreLogLosesOnlyTheRecordsItHitAndNamesThem()
+    public async Task DamageNearTheEndOfTheStoreLogLosesOnlyTheRecordsItHitAndNamesThem()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             // The probe's damage: 64 flipped bytes 3,000 bytes before the end of hlog.log.0 (an AccessViolation in every verb before).
             string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
             StoreIntegrityTests.Flip(hlog, (int)new FileInfo(hlog).Length - 3000, 64);
-            string stdout = Repair(crashed);
+            string stdout = await RepairAsync(crashed);
             var named = crashed.Papers.Where(p => stdout.Contains($"lost: paper {p.Id}")).ToList();
             Assert.InRange(named.Count, 1, 2); // a record or two of ~2.6 KB
             Assert.Contains($"unreadable: {Aside(crashed)}/hlog.log.0 bytes", stdout);
-            CheckRepaired(crashed, crashed.Papers.Except(named).ToList(), stdout);
+            await CheckRepairedAsync(crashed, crashed.Papers.Except(named).ToList(), stdout);
             AssertStoreMovedAside(crashed, stdout);
         }
         finally { Directory.Delete(crashed.Dir, true); }
     }
 
     [Fact]
-    public void AMissingStoreLogSegmentKeepsWhatTheWriteAheadLogHoldsAndNamesTheLoss()
+    public async Task AMissingStoreLogSegmentKeepsWhatTheWriteAheadLogHoldsAndNamesTheLoss()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             string hlog = StoreIntegrityTests.Hlog(crashed.Dir);
             File.Delete(hlog);
-            string stdout = RepairAndCheck(crashed, crashed.LoggedPapers.ToList()); // the 500 checkpointed papers were only in that file
+            string stdout = await RepairAndCheckAsync(crashed, crashed.LoggedPapers.ToList()); // the 500 checkpointed papers were only in that file
             Assert.Contains($"unreadable: {Aside(crashed)}/hlog.log.0 bytes 64..", stdout);
             Assert.Contains("the file is missing", stdout);
             Assert.Contains($"lost: {Checkpointed} of the {Checkpointed} papers", stdout);
@@ -373,9 +373,9 @@ public class RepairTests(ITestOutputHelper output)
 
     /// <summary>Without checkpoint.json and without any store checkpoint's info.dat nothing says where the store's log ends: refused in one line, nothing changed.</summary>
     [Fact]
-    public void AStoreWhoseLogEndNothingRecordsIsRefusedInOneLineAndLeftAsItWas()
+    public async Task AStoreWhoseLogEndNothingRecordsIsRefusedInOneLineAndLeftAsItWas()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             File.Delete(crashed.ManifestPath);
@@ -394,9 +394,9 @@ public class RepairTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void RepairOfASoundDirectoryChangesNoPaperAndMovesNothing()
+    public async Task RepairOfASoundDirectoryChangesNoPaperAndMovesNothing()
     {
-        var crashed = CrashedDirectory();
+        var crashed = await CrashedDirectoryAsync();
         try
         {
             var (exit, stdout, _) = CliRunner.Run("repair", "--data", crashed.Dir);
@@ -404,7 +404,7 @@ public class RepairTests(ITestOutputHelper output)
             Assert.Contains("nothing to repair", stdout);
             Assert.Empty(Directory.GetDirectories(crashed.Dir, "wal.damaged-*"));
             Assert.Empty(Directory.GetDirectories(crashed.Dir, "store.damaged-*"));
-            using var db = PaperDatabase.Open(crashed.Dir);
+            await using var db = await PaperDatabase.OpenAsync(crashed.Dir);
             Assert.Equal(Checkpointed + Logged, db.PaperCount);
             Assert.True(db.Verify().Sound);
         }

@@ -175,7 +175,7 @@ public class ServeFaultTests
             await Task.WhenAll(slow);
             serve.SendSigkill();
 
-            using var db = PaperDatabase.Open(data, new PaperDatabaseOptions { Mode = OpenMode.Verify });
+            await using var db = await PaperDatabase.OpenAsync(data, new PaperDatabaseOptions { Mode = OpenMode.Verify });
             Assert.True(db.Verify().Sound, string.Join("; ", db.Verify().Problems));
             Assert.Equal(present, db.FindPaper("race.1") != null);
         }

@@ -19,12 +19,12 @@ public class StoreIntegrityTests
     const int PaperCount = 200;
 
     /// <summary>A cleanly closed directory of 200 papers (with source-id aliases) and its papers.</summary>
-    static (string Dir, List<PaperRecord> Papers) ClosedDirectory(PaperDatabaseOptions? options = null, int first = 0)
+    static async Task<(string Dir, List<PaperRecord> Papers)> ClosedDirectoryAsync(PaperDatabaseOptions? options = null, int first = 0)
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(25);
         var papers = Enumerable.Range(first, PaperCount).Select(i => StoreTestData.Paper(i, random)).ToList();
-        using (var db = PaperDatabase.Open(dir, options))
+        await using (var db = await PaperDatabase.OpenAsync(dir, options))
             db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
         return (dir, papers);
     }
@@ -48,9 +48,9 @@ public class StoreIntegrityTests
         return IndexOf(log, [.. title, .. abstractLength]);
     }
 
-    static VerifyReport Verified(string dir)
+    static async Task<VerifyReport> VerifiedAsync(string dir)
     {
-        using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify });
+        await using var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify });
         return db.Verify();
     }
 
@@ -62,9 +62,9 @@ public class StoreIntegrityTests
     }
 
     [Fact]
-    public void AChangedByteInAStoredTitleIsRefusedNamingTheFileNotServed()
+    public async Task AChangedByteInAStoredTitleIsRefusedNamingTheFileNotServed()
     {
-        var (dir, _) = ClosedDirectory();
+        var (dir, _) = await ClosedDirectoryAsync();
         try
         {
             // "number 37" -> "number 97", as the probe did: the record still decodes; only a checksum tells.
@@ -74,12 +74,12 @@ public class StoreIntegrityTests
             File.WriteAllBytes(Hlog(dir), log);
             var before = Fingerprint(dir);
 
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.Contains(Hlog(dir), refused.Message);
             Assert.DoesNotContain("\n", refused.Message);
             AssertUnchanged(before, dir);
 
-            var report = Verified(dir);
+            var report = await VerifiedAsync(dir);
             Assert.False(report.Sound);
             Assert.Contains(report.Problems, p => p.Contains(Hlog(dir)) && p.Contains("damaged"));
             AssertUnchanged(before, dir);
@@ -96,9 +96,9 @@ public class StoreIntegrityTests
     }
 
     [Fact]
-    public void EachRecordsOwnChecksumCatchesAChangedTitleAtOpenNamingThePaper()
+    public async Task EachRecordsOwnChecksumCatchesAChangedTitleAtOpenNamingThePaper()
     {
-        var (dir, papers) = ClosedDirectory();
+        var (dir, papers) = await ClosedDirectoryAsync();
         try
         {
             DropLogChunks(dir);
@@ -107,12 +107,12 @@ public class StoreIntegrityTests
             File.WriteAllBytes(Hlog(dir), log);
             var before = Fingerprint(dir);
 
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.Contains($"paper {papers[37].Id}", refused.Message);
             Assert.Contains(Hlog(dir), refused.Message);
             AssertUnchanged(before, dir); // no index rebuild, no checkpoint over the damage
 
-            var report = Verified(dir);
+            var report = await VerifiedAsync(dir);
             Assert.Contains(report.Problems, p => p.Contains($"paper {papers[37].Id}") && p.Contains("checksum"));
             AssertUnchanged(before, dir);
         }
@@ -120,9 +120,9 @@ public class StoreIntegrityTests
     }
 
     [Fact]
-    public void ChangedVectorBytesWithTheIndexSnapshotGoneAreRefusedNotRebuiltIntoOtherScores()
+    public async Task ChangedVectorBytesWithTheIndexSnapshotGoneAreRefusedNotRebuiltIntoOtherScores()
     {
-        var (dir, papers) = ClosedDirectory();
+        var (dir, papers) = await ClosedDirectoryAsync();
         try
         {
             var log = File.ReadAllBytes(Hlog(dir));
@@ -134,21 +134,21 @@ public class StoreIntegrityTests
             foreach (var snapshot in Directory.GetFiles(Path.Combine(dir, "index"), "hnsw-*.bin")) File.Delete(snapshot);
             var before = Fingerprint(dir);
 
-            Assert.Contains(Hlog(dir), Refused(dir).Message);
+            Assert.Contains(Hlog(dir), (await RefusedAsync(dir)).Message);
             AssertUnchanged(before, dir);
-            Assert.False(Verified(dir).Sound);
+            Assert.False((await VerifiedAsync(dir)).Sound);
 
             // Without the store-log checksums the record's own checksum refuses it, naming the paper.
             DropLogChunks(dir);
-            Assert.Contains($"paper {papers[21].Id}", Refused(dir).Message);
+            Assert.Contains($"paper {papers[21].Id}", (await RefusedAsync(dir)).Message);
         }
         finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
-    public void FlippedKeyBytesAreRefusedAndTheRefusedOpenChangesNothing()
+    public async Task FlippedKeyBytesAreRefusedAndTheRefusedOpenChangesNothing()
     {
-        var (dir, papers) = ClosedDirectory();
+        var (dir, papers) = await ClosedDirectoryAsync();
         try
         {
             // The 8 bytes of paper 50's key after its 'P' prefix, where the record's key is stored.
@@ -160,25 +160,25 @@ public class StoreIntegrityTests
             Flip(Hlog(dir), at, 8);
             var before = Fingerprint(dir);
 
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.Contains(Hlog(dir), refused.Message);
             AssertUnchanged(before, dir);
-            Assert.False(Verified(dir).Sound);
+            Assert.False((await VerifiedAsync(dir)).Sound);
             AssertUnchanged(before, dir);
 
             // The record's checksum covers its key: caught without the store-log checksums too, and still nothing changes.
             DropLogChunks(dir);
             before = Fingerprint(dir);
-            Assert.Contains("checksum", Refused(dir).Message);
+            Assert.Contains("checksum", (await RefusedAsync(dir)).Message);
             AssertUnchanged(before, dir);
         }
         finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
-    public void AnEditedSequenceNumberInCheckpointJsonIsRefused()
+    public async Task AnEditedSequenceNumberInCheckpointJsonIsRefused()
     {
-        var (dir, _) = ClosedDirectory();
+        var (dir, _) = await ClosedDirectoryAsync();
         try
         {
             string path = Path.Combine(dir, "checkpoint.json");
@@ -187,7 +187,7 @@ public class StoreIntegrityTests
             File.WriteAllText(path, json.ToJsonString());
             var before = Fingerprint(dir);
 
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.Contains(path, refused.Message);
             Assert.Contains("checksum", refused.Message);
             AssertUnchanged(before, dir);
@@ -196,13 +196,13 @@ public class StoreIntegrityTests
     }
 
     [Fact]
-    public void AStoreFromBeforeChecksumsStillOpensAndItsRecordsGainChecksums()
+    public async Task AStoreFromBeforeChecksumsStillOpensAndItsRecordsGainChecksums()
     {
-        var (dir, papers) = ClosedDirectory();
+        var (dir, papers) = await ClosedDirectoryAsync();
         try
         {
             // Paper 7 stored as an older PaperVec stored it (no checksum frame), under a version-2 manifest (no checksum, no store-log chunks).
-            using (var db = PaperDatabase.Open(dir)) db.StorePaperUnframedForTests(papers[7] with { Title = "Stored before checksums" });
+            await using (var db = await PaperDatabase.OpenAsync(dir)) db.StorePaperUnframedForTests(papers[7] with { Title = "Stored before checksums" });
             string path = Path.Combine(dir, "checkpoint.json");
             var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
             json["Version"] = 2;
@@ -210,7 +210,7 @@ public class StoreIntegrityTests
             json.Remove("StoreLogChunks");
             File.WriteAllText(path, json.ToJsonString());
 
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 Assert.Equal(PaperCount, db.PaperCount);
                 Assert.Equal("Stored before checksums", db.GetPaper(papers[7].Key)!.Title);
@@ -220,22 +220,22 @@ public class StoreIntegrityTests
             Assert.NotNull(manifest.Checksum);
             Assert.NotEmpty(manifest.StoreLogChunks);
             // Now every record must carry a checksum, and paper 7 does: it was rewritten with one.
-            using (var db = PaperDatabase.Open(dir)) Assert.Equal("Stored before checksums", db.GetPaper(papers[7].Key)!.Title);
-            Assert.True(Verified(dir).Sound);
+            await using (var db = await PaperDatabase.OpenAsync(dir)) Assert.Equal("Stored before checksums", db.GetPaper(papers[7].Key)!.Title);
+            Assert.True((await VerifiedAsync(dir)).Sound);
         }
         finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
-    public void AWrongStoreCheckpointTokenIsNamed()
+    public async Task AWrongStoreCheckpointTokenIsNamed()
     {
-        var (dir, _) = ClosedDirectory();
+        var (dir, _) = await ClosedDirectoryAsync();
         try
         {
             string path = Path.Combine(dir, "checkpoint.json");
             var manifest = CheckpointManifest.TryLoad(path)!;
             (manifest with { StoreToken = Guid.NewGuid() }).Save(path);
-            var refused = Refused(dir);
+            var refused = await RefusedAsync(dir);
             Assert.DoesNotContain("Parameter 's'", refused.Message);
             Assert.Contains("info.dat.0 is missing", refused.Message);
             Assert.Contains("checkpoint.json names store checkpoint", refused.Message);
@@ -244,7 +244,7 @@ public class StoreIntegrityTests
     }
 
     [Fact]
-    public void ARecordDamagedAfterOpenIsNeverReturnedAsData()
+    public async Task ARecordDamagedAfterOpenIsNeverReturnedAsData()
     {
         // A small store memory: after the reopen the early records are read from disk, not memory.
         var options = new PaperDatabaseOptions { StoreMemoryBytes = 1L << 23 };
@@ -253,9 +253,9 @@ public class StoreIntegrityTests
         {
             var random = new Random(3);
             var papers = Enumerable.Range(0, 4000).Select(i => StoreTestData.Paper(i, random)).ToList();
-            using (var db = PaperDatabase.Open(dir, options))
+            await using (var db = await PaperDatabase.OpenAsync(dir, options))
                 foreach (var chunk in papers.Chunk(1000)) db.Commit(chunk.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
-            using (var db = PaperDatabase.Open(dir, options))
+            await using (var db = await PaperDatabase.OpenAsync(dir, options))
             {
                 Assert.Equal(papers[3].Title, db.GetPaper(papers[3].Key)!.Title);
                 var log = File.ReadAllBytes(Hlog(dir));
@@ -310,16 +310,16 @@ public class StoreIntegrityTests
     }
 
     [Fact]
-    public void AnIndexSnapshotOfOtherPapersIsRebuiltSayingWhichDiffer()
+    public async Task AnIndexSnapshotOfOtherPapersIsRebuiltSayingWhichDiffer()
     {
         // Same count, other papers: the message said "(200 vs 200 papers)".
-        var (dir, papers) = ClosedDirectory();
-        var (other, _) = ClosedDirectory(first: PaperCount);
+        var (dir, papers) = await ClosedDirectoryAsync();
+        var (other, _) = await ClosedDirectoryAsync(first: PaperCount);
         try
         {
             string snapshot = Directory.GetFiles(Path.Combine(dir, "index"), "hnsw-*.bin").Single();
             File.Copy(Directory.GetFiles(Path.Combine(other, "index"), "hnsw-*.bin").Single(), snapshot, overwrite: true);
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             Assert.True(db.Recovery.IndexRebuilt);
             Assert.Contains($"{PaperCount} stored papers missing from the index", db.Recovery.IndexRebuildReason);
             Assert.Contains(papers, p => db.Recovery.IndexRebuildReason!.Contains(p.Id)); // a few of them by id
@@ -353,9 +353,9 @@ public class StoreIntegrityTests
     }
 
     [Fact]
-    public void DamageNearTheEndOfTheStoreLogIsOneLineFromServeVerifyAndRepairNotACrash()
+    public async Task DamageNearTheEndOfTheStoreLogIsOneLineFromServeVerifyAndRepairNotACrash()
     {
-        var (dir, _) = ClosedDirectory();
+        var (dir, _) = await ClosedDirectoryAsync();
         try
         {
             // The probe's damage: 64 flipped bytes 3,000 bytes before the end of hlog.log.0 crashed every verb with an AccessViolation (exit 134).

@@ -12,14 +12,14 @@ namespace PaperVec.Tests.Faults;
 public class StoreSalvageTests
 {
     [Fact]
-    public void OnASoundStoreTheSalvageReaderFindsExactlyWhatFasterFinds()
+    public async Task OnASoundStoreTheSalvageReaderFindsExactlyWhatFasterFinds()
     {
         string dir = StoreTestData.TempDir();
         try
         {
             var random = new Random(7);
             var papers = Enumerable.Range(0, 300).Select(i => StoreTestData.Paper(i, random)).ToList();
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 db.Commit(papers.Take(200).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
                 db.Checkpoint(); // what follows lands in the mutable region: shorter values are rewritten in place, longer ones appended
@@ -57,14 +57,14 @@ public class StoreSalvageTests
 
     /// <summary>A delete in a damaged page carries no checksum of its own: repair still applies it (a deleted paper must not come back) and says so.</summary>
     [Fact]
-    public void ADeleteInADamagedPageIsAppliedAndReportedAsUnverified()
+    public async Task ADeleteInADamagedPageIsAppliedAndReportedAsUnverified()
     {
         string dir = StoreTestData.TempDir();
         try
         {
             var random = new Random(8);
             var papers = Enumerable.Range(0, 100).Select(i => StoreTestData.Paper(i, random)).ToList();
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p).PutAlias(p.SourceId!, p.Key)));
                 db.Checkpoint(); // the delete below is then a tombstone record of its own, after the paper's
@@ -75,7 +75,7 @@ public class StoreSalvageTests
             log[StoreIntegrityTests.TitleOffset(log, 37) + "Synthetic paper number ".Length] = (byte)'9';
             File.WriteAllBytes(hlog, log); // the one page fails its chunk checksum: its deletes cannot be verified
 
-            using (var repaired = PaperDatabase.Open(dir, new PaperDatabaseOptions { Mode = OpenMode.AcceptLoss }))
+            await using (var repaired = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Mode = OpenMode.AcceptLoss }))
             {
                 var lines = string.Join("\n", repaired.Recovery.Repaired);
                 Assert.Contains($"unverified: the delete of paper {papers[10].Id}", lines);
@@ -83,7 +83,7 @@ public class StoreSalvageTests
                 Assert.Null(repaired.GetPaper(papers[10].Key));
                 Assert.Equal(98, repaired.PaperCount);
             }
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 Assert.Empty(db.Recovery.Damage);
                 Assert.Null(db.GetPaper(papers[10].Key));

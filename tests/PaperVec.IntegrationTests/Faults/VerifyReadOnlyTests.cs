@@ -144,9 +144,9 @@ public class VerifyReadOnlyTests
 
     [Theory]
     [MemberData(nameof(Scenarios))]
-    public void VerifyChangesNothingInTheDataDirectory(string scenario)
+    public async Task VerifyChangesNothingInTheDataDirectory(string scenario)
     {
-        var (dir, _) = DataDirectoryFaultTests.CrashedDirectory();
+        var (dir, _) = await DataDirectoryFaultTests.CrashedDirectoryAsync();
         try
         {
             Damage(dir, scenario);
@@ -181,13 +181,13 @@ public class VerifyReadOnlyTests
     }
 
     [Fact]
-    public void VerifyRefusesADirectoryInUse()
+    public async Task VerifyRefusesADirectoryInUse()
     {
         string dir = StoreTestData.TempDir();
         try
         {
-            using var db = PaperDatabase.Open(dir);
-            Assert.Throws<DataDirectoryInUseException>(() => PaperDatabase.Open(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify }));
+            await using var db = await PaperDatabase.OpenAsync(dir);
+            await Assert.ThrowsAsync<DataDirectoryInUseException>(() => PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify }));
         }
         finally { Directory.Delete(dir, true); }
     }

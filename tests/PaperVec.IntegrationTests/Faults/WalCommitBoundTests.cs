@@ -124,7 +124,7 @@ public class WalCommitBoundTests
         var random = new Random(27);
         var papers = Enumerable.Range(0, 8).Select(i => StoreTestData.Paper(i, random)).ToList();
         string? recovered = null;
-        var db = PaperDatabase.Open(data, new PaperDatabaseOptions
+        var db = await PaperDatabase.OpenAsync(data, new PaperDatabaseOptions
         {
             DeviceFactory = device.Factory,
             WalRetryAfter = TimeSpan.FromMilliseconds(50),
@@ -159,14 +159,14 @@ public class WalCommitBoundTests
 
             foreach (var p in papers.Skip(6)) await db.CommitAsync(new WriteBatch().PutPaper(p)).AsTask().WaitAsync(Answers);
             db.Abandon(); // kill -9: what was acknowledged comes back from the log, the refused write does not
-            using var reopened = PaperDatabase.Open(data);
+            await using var reopened = await PaperDatabase.OpenAsync(data);
             Assert.Equal(7, reopened.PaperCount);
             Assert.Null(reopened.GetPaper(papers[5].Key));
         }
         finally
         {
             device.Heal();
-            db.Dispose();
+            await db.DisposeAsync();
             Directory.Delete(data, true);
         }
     }

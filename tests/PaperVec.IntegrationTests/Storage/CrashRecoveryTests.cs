@@ -84,7 +84,7 @@ public class CrashRecoveryTests(ITestOutputHelper output)
                 if (crashAt != null) Assert.True(child.ExitCode != 0, $"round {round}: expected the {crashAt} hook to crash the child; stderr: {stderr}");
                 output.WriteLine($"round {round}: {(crashAt ?? (exited ? "exited" : "SIGKILL"))}, {acksThisRound.Count} acked this round, {acked.Count} in all, exit {child.ExitCode}");
 
-                using var db = PaperDatabase.Open(dir);
+                await using var db = await PaperDatabase.OpenAsync(dir);
                 Assert.Empty(db.Recovery.Damage);
                 var vector = new float[Dimension];
                 foreach (var id in acked)

@@ -74,7 +74,7 @@ public class DigestDeleteCrashTests(ITestOutputHelper output)
                     Assert.True(acknowledged && child.ExitCode != 0, $"round {round}: expected the delete acknowledged and a crash at {points[round]}: {printed}");
                 }
 
-                using var db = PaperDatabase.Open(dir);
+                await using var db = await PaperDatabase.OpenAsync(dir);
                 Assert.Empty(db.Recovery.Damage);
                 bool deleted = db.Catalog.GetDigest(Mistaken.Id) == null;
                 Assert.True(deleted || !acknowledged, $"round {round}: the delete was acknowledged but the digest is still there");

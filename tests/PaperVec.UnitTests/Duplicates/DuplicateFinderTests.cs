@@ -18,12 +18,12 @@ public class DuplicateFinderTests(EmbedderFixture fixture)
         new($"2025-03-{day:00}/{name}", new DateOnly(2025, 3, day), name);
 
     [Fact]
-    public void SampleDigestsHaveExactlyTheThreePapersListedOnBothDaysAsExactDuplicates()
+    public async Task SampleDigestsHaveExactlyTheThreePapersListedOnBothDaysAsExactDuplicates()
     {
         string dir = StoreTestData.TempDir();
         try
         {
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             var ingestor = new PaperIngestor(db, fixture.Embedder);
             var titles = new List<HashSet<string>>();
             foreach (var (file, day) in new[] { ("daily-papers-mar-11.txt", 11), ("daily-papers-mar-12.txt", 12) })
@@ -51,12 +51,12 @@ public class DuplicateFinderTests(EmbedderFixture fixture)
     }
 
     [Fact]
-    public void RevisedAndRetitledCopiesAreFoundWithEvidenceAndAnUnrelatedPaperIsNot()
+    public async Task RevisedAndRetitledCopiesAreFoundWithEvidenceAndAnUnrelatedPaperIsNot()
     {
         string dir = StoreTestData.TempDir();
         try
         {
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             var ingestor = new PaperIngestor(db, fixture.Embedder);
             const string title = "Deep Gradient Compression for Distributed Training";
             var other = new IncomingPaper("Sparse Communication for Federated Learning",
@@ -91,12 +91,12 @@ public class DuplicateFinderTests(EmbedderFixture fixture)
     }
 
     [Fact]
-    public void ReingestingADigestIsNotADuplicateAndRevisionsKeepTheEarlierTexts()
+    public async Task ReingestingADigestIsNotADuplicateAndRevisionsKeepTheEarlierTexts()
     {
         string dir = StoreTestData.TempDir();
         try
         {
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             var random = new Random(3);
             var ingestor = new PaperIngestor(db, null);
             IncomingPaper Paper(string text) => new("A Paper About Compression", text) { Vector = StoreTestData.UnitVector(random) };

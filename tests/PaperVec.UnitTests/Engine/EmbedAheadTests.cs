@@ -21,7 +21,7 @@ public class EmbedAheadTests(BuiltGraphs graphs)
         try
         {
             using var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.Int8Dir });
-            using var collection = PaperCollection.Open(dir);
+            await using var collection = await PaperCollection.OpenAsync(dir);
             await collection.AttachModelAsync(embedder);
             await collection.IngestAsync(Papers("Sparse attention for long documents"));
 
@@ -52,7 +52,7 @@ public class EmbedAheadTests(BuiltGraphs graphs)
         {
             using var fp32 = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.FusedDir });
             using var int8 = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.Int8Dir });
-            using var collection = PaperCollection.Open(dir);
+            await using var collection = await PaperCollection.OpenAsync(dir);
             await collection.AttachModelAsync(fp32);
             var batch = Papers("Graph transformers for molecules");
             var ahead = collection.EmbedAhead(batch);
@@ -71,7 +71,7 @@ public class EmbedAheadTests(BuiltGraphs graphs)
         string dir = Directory.CreateTempSubdirectory("pv-embed-ahead-bad").FullName;
         try
         {
-            using var collection = PaperCollection.Open(dir);
+            await using var collection = await PaperCollection.OpenAsync(dir);
             using var embedder = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.Int8Dir });
             await collection.AttachModelAsync(embedder);
             var error = Assert.Throws<InvalidDataException>(() => collection.EmbedAhead([new IncomingPaper("", "an abstract")]));

@@ -39,14 +39,14 @@ public class LexicalHealTests
     }
 
     /// <summary>A data directory holding <see cref="Count"/> papers, closed (so the lexical index is committed).</summary>
-    static string Populated(out List<PaperRecord> papers)
+    static async Task<(string Dir, List<PaperRecord> Papers)> PopulatedAsync()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(11);
-        papers = Enumerable.Range(1, Count).Select(n => Paper(n, random)).ToList();
-        using var db = PaperDatabase.Open(dir);
+        var papers = Enumerable.Range(1, Count).Select(n => Paper(n, random)).ToList();
+        await using var db = await PaperDatabase.OpenAsync(dir);
         db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
-        return dir;
+        return (dir, papers);
     }
 
     static string LargestLexicalFile(string dir) =>
@@ -92,7 +92,7 @@ public class LexicalHealTests
     [Fact]
     public async Task ACutLexicalFileIsReportedByVerifyServedDegradedThenRebuiltWithTheWritesMadeMeanwhileAndRepairGoesOn()
     {
-        string dir = Populated(out var papers);
+        var (dir, papers) = await PopulatedAsync();
         string? repairCopy = null;
         try
         {
@@ -101,7 +101,7 @@ public class LexicalHealTests
 
             // verify reports it and changes nothing in the lexical folder.
             string before = HashFolder(Path.Combine(dir, "lexical"));
-            using (var verify = PaperDatabase.Open(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify }))
+            await using (var verify = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify }))
                 Assert.Contains(verify.Verify().Problems, p => p.Contains("lexical index") && p.Contains("rebuilds it"));
             Assert.Equal(before, HashFolder(Path.Combine(dir, "lexical")));
 
@@ -109,7 +109,7 @@ public class LexicalHealTests
             using var scanStarted = new ManualResetEventSlim();
             using var release = new ManualResetEventSlim();
             var notes = new List<string>();
-            using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions
+            await using var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions
             {
                 RebuildLexicalInBackground = true,
                 Log = n => { lock (notes) notes.Add(n); },
@@ -121,7 +121,7 @@ public class LexicalHealTests
             var unavailable = Assert.Throws<LexicalUnavailableException>(() => db.SearchLexical(Title(5), 3));
             Assert.Contains("rebuilt", unavailable.Message);
             // Hybrid answers by meaning alone meanwhile.
-            var hybrid = PaperSearch.Run(db, new SearchQuery(Title(5), papers[4].Vector), new SearchScope { K = 3 });
+            var hybrid = await PaperSearch.RunAsync(new StoredPapersSearch(db), new SearchQuery(Title(5), papers[4].Vector), new SearchScope { K = 3 });
             Assert.Equal(papers[4].Id, hybrid[0].Id);
 
             // Writes while the rebuild runs: a new paper, a delete, a retitle of a paper the scan has not reached.
@@ -138,15 +138,15 @@ public class LexicalHealTests
             Assert.DoesNotContain(db.SearchLexical(papers[Count - 2].Title, 10), h => h.Key == papers[Count - 2].Key);
             foreach (var paper in papers.Take(50)) Assert.Equal(paper.Key, TopLexical(db, paper.Title));
             Assert.True(db.IndexMatchesStore(out string problem), problem);
-            db.Dispose();
+            await db.DisposeAsync();
 
             // The rebuild committed a whole index at a sequence the store holds: the next start keeps it.
-            using var reopened = PaperDatabase.Open(dir);
+            await using var reopened = await PaperDatabase.OpenAsync(dir);
             Assert.Null(reopened.LexicalRebuilt);
             Assert.Equal(added.Key, TopLexical(reopened, Title(Count + 1)));
 
             // repair goes on too (and rebuilds it before it returns).
-            using var repaired = PaperDatabase.Open(repairCopy, new PaperDatabaseOptions { Mode = OpenMode.AcceptLoss });
+            await using var repaired = await PaperDatabase.OpenAsync(repairCopy, new PaperDatabaseOptions { Mode = OpenMode.AcceptLoss });
             Assert.NotNull(repaired.LexicalRebuilt);
             Assert.Equal(papers[9].Key, TopLexical(repaired, Title(10)));
         }
@@ -160,39 +160,39 @@ public class LexicalHealTests
     [Fact]
     public async Task SixtyFourFlippedBytesAreDetectedAtOpenNeverFailAQueryAndAreRebuilt()
     {
-        string dir = Populated(out var papers);
+        var (dir, papers) = await PopulatedAsync();
         try
         {
             Flip64(LargestLexicalFile(dir));
             var notes = new List<string>();
-            using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { RebuildLexicalInBackground = true, Log = n => { lock (notes) notes.Add(n); } });
+            await using var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { RebuildLexicalInBackground = true, Log = n => { lock (notes) notes.Add(n); } });
             // 100 hybrid and 100 lexical exact-title queries at once: answered, or (lexical alone, while rebuilt) refused as degraded; nothing else.
             foreach (var paper in papers.Take(100))
             {
-                var hybrid = PaperSearch.Run(db, new SearchQuery(paper.Title, paper.Vector), new SearchScope { K = 5 });
+                var hybrid = await PaperSearch.RunAsync(new StoredPapersSearch(db), new SearchQuery(paper.Title, paper.Vector), new SearchScope { K = 5 });
                 Assert.Equal(paper.Id, hybrid[0].Id);
-                try { PaperSearch.Run(db, new SearchQuery(paper.Title, null, SearchMode.Lexical), new SearchScope { K = 5 }); }
+                try { await PaperSearch.RunAsync(new StoredPapersSearch(db), new SearchQuery(paper.Title, null, SearchMode.Lexical), new SearchScope { K = 5 }); }
                 catch (LexicalUnavailableException) { }
             }
             await WaitForRebuild(db);
             Assert.NotNull(db.LexicalRebuilt);
             lock (notes) Assert.Contains(notes, n => n.Contains("lexical index") && n.Contains("checksum"));
             foreach (var paper in papers.Take(100))
-                Assert.Equal(paper.Id, PaperSearch.Run(db, new SearchQuery(paper.Title, null, SearchMode.Lexical), new SearchScope { K = 5 })[0].Id);
+                Assert.Equal(paper.Id, (await PaperSearch.RunAsync(new StoredPapersSearch(db), new SearchQuery(paper.Title, null, SearchMode.Lexical), new SearchScope { K = 5 }))[0].Id);
             Assert.True(db.IndexMatchesStore(out string problem), problem);
         }
         finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
-    public void ALexicalFolderFromALaterStateWithTheSameCountIsDetectedAndRebuilt()
+    public async Task ALexicalFolderFromALaterStateWithTheSameCountIsDetectedAndRebuilt()
     {
-        string dir = Populated(out var papers);
+        var (dir, papers) = await PopulatedAsync();
         string earlier = CopyOf(dir);
         try
         {
             // Later: one paper deleted, one added, one retitled: the same count.
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
                 db.Commit(new WriteBatch().DeletePaper(papers[0].Key).PutPaper(Paper(Count + 1, new Random(5)))
                     .PutPaper(papers[1] with { Title = "Retitled work on quasicrystal lattices" }));
             Directory.Delete(Path.Combine(earlier, "lexical"), true);
@@ -201,7 +201,7 @@ public class LexicalHealTests
                 File.Copy(file, Path.Combine(earlier, "lexical", Path.GetFileName(file)));
 
             var notes = new List<string>();
-            using var reopened = PaperDatabase.Open(earlier, new PaperDatabaseOptions { Log = notes.Add });
+            await using var reopened = await PaperDatabase.OpenAsync(earlier, new PaperDatabaseOptions { Log = notes.Add });
             Assert.Equal(Count, reopened.PaperCount);
             Assert.NotNull(reopened.LexicalRebuilt);
             Assert.Contains("later state", reopened.LexicalRebuilt);
@@ -218,17 +218,17 @@ public class LexicalHealTests
     }
 
     [Fact]
-    public void VerifyReportsALexicalFolderWithOtherPapersWithoutChangingIt()
+    public async Task VerifyReportsALexicalFolderWithOtherPapersWithoutChangingIt()
     {
-        string dir = Populated(out var papers);
+        var (dir, papers) = await PopulatedAsync();
         try
         {
             // The same count and the same commit sequence, but other papers: only the key check sees it.
-            using (var db = PaperDatabase.Open(dir)) db.Commit(new WriteBatch().DeletePaper(papers[0].Key).PutPaper(Paper(Count + 1, new Random(5))));
-            string other = Populated(out var otherPapers);
+            await using (var db = await PaperDatabase.OpenAsync(dir)) db.Commit(new WriteBatch().DeletePaper(papers[0].Key).PutPaper(Paper(Count + 1, new Random(5))));
+            var (other, otherPapers) = await PopulatedAsync();
             try
             {
-                using (var db = PaperDatabase.Open(other)) db.Commit(new WriteBatch().PutPaper(otherPapers[0]));
+                await using (var db = await PaperDatabase.OpenAsync(other)) db.Commit(new WriteBatch().PutPaper(otherPapers[0]));
                 // A lexical folder that holds papers 1..300 at commit sequence 2, beside a store holding 2..301 at sequence 2.
                 Directory.Delete(Path.Combine(dir, "lexical"), true);
                 Directory.CreateDirectory(Path.Combine(dir, "lexical"));
@@ -237,10 +237,10 @@ public class LexicalHealTests
             }
             finally { Directory.Delete(other, true); }
             string before = HashFolder(Path.Combine(dir, "lexical"));
-            using (var verify = PaperDatabase.Open(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify }))
+            await using (var verify = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Mode = OpenMode.Verify }))
                 Assert.Contains(verify.Verify().Problems, p => p.Contains("lexical index") && p.Contains("does not match the store"));
             Assert.Equal(before, HashFolder(Path.Combine(dir, "lexical")));
-            using var served = PaperDatabase.Open(dir);
+            await using var served = await PaperDatabase.OpenAsync(dir);
             Assert.Contains("does not match the store", served.LexicalRebuilt);
             Assert.DoesNotContain(served.SearchLexical(Title(1), 10), h => h.Key == papers[0].Key);
             Assert.Equal(PaperIdentity.KeyOfTitle(Title(Count + 1)), TopLexical(served, Title(Count + 1)));
@@ -249,16 +249,16 @@ public class LexicalHealTests
     }
 
     [Fact]
-    public void ALexicalPathThatIsAFileIsOneLineAndRebuiltNotAnAlreadyExistsError()
+    public async Task ALexicalPathThatIsAFileIsOneLineAndRebuiltNotAnAlreadyExistsError()
     {
-        string dir = Populated(out var papers);
+        var (dir, papers) = await PopulatedAsync();
         try
         {
             string lexical = Path.Combine(dir, "lexical");
             Directory.Delete(lexical, true);
             File.WriteAllText(lexical, "not a folder");
             var notes = new List<string>();
-            using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { Log = notes.Add });
+            await using var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Log = notes.Add });
             Assert.Contains(notes, n => n.StartsWith($"lexical index {lexical} is damaged ({lexical} is a file") && n.Contains("rebuilding it from the store") && !n.Contains("already exists"));
             Assert.Equal(papers[6].Key, TopLexical(db, Title(7)));
         }
@@ -282,7 +282,7 @@ public class LexicalHealTests
         try
         {
             var notes = new List<string>();
-            using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions
+            await using var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions
             {
                 RebuildLexicalInBackground = true,
                 LexicalRetryAfter = TimeSpan.FromMilliseconds(50),
@@ -319,7 +319,7 @@ public class LexicalHealTests
     [Fact]
     public async Task ADamagedLexicalIndexThatCannotBeRebuiltAtOpenStillOpensAndHealsLater()
     {
-        string dir = Populated(out var papers);
+        var (dir, papers) = await PopulatedAsync();
         try
         {
             Cut(LargestLexicalFile(dir));
@@ -328,7 +328,7 @@ public class LexicalHealTests
             try
             {
                 // A tool's open (rebuild before open returns), with the lexical folder failing every new file.
-                db = PaperDatabase.Open(dir, new PaperDatabaseOptions
+                db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions
                 {
                     LexicalRetryAfter = TimeSpan.FromMilliseconds(50),
                     LexicalDirectoryFactory = path => new FailingDirectory(FSDirectory.Open(path)),
@@ -337,7 +337,7 @@ public class LexicalHealTests
                 Assert.Throws<LexicalUnavailableException>(() => db.SearchLexical(Title(3), 1));
             }
             finally { FailingDirectory.Failing = false; }
-            using (db)
+            await using (db)
             {
                 await WaitForRebuild(db);
                 Assert.Equal(papers[2].Key, TopLexical(db, Title(3)));

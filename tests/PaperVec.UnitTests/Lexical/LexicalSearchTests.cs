@@ -21,12 +21,12 @@ public class LexicalSearchTests
     static List<long> Lexical(PaperDatabase db, string text, int k = 3) => db.SearchLexical(text, k).Select(h => h.Key).ToList();
 
     [Fact]
-    public void ExactTermsFindTheirPaperAndStemmingMatchesWordForms()
+    public async Task ExactTermsFindTheirPaperAndStemmingMatchesWordForms()
     {
         string dir = StoreTestData.TempDir();
         try
         {
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             var papers = Papers(new Random(1));
             db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
             Assert.Equal(papers[1].Key, Lexical(db, "LoRA")[0]);
@@ -39,19 +39,19 @@ public class LexicalSearchTests
     }
 
     [Fact]
-    public void AfterAKill9TheLogIsReplayedIntoTheLexicalIndexAndDeletesStayDeleted()
+    public async Task AfterAKill9TheLogIsReplayedIntoTheLexicalIndexAndDeletesStayDeleted()
     {
         string dir = StoreTestData.TempDir();
         var papers = Papers(new Random(2));
         try
         {
-            var db = PaperDatabase.Open(dir);
+            var db = await PaperDatabase.OpenAsync(dir);
             db.Commit(new WriteBatch().PutPaper(papers[0]).PutPaper(papers[1]));
             db.Checkpoint(); // the lexical index commits here with the log position it covers
             db.Commit(new WriteBatch().PutPaper(papers[2]).DeletePaper(papers[1].Key));
             db.Abandon(); // nothing after the checkpoint reached the lexical index's commit
 
-            using var reopened = PaperDatabase.Open(dir);
+            await using var reopened = await PaperDatabase.OpenAsync(dir);
             Assert.Equal(1, reopened.Recovery.ReplayedBatches);
             Assert.Null(reopened.LexicalRebuilt);
             Assert.Equal(papers[2].Key, Lexical(reopened, "DINOv2")[0]);
@@ -64,19 +64,19 @@ public class LexicalSearchTests
     [Theory]
     [InlineData("missing")]
     [InlineData("damaged")]
-    public void AMissingOrDamagedLexicalIndexIsRebuiltFromTheStore(string how)
+    public async Task AMissingOrDamagedLexicalIndexIsRebuiltFromTheStore(string how)
     {
         string dir = StoreTestData.TempDir();
         var papers = Papers(new Random(3));
         try
         {
-            using (var db = PaperDatabase.Open(dir)) db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
+            await using (var db = await PaperDatabase.OpenAsync(dir)) db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
             string lexical = Path.Combine(dir, "lexical");
             if (how == "missing") Directory.Delete(lexical, true);
             else foreach (var file in Directory.GetFiles(lexical, "segments_*")) File.WriteAllBytes(file, new byte[64]);
 
             var notes = new List<string>();
-            using var reopened = PaperDatabase.Open(dir, new PaperDatabaseOptions { Log = notes.Add });
+            await using var reopened = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { Log = notes.Add });
             Assert.NotNull(reopened.LexicalRebuilt);
             Assert.Contains(notes, n => n.Contains("lexical index"));
             Assert.Equal(papers[1].Key, Lexical(reopened, "LoRA")[0]);

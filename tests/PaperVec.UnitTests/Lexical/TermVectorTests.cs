@@ -13,7 +13,7 @@ public class TermVectorTests
     static IReadOnlyList<string> Analysed(PaperRecord p) => LexicalIndex.Tokens(p.Title + "\n" + p.Abstract);
 
     [Fact]
-    public void EachPaperKeepsItsTokensInOrderWithRepeatsAndLosesThemWhenDeletedOrReplaced()
+    public async Task EachPaperKeepsItsTokensInOrderWithRepeatsAndLosesThemWhenDeletedOrReplaced()
     {
         string dir = StoreTestData.TempDir();
         try
@@ -22,7 +22,7 @@ public class TermVectorTests
             var a = Paper(1, random, "Diffusion models for point clouds", "Point clouds are denoised by a diffusion model; the model's points, and the point clouds' normals.");
             var b = Paper(2, random, "LoRA: low-rank adaptation", "We freeze the pretrained weights and inject trainable rank decomposition matrices.");
             var c = Paper(3, random, "Graph networks", "Message passing over molecular graphs predicts properties.");
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 db.Commit(new WriteBatch().PutPaper(a).PutPaper(b).PutPaper(c));
                 var tokens = db.LexicalTokens([b.Key, a.Key, 12345]);
@@ -38,13 +38,13 @@ public class TermVectorTests
             }
             // Recovered on reopening (from the index's commit and the log replayed into it).
             var late = Paper(4, random, "Written just before the crash", "Sparse retrieval with learned term weights.");
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 Assert.Equal(Analysed(b), db.LexicalTokens([b.Key])[0]);
                 db.Commit(new WriteBatch().PutPaper(late));
                 db.Abandon(); // the in-process kill -9: no checkpoint, no lexical commit
             }
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 Assert.Equal(Analysed(late), db.LexicalTokens([late.Key])[0]);
                 Assert.True(db.IndexMatchesStore(out var problem), problem);

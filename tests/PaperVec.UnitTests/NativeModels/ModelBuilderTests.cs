@@ -191,13 +191,13 @@ public class ModelBuilderTests(BuiltGraphs graphs)
             using var fp32 = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.FusedDir });
             using var int8 = Embedder.Load(new EmbedderOptions { ModelDirectory = graphs.Int8Dir });
             string[] titles = ["Graph neural networks for molecules", "Contrastive learning of visual representations", "Retrieval-augmented language models"];
-            using (var collection = PaperVec.Engine.PaperCollection.Open(dir))
+            await using (var collection = await PaperVec.Engine.PaperCollection.OpenAsync(dir))
             {
                 await collection.AttachModelAsync(fp32);
                 await collection.IngestAsync(titles.Select(t => new PaperVec.Ingest.IncomingPaper(t, $"We study {t.ToLowerInvariant()} at scale.")).ToList());
                 Assert.Equal(fp32.ModelId, collection.Database.ModelId);
             }
-            using (var collection = PaperVec.Engine.PaperCollection.Open(dir))
+            await using (var collection = await PaperVec.Engine.PaperCollection.OpenAsync(dir))
             {
                 Assert.Equal(3, await collection.AttachModelAsync(int8));
                 Assert.Equal(int8.ModelId, collection.Database.ModelId);

@@ -8,17 +8,17 @@ using PaperVec.Tests.Storage;
 namespace PaperVec.Tests.Recommend;
 
 /// <summary>Library models kept warm (issue 28 item 4): trained once per library version, reused, replaced when the library or the collection's epoch changes.</summary>
-public class LibraryModelCacheTests : IDisposable
+public class LibraryModelCacheTests : IAsyncLifetime
 {
     readonly string _dir = StoreTestData.TempDir();
-    readonly PaperCollection _collection;
+    PaperCollection _collection = null!;
     readonly List<PaperRecord> _vision = [], _language = [];
     readonly Random _random = new(11);
     int _n;
 
-    public LibraryModelCacheTests()
+    public async Task InitializeAsync()
     {
-        _collection = PaperCollection.Open(_dir);
+        _collection = await PaperCollection.OpenAsync(_dir);
         var batch = new WriteBatch();
         foreach (var (papers, words) in new[] { (_vision, "image segmentation pixels"), (_language, "token translation grammar") })
         {
@@ -41,9 +41,9 @@ public class LibraryModelCacheTests : IDisposable
         return v;
     }
 
-    public void Dispose()
+    public async Task DisposeAsync()
     {
-        _collection.Dispose();
+        await _collection.DisposeAsync();
         Directory.Delete(_dir, true);
     }
 

@@ -12,18 +12,18 @@ namespace PaperVec.Tests.Recommend;
 /// fusion) against small hand-computed cases, judged papers in a digest ordered by a library, and
 /// short explanations (the liked papers that contributed most, the shared words).
 /// </summary>
-public class LibraryModelTests : IDisposable
+public class LibraryModelTests : IAsyncLifetime
 {
     readonly string _dir = StoreTestData.TempDir();
-    readonly PaperCollection _collection;
+    PaperCollection _collection = null!;
     readonly Random _random = new(11);
     int _n;
 
-    public LibraryModelTests() => _collection = PaperCollection.Open(_dir);
+    public async Task InitializeAsync() => _collection = await PaperCollection.OpenAsync(_dir);
 
-    public void Dispose()
+    public async Task DisposeAsync()
     {
-        _collection.Dispose();
+        await _collection.DisposeAsync();
         Directory.Delete(_dir, true);
     }
 

@@ -37,7 +37,7 @@ public class LibraryStorageTests
         var papers = Papers(6, 1);
         try
         {
-            var collection = PaperCollection.Open(dir);
+            var collection = await PaperCollection.OpenAsync(dir);
             collection.Database.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
             await collection.PutLibraryAsync("alice", [papers[0].Id, papers[1].Id], [papers[2].Id]);
             await collection.ChangeLibraryAsync("bob", [papers[3].Id], [], []);
@@ -46,7 +46,7 @@ public class LibraryStorageTests
             await collection.DeleteLibraryAsync("bob");
             collection.Database.Abandon(); // kill -9
 
-            using var reopened = PaperCollection.Open(dir);
+            await using var reopened = await PaperCollection.OpenAsync(dir);
             Assert.Equal(2, reopened.Database.Recovery.ReplayedBatches);
             var alice = reopened.Library("alice")!;
             Assert.Equal([papers[0].Key, papers[4].Key], alice.Liked);
@@ -64,7 +64,7 @@ public class LibraryStorageTests
         var papers = Papers(3, 2);
         try
         {
-            using var collection = PaperCollection.Open(dir);
+            await using var collection = await PaperCollection.OpenAsync(dir);
             collection.Database.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
             await collection.PutLibraryAsync("alice", [papers[0].Id], []);
             long tail = collection.Database.LogTailAddress;
@@ -88,7 +88,7 @@ public class LibraryStorageTests
         var papers = Papers(12, 3);
         try
         {
-            using var collection = PaperCollection.Open(dir);
+            await using var collection = await PaperCollection.OpenAsync(dir);
             collection.Database.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
             await collection.PutLibraryAsync("alice", [papers[0].Id, papers[1].Id], []);
             await collection.DeleteAsync(papers[0].Id);

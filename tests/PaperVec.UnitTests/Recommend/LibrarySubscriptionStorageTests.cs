@@ -15,7 +15,7 @@ public class LibrarySubscriptionStorageTests
         var papers = Enumerable.Range(1, 3).Select(n => StoreTestData.Paper(n, random)).ToList();
         try
         {
-            var collection = PaperCollection.Open(dir);
+            var collection = await PaperCollection.OpenAsync(dir);
             collection.Database.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
             Assert.Null(await collection.SubscribeAsync("alice", "a@example.org", 5)); // no such library
             await collection.PutLibraryAsync("alice", [papers[0].Id], []);
@@ -27,7 +27,7 @@ public class LibrarySubscriptionStorageTests
             await collection.PutLibraryAsync("alice", [papers[1].Id], [papers[2].Id]); // the lists replaced, the subscription kept
             collection.Database.Abandon(); // kill -9: all of it only in the log
 
-            await using var reopened = PaperCollection.Open(dir);
+            await using var reopened = await PaperCollection.OpenAsync(dir);
             var alice = reopened.Library("alice")!;
             Assert.Equal([papers[1].Key], alice.Liked);
             Assert.Equal(new LibrarySubscription("a@example.org", 5, subscribed!.Subscription!.Since), alice.Subscription);

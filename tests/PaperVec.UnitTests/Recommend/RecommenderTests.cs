@@ -8,16 +8,16 @@ using PaperVec.Tests.Storage;
 namespace PaperVec.Tests.Recommend;
 
 /// <summary>Recommendations from liked and disliked papers: every strategy, candidates, exclusions, explanations, diversity.</summary>
-public class RecommenderTests : IDisposable
+public class RecommenderTests : IAsyncLifetime
 {
     // Three topics: papers are a topic's centre plus noise, so "more like the liked ones" has one right answer.
     readonly string _dir = StoreTestData.TempDir();
-    readonly PaperCollection _collection;
+    PaperCollection _collection = null!;
     readonly Dictionary<string, List<PaperRecord>> _topics = [];
 
-    public RecommenderTests()
+    public async Task InitializeAsync()
     {
-        _collection = PaperCollection.Open(_dir);
+        _collection = await PaperCollection.OpenAsync(_dir);
         var random = new Random(7);
         var batch = new WriteBatch();
         int n = 0;
@@ -43,9 +43,9 @@ public class RecommenderTests : IDisposable
         return v;
     }
 
-    public void Dispose()
+    public async Task DisposeAsync()
     {
-        _collection.Dispose();
+        await _collection.DisposeAsync();
         Directory.Delete(_dir, true);
     }
 

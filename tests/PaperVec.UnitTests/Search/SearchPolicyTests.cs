@@ -44,7 +44,7 @@ public class SearchPolicyTests
     }
 
     [Fact]
-    public void SearchesAreExactBelowTheCrossoverAndUseTheGraphFromIt()
+    public async Task SearchesAreExactBelowTheCrossoverAndUseTheGraphFromIt()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(8);
@@ -52,7 +52,7 @@ public class SearchPolicyTests
         var vectors = papers.Select(p => p.Vector).ToArray();
         try
         {
-            using var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { ExactSearchBelow = 40 });
+            await using var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { ExactSearchBelow = 40 });
             var batch = new WriteBatch();
             foreach (var p in papers.Take(39)) batch.PutPaper(p);
             db.Commit(batch);

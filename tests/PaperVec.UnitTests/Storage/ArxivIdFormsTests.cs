@@ -25,14 +25,14 @@ public class ArxivIdFormsTests
     public void OtherIdsHaveNoArxivForms(string written) => Assert.Empty(ArxivIdForms.Candidates(written));
 
     [Fact]
-    public void EveryArxivFormResolvesToThePaperWhoseRecordIdIsTheBareId()
+    public async Task EveryArxivFormResolvesToThePaperWhoseRecordIdIsTheBareId()
     {
         string dir = StoreTestData.TempDir();
         try
         {
             var random = new Random(7);
             var paper = StoreTestData.Paper(1, random);
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             db.Commit(new WriteBatch().PutPaper(paper).PutAlias("2503.11677", paper.Key));
             foreach (var form in new[] { "2503.11677", "arXiv:2503.11677", "2503.11677v3", "https://arxiv.org/abs/2503.11677", "https://arxiv.org/pdf/2503.11677v1" })
                 Assert.Equal(paper.Key, db.Catalog.ResolveId(form));

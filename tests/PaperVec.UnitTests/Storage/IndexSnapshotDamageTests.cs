@@ -8,7 +8,7 @@ public class IndexSnapshotDamageTests
     [Theory]
     [InlineData("flipped")]
     [InlineData("cut")]
-    public void ADamagedIndexSnapshotIsDetectedAndRebuiltAndAnswersAlike(string damage)
+    public async Task ADamagedIndexSnapshotIsDetectedAndRebuiltAndAnswersAlike(string damage)
     {
         string dir = StoreTestData.TempDir();
         try
@@ -17,7 +17,7 @@ public class IndexSnapshotDamageTests
             var papers = Enumerable.Range(1, 500).Select(n => StoreTestData.Paper(n, random)).ToList();
             var queries = Enumerable.Range(0, 20).Select(_ => StoreTestData.UnitVector(random)).ToList();
             List<string> before;
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 db.Commit(papers.Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
                 before = queries.Select(q => Answer(db, q)).ToList();
@@ -28,7 +28,7 @@ public class IndexSnapshotDamageTests
             else for (int i = 0; i < 64; i++) bytes[bytes.Length * 3 / 4 + i] ^= 0x5A; // inside the vector rows
             File.WriteAllBytes(snapshot, bytes);
 
-            using var reopened = PaperDatabase.Open(dir);
+            await using var reopened = await PaperDatabase.OpenAsync(dir);
             Assert.True(reopened.Recovery.IndexRebuilt);
             Assert.Contains(Path.GetFileName(snapshot), reopened.Recovery.IndexRebuildReason);
             Assert.Contains(damage == "cut" ? "bytes" : "checksum", reopened.Recovery.IndexRebuildReason);

@@ -13,7 +13,7 @@ public class ModelChangeTests(EmbedderFixture fixture)
         string dir = StoreTestData.TempDir();
         try
         {
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             var embedder = fixture.Embedder;
             var ingestor = new PaperIngestor(db, embedder);
             ingestor.Ingest([new IncomingPaper("Graph neural networks for molecules", "We embed molecular graphs with message passing.")]);

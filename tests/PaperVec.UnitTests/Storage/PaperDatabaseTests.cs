@@ -6,7 +6,7 @@ namespace PaperVec.Tests.Storage;
 public class PaperDatabaseTests
 {
     [Fact]
-    public void SearchSideTablesInMemoryFollowWritesDeletesAndReopening()
+    public async Task SearchSideTablesInMemoryFollowWritesDeletesAndReopening()
     {
         // Summaries, aliases and first-seen dates serve searches without store reads; they must
         // agree with the stored records after commits, deletes, and a reopen (replay or checkpoint).
@@ -33,7 +33,7 @@ public class PaperDatabaseTests
                 Assert.Null(db.Catalog.ResolveId(papers[9].SourceId!));
                 Assert.Null(db.Catalog.FirstSeen(papers[9].Key));
             }
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 var batch = new WriteBatch();
                 foreach (var p in papers) batch.PutPaper(p).PutAlias(p.SourceId!, p.Key);
@@ -44,21 +44,21 @@ public class PaperDatabaseTests
                 Check(db);
                 db.Abandon(); // reopen by replaying the log
             }
-            using (var db = PaperDatabase.Open(dir)) Check(db); // closes with a checkpoint
-            using (var db = PaperDatabase.Open(dir)) Check(db); // opens from it
+            await using (var db = await PaperDatabase.OpenAsync(dir)) Check(db); // closes with a checkpoint
+            await using (var db = await PaperDatabase.OpenAsync(dir)) Check(db); // opens from it
         }
         finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
-    public void WriteReadUpdateDeleteIterateAndReopen()
+    public async Task WriteReadUpdateDeleteIterateAndReopen()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(1);
         var papers = Enumerable.Range(0, 200).Select(i => StoreTestData.Paper(i, random, "2025-03-11/test")).ToList();
         try
         {
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 var batch = new WriteBatch();
                 foreach (var p in papers) batch.PutPaper(p).PutAlias(p.SourceId!, p.Key);
@@ -82,7 +82,7 @@ public class PaperDatabaseTests
                 Assert.Equal(199, db.Papers().Count);
                 Assert.True(db.IndexMatchesStore(out var problem), problem);
             }
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 Assert.True(db.Recovery.FromCheckpoint);
                 Assert.False(db.Recovery.IndexRebuilt);
@@ -106,7 +106,7 @@ public class PaperDatabaseTests
         var papers = Enumerable.Range(0, 30).Select(i => StoreTestData.Paper(i, random)).ToList();
         try
         {
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 var batch = new WriteBatch();
                 foreach (var p in papers) batch.PutPaper(p).PutAlias(p.SourceId!, p.Key);
@@ -117,7 +117,7 @@ public class PaperDatabaseTests
                 Assert.Null(db.FindPaper("2503.00004"));
                 db.Abandon(); // dies without the closing checkpoint
             }
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 Assert.Equal(1, db.Recovery.ReplayedBatches);
                 Assert.False(db.Recovery.IndexRebuilt);
@@ -132,27 +132,27 @@ public class PaperDatabaseTests
     }
 
     [Fact]
-    public void SecondOpenOfTheSameDirectoryFailsClearly()
+    public async Task SecondOpenOfTheSameDirectoryFailsClearly()
     {
         string dir = StoreTestData.TempDir();
         try
         {
-            using var first = PaperDatabase.Open(dir);
-            var error = Assert.Throws<DataDirectoryInUseException>(() => PaperDatabase.Open(dir));
+            await using var first = await PaperDatabase.OpenAsync(dir);
+            var error = await Assert.ThrowsAsync<DataDirectoryInUseException>(() => PaperDatabase.OpenAsync(dir));
             Assert.Contains("in use by another papervec process", error.Message);
         }
         finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
-    public void CorruptIndexSnapshotMeansARebuildNotARefusal()
+    public async Task CorruptIndexSnapshotMeansARebuildNotARefusal()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(2);
         var papers = Enumerable.Range(0, 300).Select(i => StoreTestData.Paper(i, random)).ToList();
         try
         {
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 var batch = new WriteBatch();
                 foreach (var p in papers) batch.PutPaper(p);
@@ -164,7 +164,7 @@ public class PaperDatabaseTests
             File.WriteAllBytes(snapshot, bytes);
 
             long progressCalls = 0;
-            using (var db = PaperDatabase.Open(dir, new PaperDatabaseOptions { RebuildProgress = (_, _) => progressCalls++ }))
+            await using (var db = await PaperDatabase.OpenAsync(dir, new PaperDatabaseOptions { RebuildProgress = (_, _) => progressCalls++ }))
             {
                 Assert.True(db.Recovery.IndexRebuilt);
                 Assert.Contains("index snapshot unusable", db.Recovery.IndexRebuildReason);
@@ -177,16 +177,16 @@ public class PaperDatabaseTests
     }
 
     [Fact]
-    public void MissingSnapshotIsRebuiltFromTheStore()
+    public async Task MissingSnapshotIsRebuiltFromTheStore()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(3);
         try
         {
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
                 db.Commit(new WriteBatch().PutPaper(StoreTestData.Paper(1, random)).PutPaper(StoreTestData.Paper(2, random)));
             foreach (var f in Directory.GetFiles(Path.Combine(dir, "index"))) File.Delete(f);
-            using var reopened = PaperDatabase.Open(dir);
+            await using var reopened = await PaperDatabase.OpenAsync(dir);
             Assert.True(reopened.Recovery.IndexRebuilt);
             Assert.Equal(2, reopened.Index.LiveCount);
         }
@@ -194,7 +194,7 @@ public class PaperDatabaseTests
     }
 
     [Fact]
-    public void WritesAfterTheLastCheckpointAreReplayedFromTheLog()
+    public async Task WritesAfterTheLastCheckpointAreReplayedFromTheLog()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(4);
@@ -203,12 +203,12 @@ public class PaperDatabaseTests
         {
             // A child would be killed here; in-process, skipping Dispose (no final checkpoint) and
             // releasing only the lock leaves the same files a kill -9 leaves.
-            var db = PaperDatabase.Open(dir);
+            var db = await PaperDatabase.OpenAsync(dir);
             db.Checkpoint();
             foreach (var p in papers) db.Commit(new WriteBatch().PutPaper(p));
             AbandonWithoutCheckpoint(db);
 
-            using var reopened = PaperDatabase.Open(dir);
+            await using var reopened = await PaperDatabase.OpenAsync(dir);
             Assert.Equal(50, reopened.Recovery.ReplayedBatches);
             Assert.Equal(50, reopened.PaperCount);
             foreach (var p in papers) Assert.Equal(p.Key, reopened.Vectors.Search(p.Vector, 1)[0].Id);
@@ -217,13 +217,13 @@ public class PaperDatabaseTests
     }
 
     [Fact]
-    public void BytesOnDiskShrinkAfterCompaction()
+    public async Task BytesOnDiskShrinkAfterCompaction()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(5);
         try
         {
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             var papers = Enumerable.Range(0, 400).Select(i => StoreTestData.Paper(i, random)).ToList();
             for (int round = 0; round < 4; round++)
             {
@@ -255,12 +255,12 @@ public class ReadAllocationTests
     /// more: the value is read into a pooled buffer and decoded from the span.
     /// </summary>
     [Fact]
-    public void ReadingAPaperAllocatesOnlyWhatItReturns()
+    public async Task ReadingAPaperAllocatesOnlyWhatItReturns()
     {
         string dir = StoreTestData.TempDir();
         try
         {
-            using var db = PaperDatabase.Open(dir);
+            await using var db = await PaperDatabase.OpenAsync(dir);
             var paper = SyntheticPapers.Create(7);
             db.Commit(new WriteBatch().PutPaper(paper));
             for (int i = 0; i < 5; i++) db.GetPaper(paper.Key); // warm pools and sessions
@@ -284,7 +284,7 @@ public class ReadAllocationTests
     /// the previous checkpoint named, and the log brings back everything written since.
     /// </summary>
     [Fact]
-    public void CheckpointStepsComeInOrderAndAFailureAfterTheSnapshotKeepsThePreviousCheckpoint()
+    public async Task CheckpointStepsComeInOrderAndAFailureAfterTheSnapshotKeepsThePreviousCheckpoint()
     {
         string dir = StoreTestData.TempDir();
         var random = new Random(8);
@@ -301,7 +301,7 @@ public class ReadAllocationTests
         };
         try
         {
-            using (var db = PaperDatabase.Open(dir, options))
+            await using (var db = await PaperDatabase.OpenAsync(dir, options))
             {
                 steps.Clear(); // a new directory is checkpointed at open
                 db.Commit(papers.Take(10).Aggregate(new WriteBatch(), (b, p) => b.PutPaper(p)));
@@ -324,7 +324,7 @@ public class ReadAllocationTests
                 Assert.NotNull(db.StorageProblem);
                 db.Abandon();
             }
-            using (var db = PaperDatabase.Open(dir))
+            await using (var db = await PaperDatabase.OpenAsync(dir))
             {
                 Assert.Equal(papers.Count, db.PaperCount);
                 foreach (var p in papers) Assert.Equal(p.Title, db.GetPaper(p.Key)?.Title);

@@ -53,7 +53,7 @@ public class SearchPageBrowserTests
     {
         bool phone = width < 700;
         string data = Directory.CreateTempSubdirectory("pv-browser-").FullName;
-        var app = PaperVecServer.Create(new ServerOptions { DataPath = data, Urls = ["http://127.0.0.1:0"], ModelDirectory = RepoPaths.ModelDir });
+        var app = await PaperVecServer.CreateAsync(new ServerOptions { DataPath = data, Urls = ["http://127.0.0.1:0"], ModelDirectory = RepoPaths.ModelDir });
         try
         {
             await app.StartAsync();
